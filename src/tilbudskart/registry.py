@@ -114,8 +114,6 @@ def _check_row(row: dict[str, str], file: str | Path, line: int, seen: dict[str,
         raise fail("postcode", f"malformed postcode {row['postcode']!r} (four digits expected)")
     if not re.fullmatch(r"(19|20)\d\d", row["year"]):
         raise fail("year", f"{row['year']!r} is not a year")
-    if not (row["place"] or row["postcode"] or row.get("lat")):
-        raise fail("place", "a row needs a place, a postcode or coordinates")
     if row.get("lat") or row.get("lon"):
         _check_coordinates(row, fail)
 
