@@ -36,6 +36,7 @@ def unit_vectors(lat: Iterable[float], lon: Iterable[float]) -> np.ndarray:
     -------
     numpy.ndarray
         Shape ``(n, 3)``.
+
     """
     phi = np.radians(np.asarray(lat, dtype=float))
     lam = np.radians(np.asarray(lon, dtype=float))
@@ -55,6 +56,7 @@ def geodesic_km(lat1: np.ndarray, lon1: np.ndarray, lat2: np.ndarray,
     -------
     numpy.ndarray
         Kilometres.
+
     """
     lat1, lon1, lat2, lon2 = np.broadcast_arrays(lat1, lon1, lat2, lon2)
     _, _, metres = _GEOD.inv(lon1.ravel(), lat1.ravel(), lon2.ravel(), lat2.ravel())
@@ -73,6 +75,7 @@ class NearestIndex:
     ------
     ValueError
         If a coordinate is NaN or outside the valid range.
+
     """
 
     def __init__(self, lat: Iterable[float], lon: Iterable[float]) -> None:
@@ -100,6 +103,7 @@ class NearestIndex:
         -------
         NearestIndex
             Positions refer to ``services.dropna(subset=["lat", "lon"])``.
+
         """
         points = services.dropna(subset=["lat", "lon"])
         return cls(points["lat"].to_numpy(), points["lon"].to_numpy())
@@ -121,6 +125,7 @@ class NearestIndex:
             Shape ``(n, k)``; -1 where there are fewer than ``k`` services.
         km : numpy.ndarray of float
             Shape ``(n, k)``; geodesic kilometres, NaN where there is no service.
+
         """
         qlat = np.atleast_1d(np.asarray(lat, dtype=float))
         qlon = np.atleast_1d(np.asarray(lon, dtype=float))
@@ -166,6 +171,7 @@ def nearest_services(lat: float, lon: float, services: pd.DataFrame, n: int = 5,
     -------
     pandas.DataFrame
         The chosen services with ``distance_km``, nearest first.
+
     """
     chosen = services[services["status"] == "geocoded"]
     if kind is not None:
@@ -196,6 +202,7 @@ def grid_points(grid: pd.DataFrame) -> pd.DataFrame:
     -------
     pandas.DataFrame
         The same rows with ``lat`` and ``lon``.
+
     """
     transformer = Transformer.from_crs(settings.CRS_METRIC, settings.CRS_WGS84, always_xy=True)
     lon, lat = transformer.transform(grid["x"].to_numpy(), grid["y"].to_numpy())
@@ -226,6 +233,7 @@ def kommune_table(services: pd.DataFrame, centres: pd.DataFrame, population: pd.
         sorted by ``kommunenummer``. Distances are from the administrative centre, in km;
         ``population_weighted_km`` and ``population_beyond_*`` use the grid cells of the
         kommune, the latter scaled to the 2024 population.
+
     """
     located = services[services["status"] == "geocoded"].dropna(subset=["lat", "lon"])
     groups = located[located["kind"] == "self_help"].reset_index(drop=True)
@@ -294,6 +302,7 @@ def population_exposure(grid: pd.DataFrame, index: NearestIndex) -> pd.DataFrame
         ``kommunenummer``, ``population_weighted_km`` and, for each threshold in
         :data:`tilbudskart.settings.BEYOND_KM`, ``share_beyond_<t>km`` (share of the
         kommune's grid population living farther away than ``t`` km).
+
     """
     cells = grid[["kommunenummer", "befolkning"]].copy()
     cells["km"] = index.distance_km(grid["lat"].to_numpy(), grid["lon"].to_numpy())

@@ -45,12 +45,17 @@ def manifest() -> dict[str, ManifestEntry]:
     -------
     dict of str to ManifestEntry
         Every file the project reads from the data folder.
+
     """
     table = pd.read_csv(settings.MANIFEST_PATH, dtype=str, keep_default_na=False)
-    return {
-        row["file"]: ManifestEntry(**{**row, "bytes": int(row["bytes"])})
-        for row in table.to_dict("records")
-    }
+    entries = {}
+    for row in table.to_dict("records"):
+        fields = {str(key): str(value) for key, value in row.items()}
+        entries[fields["file"]] = ManifestEntry(
+            file=fields["file"], sha256=fields["sha256"], bytes=int(fields["bytes"]),
+            source=fields["source"], licence=fields["licence"],
+            attribution=fields["attribution"], used_for=fields["used_for"])
+    return entries
 
 
 def data_dir() -> Path:
@@ -65,6 +70,7 @@ def data_dir() -> Path:
     ------
     DataError
         If the folder does not exist.
+
     """
     configured = os.environ.get(settings.DATA_DIR_ENV)
     folder = Path(configured) if configured else settings.USER_CACHE_DIR
@@ -124,6 +130,7 @@ def data_path(name: str) -> Path:
     ------
     DataError
         If the file is unknown, missing or its checksum differs.
+
     """
     return _verified(name, data_dir().resolve())
 
@@ -156,6 +163,7 @@ def read_kommuner(detail: str = "M") -> gpd.GeoDataFrame:
     geopandas.GeoDataFrame
         Columns ``kommunenummer``, ``kommunenavn``, ``navn``, ``fylkesnummer``,
         ``fylkesnavn``, ``geometry`` (EPSG:4326).
+
     """
     if detail not in {"M", "S"}:
         raise ValueError(f"detail must be 'M' or 'S', not {detail!r}")
@@ -175,6 +183,7 @@ def read_fylker() -> gpd.GeoDataFrame:
     -------
     geopandas.GeoDataFrame
         Columns ``fylkesnummer``, ``fylkesnavn``, ``geometry``.
+
     """
     frame = gpd.read_file(data_path("fylker_2024_S.geojson"), engine="pyogrio")
     frame = frame[["fylkesnummer", "fylkesnavn", "geometry"]].copy()
@@ -190,6 +199,7 @@ def read_population() -> pd.DataFrame:
     pandas.DataFrame
         Columns ``kommunenummer``, ``kommunenavn``, ``navn``, ``fylkesnummer``,
         ``fylkesnavn``, ``folkemengde`` (int), ``areal_km2`` (float), ``malform``.
+
     """
     frame = _read_csv("befolkning_kommuner_2024.csv")
     frame = _numeric(frame, ["folkemengde", "areal_km2"])
@@ -205,6 +215,7 @@ def read_admin_centres() -> pd.DataFrame:
     pandas.DataFrame
         Columns ``kommunenummer``, ``kommunenavn``, ``administrasjonssenter``,
         ``lat``, ``lon`` (float), ``kilde``, ``presisjon``.
+
     """
     frame = _read_csv("kommunesentre_2024.csv")
     frame = _numeric(frame, ["lat", "lon"])
@@ -221,6 +232,7 @@ def read_postcodes() -> pd.DataFrame:
         Columns ``postnummer`` (4 chars), ``poststed``, ``kommunenummer``,
         ``kommunenavn``, ``lat``, ``lon`` (float), ``koordinatkilde``,
         ``kommunenummer_punkt``.
+
     """
     frame = _read_csv("postnummer_2026.csv")
     frame = _numeric(frame, ["lat", "lon"])
@@ -237,6 +249,7 @@ def read_gazetteer() -> pd.DataFrame:
         Columns ``navn``, ``type``, ``kommunesenter`` (bool), ``kommunenummer``,
         ``kommunenavn``, ``lat``, ``lon`` (float), ``alternative_navn``,
         ``koordinatkilde``.
+
     """
     frame = _read_csv("stedsnavn.csv")
     frame = _numeric(frame, ["lat", "lon"])
@@ -255,6 +268,7 @@ def read_crosswalk() -> pd.DataFrame:
         Columns ``kommunenummer_opprinnelig``, ``kommunenavn_opprinnelig``, ``gyldig``,
         ``kommunenummer_2024``, ``kommunenavn_2024``, ``merknad``; rows without a 2024
         successor (Svalbard, continental shelf …) are dropped.
+
     """
     frame = _read_csv("kommunenummer_1994_2024.csv")
     frame = frame[frame["kommunenummer_2024"].str.fullmatch(r"\d{4}", na=False)]
@@ -277,6 +291,7 @@ def read_population_grid(resolution: str = "1km") -> pd.DataFrame:
     pandas.DataFrame
         Columns ``kommunenummer``, ``x``, ``y`` (cell centre, EPSG:25833), ``befolkning``
         (int). Cells without a 2024 kommune (offshore) are dropped.
+
     """
     if resolution == "1km":
         frame = _read_csv("befolkning_rutenett_1km_2019.csv")
@@ -304,6 +319,7 @@ def attributions() -> list[str]:
     -------
     list of str
         Distinct attribution strings from the manifest, in manifest order.
+
     """
     seen: list[str] = []
     for entry in manifest().values():

@@ -50,6 +50,7 @@ def normalise(name: str) -> str:
     -------
     str
         The folded key; ``"Sør -Trøndelag"`` and ``"sør-trøndelag"`` give the same key.
+
     """
     text = unicodedata.normalize("NFC", name).casefold()
     text = re.sub(r"[\s\-–.,:;/]+", " ", text)
@@ -91,6 +92,7 @@ class Gazetteer:
         Tables as returned by :mod:`tilbudskart.datasources`.
     aliases, counties : pandas.DataFrame
         ``data/aliases.csv`` and ``data/counties_2007.csv``.
+
     """
 
     def __init__(
@@ -105,6 +107,10 @@ class Gazetteer:
     ) -> None:
         self.postcodes = postcodes.set_index("postnummer")
         self.centres = centres.set_index("kommunenummer")
+        self._centre_points: dict[str, tuple[float, float]] = {
+            str(k): (float(lat), float(lon))
+            for k, lat, lon in zip(centres["kommunenummer"], centres["lat"], centres["lon"],
+                                   strict=True)}
         self.population = population.set_index("kommunenummer")
         self.crosswalk = crosswalk
         self._places = places
@@ -118,6 +124,7 @@ class Gazetteer:
         Returns
         -------
         Gazetteer
+
         """
         read = lambda path: pd.read_csv(path, dtype=str, keep_default_na=False)  # noqa: E731
         return cls(
@@ -212,6 +219,7 @@ class Gazetteer:
         ------
         KeyError
             If the county is not in ``data/counties_2007.csv``.
+
         """
         if not county.strip():
             return None
@@ -225,8 +233,8 @@ class Gazetteer:
         return str(self.population.at[kommunenummer, "navn"])
 
     def _centre(self, kommunenummer: str, precision: str, matched_as: str) -> Match:
-        row = self.centres.loc[kommunenummer]
-        return Match(kommunenummer, float(row["lat"]), float(row["lon"]), precision, matched_as,
+        lat, lon = self._centre_points[kommunenummer]
+        return Match(kommunenummer, lat, lon, precision, matched_as,
                      label=f"{self.kommune_name(kommunenummer)} kommune")
 
     # -- steps ---------------------------------------------------------------------------
@@ -260,11 +268,12 @@ class Gazetteer:
         """Step 1: a postcode of the 2026 register."""
         if postcode not in self.postcodes.index:
             return None
-        row = self.postcodes.loc[postcode]
+        row = {str(k): "" if pd.isna(v) else str(v)
+               for k, v in self.postcodes.loc[postcode].to_dict().items()}
         number = row["kommunenummer_punkt"] or row["kommunenummer"]
-        return Match(str(number), float(row["lat"]), float(row["lon"]), "postcode",
+        return Match(number, float(row["lat"]), float(row["lon"]), "postcode",
                      f"postcode {postcode} {row['poststed']}",
-                     label=f"{postcode} {row['poststed']} ({self.kommune_name(str(number))})")
+                     label=f"{postcode} {row['poststed']} ({self.kommune_name(number)})")
 
     def _place_candidates(self, name: str, allowed: set[str] | None) -> pd.DataFrame:
         table = self._place_index
@@ -353,6 +362,7 @@ class Gazetteer:
         -------
         Resolution
             The match, or ``None`` with a reason and the candidates found.
+
         """
         notes = []
         if postcode:
@@ -394,9 +404,9 @@ class Gazetteer:
             names = ", ".join(self.kommune_name(c.kommunenummer) for c in candidates)
             return Resolution(None, f"ambiguous: {place!r}{where} matches places in "
                                     f"{len(candidates)} kommuner ({names})", candidates)
-        if postcode and self.by_postcode(postcode) is not None:
-            match = self.by_postcode(postcode)
-            return Resolution(_with_note(match, [*notes, f"place {place!r} not found"]))
+        fallback = self.by_postcode(postcode) if postcode else None
+        if fallback is not None:
+            return Resolution(_with_note(fallback, [*notes, f"place {place!r} not found"]))
         notes.append(f"no place, kommune, old kommune or alias named {place!r}{where}")
         return Resolution(None, "; ".join(notes))
 
@@ -416,6 +426,7 @@ class Gazetteer:
         -------
         Resolution
             A match; or candidates to choose from (ambiguous); or a reason.
+
         """
         text = query.strip()
         if not text:
@@ -459,10 +470,12 @@ def geocode_services(registry: pd.DataFrame, gazetteer: Gazetteer) -> gpd.GeoDat
     geopandas.GeoDataFrame
         The columns of :data:`tilbudskart.settings.SERVICE_COLUMNS` and a point geometry
         (EPSG:4326), one row per registry row, in registry order.
+
     """
     records = []
-    for row in registry.to_dict("records"):
-        given = _given_point(row, gazetteer)
+    for record in registry.to_dict("records"):
+        row = {str(key): value for key, value in record.items()}
+        given = _given_point(row)
         resolution = given if given is not None else gazetteer.resolve(
             row["place"], row["county"], row["postcode"])
         match = resolution.match
@@ -482,15 +495,18 @@ def geocode_services(registry: pd.DataFrame, gazetteer: Gazetteer) -> gpd.GeoDat
     return gpd.GeoDataFrame(frame, geometry=geometry, crs=settings.CRS_WGS84)
 
 
-def _given_point(row: dict[str, object], gazetteer: Gazetteer) -> Resolution | None:
+def _given_point(row: dict[str, object]) -> Resolution | None:
     """Use coordinates given in an imported row; the kommune is the one containing them."""
-    lat, lon = row.get("lat"), row.get("lon")
-    if lat is None or lon is None or pd.isna(lat) or pd.isna(lon):
+    try:
+        lat, lon = float(str(row.get("lat"))), float(str(row.get("lon")))
+    except ValueError:
         return None
-    number = _kommune_at(float(lat), float(lon))  # type: ignore[arg-type]
+    if not (np.isfinite(lat) and np.isfinite(lon)):
+        return None
+    number = _kommune_at(float(lat), float(lon))
     if number is None:
         return Resolution(None, f"coordinates {lat}, {lon} lie in no kommune")
-    return Resolution(Match(number, float(lat), float(lon), "place",  # type: ignore[arg-type]
+    return Resolution(Match(number, float(lat), float(lon), "place",
                             f"coordinates given in {row.get('registry_file', 'import')}"))
 
 
@@ -530,6 +546,7 @@ def distance_outside_kommune(services: gpd.GeoDataFrame) -> pd.Series:
     pandas.Series
         Metres outside the claimed polygon (0 inside), indexed like ``services``;
         only geocoded rows.
+
     """
     geocoded = services[services["status"] == "geocoded"]
     polygons = kommune_polygons_metric()

@@ -9,7 +9,7 @@ and nothing is dropped.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import pandas as pd
@@ -75,6 +75,7 @@ def validate(frame: pd.DataFrame, file: str | Path) -> pd.DataFrame:
     ------
     RegistryError
         On the first invalid value, naming file, row (CSV line number) and field.
+
     """
     missing = [c for c in REGISTRY_COLUMNS if c not in frame.columns]
     if missing:
@@ -82,7 +83,7 @@ def validate(frame: pd.DataFrame, file: str | Path) -> pd.DataFrame:
     seen: dict[str, int] = {}
     for position, row in enumerate(frame.to_dict("records")):
         line = position + 2  # header is line 1
-        _check_row(row, file, line, seen)
+        _check_row({str(k): str(v) for k, v in row.items()}, file, line, seen)
     result = frame[list(REGISTRY_COLUMNS)].copy()
     if {"lat", "lon"} <= set(frame.columns):
         result["lat"] = pd.to_numeric(frame["lat"].replace("", None))
@@ -118,15 +119,16 @@ def _check_row(row: dict[str, str], file: str | Path, line: int, seen: dict[str,
         _check_coordinates(row, fail)
 
 
-def _check_coordinates(row: dict[str, str], fail: object) -> None:
+def _check_coordinates(row: dict[str, str],
+                       fail: Callable[[str, str], RegistryError]) -> None:
     lon_min, lat_min, lon_max, lat_max = settings.NORWAY_BBOX
     for field, low, high in (("lat", lat_min, lat_max), ("lon", lon_min, lon_max)):
         try:
             value = float(row.get(field, ""))
         except ValueError:
-            raise fail(field, f"{row.get(field)!r} is not a number") from None  # type: ignore[operator]
+            raise fail(field, f"{row.get(field)!r} is not a number") from None
         if not low <= value <= high:
-            raise fail(  # type: ignore[operator]
+            raise fail(
                 field, f"{value} lies outside Norway ({field} must be within {low}–{high})")
 
 
@@ -147,6 +149,7 @@ def load_registry(paths: Iterable[Path] | None = None) -> pd.DataFrame:
     ------
     RegistryError
         If a file is missing or a row is invalid, or an id occurs in two files.
+
     """
     if paths is None:
         paths = [settings.REGISTRY_DIR / name for name in settings.REGISTRY_FILES]
@@ -185,6 +188,7 @@ def import_services(path: Path) -> pd.DataFrame:
     ------
     RegistryError
         If a required column is missing or a row is invalid.
+
     """
     frame = _read(path)
     for column in REQUIRED_IMPORT_COLUMNS:
