@@ -1,0 +1,280 @@
+"""tilbudskart — Streamlit entry point. Thin: it wires the package's views to widgets.
+
+Run with ``streamlit run app.py`` (TILBUDSKART_DATA_DIR must point at the shared geodata).
+Searches are never logged or stored, and the page asks no third party unless the user
+turns the background map on.
+"""
+
+from __future__ import annotations
+
+import folium
+import pandas as pd
+import streamlit as st
+from streamlit_folium import st_folium
+
+from tilbudskart import access, planning, settings, views
+
+st.set_page_config(page_title="tilbudskart – hjelp for pårørende", page_icon="🗺️",
+                   layout="wide")
+
+PAGES = {"finn": "Finn nærmeste gruppe", "dekning": "Dekningskart",
+         "nye": "Hvor trengs nye grupper"}
+ORG_CHOICES = {"alle": "Alle selvhjelpsgrupper",
+               **{o: settings.ORGANISATIONS[o] for o in settings.SELF_HELP_ORGANISATIONS}}
+REPORT_KOMMUNER = {"4022": "Seljord", "3431": "Dovre", "5601": "Alta", "5610": "Karasjok",
+                   "4616": "Tysnes", "5528": "Dyrøy"}
+
+
+@st.cache_resource(show_spinner="Laster data …")
+def load() -> views.AppData:
+    return views.AppData()
+
+
+@st.cache_data(show_spinner=False)
+def ranking(organisation: str, radius_km: int) -> pd.DataFrame:
+    data = load()
+    return planning.rank_new_sites(data.kommuner, data.grid, data.services, radius_km,
+                                   None if organisation == "alle" else organisation)
+
+
+@st.cache_data(show_spinner=False)
+def gpkg(kommunenumre: tuple[str, ...]) -> bytes:
+    data = load()
+    table = data.kommuner[data.kommuner["kommunenummer"].isin(kommunenumre)]
+    return views.geopackage_bytes(data.polygons, table)
+
+
+def init_state(key: str, options: list[str], default: str) -> None:
+    """Take a widget's first value from the URL, so every view can be shared."""
+    if key not in st.session_state:
+        value = st.query_params.get(key, default)
+        st.session_state[key] = value if value in options else default
+
+
+def share_state(*keys: str) -> None:
+    for key in keys:
+        st.query_params[key] = st.session_state[key]
+
+
+def distance_column(organisation: str) -> str:
+    return "nearest_group_km" if organisation == "alle" else f"km_{organisation}"
+
+
+def national_lines(data: views.AppData) -> None:
+    st.subheader("Ring for råd – uansett hvor du bor")
+    national = data.lines[data.lines["scope"] == "national"]
+    for row in national.itertuples():
+        st.markdown(f"**{views.escape(row.name)}**: {views.escape(row.phone)}  \n"
+                    f"<small>{views.escape(row.description_nb)}"
+                    f"{' · ' + views.escape(row.opening_hours) if row.opening_hours else ''}"
+                    f"</small>", unsafe_allow_html=True)
+    local = data.lines[data.lines["scope"] != "national"]
+    if not local.empty:
+        with st.expander("Tilbud i Oslo"):
+            for row in local.itertuples():
+                st.markdown(f"**{views.escape(row.name)}**: {views.escape(row.phone)}")
+    st.caption("Numrene er hentet fra kildene i data/national_lines.csv og kan ha endret seg. "
+               "Ved akutt fare: ring 113.")
+
+
+def page_find(data: views.AppData) -> None:
+    left, right = st.columns([3, 2], gap="large")
+    with right:
+        national_lines(data)
+    with left:
+        query = st.text_input("Adresse, postnummer, sted eller kommune", key="q",
+                              placeholder="f.eks. 3840, Alta eller Storgata 1, Tysnes")
+        st.caption("🔒 Søket ditt lagres ikke og sendes ikke til andre: alt slås opp på "
+                   "denne tjeneren.")
+        if not query.strip():
+            st.info("Skriv hvor du bor for å se de nærmeste selvhjelpsgruppene for pårørende.")
+            return
+        resolution = data.gazetteer.search(query)
+        match = resolution.match
+        if match is None and resolution.candidates:
+            labels = [c.label for c in resolution.candidates]
+            picked = st.radio(f"«{query}» finnes flere steder. Hvilket mente du?", labels,
+                              key="valg")
+            match = resolution.candidates[labels.index(picked)]
+        if match is None:
+            st.warning(f"Vi fant dessverre ikke «{query}». Prøv et postnummer (fire siffer), "
+                       "et stedsnavn eller navnet på kommunen.")
+            return
+        st.markdown(f"Viser avstand fra **{views.escape(match.label)}** "
+                    f"(i luftlinje).", unsafe_allow_html=True)
+        nearest = access.nearest_services(match.lat, match.lon, data.services, n=5)
+        st.subheader("Nærmeste selvhjelpsgrupper")
+        st.dataframe(views.result_table(nearest), hide_index=True, key="nearest_table")
+        per_org = pd.concat([access.nearest_services(match.lat, match.lon, data.services, n=1,
+                                                     organisation=o)
+                             for o in settings.SELF_HELP_ORGANISATIONS], ignore_index=True)
+        st.subheader("Nærmeste gruppe i hver organisasjon")
+        for row in per_org.itertuples():
+            st.markdown(
+                f"**{views.escape(settings.ORGANISATIONS[row.organisation])}** – "
+                f"{views.escape(row.name)} ({views.escape(row.kommunenavn)}), "
+                f"{row.distance_km:.0f} km  \n<small>"
+                f"{views.escape(views.ORGANISATION_OFFERS[row.organisation])}</small>",
+                unsafe_allow_html=True)
+        institutions = access.nearest_services(match.lat, match.lon, data.services, n=3,
+                                               kind="institution")
+        st.subheader("Nærmeste behandlingsinstitusjoner med tilbud til pårørende")
+        st.dataframe(views.result_table(institutions), hide_index=True, key="inst_table")
+        fmap = views.base_map((match.lat, match.lon), zoom=7)
+        views.outline_layer(data.polygons).add_to(fmap)
+        shown = pd.concat([nearest, per_org, institutions]).drop_duplicates("id")
+        views.service_markers(shown, "Grupper og institusjoner").add_to(fmap)
+        views.searched_point(match.lat, match.lon, match.label).add_to(fmap)
+        st_folium(fmap, key="find_map", height=420, use_container_width=True,
+                  returned_objects=[])
+        st.caption("Hule, stiplede sirkler: plasseringen er omtrentlig (kjent på sted-, "
+                   "kommune- eller regionnivå).")
+
+
+def kommune_detail(data: views.AppData, number: str, column: str) -> None:
+    row = data.kommuner.set_index("kommunenummer").loc[number]
+    st.subheader(f"{row['kommunenavn']} ({row['fylkesnavn']})")
+    a, b, c = st.columns(3)
+    a.metric("Innbyggere (2024)", f"{row['folkemengde']:,}".replace(",", " "))
+    b.metric("Km til nærmeste gruppe", f"{row[column]:.0f}" if pd.notna(row[column]) else "–")
+    c.metric("Grupper i kommunen", int(row["groups_in_kommune"]))
+    a.metric("Bor over 25 km unna", f"{row['population_beyond_25km']:,}".replace(",", " "))
+    b.metric("Bor over 50 km unna", f"{row['population_beyond_50km']:,}".replace(",", " "))
+    c.metric("Befolkningsvektet km", f"{row['population_weighted_km']:.0f}")
+    near = access.nearest_services(row["admin_lat"], row["admin_lon"], data.services, n=5)
+    st.markdown(f"Nærmeste grupper fra {views.escape(row['admin_centre'])}:",
+                unsafe_allow_html=True)
+    st.dataframe(views.result_table(near), hide_index=True, key="detail_table")
+
+
+def page_coverage(data: views.AppData) -> None:
+    numbers = data.kommuner["kommunenummer"].tolist()
+    names = dict(zip(data.kommuner["kommunenummer"], data.kommuner["kommunenavn"], strict=True))
+    init_state("org", list(ORG_CHOICES), "alle")
+    init_state("kommune", numbers, "4022")
+    if st.session_state.get("clicked_kommune") in names:  # a click on the map, last run
+        st.session_state.kommune = st.session_state.pop("clicked_kommune")
+    top = st.columns([2, 2, 3])
+    top[0].selectbox("Avstand til", list(ORG_CHOICES), format_func=ORG_CHOICES.get, key="org")
+    top[1].selectbox("Kommuner fra rapporten", list(REPORT_KOMMUNER), key="kommune_pick",
+                     format_func=REPORT_KOMMUNER.get, index=None, placeholder="Velg …",
+                     on_change=lambda: st.session_state.update(
+                         kommune=st.session_state.kommune_pick or st.session_state.kommune))
+    top[2].selectbox("Kommune", numbers, key="kommune",
+                     format_func=lambda n: f"{names[n]} ({n})")
+    share_state("org", "kommune")
+    column = distance_column(st.session_state.org)
+
+    left, right = st.columns([3, 2], gap="large")
+    with left:
+        layers = st.columns(3)
+        show_groups = layers[0].checkbox("Vis grupper", value=True)
+        show_inst = layers[1].checkbox("Vis institusjoner", value=False)
+        tiles = layers[2].checkbox("Bakgrunnskart (OpenStreetMap)", value=False,
+                                   help="Henter kartfliser fra OpenStreetMap (tredjepart).")
+        fmap = views.base_map(tiles=tiles)
+        fmap.fit_bounds(views.NORWAY_BOUNDS)
+        views.coverage_layer(data.polygons, data.kommuner, column).add_to(fmap)
+        groups = data.services[(data.services["kind"] == "self_help")
+                               & (data.services["status"] == "geocoded")]
+        for organisation in settings.SELF_HELP_ORGANISATIONS:
+            if st.session_state.org in ("alle", organisation):
+                own = groups[groups["organisation"] == organisation]
+                views.service_markers(own, settings.ORGANISATIONS[organisation],
+                                      show=show_groups).add_to(fmap)
+        institutions = data.services[(data.services["kind"] == "institution")
+                                     & (data.services["status"] == "geocoded")]
+        views.service_markers(institutions, "Behandlingsinstitusjoner",
+                              show=show_inst).add_to(fmap)
+        folium.LayerControl(collapsed=True).add_to(fmap)
+        clicked = st_folium(fmap, key=f"coverage_map_{column}", height=560,
+                            use_container_width=True, returned_objects=["last_active_drawing"])
+        drawing = (clicked or {}).get("last_active_drawing") or {}
+        number = (drawing.get("properties") or {}).get("kommunenummer")
+        if number in names and number != st.session_state.get("last_click"):
+            st.session_state.last_click = number
+            st.session_state.clicked_kommune = number
+            st.rerun()
+        st.markdown(views.legend_html(), unsafe_allow_html=True)
+        st.caption("Avstand i luftlinje fra kommunesenteret. Klikk på en kommune for detaljer.")
+    with right:
+        kommune_detail(data, st.session_state.kommune, column)
+
+    st.subheader("Alle kommuner")
+    fylker = sorted(data.kommuner["fylkesnavn"].unique())
+    chosen = st.multiselect("Filtrer på fylke", fylker, key="fylker")
+    table = data.kommuner if not chosen else data.kommuner[
+        data.kommuner["fylkesnavn"].isin(chosen)]
+    shown = views.planner_table(table, column)
+    st.dataframe(shown, hide_index=True, key="planner_table")
+    d1, d2 = st.columns(2)
+    d1.download_button("Last ned tabell (CSV)", shown.to_csv(index=False).encode("utf-8"),
+                       file_name="tilbudskart_kommuner.csv", mime="text/csv")
+    d2.download_button("Last ned kart og tabell (GeoPackage)",
+                       gpkg(tuple(table["kommunenummer"])),
+                       file_name="tilbudskart_kommuner.gpkg",
+                       mime="application/geopackage+sqlite3")
+
+
+def page_new_groups(data: views.AppData) -> None:
+    init_state("org", list(ORG_CHOICES), "alle")
+    cols = st.columns(2)
+    cols[0].selectbox("Organisasjon", list(ORG_CHOICES), format_func=ORG_CHOICES.get, key="org")
+    radius = cols[1].radio("Avstand som regnes som «nær»", [25, 50], index=1, horizontal=True,
+                           format_func=lambda km: f"{km} km", key="radius")
+    share_state("org")
+    ranked = ranking(st.session_state.org, int(radius))
+    st.markdown(
+        f"En ny gruppe ved kommunesenteret ville nå så mange som i dag bor mer enn "
+        f"{radius} km fra nærmeste gruppe (innbyggere på SSBs rutenett 2019):")
+    table = pd.DataFrame({
+        "Kommune": ranked["kommunenavn"], "Fylke": ranked["fylkesnavn"],
+        "Innbyggere": ranked["folkemengde"],
+        "Km til nærmeste gruppe i dag": ranked["km_now"].round(0),
+        f"Innbyggere i kommunen > {radius} km unna": ranked["uncovered_in_kommune"],
+        "Ny gruppe her ville nå": ranked["reach"],
+    })
+    st.dataframe(table.head(25), hide_index=True, key="ranking_table")
+    fmap = views.base_map()
+    fmap.fit_bounds(views.NORWAY_BOUNDS)
+    views.coverage_layer(data.polygons, data.kommuner,
+                         distance_column(st.session_state.org)).add_to(fmap)
+    best = ranked.head(10).merge(data.kommuner[["kommunenummer", "admin_lat", "admin_lon"]],
+                                 on="kommunenummer")
+    for rank, row in enumerate(best.itertuples(), start=1):
+        folium.CircleMarker(
+            [row.admin_lat, row.admin_lon], radius=10, color="#08519c", weight=3, fill=True,
+            fill_color="#6baed6", fill_opacity=0.9,
+            tooltip=folium.Tooltip(f"{rank}. {views.escape(row.kommunenavn)}: når "
+                                   f"{row.reach:,} innbyggere".replace(",", " ")),
+        ).add_to(fmap)
+    st_folium(fmap, key="new_map", height=520, use_container_width=True, returned_objects=[])
+    st.markdown(views.legend_html(), unsafe_allow_html=True)
+
+
+def footer(data: views.AppData) -> None:
+    st.divider()
+    st.caption(
+        "**Kilde for tjenestene:** Institutt for samfunnsforskning (ISF), «Tilbud til "
+        "pårørende av personer med rusmiddelproblemer» (2007). **Registeret er fra 2007**: "
+        "grupper kan ha blitt lagt ned eller startet siden. Avstander er i luftlinje.  \n"
+        "Kommunegrenser og vegnett © Kartverket (CC BY 4.0) · Befolkning © Statistisk "
+        "sentralbyrå (CC BY 4.0) · Postnummerkoordinater: Erik Bolstad, "
+        "[www.erikbolstad.no/postnummer/](https://www.erikbolstad.no/postnummer/) "
+        "(CC BY 3.0) · Stedsnavn: GeoNames (CC BY 4.0) · Postnummer © Posten Norge AS.")
+
+
+def main() -> None:
+    st.title("tilbudskart")
+    st.markdown("Hvor finnes hjelp for **pårørende** til personer med rusproblemer – og hvor "
+                "finnes den ikke?")
+    data = load()
+    init_state("side", list(PAGES), "finn")
+    st.radio("Velg visning", list(PAGES), format_func=PAGES.get, key="side", horizontal=True)
+    share_state("side")
+    {"finn": page_find, "dekning": page_coverage, "nye": page_new_groups}[
+        st.session_state.side](data)
+    footer(data)
+
+
+main()

@@ -1,0 +1,377 @@
+"""Views: maps and tables for the app, as pure functions of the pipeline's tables.
+
+Maps are Folium maps that work offline: Leaflet and jQuery come from the PyPI packages
+``xstatic-leaflet`` and ``xstatic-jquery`` as data URLs in the page, no CDN is asked, and
+the default base map is the kommune polygons themselves (tiles only if the user asks).
+All text from data is HTML-escaped before it reaches a popup, tooltip or GeoJSON property.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+from functools import cache
+from pathlib import Path
+
+import folium
+import geopandas as gpd
+import mapclassify
+import numpy as np
+import pandas as pd
+import xstatic.pkg.jquery
+import xstatic.pkg.leaflet
+
+from tilbudskart import settings
+
+#: Distance classes (km, upper bounds) of the coverage map; the last class is open.
+DISTANCE_BINS: tuple[float, ...] = (10, 25, 50, 100, 200)
+#: ColorBrewer YlOrRd, one colour per class (light = near, dark = far).
+DISTANCE_COLOURS: tuple[str, ...] = ("#ffffb2", "#fed976", "#feb24c", "#fd8d3c", "#f03b20",
+                                     "#bd0026")
+NO_DATA_COLOUR = "#cccccc"
+
+#: Marker colour per organisation.
+ORGANISATION_COLOURS: dict[str, str] = {
+    "lms": "#1b9e77", "al_anon": "#7570b3", "familieklubbene": "#d95f02",
+    "rus_nett": "#e7298a", "aca": "#66a61e", "institution": "#444444",
+}
+
+#: Norwegian labels of geocode precision.
+PRECISION_LABELS: dict[str, str] = {
+    "postcode": "postnummer", "place": "sted", "kommune": "kommune", "region": "region",
+}
+
+#: Short Norwegian descriptions of what each organisation offers (from the 2007 report).
+ORGANISATION_OFFERS: dict[str, str] = {
+    "lms": "Selvhjelpsgrupper og selvhjelpsledere for pårørende til personer med "
+           "stoffmisbruk, familielivskurs og støttetelefon.",
+    "al_anon": "Selvhjelpsgrupper for alle som er berørt av andres drikking; Alateen for "
+               "unge 12–19 år, VBA for voksne barn av alkoholikere.",
+    "familieklubbene": "Lavterskel familieklubber der hele familien, også barn, møtes "
+                       "med en utdannet klubbassistent.",
+    "rus_nett": "Ettervernsgrupper nær hjemstedet for pårørende som har gjennomført "
+                "Rus-Netts familieprogram på Råde.",
+    "aca": "Selvhjelpsgrupper for voksne barn av alkoholikere og fra dysfunksjonelle "
+           "familier.",
+    "institution": "Behandlingsinstitusjon med tilbud til pårørende (samtaler, "
+                   "veiledning, grupper eller kurs).",
+}
+
+
+def escape(value: object) -> str:
+    """Return text from data made safe for HTML (``None``/NaN become an empty string)."""
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return ""
+    return html.escape(str(value), quote=True)
+
+
+def _data_url(path: Path, mime: str) -> str:
+    encoded = base64.b64encode(path.read_bytes()).decode("ascii")
+    return f"data:{mime};base64,{encoded}"
+
+
+@cache
+def offline_assets() -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """Return Folium's ``default_js`` and ``default_css`` as data URLs from PyPI packages.
+
+    Returns
+    -------
+    tuple of (js, css)
+        Leaflet and jQuery scripts, and the Leaflet stylesheet.
+
+    """
+    leaflet = Path(xstatic.pkg.leaflet.BASE_DIR)
+    jquery = Path(xstatic.pkg.jquery.BASE_DIR)
+    js = [("leaflet", _data_url(leaflet / "leaflet.js", "text/javascript")),
+          ("jquery", _data_url(jquery / "jquery.min.js", "text/javascript"))]
+    # leaflet.css refers to images/layers.png etc. relative to itself; a data URL has no
+    # folder, so the images are inlined too.
+    stylesheet = (leaflet / "leaflet.css").read_text(encoding="utf-8")
+    for image in sorted((leaflet / "images").glob("*.png")):
+        stylesheet = stylesheet.replace(f"images/{image.name}", _data_url(image, "image/png"))
+    encoded = base64.b64encode(stylesheet.encode("utf-8")).decode("ascii")
+    css = [("leaflet_css", f"data:text/css;base64,{encoded}")]
+    return js, css
+
+
+def base_map(location: tuple[float, float] = (65.0, 14.0), zoom: int = 4,
+             tiles: bool = False) -> folium.Map:
+    """Return a Folium map that needs no CDN.
+
+    Parameters
+    ----------
+    location : tuple of float
+        Centre (lat, lon).
+    zoom : int
+        Initial zoom.
+    tiles : bool
+        Add OpenStreetMap tiles (a third-party request; off by default).
+
+    Returns
+    -------
+    folium.Map
+
+    """
+    fmap = folium.Map(location=list(location), zoom_start=zoom, tiles=None, control_scale=True,
+                      prefer_canvas=True, attribution_control=True)
+    js, css = offline_assets()
+    fmap.default_js = js
+    fmap.default_css = css
+    if tiles:
+        folium.TileLayer("OpenStreetMap", name="Bakgrunnskart (OpenStreetMap)").add_to(fmap)
+    return fmap
+
+
+#: Mainland Norway, for fitting national maps: [[south, west], [north, east]].
+NORWAY_BOUNDS = [[57.9, 4.5], [71.2, 31.2]]
+
+
+def distance_classes(km: pd.Series) -> pd.Series:
+    """Classify distances (km) into the classes of :data:`DISTANCE_BINS`.
+
+    Parameters
+    ----------
+    km : pandas.Series
+        Distances; NaN stays NaN.
+
+    Returns
+    -------
+    pandas.Series
+        Class index 0 … len(DISTANCE_BINS) (float, NaN where ``km`` is NaN).
+
+    """
+    valid = km.dropna()
+    result = pd.Series(np.nan, index=km.index)
+    if valid.empty:
+        return result
+    upper = max(float(valid.max()), DISTANCE_BINS[-1] + 1)
+    classifier = mapclassify.UserDefined(valid.to_numpy(), bins=[*DISTANCE_BINS, upper])
+    result.loc[valid.index] = classifier.yb
+    return result
+
+
+def legend_entries() -> list[tuple[str, str]]:
+    """Return (colour, label) pairs of the distance legend, in km, Norwegian."""
+    labels, lower = [], 0.0
+    for upper in DISTANCE_BINS:
+        labels.append(f"{lower:g}–{upper:g} km")
+        lower = upper
+    labels.append(f"over {DISTANCE_BINS[-1]:g} km")
+    return list(zip(DISTANCE_COLOURS, labels, strict=True))
+
+
+def legend_html() -> str:
+    """Return the distance legend as an accessible HTML list."""
+    items = "".join(
+        f'<li><span style="display:inline-block;width:1.2em;height:0.9em;background:{colour};'
+        f'border:1px solid #666;margin-right:0.4em"></span>{escape(label)}</li>'
+        for colour, label in legend_entries())
+    return (f'<ul aria-label="Tegnforklaring: avstand til nærmeste gruppe" '
+            f'style="list-style:none;padding-left:0;margin:0">{items}</ul>')
+
+
+def coverage_layer(polygons: gpd.GeoDataFrame, kommuner: pd.DataFrame,
+                   column: str) -> folium.GeoJson:
+    """Return the kommune choropleth of one distance column.
+
+    Parameters
+    ----------
+    polygons : geopandas.GeoDataFrame
+        Kommune polygons (``kommunenummer``, ``geometry``; EPSG:4326).
+    kommuner : pandas.DataFrame
+        The access table.
+    column : str
+        Distance column, e.g. ``nearest_group_km`` or ``km_lms``.
+
+    Returns
+    -------
+    folium.GeoJson
+        With a tooltip (kommune and figure); every property escaped.
+
+    """
+    if column not in kommuner.columns:
+        raise ValueError(f"unknown distance column {column!r}")
+    table = kommuner[["kommunenummer", "kommunenavn", "fylkesnavn", "folkemengde", column]]
+    layer = polygons[["kommunenummer", "geometry"]].merge(table, on="kommunenummer")
+    classes = distance_classes(layer[column])
+    layer["colour"] = [DISTANCE_COLOURS[int(c)] if not np.isnan(c) else NO_DATA_COLOUR
+                       for c in classes]
+    layer["avstand"] = [f"{km:.0f} km" if pd.notna(km) else "ingen gruppe"
+                        for km in layer[column]]
+    layer["kommune"] = layer["kommunenavn"].map(escape)
+    layer["fylke"] = layer["fylkesnavn"].map(escape)
+    layer = layer[["kommunenummer", "kommune", "fylke", "avstand", "colour", "geometry"]]
+    return folium.GeoJson(
+        layer.to_json(drop_id=True),
+        name="Avstand til nærmeste gruppe",
+        style_function=lambda feature: {
+            "fillColor": feature["properties"]["colour"], "color": "#555555",
+            "weight": 0.4, "fillOpacity": 0.8,
+        },
+        highlight_function=lambda feature: {"weight": 2.5, "color": "#000000"},
+        tooltip=folium.GeoJsonTooltip(fields=["kommune", "fylke", "avstand"],
+                                      aliases=["Kommune", "Fylke", "Avstand"]),
+    )
+
+
+def outline_layer(polygons: gpd.GeoDataFrame) -> folium.GeoJson:
+    """Return plain kommune outlines: the offline base map when no tiles are shown."""
+    layer = polygons[["kommunenummer", "geometry"]].copy()
+    return folium.GeoJson(
+        layer.to_json(drop_id=True), name="Kommuner",
+        style_function=lambda feature: {"fillColor": "#f2efe9", "color": "#999999",
+                                        "weight": 0.4, "fillOpacity": 1.0},
+        control=False,
+    )
+
+
+def service_popup(row: pd.Series) -> str:
+    """Return the escaped HTML of one service's popup."""
+    organisation = settings.ORGANISATIONS.get(str(row["organisation"]), row["organisation"])
+    lines = [f"<b>{escape(row['name'])}</b>", escape(organisation),
+             f"{escape(row['kommunenavn'])} kommune"]
+    for label, field in (("Telefon", "phone"), ("E-post", "email"), ("Adresse", "address")):
+        if field in row and escape(row[field]):
+            lines.append(f"{label}: {escape(row[field])}")
+    if row["precision"] != "postcode":
+        level = PRECISION_LABELS.get(str(row["precision"]), str(row["precision"]))
+        lines.append(f"<i>Omtrentlig plassering (kjent på {escape(level)}snivå)</i>")
+    lines.append(f"<small>Kilde: {escape(row['source'])} ({escape(row['year'])})</small>")
+    return "<br>".join(lines)
+
+
+def service_markers(services: pd.DataFrame, name: str, show: bool = True) -> folium.FeatureGroup:
+    """Return a layer of service markers.
+
+    Markers whose location is coarser than a postcode are drawn hollow and dashed, and their
+    popup says the location is approximate.
+
+    Parameters
+    ----------
+    services : pandas.DataFrame
+        Geocoded services (rows without a point are skipped).
+    name : str
+        Layer name shown in the layer control.
+    show : bool
+        Whether the layer is on initially.
+
+    Returns
+    -------
+    folium.FeatureGroup
+
+    """
+    group = folium.FeatureGroup(name=escape(name), show=show)
+    located = services.dropna(subset=["lat", "lon"])
+    # Several groups can share a point (four Familieklubbene at one address in Oslo):
+    # spread them a little so each stays clickable.
+    offsets = located.groupby(["lat", "lon"]).cumcount().to_numpy()
+    for offset, (_, row) in zip(offsets, located.iterrows(), strict=True):
+        colour = ORGANISATION_COLOURS.get(str(row["organisation"]), "#333333")
+        exact = row["precision"] == "postcode"
+        folium.CircleMarker(
+            location=[float(row["lat"]) + 0.004 * offset, float(row["lon"]) + 0.008 * offset],
+            radius=7 if row["kind"] == "self_help" else 5,
+            color=colour, weight=2, fill=True, fill_color=colour,
+            fill_opacity=0.85 if exact else 0.25, dash_array=None if exact else "4 3",
+            tooltip=folium.Tooltip(escape(row["name"])),
+            popup=folium.Popup(service_popup(row), max_width=320, parse_html=False),
+        ).add_to(group)
+    return group
+
+
+def searched_point(lat: float, lon: float, label: str) -> folium.CircleMarker:
+    """Return the marker of the searched place."""
+    return folium.CircleMarker(
+        location=[lat, lon], radius=9, color="#000000", weight=3, fill=True,
+        fill_color="#ffffff", fill_opacity=1.0,
+        tooltip=folium.Tooltip(f"Du søkte: {escape(label)}"),
+    )
+
+
+def result_table(found: pd.DataFrame) -> pd.DataFrame:
+    """Return nearest services as a Norwegian table for display (a text alternative)."""
+    return pd.DataFrame({
+        "Avstand (km)": found["distance_km"].round(1),
+        "Navn": found["name"],
+        "Organisasjon": found["organisation"].map(settings.ORGANISATIONS),
+        "Kommune": found["kommunenavn"],
+        "Kontakt": [" · ".join(x for x in (p, e) if isinstance(x, str) and x)
+                    for p, e in zip(found["phone"], found["email"], strict=True)],
+        "Plassering": found["precision"].map(PRECISION_LABELS),
+    })
+
+
+def planner_table(kommuner: pd.DataFrame, column: str) -> pd.DataFrame:
+    """Return the coverage table with Norwegian column names, farthest first."""
+    table = pd.DataFrame({
+        "Kommunenr.": kommuner["kommunenummer"],
+        "Kommune": kommuner["kommunenavn"],
+        "Fylke": kommuner["fylkesnavn"],
+        "Innbyggere": kommuner["folkemengde"],
+        "Km til nærmeste gruppe": kommuner[column].round(1),
+        "Nærmeste gruppe": kommuner["nearest_group"],
+        "Grupper i kommunen": kommuner["groups_in_kommune"],
+        "Befolkningsvektet km": kommuner["population_weighted_km"].round(1),
+        "Bor > 25 km unna": kommuner["population_beyond_25km"],
+        "Bor > 50 km unna": kommuner["population_beyond_50km"],
+        "Km til institusjon": kommuner["km_institution"].round(1),
+    })
+    return table.sort_values(["Km til nærmeste gruppe", "Kommunenr."],
+                             ascending=[False, True], ignore_index=True)
+
+
+def national_polygons(polygons: gpd.GeoDataFrame, tolerance_deg: float = 0.004,
+                      ) -> gpd.GeoDataFrame:
+    """Simplify kommune polygons for the national choropleth (fewer bytes to the browser).
+
+    Parameters
+    ----------
+    polygons : geopandas.GeoDataFrame
+        Kommune polygons in EPSG:4326.
+    tolerance_deg : float
+        Simplification tolerance in degrees (0.004° ≈ 250–450 m).
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        Same rows, simplified geometry (topology preserved per polygon).
+
+    """
+    simplified = polygons.copy()
+    simplified["geometry"] = simplified.geometry.simplify(tolerance_deg, preserve_topology=True)
+    return simplified
+
+
+# -- data for the app ------------------------------------------------------------------
+
+
+class AppData:
+    """Everything the app shows, built once per server process."""
+
+    def __init__(self, imports: tuple[Path, ...] = ()) -> None:
+        from tilbudskart import access, cli, datasources, geocode
+
+        dataset = cli.build_dataset(imports)
+        self.services: gpd.GeoDataFrame = dataset.services
+        self.kommuner: pd.DataFrame = dataset.kommuner
+        self.gazetteer = geocode.Gazetteer.from_data()
+        self.polygons = national_polygons(datasources.read_kommuner("S"))
+        self.grid = access.grid_points(datasources.read_population_grid("1km"))
+        self.lines = read_national_lines()
+        self.attributions = datasources.attributions()
+
+
+def read_national_lines(path: Path = settings.NATIONAL_LINES_PATH) -> pd.DataFrame:
+    """Read the national phone lines (transcribed from the seeds, with source)."""
+    return pd.read_csv(path, dtype=str, keep_default_na=False)
+
+
+def geopackage_bytes(polygons: gpd.GeoDataFrame, table: pd.DataFrame) -> bytes:
+    """Return a GeoPackage (layer ``kommuner``) of polygons joined with a table, as bytes."""
+    import tempfile
+
+    layer = polygons[["kommunenummer", "geometry"]].merge(table, on="kommunenummer")
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "tilbudskart_kommuner.gpkg"
+        layer.to_file(path, layer="kommuner", driver="GPKG", engine="pyogrio")
+        return path.read_bytes()
