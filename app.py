@@ -7,6 +7,9 @@ turns the background map on.
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import folium
 import pandas as pd
 import streamlit as st
@@ -27,7 +30,9 @@ REPORT_KOMMUNER = {"4022": "Seljord", "3431": "Dovre", "5601": "Alta", "5610": "
 
 @st.cache_resource(show_spinner="Laster data …")
 def load() -> views.AppData:
-    return views.AppData()
+    # Extra service lists (registry CSV format), separated like PATH: TILBUDSKART_IMPORTS.
+    imports = os.environ.get("TILBUDSKART_IMPORTS", "")
+    return views.AppData(tuple(Path(p) for p in imports.split(os.pathsep) if p))
 
 
 @st.cache_data(show_spinner=False)
@@ -142,9 +147,14 @@ def kommune_detail(data: views.AppData, number: str, column: str) -> None:
     b.metric("Bor over 50 km unna", f"{row['population_beyond_50km']:,}".replace(",", " "))
     c.metric("Befolkningsvektet km", f"{row['population_weighted_km']:.0f}")
     near = access.nearest_services(row["admin_lat"], row["admin_lon"], data.services, n=5)
-    st.markdown(f"Nærmeste grupper fra {views.escape(row['admin_centre'])}:",
+    items = "\n".join(
+        f"- **{r.distance_km:.0f} km** – {views.escape(r.name)} "
+        f"({views.escape(settings.ORGANISATIONS[r.organisation])}, "
+        f"{views.escape(r.kommunenavn)}; plassering: "
+        f"{views.PRECISION_LABELS.get(r.precision, r.precision)})"
+        for r in near.itertuples())
+    st.markdown(f"Nærmeste grupper fra {views.escape(row['admin_centre'])}:\n\n{items}",
                 unsafe_allow_html=True)
-    st.dataframe(views.result_table(near), hide_index=True, key="detail_table")
 
 
 def page_coverage(data: views.AppData) -> None:

@@ -1,0 +1,120 @@
+"""The app as people use it, through Streamlit's AppTest (no browser, no network)."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+from tilbudskart import access, settings
+
+APP = str(settings.REPO_ROOT / "app.py")
+
+
+def run(query_params: dict[str, str] | None = None) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=180)
+    for key, value in (query_params or {}).items():
+        at.query_params[key] = value
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def text_of(at: AppTest) -> str:
+    return "\n".join(m.value for m in at.markdown) + "\n".join(c.value for c in at.caption)
+
+
+@pytest.mark.parametrize(("query", "kommune"), [("3840", "4022"), ("Alta", "5601"),
+                                                ("Tysnes", "4616")])
+def test_search_gives_the_nearest_groups_the_access_table_gives(query, kommune, gazetteer,
+                                                                 services, kommuner):
+    at = run()
+    at.text_input(key="q").input(query).run()
+    assert not at.exception
+    shown = at.dataframe[0].value
+    match = gazetteer.search(query).match
+    expected = access.nearest_services(match.lat, match.lon, services, n=5)
+    assert list(shown["Navn"]) == list(expected["name"])
+    assert shown["Avstand (km)"].is_monotonic_increasing
+    if query != "3840":  # a place search starts where the kommune table measures from
+        assert shown["Kommune"].iloc[0] == kommuner.at[kommune, "nearest_group_kommune"]
+
+
+def test_national_lines_and_privacy_note_are_always_visible():
+    at = run()
+    text = text_of(at)
+    assert "Rusinfo" in text and "Al-Anon" in text
+    assert "lagres ikke" in text
+
+
+def test_ambiguous_search_offers_choices():
+    at = run()
+    at.text_input(key="q").input("Os").run()
+    choices = at.radio(key="valg")
+    assert {"Os (Os)", "Os (Bjørnafjorden)"} == set(choices.options)
+    choices.set_value("Os (Bjørnafjorden)").run()
+    assert "Bjørnafjorden" in text_of(at)
+
+
+def test_unknown_search_says_so_kindly():
+    at = run()
+    at.text_input(key="q").input("Qwxyzby").run()
+    assert any("fant dessverre ikke" in w.value for w in at.warning)
+
+
+def test_coverage_view_is_shareable_and_shows_the_kommune(kommuner):
+    at = run({"side": "dekning", "kommune": "5601", "org": "lms"})
+    assert at.selectbox(key="kommune").value == "5601"
+    assert any("Alta" in h.value for h in at.subheader)
+    assert at.query_params["org"] == ["lms"] or at.query_params["org"] == "lms"
+
+
+def test_planner_table_filters_by_fylke_and_sorts():
+    at = run({"side": "dekning"})
+    at.multiselect(key="fylker").set_value(["Telemark"]).run()
+    table = at.dataframe[0].value
+    assert set(table["Fylke"]) == {"Telemark"}
+    assert "Seljord" in set(table["Kommune"])
+    assert table["Km til nærmeste gruppe"].is_monotonic_decreasing
+
+
+def test_report_quick_pick_selects_the_kommune():
+    at = run({"side": "dekning"})
+    at.selectbox(key="kommune_pick").set_value("3431").run()
+    assert at.selectbox(key="kommune").value == "3431"
+    assert any("Dovre" in h.value for h in at.subheader)
+
+
+def test_new_groups_page_ranks_by_reach():
+    at = run({"side": "nye"})
+    table = at.dataframe[0].value
+    assert table["Ny gruppe her ville nå"].is_monotonic_decreasing
+    at.selectbox(key="org").set_value("lms").run()
+    assert not at.exception
+
+
+def test_credits_and_2007_note():
+    text = run().caption
+    joined = " ".join(c.value for c in text)
+    for name in ("Kartverket", "Statistisk sentralbyrå", "www.erikbolstad.no/postnummer/",
+                 "GeoNames", "2007"):
+        assert name in joined
+
+
+def test_a_service_named_script_renders_as_text(tmp_path, monkeypatch):
+    evil = "<script>alert(1)</script>"
+    path = tmp_path / "evil.csv"
+    pd.DataFrame([{"name": evil, "organisation": "lms", "place": "Seljord",
+                   "county": "Telemark"}]).to_csv(path, index=False)
+    monkeypatch.setenv("TILBUDSKART_IMPORTS", str(path))
+    st.cache_resource.clear()
+    try:
+        at = run()
+        at.text_input(key="q").input("3840").run()
+        table = at.dataframe[0].value
+        assert table["Navn"].iloc[0] == evil  # shown as a table cell: text, not markup
+        markdown = "\n".join(m.value for m in at.markdown)
+        assert evil not in markdown and "&lt;script&gt;" in markdown
+    finally:
+        st.cache_resource.clear()

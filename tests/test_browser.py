@@ -1,0 +1,126 @@
+"""The app in a real headless Chromium: what a person sees.
+
+Starts ``streamlit run app.py`` on a free loopback port, searches, clicks a kommune on the
+map, and saves screenshots in ``tests/artifacts/``. Skipped when Debian's chromium is absent.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from tilbudskart import settings
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+ARTIFACTS = Path(__file__).parent / "artifacts"
+pytestmark = [pytest.mark.browser,
+              pytest.mark.skipif(CHROMIUM is None, reason="Debian chromium not installed")]
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def server():
+    port = _free_port()
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", str(settings.REPO_ROOT / "app.py"),
+         "--server.port", str(port), "--server.address", "127.0.0.1",
+         "--server.headless", "true", "--browser.gatherUsageStats", "false"],
+        cwd=settings.REPO_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
+                if response.status == 200:
+                    break
+        except OSError:
+            time.sleep(0.5)
+    else:
+        process.kill()
+        pytest.fail("streamlit did not start: " + process.stdout.read().decode()[-2000:])
+    yield url
+    process.terminate()
+    process.wait(timeout=20)
+
+
+@pytest.fixture
+def page(server):
+    from playwright.sync_api import sync_playwright
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                  "--disable-component-update", "--no-first-run", "--disable-sync"])
+        context = browser.new_context(viewport={"width": 1300, "height": 1000})
+        page = context.new_page()
+        page.console_errors = []
+        page.outside_requests = []
+        page.on("console", lambda m: page.console_errors.append(m.text)
+                if m.type == "error" else None)
+        page.on("request", lambda r: page.outside_requests.append(r.url)
+                if not r.url.startswith((server, "data:", "blob:", "about:")) else None)
+        yield page
+        browser.close()
+
+
+def _map_frame(page):
+    frame = page.frame_locator("iframe[title='streamlit_folium.st_folium']").first
+    frame.locator(".leaflet-container").wait_for(timeout=60_000)
+    return frame
+
+
+def test_search_shows_list_and_map_without_errors(server, page):
+    page.goto(f"{server}/?side=finn", wait_until="networkidle")
+    box = page.get_by_label("Adresse, postnummer, sted eller kommune")
+    box.fill("3840")
+    box.press("Enter")
+    page.get_by_text("Nærmeste selvhjelpsgrupper").wait_for(timeout=60_000)
+    page.get_by_text("Grenland").first.wait_for(timeout=30_000)
+    frame = _map_frame(page)
+    assert frame.locator(".leaflet-control-zoom").count() == 1
+    page.get_by_text("Rusinfo").first.wait_for()
+    page.locator("iframe").first.scroll_into_view_if_needed()
+    page.wait_for_timeout(1500)
+    page.screenshot(path=str(ARTIFACTS / "finn_3840.png"))
+    page.locator("iframe").first.screenshot(path=str(ARTIFACTS / "finn_3840_map.png"))
+    assert page.console_errors == []
+    assert page.outside_requests == []
+
+
+def test_clicking_a_kommune_opens_its_detail(server, page):
+    page.goto(f"{server}/?side=dekning&kommune=0301", wait_until="networkidle")
+    frame = _map_frame(page)
+    page.locator("iframe").first.scroll_into_view_if_needed()
+    page.wait_for_timeout(2000)
+    # Where is Seljord's centre on the screen? Ask Leaflet inside the map frame.
+    point = frame.locator(".leaflet-container").evaluate(
+        """el => { const name = Object.keys(window).find(k => k.startsWith('map_')
+                                                        && window[k] && window[k].latLngToContainerPoint);
+                   const p = window[name].latLngToContainerPoint([59.485, 8.63]);
+                   return {x: p.x, y: p.y}; }""")
+    frame.locator(".leaflet-container").click(position=point)
+    page.get_by_role("heading", name="Seljord").wait_for(timeout=60_000)
+    assert "kommune=4022" in page.url
+    # The detail table follows: Seljord's nearest groups are Grenland's (ch. 10), not Oslo's.
+    page.get_by_text("Grenland").first.wait_for(timeout=60_000)
+    page.get_by_text("Nærmeste grupper fra Seljord").wait_for()
+    page.wait_for_timeout(1000)
+    page.screenshot(path=str(ARTIFACTS / "dekning_seljord.png"))
+    assert page.console_errors == []
+    assert page.outside_requests == []

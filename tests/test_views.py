@@ -1,0 +1,97 @@
+from __future__ import annotations
+
+import pandas as pd
+import pyogrio
+
+from tilbudskart import datasources, views
+
+EVIL = "<script>alert(1)</script>"
+
+
+def _render(fmap) -> str:
+    return fmap.get_root().render()
+
+
+def test_map_needs_no_cdn():
+    html = _render(views.base_map())
+    assert "cdn.jsdelivr" not in html and "code.jquery.com" not in html
+    assert "data:text/javascript;base64," in html
+    assert "tile.openstreetmap" not in html  # no third-party tiles unless asked
+
+
+def test_tiles_only_when_asked():
+    assert "tile.openstreetmap.org" in _render(views.base_map(tiles=True))
+
+
+def test_leaflet_css_has_no_relative_image_urls():
+    _, css = views.offline_assets()
+    import base64
+    text = base64.b64decode(css[0][1].split(",", 1)[1]).decode()
+    assert "url(images/" not in text and "data:image/png;base64," in text
+
+
+def test_service_text_is_escaped_in_popups_and_tooltips(services):
+    row = services[services["status"] == "geocoded"].iloc[[0]].copy()
+    row["name"] = EVIL
+    row["phone"] = '"><img src=x onerror=alert(2)>'
+    fmap = views.base_map()
+    views.service_markers(row, EVIL).add_to(fmap)
+    html = _render(fmap)
+    assert EVIL not in html
+    assert "<img src=x" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+
+
+def test_kommune_names_are_escaped_in_the_choropleth(kommuner):
+    polygons = datasources.read_kommuner("S")
+    table = kommuner.reset_index()
+    table.loc[0, "kommunenavn"] = EVIL
+    fmap = views.base_map()
+    views.coverage_layer(polygons, table, "nearest_group_km").add_to(fmap)
+    html = _render(fmap)
+    assert EVIL not in html and "</script>alert" not in html
+
+
+def test_approximate_markers_are_drawn_differently(services):
+    geocoded = services[services["status"] == "geocoded"]
+    exact = geocoded[geocoded["precision"] == "postcode"].iloc[[0]]
+    rough = geocoded[geocoded["precision"] == "region"].iloc[[0]]
+    assert "Omtrentlig" in views.service_popup(rough.iloc[0])
+    assert "Omtrentlig" not in views.service_popup(exact.iloc[0])
+    html_rough = _render(views.service_markers(rough, "r").add_to(views.base_map()))
+    assert '"dashArray": "4 3"' in html_rough
+
+
+def test_distance_classes_follow_the_legend():
+    km = pd.Series([0, 9.9, 10.1, 30, 75, 150, 450, float("nan")])
+    classes = views.distance_classes(km)
+    assert list(classes[:7]) == [0, 0, 1, 2, 3, 4, 5]
+    assert pd.isna(classes.iloc[7])
+    assert len(views.legend_entries()) == len(views.DISTANCE_COLOURS)
+    assert "over 200 km" in views.legend_html()
+
+
+def test_planner_table_sorted_farthest_first(kommuner):
+    table = views.planner_table(kommuner.reset_index(), "nearest_group_km")
+    assert len(table) == 357
+    assert table["Km til nærmeste gruppe"].is_monotonic_decreasing
+
+
+def test_geopackage_download_is_a_valid_file(kommuner, tmp_path):
+    polygons = datasources.read_kommuner("S")
+    data = views.geopackage_bytes(polygons, kommuner.reset_index().head(5))
+    path = tmp_path / "x.gpkg"
+    path.write_bytes(data)
+    frame = pyogrio.read_dataframe(path, layer="kommuner")
+    assert len(frame) == 5 and "nearest_group_km" in frame.columns
+
+
+def test_national_lines_have_sources():
+    lines = views.read_national_lines()
+    assert len(lines) >= 5
+    assert lines["source"].str.len().gt(0).all()
+    assert lines["phone"].str.len().gt(0).all()
+    national = set(lines.loc[lines["scope"] == "national", "name"].str.lower().str.cat(sep=" "))
+    assert national
+    text = " ".join(lines["name"]).lower()
+    assert "rusinfo" in text and "al-anon" in text
