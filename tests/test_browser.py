@@ -110,10 +110,13 @@ def test_clicking_a_kommune_opens_its_detail(server, page):
     page.wait_for_timeout(2000)
     # Where is Seljord's centre on the screen? Ask Leaflet inside the map frame.
     point = frame.locator(".leaflet-container").evaluate(
-        """el => { const name = Object.keys(window).find(k => k.startsWith('map_')
-                                                        && window[k] && window[k].latLngToContainerPoint);
-                   const p = window[name].latLngToContainerPoint([59.485, 8.63]);
-                   return {x: p.x, y: p.y}; }""")
+        """el => {
+             const isMap = k => k.startsWith('map_') && window[k]
+                                && window[k].latLngToContainerPoint;
+             const p = window[Object.keys(window).find(isMap)]
+                           .latLngToContainerPoint([59.485, 8.63]);
+             return {x: p.x, y: p.y};
+           }""")
     frame.locator(".leaflet-container").click(position=point)
     page.get_by_role("heading", name="Seljord").wait_for(timeout=60_000)
     assert "kommune=4022" in page.url
