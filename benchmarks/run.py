@@ -1,0 +1,206 @@
+"""Benchmarks: every figure is a ratio against a baseline measured in the same run.
+
+Run: ``TILBUDSKART_DATA_DIR=../shared/data .venv/bin/python benchmarks/run.py``
+
+Targets (from the benchmark issue): national build ≤ 3× the floor of reading its inputs;
+one ``nearest`` query p95 ≤ 50 ms; app search ≤ 200 ms. Nothing here is a test: the figures
+are printed as a Markdown table to paste into the README.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import statistics
+import sys
+import tempfile
+import time
+import tracemalloc
+from collections.abc import Callable
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from tilbudskart import access, cli, datasources, geocode, planning, registry, settings
+
+ROWS: list[tuple[str, str, str]] = []
+
+
+def timed(function: Callable[[], object], repeat: int = 1) -> tuple[float, object]:
+    best, result = float("inf"), None
+    for _ in range(repeat):
+        start = time.perf_counter()
+        result = function()
+        best = min(best, time.perf_counter() - start)
+    return best, result
+
+
+def row(name: str, figure: str, target: str = "") -> None:
+    ROWS.append((name, figure, target))
+    print(f"{name:<58} {figure:<44} {target}", flush=True)
+
+
+def read_inputs() -> None:
+    """The floor of a build: parse every input file it reads, nothing else."""
+    registry.load_registry()
+    datasources.read_postcodes()
+    datasources.read_gazetteer()
+    datasources.read_admin_centres()
+    datasources.read_population()
+    datasources.read_crosswalk()
+    datasources.read_population_grid("1km")
+    datasources.read_kommuner("M")
+
+
+def bench_build() -> cli.Dataset:
+    read_inputs()  # warm the checksum cache so both sides read the same way
+    floor, _ = timed(read_inputs, repeat=3)
+
+    def build() -> cli.Dataset:
+        geocode._POLYGONS = None
+        dataset = cli.build_dataset()
+        with tempfile.TemporaryDirectory() as folder:
+            cli.write_outputs(dataset, Path(folder))
+        return dataset
+
+    total, dataset = timed(build, repeat=3)
+    row("National build (build + write) vs reading inputs",
+        f"{total:.2f} s vs {floor:.2f} s = {total / floor:.2f}×", "≤ 3×")
+    tracemalloc.start()
+    build()
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    row("National build peak memory (tracemalloc)", f"{peak / 2**20:.0f} MiB")
+    return dataset  # type: ignore[return-value]
+
+
+def random_points(n: int, seed: int = 1) -> tuple[np.ndarray, np.ndarray]:
+    """Random points where people live: grid cells drawn at random, jittered in the cell."""
+    grid = access.grid_points(datasources.read_population_grid("1km"))
+    rng = np.random.default_rng(seed)
+    pick = grid.sample(n, replace=True, random_state=seed)
+    return (pick["lat"].to_numpy() + rng.uniform(-0.004, 0.004, n),
+            pick["lon"].to_numpy() + rng.uniform(-0.008, 0.008, n))
+
+
+def bench_nearest(services: pd.DataFrame) -> None:
+    groups = services[(services["kind"] == "self_help") & (services["status"] == "geocoded")]
+    lat, lon = random_points(10_000)
+    index = access.NearestIndex.from_services(groups)
+    t_index, (positions, km) = timed(lambda: index.query(lat, lon, k=1), repeat=3)
+
+    glat, glon = groups["lat"].to_numpy(), groups["lon"].to_numpy()
+
+    def brute() -> tuple[np.ndarray, np.ndarray]:
+        matrix = access.geodesic_km(lat[:, None], lon[:, None], glat[None, :], glon[None, :])
+        return matrix.argmin(axis=1), matrix.min(axis=1)
+
+    t_brute, (b_pos, b_km) = timed(brute)
+    assert np.allclose(km[:, 0], b_km, rtol=1e-12), "index and brute force disagree"
+    same = float(np.mean(groups.index.to_numpy()[positions[:, 0]]
+                         == groups.index.to_numpy()[b_pos]) * 100)
+    row("Nearest group, 10 000 points: cKDTree+geodesic vs brute force",
+        f"{t_index * 1000:.0f} ms vs {t_brute * 1000:.0f} ms = {t_brute / t_index:.1f}× faster",
+        f"distances identical; same group {same:.1f}% (ties)")
+
+    points = gpd.GeoDataFrame(geometry=gpd.points_from_xy(lon, lat), crs=settings.CRS_WGS84)
+    targets = gpd.GeoDataFrame(geometry=gpd.points_from_xy(glon, glat), crs=settings.CRS_WGS84)
+
+    def sjoin() -> gpd.GeoDataFrame:
+        return gpd.sjoin_nearest(points.to_crs(settings.CRS_METRIC),
+                                 targets.to_crs(settings.CRS_METRIC), distance_col="m")
+
+    t_sjoin, joined = timed(sjoin, repeat=3)
+    joined = joined[~joined.index.duplicated()]
+    diff = np.abs(joined["m"].to_numpy() / 1000 - km[:, 0])
+    row("Nearest group, 10 000 points: cKDTree+geodesic vs sjoin_nearest (EPSG:25833)",
+        f"{t_index * 1000:.0f} ms vs {t_sjoin * 1000:.0f} ms = {t_sjoin / t_index:.1f}×",
+        f"UTM33 differs from geodesic by up to {diff.max():.1f} km")
+
+
+def bench_query(services: pd.DataFrame) -> None:
+    gazetteer = geocode.Gazetteer.from_data()
+    queries = ["3840", "Alta", "Tysnes", "Storgata 3, Seljord", "Karasjok", "0150", "Dovre",
+               "Dyrøy", "Bergen", "9600"] * 20
+    times = []
+    for query in queries:
+        start = time.perf_counter()
+        match = gazetteer.search(query).match
+        assert match is not None
+        access.nearest_services(match.lat, match.lon, services, n=5)
+        times.append(time.perf_counter() - start)
+    p95 = float(np.percentile(times, 95)) * 1000
+    median = statistics.median(times) * 1000
+    row("One `nearest` query (search + 5 nearest), 200 queries",
+        f"p95 {p95:.1f} ms (median {median:.1f} ms) = {p95 / 50:.2f}× of target", "≤ 50 ms")
+
+
+def bench_grid(services: pd.DataFrame) -> None:
+    groups = services[(services["kind"] == "self_help") & (services["status"] == "geocoded")]
+    index = access.NearestIndex.from_services(groups)
+    coarse = access.grid_points(datasources.read_population_grid("1km"))
+    fine = access.grid_points(datasources.read_population_grid("250m"))
+    t_coarse, a = timed(lambda: access.population_exposure(coarse, index), repeat=3)
+    t_fine, b = timed(lambda: access.population_exposure(fine, index), repeat=3)
+    both = a.merge(b, on="kommunenummer", suffixes=("_1km", "_250m"))
+    diff = (both["population_weighted_km_250m"] - both["population_weighted_km_1km"]).abs()
+    share = (both["share_beyond_50km_250m"] - both["share_beyond_50km_1km"]).abs() * 100
+    row(f"Population weighting: 250 m grid ({len(fine):,} cells) vs 1 km ({len(coarse):,})",
+        f"{t_fine * 1000:.0f} ms vs {t_coarse * 1000:.0f} ms = {t_fine / t_coarse:.1f}×",
+        f"weighted km differ ≤ {diff.max():.2f} km (median {diff.median():.2f}); "
+        f"share > 50 km ≤ {share.max():.1f} pp")
+
+
+def bench_planning(dataset: cli.Dataset) -> None:
+    grid = access.grid_points(datasources.read_population_grid("1km"))
+    t_floor, _ = timed(lambda: planning.uncovered_cells(grid, dataset.services, 50), repeat=3)
+    t_rank, _ = timed(lambda: planning.rank_new_sites(dataset.kommuner, grid, dataset.services),
+                      repeat=3)
+    row("Planning: rank 357 candidate sites vs finding uncovered cells",
+        f"{t_rank * 1000:.0f} ms vs {t_floor * 1000:.0f} ms = {t_rank / t_floor:.1f}×",
+        "K>1 optimisation: not built yet")
+
+
+def bench_app() -> None:
+    from streamlit.testing.v1 import AppTest
+
+    app = str(settings.REPO_ROOT / "app.py")
+    t_cold, at = timed(lambda: AppTest.from_file(app, default_timeout=300).run())
+    t_warm, at = timed(lambda: AppTest.from_file(app, default_timeout=300).run(), repeat=3)
+    row("App first page: cold (data load) vs warm server (AppTest)",
+        f"{t_warm:.2f} s warm vs {t_cold:.2f} s cold; warm = {t_warm / 2:.2f}× of target",
+        "warm ≤ 2 s")
+    at = AppTest.from_file(app, default_timeout=300).run()
+    times = []
+    for query in ["3840", "Alta", "Tysnes", "Bergen", "Karasjok"]:
+        start = time.perf_counter()
+        at.text_input(key="q").input(query).run()
+        times.append(time.perf_counter() - start)
+    worst = max(times) * 1000
+    row("App search answer (whole rerun incl. map, AppTest), worst of 5",
+        f"{worst:.0f} ms = {worst / 200:.2f}× of target", "≤ 200 ms")
+
+
+def main() -> int:
+    if not os.environ.get(settings.DATA_DIR_ENV):
+        print(f"Set {settings.DATA_DIR_ENV} (e.g. ../shared/data)", file=sys.stderr)
+        return 2
+    print(f"Machine: {platform.node()} · {platform.processor() or platform.machine()} · "
+          f"{os.cpu_count()} cores · Python {platform.python_version()}\n")
+    dataset = bench_build()
+    bench_nearest(dataset.services)
+    bench_query(dataset.services)
+    bench_grid(dataset.services)
+    bench_planning(dataset)
+    if "--no-app" not in sys.argv:
+        bench_app()
+    print("\n| benchmark | figure | target / note |\n|---|---|---|")
+    for name, figure, target in ROWS:
+        print(f"| {name} | {figure} | {target} |")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
