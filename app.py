@@ -126,7 +126,7 @@ def page_find(data: views.AppData) -> None:
         st.subheader("Nærmeste behandlingsinstitusjoner med tilbud til pårørende")
         st.dataframe(views.result_table(institutions), hide_index=True, key="inst_table")
         fmap = views.base_map((match.lat, match.lon), zoom=7)
-        views.outline_layer(data.polygons).add_to(fmap)
+        views.outline_layer(data.outlines).add_to(fmap)
         shown = pd.concat([nearest, per_org, institutions]).drop_duplicates("id")
         views.service_markers(shown, "Grupper og institusjoner").add_to(fmap)
         views.searched_point(match.lat, match.lon, match.label).add_to(fmap)

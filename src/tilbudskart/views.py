@@ -214,11 +214,22 @@ def coverage_layer(polygons: gpd.GeoDataFrame, kommuner: pd.DataFrame,
     )
 
 
-def outline_layer(polygons: gpd.GeoDataFrame) -> folium.GeoJson:
-    """Return plain kommune outlines: the offline base map when no tiles are shown."""
-    layer = polygons[["kommunenummer", "geometry"]].copy()
+def outline_geojson(polygons: gpd.GeoDataFrame) -> str:
+    """Return kommune outlines as GeoJSON text (serialise once, draw on many maps)."""
+    return str(polygons[["kommunenummer", "geometry"]].to_json(drop_id=True))
+
+
+def outline_layer(outlines: str) -> folium.GeoJson:
+    """Return plain kommune outlines: the offline base map when no tiles are shown.
+
+    Parameters
+    ----------
+    outlines : str
+        GeoJSON from :func:`outline_geojson`.
+
+    """
     return folium.GeoJson(
-        layer.to_json(drop_id=True), name="Kommuner",
+        outlines, name="Kommuner",
         style_function=lambda feature: {"fillColor": "#f2efe9", "color": "#999999",
                                         "weight": 0.4, "fillOpacity": 1.0},
         control=False,
@@ -356,6 +367,7 @@ class AppData:
         self.kommuner: pd.DataFrame = dataset.kommuner
         self.gazetteer = geocode.Gazetteer.from_data()
         self.polygons = national_polygons(datasources.read_kommuner("S"))
+        self.outlines = outline_geojson(self.polygons)
         self.grid = access.grid_points(datasources.read_population_grid("1km"))
         self.lines = read_national_lines()
         self.attributions = datasources.attributions()
