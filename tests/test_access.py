@@ -13,6 +13,12 @@ def _groups_in(services: pd.DataFrame, kommunenummer: str) -> pd.DataFrame:
                     & (services["kommunenummer"] == kommunenummer)]
 
 
+def _nearest_from_centre(kommuner, services, number, n=1, organisation=None):
+    centre = kommuner.loc[number]
+    return access.nearest_services(centre["admin_lat"], centre["admin_lon"], services, n=n,
+                                   organisation=organisation)
+
+
 def test_table_has_all_357_kommuner_and_contract_columns(kommuner):
     assert len(kommuner) == 357
     table = kommuner.reset_index()
@@ -31,9 +37,7 @@ def test_report_kommuner_are_in_the_table(kommuner, row):
 
 def test_seljord_has_no_group_and_its_nearest_lms_is_grenland(kommuner, services):
     assert kommuner.at["4022", "groups_in_kommune"] == 0
-    centre = kommuner.loc["4022"]
-    nearest = access.nearest_services(centre["admin_lat"], centre["admin_lon"], services, n=1,
-                                      organisation="lms")
+    nearest = _nearest_from_centre(kommuner, services, "4022", organisation="lms")
     assert nearest.loc[0, "name"] == "Grenland"
 
 
@@ -48,16 +52,13 @@ def test_no_self_help_group_in_dovre_or_the_old_oppland_county(services, gazette
 def test_alta_nearest_groups_are_in_tromso(kommuner, services):
     assert kommuner.at["5601", "groups_in_kommune"] == 0
     assert kommuner.at["5601", "nearest_group_kommune"] == "Tromsø"
-    centre = kommuner.loc["5601"]
-    nearest = access.nearest_services(centre["admin_lat"], centre["admin_lon"], services, n=3)
+    nearest = _nearest_from_centre(kommuner, services, "5601", n=3)
     assert (nearest["kommunenavn"] == "Tromsø").sum() >= 2
 
 
 def test_tysnes_nearest_al_anon_is_in_bergen_not_stord(kommuner, services):
     assert kommuner.at["4616", "groups_in_kommune"] == 0
-    centre = kommuner.loc["4616"]
-    nearest = access.nearest_services(centre["admin_lat"], centre["admin_lon"], services, n=1,
-                                      organisation="al_anon")
+    nearest = _nearest_from_centre(kommuner, services, "4616", organisation="al_anon")
     assert nearest.loc[0, "kommunenavn"] == "Bergen"
     assert _groups_in(services, "4614").empty  # Stord
 
