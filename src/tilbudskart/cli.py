@@ -33,7 +33,9 @@ class Dataset:
     kommuner: pd.DataFrame
 
 
-def build_dataset(imports: Sequence[Path] = (), grid: str = "1km") -> Dataset:
+def build_dataset(imports: Sequence[Path] = (), grid: str = "1km",
+                  gazetteer: geocode.Gazetteer | None = None,
+                  population_grid: pd.DataFrame | None = None) -> Dataset:
     """Run the pipeline: registry (+ imports) → geocoded services → kommune table.
 
     Parameters
@@ -42,6 +44,10 @@ def build_dataset(imports: Sequence[Path] = (), grid: str = "1km") -> Dataset:
         User lists in registry form (see :func:`tilbudskart.registry.import_services`).
     grid : {"1km", "250m"}
         Population grid used for population weighting.
+    gazetteer : Gazetteer, optional
+        Lookup tables already loaded (built from the data folder if omitted).
+    population_grid : pandas.DataFrame, optional
+        Grid cells with ``lat``/``lon`` already loaded (read per ``grid`` if omitted).
 
     Returns
     -------
@@ -55,12 +61,16 @@ def build_dataset(imports: Sequence[Path] = (), grid: str = "1km") -> Dataset:
         first = table[duplicated].iloc[0]
         raise registry.RegistryError(first["registry_file"], None, "id",
                                      f"id {first['id']!r} is already used by the registry")
-    services = geocode.geocode_services(table, geocode.Gazetteer.from_data())
+    if gazetteer is None:
+        gazetteer = geocode.Gazetteer.from_data()
+    if population_grid is None:
+        population_grid = access.grid_points(datasources.read_population_grid(grid))
+    services = geocode.geocode_services(table, gazetteer)
     kommuner = access.kommune_table(
         services,
         datasources.read_admin_centres(),
         datasources.read_population(),
-        access.grid_points(datasources.read_population_grid(grid)),
+        population_grid,
     )
     return Dataset(services, kommuner)
 

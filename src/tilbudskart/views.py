@@ -362,13 +362,14 @@ class AppData:
     def __init__(self, imports: tuple[Path, ...] = ()) -> None:
         from tilbudskart import access, cli, datasources, geocode
 
-        dataset = cli.build_dataset(imports)
+        self.gazetteer = geocode.Gazetteer.from_data()
+        self.grid = access.grid_points(datasources.read_population_grid("1km"))
+        dataset = cli.build_dataset(imports, gazetteer=self.gazetteer,
+                                    population_grid=self.grid)
         self.services: gpd.GeoDataFrame = dataset.services
         self.kommuner: pd.DataFrame = dataset.kommuner
-        self.gazetteer = geocode.Gazetteer.from_data()
         self.polygons = national_polygons(datasources.read_kommuner("S"))
         self.outlines = outline_geojson(self.polygons)
-        self.grid = access.grid_points(datasources.read_population_grid("1km"))
         self.lines = read_national_lines()
         self.attributions = datasources.attributions()
 
