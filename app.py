@@ -107,10 +107,11 @@ def page_find(data: views.AppData) -> None:
             return
         st.markdown(f"Viser avstand fra **{views.escape(match.label)}** "
                     f"(i luftlinje).", unsafe_allow_html=True)
-        nearest = access.nearest_services(match.lat, match.lon, data.services, n=5)
+        ranked = access.by_distance(match.lat, match.lon, data.services)
+        nearest = access.nearest_services(match.lat, match.lon, ranked, n=5)
         st.subheader("Nærmeste selvhjelpsgrupper")
         st.dataframe(views.result_table(nearest), hide_index=True, key="nearest_table")
-        per_org = pd.concat([access.nearest_services(match.lat, match.lon, data.services, n=1,
+        per_org = pd.concat([access.nearest_services(match.lat, match.lon, ranked, n=1,
                                                      organisation=o)
                              for o in settings.SELF_HELP_ORGANISATIONS], ignore_index=True)
         st.subheader("Nærmeste gruppe i hver organisasjon")
@@ -121,17 +122,22 @@ def page_find(data: views.AppData) -> None:
                 f"{row.distance_km:.0f} km  \n<small>"
                 f"{views.escape(views.ORGANISATION_OFFERS[row.organisation])}</small>",
                 unsafe_allow_html=True)
-        institutions = access.nearest_services(match.lat, match.lon, data.services, n=3,
+        institutions = access.nearest_services(match.lat, match.lon, ranked, n=3,
                                                kind="institution")
         st.subheader("Nærmeste behandlingsinstitusjoner med tilbud til pårørende")
         st.dataframe(views.result_table(institutions), hide_index=True, key="inst_table")
-        fmap = views.base_map((match.lat, match.lon), zoom=7)
+        # The base map (kommune outlines) is the same for every search, so the browser keeps
+        # it; only the markers and the view change (streamlit-folium's dynamic layer).
+        fmap = views.base_map()
         views.outline_layer(data.outlines).add_to(fmap)
         shown = pd.concat([nearest, per_org, institutions]).drop_duplicates("id")
-        views.service_markers(shown, "Grupper og institusjoner").add_to(fmap)
-        views.searched_point(match.lat, match.lon, match.label).add_to(fmap)
+        markers = views.service_markers(shown, "Grupper og institusjoner")
+        views.searched_point(match.lat, match.lon, match.label).add_to(markers)
+        nearest_km = float(nearest["distance_km"].iloc[0]) if len(nearest) else 50.0
         st_folium(fmap, key="find_map", height=420, use_container_width=True,
-                  returned_objects=[])
+                  returned_objects=[], feature_group_to_add=markers,
+                  center=(match.lat, match.lon),
+                  zoom=views.zoom_to_show(nearest_km, match.lat, height_px=420))
         st.caption("Hule, stiplede sirkler: plasseringen er omtrentlig (kjent på sted-, "
                    "kommune- eller regionnivå).")
 

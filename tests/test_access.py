@@ -131,3 +131,26 @@ def test_grid_points_transform_to_norway():
     grid = datasources.read_population_grid("1km").head(100)
     points = access.grid_points(grid)
     assert points["lat"].between(57, 72).all() and points["lon"].between(4, 32).all()
+
+
+def test_by_distance_agrees_with_the_spatial_index(services):
+    # One query point, all services measured at once, must rank like the tree does.
+    groups = services[(services["kind"] == "self_help") & (services["status"] == "geocoded")]
+    index = access.NearestIndex.from_services(groups)
+    for lat, lon in [(59.42, 8.63), (69.97, 23.27), (60.0, 5.55)]:
+        ranked = access.by_distance(lat, lon, services)
+        assert (ranked["status"] == "geocoded").all()
+        assert ranked["distance_km"].is_monotonic_increasing
+        own = ranked[ranked["kind"] == "self_help"]
+        _, km = index.query([lat], [lon], k=5)
+        np.testing.assert_allclose(own["distance_km"].to_numpy()[:5], km[0], rtol=1e-12)
+
+
+def test_nearest_services_reuses_a_ranked_table(services):
+    ranked = access.by_distance(69.97, 23.27, services)
+    fresh = access.nearest_services(69.97, 23.27, services, n=3, organisation="lms")
+    reused = access.nearest_services(69.97, 23.27, ranked, n=3, organisation="lms")
+    pd.testing.assert_frame_equal(fresh, reused)
+    assert (reused["organisation"] == "lms").all() and len(reused) == 3
+    with pytest.raises(ValueError, match="unknown organisation"):
+        access.nearest_services(69.97, 23.27, ranked, organisation="aa")

@@ -99,8 +99,32 @@ def test_search_shows_list_and_map_without_errors(server, page):
     page.wait_for_timeout(1500)
     page.screenshot(path=str(ARTIFACTS / "finn_3840.png"))
     page.locator("iframe").first.screenshot(path=str(ARTIFACTS / "finn_3840_map.png"))
+    assert _map_centre(page)[0] == pytest.approx(59.4, abs=0.3)  # Seljord
+
+    # A second search keeps the map (same base layer) and moves it, with new markers only.
+    box.fill("Alta")
+    box.press("Enter")
+    page.get_by_text("Tromsø").first.wait_for(timeout=30_000)
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('iframe')].some(f => f.contentWindow.map"
+        " && f.contentWindow.map.getCenter().lat > 69)", timeout=30_000)
+    page.wait_for_timeout(1000)
+    page.locator("iframe").first.screenshot(path=str(ARTIFACTS / "finn_alta_map.png"))
+    assert _map_centre(page)[0] == pytest.approx(69.97, abs=0.3)
+    on_map = "window.feature_group.filter(g => window.map.hasLayer(g)).length"
+    assert _map_frame_window(page).evaluate(on_map) == 1  # the first markers were removed
     assert page.console_errors == []
     assert page.outside_requests == []
+
+
+def _map_frame_window(page):
+    return next(f for f in page.frames if "streamlit_folium" in f.url)
+
+
+def _map_centre(page) -> tuple[float, float]:
+    centre = _map_frame_window(page).evaluate(
+        "(() => { const c = window.map.getCenter(); return [c.lat, c.lng]; })()")
+    return float(centre[0]), float(centre[1])
 
 
 def test_clicking_a_kommune_opens_its_detail(server, page):

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pyogrio
 
@@ -95,3 +96,24 @@ def test_national_lines_have_sources():
     assert national
     text = " ".join(lines["name"]).lower()
     assert "rusinfo" in text and "al-anon" in text
+
+
+def test_outline_layer_draws_the_geojson_verbatim(kommuner):
+    polygons = views.national_polygons(datasources.read_kommuner("S"))
+    outlines = views.outline_geojson(polygons.head(3))
+    fmap = views.base_map()
+    layer = views.outline_layer(outlines).add_to(fmap)
+    html = _render(fmap)
+    assert outlines in html  # not parsed and re-serialised
+    assert f"var {layer.get_name()} = L.geoJson(" in html
+    assert '"interactive": false' in html
+
+
+def test_zoom_to_show_keeps_the_nearest_group_in_view():
+    # Alta to Tromsø is 170 km: the view must be wider than at 10 km, and at the chosen zoom
+    # a 170 km radius must fit half of a 420 px map.
+    far, near = views.zoom_to_show(170, 69.97), views.zoom_to_show(10, 69.97)
+    assert far < near
+    metres_per_pixel = 156_543.03 * np.cos(np.radians(69.97)) / 2 ** far
+    assert 170_000 <= metres_per_pixel * 210 < 2 * 170_000 / 0.85
+    assert views.zoom_to_show(0, 60) == 12 and views.zoom_to_show(5000, 60) == 4

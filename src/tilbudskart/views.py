@@ -13,6 +13,7 @@ import html
 from functools import cache
 from pathlib import Path
 
+import branca.element
 import folium
 import geopandas as gpd
 import mapclassify
@@ -20,6 +21,7 @@ import numpy as np
 import pandas as pd
 import xstatic.pkg.jquery
 import xstatic.pkg.leaflet
+from folium.template import Template
 
 from tilbudskart import settings
 
@@ -122,6 +124,34 @@ def base_map(location: tuple[float, float] = (65.0, 14.0), zoom: int = 4,
     return fmap
 
 
+def zoom_to_show(radius_km: float, lat: float, height_px: int = 420,
+                 min_zoom: int = 4, max_zoom: int = 12) -> int:
+    """Return the largest web-map zoom at which a circle of ``radius_km`` fits the map.
+
+    Used to centre the search map on the searched point with the nearest group in view.
+
+    Parameters
+    ----------
+    radius_km : float
+        Distance that must be visible from the centre (e.g. to the nearest group).
+    lat : float
+        Latitude of the centre (the Web Mercator scale depends on it).
+    height_px : int
+        Map height in pixels (the shorter side).
+    min_zoom, max_zoom : int
+        Bounds of the result.
+
+    Returns
+    -------
+    int
+
+    """
+    metres_per_pixel_z0 = 156_543.03 * np.cos(np.radians(lat))
+    needed = 2.0 * max(radius_km, 1.0) * 1000.0 / (0.85 * height_px)  # metres per pixel
+    zoom = int(np.floor(np.log2(metres_per_pixel_z0 / needed)))
+    return int(np.clip(zoom, min_zoom, max_zoom))
+
+
 #: Mainland Norway, for fitting national maps: [[south, west], [north, east]].
 NORWAY_BOUNDS = [[57.9, 4.5], [71.2, 31.2]]
 
@@ -219,7 +249,58 @@ def outline_geojson(polygons: gpd.GeoDataFrame) -> str:
     return str(polygons[["kommunenummer", "geometry"]].to_json(drop_id=True))
 
 
-def outline_layer(outlines: str) -> folium.GeoJson:
+class _Verbatim(branca.element.Element):
+    """Script text added to a figure as it is.
+
+    branca wraps every rendered script in a new ``Element``, which compiles the text as a
+    Jinja template; for 700 kB of GeoJSON that compilation alone takes ~0.1 s per rerun.
+    """
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self._text = text
+
+    def render(self, **kwargs: object) -> str:
+        return self._text
+
+
+class OutlineLayer(folium.MacroElement):
+    """Plain kommune outlines from pre-serialised GeoJSON: the offline base map.
+
+    Unlike :class:`folium.GeoJson` it neither parses nor re-serialises the GeoJSON on
+    every rerun, and the outlines are not interactive (clicks go to the markers).
+
+    Parameters
+    ----------
+    geojson : str
+        GeoJSON text from :func:`outline_geojson`.
+
+    """
+
+    _template = Template("""
+        {% macro script(this, kwargs) %}
+        var {{ this.get_name() }} = L.geoJson({{ this.geojson }},
+            {{ this.options|tojson }}).addTo({{ this._parent.get_name() }});
+        {% endmacro %}
+    """)
+
+    def __init__(self, geojson: str) -> None:
+        super().__init__()
+        self._name = "OutlineLayer"
+        self.geojson = geojson
+        self.options = {"style": {"fillColor": "#f2efe9", "color": "#999999", "weight": 0.4,
+                                  "fillOpacity": 1.0},
+                        "interactive": False}
+
+    def render(self, **kwargs: object) -> None:  # type: ignore[override]  # as MacroElement
+        """Add the layer's script to the figure verbatim (see :class:`_Verbatim`)."""
+        figure = self.get_root()
+        assert isinstance(figure, branca.element.Figure), "render the map, not the layer"
+        script = self._template.module.script(self, kwargs)
+        figure.script.add_child(_Verbatim(str(script)), name=self.get_name())
+
+
+def outline_layer(outlines: str) -> OutlineLayer:
     """Return plain kommune outlines: the offline base map when no tiles are shown.
 
     Parameters
@@ -228,12 +309,7 @@ def outline_layer(outlines: str) -> folium.GeoJson:
         GeoJSON from :func:`outline_geojson`.
 
     """
-    return folium.GeoJson(
-        outlines, name="Kommuner",
-        style_function=lambda feature: {"fillColor": "#f2efe9", "color": "#999999",
-                                        "weight": 0.4, "fillOpacity": 1.0},
-        control=False,
-    )
+    return OutlineLayer(outlines)
 
 
 def service_popup(row: pd.Series) -> str:
