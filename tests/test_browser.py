@@ -113,6 +113,14 @@ def test_search_shows_list_and_map_without_errors(server, page):
     assert _map_centre(page)[0] == pytest.approx(69.97, abs=0.3)
     on_map = "window.feature_group.filter(g => window.map.hasLayer(g)).length"
     assert _map_frame_window(page).evaluate(on_map) == 1  # the first markers were removed
+    # A marker's popup: open the first one and read what a person would read.
+    _map_frame_window(page).evaluate(
+        "(() => { const m = []; window.map.eachLayer(l => { if (l.feature && l.getLatLng)"
+        " m.push(l); }); m[0].fire('click', {latlng: m[0].getLatLng()}, true); })()")
+    popup = _map_frame(page).locator(".leaflet-popup-content")
+    popup.wait_for(timeout=10_000)
+    assert "Kilde:" in popup.inner_text() and "kommune" in popup.inner_text()
+    page.locator("iframe").first.screenshot(path=str(ARTIFACTS / "finn_alta_popup.png"))
     assert page.console_errors == []
     assert page.outside_requests == []
 

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import folium
 import numpy as np
 import pandas as pd
 import pyogrio
@@ -36,11 +37,16 @@ def test_service_text_is_escaped_in_popups_and_tooltips(services):
     row["name"] = EVIL
     row["phone"] = '"><img src=x onerror=alert(2)>'
     fmap = views.base_map()
-    views.service_markers(row, EVIL).add_to(fmap)
+    group = views.service_markers(row, EVIL).add_to(fmap)
     html = _render(fmap)
     assert EVIL not in html
     assert "<img src=x" not in html
-    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    # What Leaflet inserts as HTML once the page has decoded the GeoJSON:
+    (layer,) = [c for c in group._children.values() if isinstance(c, folium.GeoJson)]
+    properties = layer.data["features"][0]["properties"]
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in properties["tooltip"]
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in properties["popup"]
+    assert "<img" not in properties["popup"] and "&lt;img src=x" in properties["popup"]
 
 
 def test_kommune_names_are_escaped_in_the_choropleth(kommuner):

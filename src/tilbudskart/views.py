@@ -327,11 +327,23 @@ def service_popup(row: pd.Series) -> str:
     return "<br>".join(lines)
 
 
+def _marker_style(feature: dict) -> dict[str, object]:
+    properties = feature["properties"]
+    style: dict[str, object] = {"color": properties["colour"], "fillColor": properties["colour"],
+                                "weight": 2, "radius": properties["radius"], "fill": True,
+                                "fillOpacity": 0.85 if properties["exact"] else 0.25}
+    if not properties["exact"]:
+        style["dashArray"] = "4 3"
+    return style
+
+
 def service_markers(services: pd.DataFrame, name: str, show: bool = True) -> folium.FeatureGroup:
     """Return a layer of service markers.
 
     Markers whose location is coarser than a postcode are drawn hollow and dashed, and their
-    popup says the location is approximate.
+    popup says the location is approximate. All markers of the layer are one GeoJSON layer
+    (circle markers), so a map with 200 services renders in milliseconds, not as 600
+    separately templated Folium elements.
 
     Parameters
     ----------
@@ -349,20 +361,28 @@ def service_markers(services: pd.DataFrame, name: str, show: bool = True) -> fol
     """
     group = folium.FeatureGroup(name=escape(name), show=show)
     located = services.dropna(subset=["lat", "lon"])
+    if located.empty:
+        return group
     # Several groups can share a point (four Familieklubbene at one address in Oslo):
     # spread them a little so each stays clickable.
     offsets = located.groupby(["lat", "lon"]).cumcount().to_numpy()
-    for offset, (_, row) in zip(offsets, located.iterrows(), strict=True):
-        colour = ORGANISATION_COLOURS.get(str(row["organisation"]), "#333333")
-        exact = row["precision"] == "postcode"
-        folium.CircleMarker(
-            location=[float(row["lat"]) + 0.004 * offset, float(row["lon"]) + 0.008 * offset],
-            radius=7 if row["kind"] == "self_help" else 5,
-            color=colour, weight=2, fill=True, fill_color=colour,
-            fill_opacity=0.85 if exact else 0.25, dash_array=None if exact else "4 3",
-            tooltip=folium.Tooltip(escape(row["name"])),
-            popup=folium.Popup(service_popup(row), max_width=320, parse_html=False),
-        ).add_to(group)
+    points = gpd.GeoDataFrame(
+        {"colour": [ORGANISATION_COLOURS.get(str(o), "#333333")
+                    for o in located["organisation"]],
+         "exact": (located["precision"] == "postcode").to_numpy(),
+         "radius": np.where(located["kind"] == "self_help", 7, 5),
+         "tooltip": [escape(n) for n in located["name"]],
+         "popup": [service_popup(row) for _, row in located.iterrows()]},
+        geometry=gpd.points_from_xy(located["lon"].to_numpy(dtype=float) + 0.008 * offsets,
+                                    located["lat"].to_numpy(dtype=float) + 0.004 * offsets),
+        crs=settings.CRS_WGS84)
+    folium.GeoJson(
+        points.to_geo_dict(drop_id=True), name=escape(name), control=False,
+        marker=folium.CircleMarker(), style_function=_marker_style,
+        # Both are inserted as HTML by Leaflet; the texts were escaped above.
+        tooltip=folium.GeoJsonTooltip(fields=["tooltip"], labels=False),
+        popup=folium.GeoJsonPopup(fields=["popup"], labels=False, max_width=320),
+    ).add_to(group)
     return group
 
 
