@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from tilbudskart import cli, geocode, registry, settings
+from tilbudskart import cli, datasources, geocode, network, registry, settings
 
 TEST_DATA = Path(__file__).parent / "data"
 
@@ -31,8 +31,13 @@ def registry_table() -> pd.DataFrame:
 
 
 @pytest.fixture(scope="session")
-def dataset() -> cli.Dataset:
-    return cli.build_dataset()
+def road_network() -> network.RoadNetwork:
+    return network.RoadNetwork.from_geodataframe(datasources.read_road_network())
+
+
+@pytest.fixture(scope="session")
+def dataset(road_network: network.RoadNetwork) -> cli.Dataset:
+    return cli.build_dataset(road_network=road_network)
 
 
 @pytest.fixture(scope="session")

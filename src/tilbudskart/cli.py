@@ -19,7 +19,7 @@ from pathlib import Path
 import geopandas as gpd
 import pandas as pd
 
-from tilbudskart import access, datasources, geocode, registry, settings
+from tilbudskart import access, datasources, geocode, network, registry, settings
 
 #: Files ``build`` writes, in the order they are moved into place.
 OUTPUT_FILES = ("services.csv", "kommuner.csv", "unresolved.csv", "tilbudskart.gpkg")
@@ -35,8 +35,12 @@ class Dataset:
 
 def build_dataset(imports: Sequence[Path] = (), grid: str = "1km",
                   gazetteer: geocode.Gazetteer | None = None,
-                  population_grid: pd.DataFrame | None = None) -> Dataset:
+                  population_grid: pd.DataFrame | None = None,
+                  road_network: network.RoadNetwork | None = None) -> Dataset:
     """Run the pipeline: registry (+ imports) → geocoded services → kommune table.
+
+    The kommune table holds straight-line distances (:func:`tilbudskart.access.kommune_table`)
+    and travel times by road and car ferry (:func:`tilbudskart.network.travel_table`).
 
     Parameters
     ----------
@@ -48,6 +52,8 @@ def build_dataset(imports: Sequence[Path] = (), grid: str = "1km",
         Lookup tables already loaded (built from the data folder if omitted).
     population_grid : pandas.DataFrame, optional
         Grid cells with ``lat``/``lon`` already loaded (read per ``grid`` if omitted).
+    road_network : RoadNetwork, optional
+        The road network already built (built from N1000 if omitted).
 
     Returns
     -------
@@ -72,13 +78,18 @@ def build_dataset(imports: Sequence[Path] = (), grid: str = "1km",
         datasources.read_population(),
         population_grid,
     )
+    if road_network is None:
+        road_network = network.RoadNetwork.from_geodataframe(datasources.read_road_network())
+    travel = network.travel_table(road_network, services, kommuner, population_grid)
+    kommuner = kommuner.merge(travel, on="kommunenummer", how="left", validate="one_to_one")
     return Dataset(services, kommuner)
 
 
 def _rounded(frame: pd.DataFrame) -> pd.DataFrame:
     frame = frame.copy()
     for column in frame.columns:
-        if column.endswith("_km") or column.startswith("km_") or column == "distance_km":
+        if (column.endswith("_km") or column.startswith("km_") or "drive_min" in column
+                or column == "distance_km"):
             frame[column] = frame[column].round(3)
         elif column in {"lat", "lon", "admin_lat", "admin_lon"}:
             frame[column] = frame[column].round(6)
@@ -148,6 +159,10 @@ def summary(dataset: Dataset) -> str:
                  f"{len(kommuner)}, {int(far['folkemengde'].sum()):,} inhabitants")
     lines.append("People living more than 50 km from any group: "
                  f"{int(kommuner['population_beyond_50km'].sum()):,}")
+    lines.append("People more than 60 / 120 minutes by road and car ferry from any group: "
+                 f"{int(kommuner['population_beyond_60min'].sum()):,} / "
+                 f"{int(kommuner['population_beyond_120min'].sum()):,} "
+                 f"(not routable in N1000: {int(kommuner['population_not_routed'].sum()):,})")
     return "\n".join(lines)
 
 

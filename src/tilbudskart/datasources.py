@@ -312,6 +312,23 @@ def read_population_grid(resolution: str = "1km") -> pd.DataFrame:
     return frame[["kommunenummer", "x", "y", "befolkning"]].reset_index(drop=True)
 
 
+def read_road_network() -> gpd.GeoDataFrame:
+    """Read Kartverket's N1000 road and car-ferry network.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        Existing links only (``vegfase`` planned links dropped): columns ``typeVeg``
+        (``enkelBilveg``, ``bilferje``, ``passasjerferje``), ``vegkategori``,
+        ``motorvegtype``, ``lengde_m`` and LineString ``geometry`` in EPSG:4326.
+
+    """
+    frame = gpd.read_file(data_path("vegnett_n1000.geojson"), engine="pyogrio")
+    frame = frame[frame["vegfase"].fillna("V") != "P"]
+    columns = ["typeVeg", "vegkategori", "motorvegtype", "lengde_m", "geometry"]
+    return frame[columns].reset_index(drop=True)
+
+
 def attributions() -> list[str]:
     """Return the attribution lines every licence of the data asks for.
 

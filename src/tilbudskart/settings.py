@@ -64,6 +64,38 @@ POLYGON_TOLERANCE_M = 5000.0
 #: Distance thresholds (km) for the "population beyond" columns of the access table.
 BEYOND_KM: tuple[int, ...] = (25, 50)
 
+#: Road network (N1000): assumed driving speed (km/h) per road category. N1000 has no speed
+#: limits; these are typical for Norwegian roads of each class outside towns.
+ROAD_SPEED_KMH: dict[str, float] = {"E": 80.0, "R": 70.0, "F": 60.0, "K": 50.0, "P": 40.0}
+#: Speed on motorways and motor roads (``motorvegtype`` motorveg / motortrafikkveg).
+MOTORWAY_SPEED_KMH = 100.0
+#: Car ferries: crossing speed and a fixed wait per crossing (N1000 has no timetables).
+FERRY_SPEED_KMH = 25.0
+FERRY_WAIT_MIN = 20.0
+#: The straight-line legs from a point to the network and from the network to a group.
+ACCESS_SPEED_KMH = 30.0
+#: Link ends of different parts of the network closer than this (metres) are joined by a
+#: straight connector: N1000's generalisation leaves small gaps, e.g. at ferry quays.
+NETWORK_GAP_M = 150.0
+#: A point farther than this from any road (km) is not routed; its time is unknown.
+MAX_SNAP_KM = 30.0
+
+#: Travel-time thresholds (minutes) for the "population beyond" columns of the travel table.
+BEYOND_MINUTES: tuple[int, ...] = (60, 120)
+
+#: Columns of the per-kommune travel table (road + ferry), in order.
+TRAVEL_COLUMNS: tuple[str, ...] = (
+    "kommunenummer",
+    "drive_min",
+    "road_km",
+    "nearest_group_by_road",
+    *(f"drive_min_{org}" for org in SELF_HELP_ORGANISATIONS),
+    "drive_min_institution",
+    "population_weighted_drive_min",
+    *(f"population_beyond_{minutes}min" for minutes in BEYOND_MINUTES),
+    "population_not_routed",
+)
+
 #: Columns of the per-kommune access table, in order (a contract other parts rely on).
 KOMMUNE_COLUMNS: tuple[str, ...] = (
     "kommunenummer",

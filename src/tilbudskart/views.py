@@ -456,12 +456,13 @@ class AppData:
     """Everything the app shows, built once per server process."""
 
     def __init__(self, imports: tuple[Path, ...] = ()) -> None:
-        from tilbudskart import access, cli, datasources, geocode
+        from tilbudskart import access, cli, datasources, geocode, network
 
         self.gazetteer = geocode.Gazetteer.from_data()
         self.grid = access.grid_points(datasources.read_population_grid("1km"))
+        self.network = network.RoadNetwork.from_geodataframe(datasources.read_road_network())
         dataset = cli.build_dataset(imports, gazetteer=self.gazetteer,
-                                    population_grid=self.grid)
+                                    population_grid=self.grid, road_network=self.network)
         self.services: gpd.GeoDataFrame = dataset.services
         self.kommuner: pd.DataFrame = dataset.kommuner
         self.polygons = national_polygons(datasources.read_kommuner("S"))
