@@ -15,7 +15,7 @@ import pandas as pd
 import streamlit as st
 from streamlit_folium import st_folium
 
-from tilbudskart import access, planning, settings, views
+from tilbudskart import access, network, planning, settings, views
 
 st.set_page_config(page_title="tilbudskart – hjelp for pårørende", page_icon="🗺️",
                    layout="wide")
@@ -26,6 +26,7 @@ ORG_CHOICES = {"alle": "Alle selvhjelpsgrupper",
                **{o: settings.ORGANISATIONS[o] for o in settings.SELF_HELP_ORGANISATIONS}}
 REPORT_KOMMUNER = {"4022": "Seljord", "3431": "Dovre", "5601": "Alta", "5610": "Karasjok",
                    "4616": "Tysnes", "5528": "Dyrøy"}
+MEASURE_CHOICES = {key: measure.label for key, measure in views.MEASURES.items()}
 
 
 @st.cache_resource(show_spinner="Laster data …")
@@ -59,10 +60,6 @@ def init_state(key: str, options: list[str], default: str) -> None:
 def share_state(*keys: str) -> None:
     for key in keys:
         st.query_params[key] = st.session_state[key]
-
-
-def distance_column(organisation: str) -> str:
-    return "nearest_group_km" if organisation == "alle" else f"km_{organisation}"
 
 
 def national_lines(data: views.AppData) -> None:
@@ -108,9 +105,20 @@ def page_find(data: views.AppData) -> None:
         st.markdown(f"Viser avstand fra **{views.escape(match.label)}** "
                     f"(i luftlinje).", unsafe_allow_html=True)
         ranked = access.by_distance(match.lat, match.lon, data.services)
+        ranked["drive_min"] = network.minutes_to(data.network, match.lat, match.lon, ranked)
         nearest = access.nearest_services(match.lat, match.lon, ranked, n=5)
         st.subheader("Nærmeste selvhjelpsgrupper")
         st.dataframe(views.result_table(nearest), hide_index=True, key="nearest_table")
+        fastest = ranked[ranked["kind"] == "self_help"].sort_values("drive_min").head(1)
+        if len(fastest) and fastest["id"].iloc[0] != nearest["id"].iloc[0]:
+            row = fastest.iloc[0]
+            st.markdown(
+                f"Raskest med bil og ferje: **{views.escape(row['name'])}** "
+                f"({views.escape(settings.ORGANISATIONS[row['organisation']])}, "
+                f"{views.escape(row['kommunenavn'])}), ca. {row['drive_min']:.0f} min.",
+                unsafe_allow_html=True)
+        st.caption("Kjøretid er et anslag på Kartverkets forenklede vegnett (N1000) med "
+                   "antatte hastigheter og 20 minutters venting per ferje.")
         per_org = pd.concat([access.nearest_services(match.lat, match.lon, ranked, n=1,
                                                      organisation=o)
                              for o in settings.SELF_HELP_ORGANISATIONS], ignore_index=True)
@@ -142,16 +150,28 @@ def page_find(data: views.AppData) -> None:
                    "kommune- eller regionnivå).")
 
 
-def kommune_detail(data: views.AppData, number: str, column: str) -> None:
+def figure(value: float, digits: int = 0) -> str:
+    """A figure for a metric: spaces between thousands, a dash when there is none."""
+    return f"{value:,.{digits}f}".replace(",", " ") if pd.notna(value) else "–"
+
+
+def kommune_detail(data: views.AppData, number: str, organisation: str) -> None:
     row = data.kommuner.set_index("kommunenummer").loc[number]
     st.subheader(f"{row['kommunenavn']} ({row['fylkesnavn']})")
+    km, minutes = (views.MEASURES[m].column(organisation) for m in ("km", "min"))
     a, b, c = st.columns(3)
-    a.metric("Innbyggere (2024)", f"{row['folkemengde']:,}".replace(",", " "))
-    b.metric("Km til nærmeste gruppe", f"{row[column]:.0f}" if pd.notna(row[column]) else "–")
+    a.metric("Innbyggere (2024)", figure(row["folkemengde"]))
+    b.metric("Km til nærmeste gruppe", figure(row[km]))
     c.metric("Grupper i kommunen", int(row["groups_in_kommune"]))
-    a.metric("Bor over 25 km unna", f"{row['population_beyond_25km']:,}".replace(",", " "))
-    b.metric("Bor over 50 km unna", f"{row['population_beyond_50km']:,}".replace(",", " "))
-    c.metric("Befolkningsvektet km", f"{row['population_weighted_km']:.0f}")
+    a.metric("Bor over 25 km unna", figure(row["population_beyond_25km"]))
+    b.metric("Bor over 50 km unna", figure(row["population_beyond_50km"]))
+    c.metric("Befolkningsvektet km", figure(row["population_weighted_km"]))
+    a.metric("Kjøretid (min)", figure(row[minutes]))
+    b.metric("Bor > 60 min unna", figure(row["population_beyond_60min"]))
+    c.metric("Bor > 120 min unna", figure(row["population_beyond_120min"]))
+    if row["population_not_routed"] > 0:
+        st.caption(f"{figure(row['population_not_routed'])} innbyggere bor der vegnettet "
+                   "(N1000) ikke har noen rute til en gruppe, f.eks. på øyer uten bilferje.")
     near = access.nearest_services(row["admin_lat"], row["admin_lon"], data.services, n=5)
     items = "\n".join(
         f"- **{r.distance_km:.0f} km** – {views.escape(r.name)} "
@@ -167,19 +187,22 @@ def page_coverage(data: views.AppData) -> None:
     numbers = data.kommuner["kommunenummer"].tolist()
     names = dict(zip(data.kommuner["kommunenummer"], data.kommuner["kommunenavn"], strict=True))
     init_state("org", list(ORG_CHOICES), "alle")
+    init_state("maal", list(MEASURE_CHOICES), "km")
     init_state("kommune", numbers, "4022")
     if st.session_state.get("clicked_kommune") in names:  # a click on the map, last run
         st.session_state.kommune = st.session_state.pop("clicked_kommune")
-    top = st.columns([2, 2, 3])
+    top = st.columns([2, 2, 2, 3])
     top[0].selectbox("Avstand til", list(ORG_CHOICES), format_func=ORG_CHOICES.get, key="org")
-    top[1].selectbox("Kommuner fra rapporten", list(REPORT_KOMMUNER), key="kommune_pick",
+    top[1].selectbox("Mål", list(MEASURE_CHOICES), format_func=MEASURE_CHOICES.get, key="maal")
+    top[2].selectbox("Kommuner fra rapporten", list(REPORT_KOMMUNER), key="kommune_pick",
                      format_func=REPORT_KOMMUNER.get, index=None, placeholder="Velg …",
                      on_change=lambda: st.session_state.update(
                          kommune=st.session_state.kommune_pick or st.session_state.kommune))
-    top[2].selectbox("Kommune", numbers, key="kommune",
+    top[3].selectbox("Kommune", numbers, key="kommune",
                      format_func=lambda n: f"{names[n]} ({n})")
-    share_state("org", "kommune")
-    column = distance_column(st.session_state.org)
+    share_state("org", "maal", "kommune")
+    measure = views.MEASURES[st.session_state.maal]
+    column = measure.column(st.session_state.org)
 
     left, right = st.columns([3, 2], gap="large")
     with left:
@@ -190,7 +213,7 @@ def page_coverage(data: views.AppData) -> None:
                                    help="Henter kartfliser fra OpenStreetMap (tredjepart).")
         fmap = views.base_map(tiles=tiles)
         fmap.fit_bounds(views.NORWAY_BOUNDS)
-        views.coverage_layer(data.polygons, data.kommuner, column).add_to(fmap)
+        views.coverage_layer(data.polygons, data.kommuner, column, measure).add_to(fmap)
         groups = data.services[(data.services["kind"] == "self_help")
                                & (data.services["status"] == "geocoded")]
         for organisation in settings.SELF_HELP_ORGANISATIONS:
@@ -211,17 +234,19 @@ def page_coverage(data: views.AppData) -> None:
             st.session_state.last_click = number
             st.session_state.clicked_kommune = number
             st.rerun()
-        st.markdown(views.legend_html(), unsafe_allow_html=True)
-        st.caption("Avstand i luftlinje fra kommunesenteret. Klikk på en kommune for detaljer.")
+        st.markdown(views.legend_html(measure), unsafe_allow_html=True)
+        st.caption(("Avstand i luftlinje" if measure.key == "km" else
+                    "Anslått kjøretid med bil og ferje (vegnett N1000)")
+                   + " fra kommunesenteret. Klikk på en kommune for detaljer.")
     with right:
-        kommune_detail(data, st.session_state.kommune, column)
+        kommune_detail(data, st.session_state.kommune, st.session_state.org)
 
     st.subheader("Alle kommuner")
     fylker = sorted(data.kommuner["fylkesnavn"].unique())
     chosen = st.multiselect("Filtrer på fylke", fylker, key="fylker")
     table = data.kommuner if not chosen else data.kommuner[
         data.kommuner["fylkesnavn"].isin(chosen)]
-    shown = views.planner_table(table, column)
+    shown = views.planner_table(table, st.session_state.org, measure)
     st.dataframe(shown, hide_index=True, key="planner_table")
     d1, d2 = st.columns(2)
     d1.download_button("Last ned tabell (CSV)", shown.to_csv(index=False).encode("utf-8"),
@@ -254,7 +279,7 @@ def page_new_groups(data: views.AppData) -> None:
     fmap = views.base_map()
     fmap.fit_bounds(views.NORWAY_BOUNDS)
     views.coverage_layer(data.polygons, data.kommuner,
-                         distance_column(st.session_state.org)).add_to(fmap)
+                         views.MEASURES["km"].column(st.session_state.org)).add_to(fmap)
     best = ranked.head(10).merge(data.kommuner[["kommunenummer", "admin_lat", "admin_lon"]],
                                  on="kommunenummer")
     for rank, row in enumerate(best.itertuples(), start=1):
@@ -273,7 +298,9 @@ def footer(data: views.AppData) -> None:
     st.caption(
         "**Kilde for tjenestene:** Institutt for samfunnsforskning (ISF), «Tilbud til "
         "pårørende av personer med rusmiddelproblemer» (2007). **Registeret er fra 2007**: "
-        "grupper kan ha blitt lagt ned eller startet siden. Avstander er i luftlinje.  \n"
+        "grupper kan ha blitt lagt ned eller startet siden. Avstander er i luftlinje; kjøretider "
+        "er anslag på Kartverkets vegnett N1000 (antatte hastigheter, 20 min venting per "
+        "ferje).  \n"
         "Kommunegrenser og vegnett © Kartverket (CC BY 4.0) · Befolkning © Statistisk "
         "sentralbyrå (CC BY 4.0) · Postnummerkoordinater: Erik Bolstad, "
         "[www.erikbolstad.no/postnummer/](https://www.erikbolstad.no/postnummer/) "

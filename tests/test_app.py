@@ -41,6 +41,31 @@ def test_search_gives_the_nearest_groups_the_access_table_gives(query, kommune, 
         assert shown["Kommune"].iloc[0] == kommuner.at[kommune, "nearest_group_kommune"]
 
 
+def test_search_shows_drive_times_and_the_fastest_group_by_ferry(gazetteer, kommuner):
+    # Tysnes is an island: the table gives drive times, and the same figure as the travel
+    # table for the group it names, measured from Tysnes' centre.
+    at = run()
+    at.text_input(key="q").input("Tysnes").run()
+    shown = at.dataframe[0].value
+    assert "Kjøretid (ca. min)" in shown.columns
+    minutes = shown["Kjøretid (ca. min)"].dropna()
+    assert len(minutes) == len(shown)
+    assert (minutes > shown["Avstand (km)"] * 0.6).all()  # a ferry makes the short hop slow
+    assert "Kjøretid er et anslag" in text_of(at)
+
+
+def test_coverage_map_by_travel_time_is_shareable(kommuner):
+    at = run({"side": "dekning", "maal": "min", "kommune": "5601"})
+    assert at.selectbox(key="maal").value == "min"
+    table = at.dataframe[0].value
+    routed = table["Kjøretid (min)"].dropna()
+    assert routed.is_monotonic_decreasing
+    assert routed.iloc[0] == round(kommuner["drive_min"].max())
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Kjøretid (min)"] == f"{kommuner.at['5601', 'drive_min']:.0f}"
+    assert "min" in "\n".join(m.value for m in at.markdown if "Tegnforklaring" in m.value)
+
+
 def test_national_lines_and_privacy_note_are_always_visible():
     at = run()
     text = text_of(at)

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from tilbudskart import settings
+from tilbudskart import datasources, settings
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 ARTIFACTS = Path(__file__).parent / "artifacts"
@@ -157,5 +157,31 @@ def test_clicking_a_kommune_opens_its_detail(server, page):
     page.get_by_text("Nærmeste grupper fra Seljord").wait_for()
     page.wait_for_timeout(1000)
     page.screenshot(path=str(ARTIFACTS / "dekning_seljord.png"))
+    assert page.console_errors == []
+    assert page.outside_requests == []
+
+
+def test_travel_time_map_shows_minutes(server, page):
+    page.goto(f"{server}/?side=dekning&maal=min&kommune=4616", wait_until="networkidle")
+    frame = _map_frame(page)
+    page.get_by_role("heading", name="Tysnes").wait_for(timeout=60_000)
+    page.get_by_text("over 240 min").wait_for(timeout=30_000)
+    page.get_by_text("Vis grupper").click()  # hide the markers: hover the kommune itself
+    page.wait_for_timeout(1500)
+    frame = _map_frame(page)
+    page.locator("iframe").first.scroll_into_view_if_needed()
+    page.wait_for_timeout(2000)
+    # Hover Tysnes (a point inside it, away from group markers): the tooltip gives its
+    # drive time, in minutes.
+    polygons = datasources.read_kommuner("S").set_index("kommunenummer")
+    inside = polygons.at["4616", "geometry"].representative_point()
+    point = frame.locator(".leaflet-container").evaluate(
+        """(el, ll) => { const p = window.map.latLngToContainerPoint(ll);
+                         return {x: p.x, y: p.y}; }""", [inside.y, inside.x])
+    frame.locator(".leaflet-container").hover(position=point)
+    frame.locator(".leaflet-tooltip").wait_for(timeout=10_000)
+    tooltip = frame.locator(".leaflet-tooltip").inner_text()
+    page.screenshot(path=str(ARTIFACTS / "dekning_tysnes_min.png"))
+    assert "Kjøretid" in tooltip and "min" in tooltip
     assert page.console_errors == []
     assert page.outside_requests == []

@@ -147,3 +147,18 @@ def test_grid_points_keep_metric_coordinates():
     grid = pd.DataFrame({"x": [262_000.0], "y": [6_650_000.0], "befolkning": [1],
                          "kommunenummer": ["0301"]})
     assert {"x", "y", "lat", "lon"} <= set(access.grid_points(grid).columns)
+
+
+def test_minutes_from_a_search_to_each_service(road_network, kommuner, services):
+    # From Seljord's centre, the time to the group the travel table names must match.
+    seljord = kommuner.loc["4022"]
+    located = services[services["status"] == "geocoded"]
+    minutes = network.minutes_to(road_network, seljord["admin_lat"], seljord["admin_lon"],
+                                 located)
+    groups = (located["kind"] == "self_help").to_numpy()
+    assert np.nanmin(minutes[groups]) == pytest.approx(seljord["drive_min"], rel=1e-9)
+    best = located[groups].iloc[int(np.nanargmin(minutes[groups]))]
+    assert best["name"] == seljord["nearest_group_by_road"]
+    unlocated = network.minutes_to(road_network, 59.4, 8.6,
+                                   pd.DataFrame({"lat": [np.nan], "lon": [np.nan]}))
+    assert np.isnan(unlocated).all()

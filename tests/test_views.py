@@ -79,9 +79,28 @@ def test_distance_classes_follow_the_legend():
 
 
 def test_planner_table_sorted_farthest_first(kommuner):
-    table = views.planner_table(kommuner.reset_index(), "nearest_group_km")
+    table = views.planner_table(kommuner.reset_index())
     assert len(table) == 357
     assert table["Km til nærmeste gruppe"].is_monotonic_decreasing
+    by_time = views.planner_table(kommuner.reset_index(), "lms", views.MEASURES["min"])
+    routed = by_time["Kjøretid (min)"].dropna()
+    assert routed.is_monotonic_decreasing and by_time["Kjøretid (min)"].iloc[-1:].isna().all()
+    first = by_time.iloc[0]
+    assert first["Kjøretid (min)"] == round(kommuner["drive_min_lms"].max())
+
+
+def test_measures_name_their_columns_and_classes(kommuner):
+    for measure in views.MEASURES.values():
+        for organisation in ("alle", "lms", "aca"):
+            assert measure.column(organisation) in kommuner.columns
+        assert len(views.legend_entries(measure)) == len(views.DISTANCE_COLOURS)
+    assert "over 240 min" in views.legend_html(views.MEASURES["min"])
+    classes = views.distance_classes(pd.Series([14.0, 16.0, 300.0]), views.MINUTE_BINS)
+    assert list(classes) == [0, 1, 5]
+    layer = views.coverage_layer(datasources.read_kommuner("S"), kommuner.reset_index(),
+                                 "drive_min", views.MEASURES["min"])
+    labels = {f["properties"]["avstand"] for f in layer.data["features"]}
+    assert "ingen rute på vegnettet" in labels and any(x.endswith(" min") for x in labels)
 
 
 def test_geopackage_download_is_a_valid_file(kommuner, tmp_path):

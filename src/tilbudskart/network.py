@@ -344,6 +344,38 @@ def travel_from(routes: Routes, network: RoadNetwork, x: Iterable[float],
     })
 
 
+def minutes_to(network: RoadNetwork, lat: float, lon: float,
+               services: pd.DataFrame) -> np.ndarray:
+    """Return travel time (minutes) by road and car ferry from one point to each service.
+
+    Parameters
+    ----------
+    network : RoadNetwork
+        The road and car-ferry graph.
+    lat, lon : float
+        The searched point (WGS 84).
+    services : pandas.DataFrame
+        Rows with ``lat``/``lon``.
+
+    Returns
+    -------
+    numpy.ndarray
+        One figure per row, NaN where there is no route (or the row has no point).
+
+    """
+    x, y = to_metric([lat], [lon])
+    from_here, _ = network.from_point(float(x[0]), float(y[0]))
+    sx, sy = to_metric(services["lat"], services["lon"])
+    located = np.isfinite(sx) & np.isfinite(sy)
+    result = np.full(len(services), np.nan)
+    if located.any():
+        node, leg_km = network.snap(sx[located], sy[located])
+        minutes = from_here[node] + leg_km / settings.ACCESS_SPEED_KMH * 60.0
+        ok = np.isfinite(minutes) & (leg_km <= settings.MAX_SNAP_KM)
+        result[located] = np.where(ok, minutes, np.nan)
+    return result
+
+
 def travel_table(network: RoadNetwork, services: pd.DataFrame, kommuner: pd.DataFrame,
                  grid: pd.DataFrame) -> pd.DataFrame:
     """Build the per-kommune travel table: time by road and car ferry to the nearest help.

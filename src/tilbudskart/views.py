@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import html
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
@@ -27,6 +28,8 @@ from tilbudskart import settings
 
 #: Distance classes (km, upper bounds) of the coverage map; the last class is open.
 DISTANCE_BINS: tuple[float, ...] = (10, 25, 50, 100, 200)
+#: Travel-time classes (minutes, upper bounds) of the coverage map; the last class is open.
+MINUTE_BINS: tuple[float, ...] = (15, 30, 60, 120, 240)
 #: ColorBrewer YlOrRd, one colour per class (light = near, dark = far).
 DISTANCE_COLOURS: tuple[str, ...] = ("#ffffb2", "#fed976", "#feb24c", "#fd8d3c", "#f03b20",
                                      "#bd0026")
@@ -57,6 +60,46 @@ ORGANISATION_OFFERS: dict[str, str] = {
            "familier.",
     "institution": "Behandlingsinstitusjon med tilbud til pårørende (samtaler, "
                    "veiledning, grupper eller kurs).",
+}
+
+
+@dataclass(frozen=True)
+class Measure:
+    """How far help is: straight-line km or minutes by road and car ferry.
+
+    Attributes
+    ----------
+    key : str
+        ``"km"`` or ``"min"``.
+    label : str
+        Norwegian label for choosers and legends.
+    unit : str
+        Unit shown after figures.
+    bins : tuple of float
+        Upper bounds of the map classes (the last class is open).
+    missing : str
+        What a kommune without a figure shows (no group at all / no route).
+
+    """
+
+    key: str
+    label: str
+    unit: str
+    bins: tuple[float, ...]
+    missing: str
+
+    def column(self, organisation: str = "alle") -> str:
+        """Return the kommune-table column for an organisation (``"alle"``: any group)."""
+        if self.key == "km":
+            return "nearest_group_km" if organisation == "alle" else f"km_{organisation}"
+        return "drive_min" if organisation == "alle" else f"drive_min_{organisation}"
+
+
+#: The two measures, keyed as in the app's URL (``?maal=km``).
+MEASURES: dict[str, Measure] = {
+    "km": Measure("km", "Avstand i luftlinje", "km", DISTANCE_BINS, "ingen gruppe"),
+    "min": Measure("min", "Kjøretid med bil og ferje", "min", MINUTE_BINS,
+                   "ingen rute på vegnettet"),
 }
 
 
@@ -156,53 +199,55 @@ def zoom_to_show(radius_km: float, lat: float, height_px: int = 420,
 NORWAY_BOUNDS = [[57.9, 4.5], [71.2, 31.2]]
 
 
-def distance_classes(km: pd.Series) -> pd.Series:
-    """Classify distances (km) into the classes of :data:`DISTANCE_BINS`.
+def distance_classes(values: pd.Series, bins: tuple[float, ...] = DISTANCE_BINS) -> pd.Series:
+    """Classify distances or times into the map classes.
 
     Parameters
     ----------
-    km : pandas.Series
-        Distances; NaN stays NaN.
+    values : pandas.Series
+        Km or minutes; NaN stays NaN.
+    bins : tuple of float
+        Upper bounds (:data:`DISTANCE_BINS` or :data:`MINUTE_BINS`); the last class is open.
 
     Returns
     -------
     pandas.Series
-        Class index 0 … len(DISTANCE_BINS) (float, NaN where ``km`` is NaN).
+        Class index 0 … len(bins) (float, NaN where ``values`` is NaN).
 
     """
-    valid = km.dropna()
-    result = pd.Series(np.nan, index=km.index)
+    valid = values.dropna()
+    result = pd.Series(np.nan, index=values.index)
     if valid.empty:
         return result
-    upper = max(float(valid.max()), DISTANCE_BINS[-1] + 1)
-    classifier = mapclassify.UserDefined(valid.to_numpy(), bins=[*DISTANCE_BINS, upper])
+    upper = max(float(valid.max()), bins[-1] + 1)
+    classifier = mapclassify.UserDefined(valid.to_numpy(), bins=[*bins, upper])
     result.loc[valid.index] = classifier.yb
     return result
 
 
-def legend_entries() -> list[tuple[str, str]]:
-    """Return (colour, label) pairs of the distance legend, in km, Norwegian."""
+def legend_entries(measure: Measure = MEASURES["km"]) -> list[tuple[str, str]]:
+    """Return (colour, label) pairs of the map legend, in km or minutes, Norwegian."""
     labels, lower = [], 0.0
-    for upper in DISTANCE_BINS:
-        labels.append(f"{lower:g}–{upper:g} km")
+    for upper in measure.bins:
+        labels.append(f"{lower:g}–{upper:g} {measure.unit}")
         lower = upper
-    labels.append(f"over {DISTANCE_BINS[-1]:g} km")
+    labels.append(f"over {measure.bins[-1]:g} {measure.unit}")
     return list(zip(DISTANCE_COLOURS, labels, strict=True))
 
 
-def legend_html() -> str:
-    """Return the distance legend as an accessible HTML list."""
+def legend_html(measure: Measure = MEASURES["km"]) -> str:
+    """Return the map legend as an accessible HTML list."""
     items = "".join(
         f'<li><span style="display:inline-block;width:1.2em;height:0.9em;background:{colour};'
         f'border:1px solid #666;margin-right:0.4em"></span>{escape(label)}</li>'
-        for colour, label in legend_entries())
-    return (f'<ul aria-label="Tegnforklaring: avstand til nærmeste gruppe" '
-            f'style="list-style:none;padding-left:0;margin:0">{items}</ul>')
+        for colour, label in legend_entries(measure))
+    return (f'<ul aria-label="Tegnforklaring: {escape(measure.label.lower())} til nærmeste '
+            f'gruppe" style="list-style:none;padding-left:0;margin:0">{items}</ul>')
 
 
 def coverage_layer(polygons: gpd.GeoDataFrame, kommuner: pd.DataFrame,
-                   column: str) -> folium.GeoJson:
-    """Return the kommune choropleth of one distance column.
+                   column: str, measure: Measure = MEASURES["km"]) -> folium.GeoJson:
+    """Return the kommune choropleth of one distance or travel-time column.
 
     Parameters
     ----------
@@ -211,7 +256,10 @@ def coverage_layer(polygons: gpd.GeoDataFrame, kommuner: pd.DataFrame,
     kommuner : pandas.DataFrame
         The access table.
     column : str
-        Distance column, e.g. ``nearest_group_km`` or ``km_lms``.
+        Distance column, e.g. ``nearest_group_km`` or ``km_lms``, or time column
+        (``drive_min``, ``drive_min_lms``).
+    measure : Measure
+        Classes, unit and wording of ``column``.
 
     Returns
     -------
@@ -223,11 +271,11 @@ def coverage_layer(polygons: gpd.GeoDataFrame, kommuner: pd.DataFrame,
         raise ValueError(f"unknown distance column {column!r}")
     table = kommuner[["kommunenummer", "kommunenavn", "fylkesnavn", "folkemengde", column]]
     layer = polygons[["kommunenummer", "geometry"]].merge(table, on="kommunenummer")
-    classes = distance_classes(layer[column])
+    classes = distance_classes(layer[column], measure.bins)
     layer["colour"] = [DISTANCE_COLOURS[int(c)] if not np.isnan(c) else NO_DATA_COLOUR
                        for c in classes]
-    layer["avstand"] = [f"{km:.0f} km" if pd.notna(km) else "ingen gruppe"
-                        for km in layer[column]]
+    layer["avstand"] = [f"{value:.0f} {measure.unit}" if pd.notna(value) else measure.missing
+                        for value in layer[column]]
     layer["kommune"] = layer["kommunenavn"].map(escape)
     layer["fylke"] = layer["fylkesnavn"].map(escape)
     layer = layer[["kommunenummer", "kommune", "fylke", "avstand", "colour", "geometry"]]
@@ -239,8 +287,9 @@ def coverage_layer(polygons: gpd.GeoDataFrame, kommuner: pd.DataFrame,
             "weight": 0.4, "fillOpacity": 0.8,
         },
         highlight_function=lambda feature: {"weight": 2.5, "color": "#000000"},
-        tooltip=folium.GeoJsonTooltip(fields=["kommune", "fylke", "avstand"],
-                                      aliases=["Kommune", "Fylke", "Avstand"]),
+        tooltip=folium.GeoJsonTooltip(
+            fields=["kommune", "fylke", "avstand"],
+            aliases=["Kommune", "Fylke", "Avstand" if measure.key == "km" else "Kjøretid"]),
     )
 
 
@@ -405,26 +454,53 @@ def result_table(found: pd.DataFrame) -> pd.DataFrame:
         "Kontakt": [" · ".join(x for x in (p, e) if isinstance(x, str) and x)
                     for p, e in zip(found["phone"], found["email"], strict=True)],
         "Plassering": found["precision"].map(PRECISION_LABELS),
+        **({"Kjøretid (ca. min)": found["drive_min"].round(0)}
+           if "drive_min" in found.columns else {}),
     })
 
 
-def planner_table(kommuner: pd.DataFrame, column: str) -> pd.DataFrame:
-    """Return the coverage table with Norwegian column names, farthest first."""
+def planner_table(kommuner: pd.DataFrame, organisation: str = "alle",
+                  measure: Measure = MEASURES["km"]) -> pd.DataFrame:
+    """Return the coverage table with Norwegian column names, farthest first.
+
+    Parameters
+    ----------
+    kommuner : pandas.DataFrame
+        The kommune table.
+    organisation : str
+        ``"alle"`` (any self-help group) or one organisation key: which group the km and
+        minute columns are to.
+    measure : Measure
+        Sort by straight-line km or by travel time (farthest first, ties by number).
+
+    Returns
+    -------
+    pandas.DataFrame
+
+    """
+    km, minutes = MEASURES["km"].column(organisation), MEASURES["min"].column(organisation)
     table = pd.DataFrame({
         "Kommunenr.": kommuner["kommunenummer"],
         "Kommune": kommuner["kommunenavn"],
         "Fylke": kommuner["fylkesnavn"],
         "Innbyggere": kommuner["folkemengde"],
-        "Km til nærmeste gruppe": kommuner[column].round(1),
+        "Km til nærmeste gruppe": kommuner[km].round(1),
+        "Kjøretid (min)": kommuner[minutes].round(0),
         "Nærmeste gruppe": kommuner["nearest_group"],
         "Grupper i kommunen": kommuner["groups_in_kommune"],
         "Befolkningsvektet km": kommuner["population_weighted_km"].round(1),
         "Bor > 25 km unna": kommuner["population_beyond_25km"],
         "Bor > 50 km unna": kommuner["population_beyond_50km"],
+        "Vei-km": kommuner["road_km"].round(0),
+        "Befolkningsvektet kjøretid (min)": kommuner["population_weighted_drive_min"].round(0),
+        "Bor > 60 min unna": kommuner["population_beyond_60min"],
+        "Bor > 120 min unna": kommuner["population_beyond_120min"],
+        "Uten rute på vegnettet": kommuner["population_not_routed"],
         "Km til institusjon": kommuner["km_institution"].round(1),
     })
-    return table.sort_values(["Km til nærmeste gruppe", "Kommunenr."],
-                             ascending=[False, True], ignore_index=True)
+    key = "Km til nærmeste gruppe" if measure.key == "km" else "Kjøretid (min)"
+    return table.sort_values([key, "Kommunenr."], ascending=[False, True],
+                             ignore_index=True)
 
 
 def national_polygons(polygons: gpd.GeoDataFrame, tolerance_deg: float = 0.004,
