@@ -208,13 +208,21 @@ def _cmd_nearest(args: argparse.Namespace) -> int:
 
 def _cmd_gaps(args: argparse.Namespace) -> int:
     kommuner = build_dataset().kommuner
-    column = f"km_{args.org}" if args.org else "nearest_group_km"
+    prefix = "km_" if args.by == "km" else "drive_min_"
+    whole = "nearest_group_km" if args.by == "km" else "drive_min"
+    column = f"{prefix}{args.org}" if args.org else whole
     table = kommuner.sort_values([column, "kommunenummer"], ascending=[False, True])
     table = table.head(args.top)
-    print(f"{'kommune':<22} {'fylke':<26} {'folkemengde':>11} {'km':>7}  nearest group")
+    print(f"{'kommune':<22} {'fylke':<26} {'folkemengde':>11} {args.by:>7}  nearest group")
     for row in table.itertuples():
+        group = (f"{row.nearest_group} ({row.nearest_group_kommune})" if args.by == "km"
+                 else row.nearest_group_by_road)
         print(f"{row.kommunenavn:<22} {str(row.fylkesnavn)[:26]:<26} {row.folkemengde:>11,} "
-              f"{getattr(row, column):7.1f}  {row.nearest_group} ({row.nearest_group_kommune})")
+              f"{getattr(row, column):7.1f}  {group}")
+    unrouted = kommuner[kommuner[column].isna()]
+    if args.by == "min" and len(unrouted):
+        print(f"No route in N1000 (island without a car ferry): "
+              f"{', '.join(unrouted['kommunenavn'])}")
     return 0
 
 
@@ -245,6 +253,8 @@ def parser() -> argparse.ArgumentParser:
     gaps = sub.add_parser("gaps", help="the kommuner farthest from a self-help group")
     gaps.add_argument("--top", type=int, default=20)
     gaps.add_argument("--org", choices=list(settings.SELF_HELP_ORGANISATIONS), default=None)
+    gaps.add_argument("--by", choices=["km", "min"], default="km",
+                      help="straight-line km (default) or minutes by road and car ferry")
     gaps.set_defaults(func=_cmd_gaps)
     return main_parser
 
