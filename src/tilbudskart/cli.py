@@ -215,8 +215,8 @@ def _cmd_gaps(args: argparse.Namespace) -> int:
     table = table.head(args.top)
     print(f"{'kommune':<22} {'fylke':<26} {'folkemengde':>11} {args.by:>7}  nearest group")
     for row in table.itertuples():
-        group = (f"{row.nearest_group} ({row.nearest_group_kommune})" if args.by == "km"
-                 else row.nearest_group_by_road)
+        group = (f"{row.nearest_group!s} ({row.nearest_group_kommune!s})" if args.by == "km"
+                 else str(row.nearest_group_by_road))
         print(f"{row.kommunenavn:<22} {str(row.fylkesnavn)[:26]:<26} {row.folkemengde:>11,} "
               f"{getattr(row, column):7.1f}  {group}")
     unrouted = kommuner[kommuner[column].isna()]
