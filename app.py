@@ -43,6 +43,13 @@ def ranking(organisation: str, radius_km: int) -> pd.DataFrame:
                                    None if organisation == "alle" else organisation)
 
 
+@st.cache_data(show_spinner="Beregner beste plassering …")
+def plan(organisation: str, radius_km: int, k: int, method: str) -> planning.Plan:
+    data = load()
+    return planning.plan_new_sites(data.kommuner, data.grid, data.services, k, radius_km,
+                                   None if organisation == "alle" else organisation, method)
+
+
 @st.cache_data(show_spinner=False)
 def gpkg(kommunenumre: tuple[str, ...]) -> bytes:
     data = load()
@@ -259,38 +266,59 @@ def page_coverage(data: views.AppData) -> None:
 
 def page_new_groups(data: views.AppData) -> None:
     init_state("org", list(ORG_CHOICES), "alle")
-    cols = st.columns(2)
+    init_state("antall", [str(n) for n in range(1, 11)], "5")
+    cols = st.columns(3)
     cols[0].selectbox("Organisasjon", list(ORG_CHOICES), format_func=ORG_CHOICES.get, key="org")
     radius = cols[1].radio("Avstand som regnes som «nær»", [25, 50], index=1, horizontal=True,
                            format_func=lambda km: f"{km} km", key="radius")
-    share_state("org")
-    ranked = ranking(st.session_state.org, int(radius))
+    cols[2].select_slider("Antall nye grupper", [str(n) for n in range(1, 11)], key="antall")
+    share_state("org", "antall")
+    k = int(st.session_state.antall)
+    best = plan(st.session_state.org, int(radius), k, "mclp")
+    one_by_one = plan(st.session_state.org, int(radius), k, "greedy")
+    share = best.covered / best.demand if best.demand else 0.0
     st.markdown(
-        f"En ny gruppe ved kommunesenteret ville nå så mange som i dag bor mer enn "
-        f"{radius} km fra nærmeste gruppe (innbyggere på SSBs rutenett 2019):")
-    table = pd.DataFrame({
-        "Kommune": ranked["kommunenavn"], "Fylke": ranked["fylkesnavn"],
-        "Innbyggere": ranked["folkemengde"],
-        "Km til nærmeste gruppe i dag": ranked["km_now"].round(0),
-        f"Innbyggere i kommunen > {radius} km unna": ranked["uncovered_in_kommune"],
-        "Ny gruppe her ville nå": ranked["reach"],
-    })
-    st.dataframe(table.head(25), hide_index=True, key="ranking_table")
+        f"**{k} nye grupper**, plassert ved kommunesentrene under, ville til sammen nå "
+        f"**{figure(best.covered)}** av de {figure(best.demand)} innbyggerne som i dag bor "
+        f"mer enn {radius} km fra nærmeste gruppe og kan nås fra et kommunesenter "
+        f"({share:.0%}). Valgt ett og ett (det beste først) ville de nådd "
+        f"{figure(one_by_one.covered)}.")
+    st.dataframe(pd.DataFrame({
+        "Nr.": range(1, len(best.sites) + 1),
+        "Kommune": best.sites["kommunenavn"], "Fylke": best.sites["fylkesnavn"],
+        "Når alene": best.sites["reach"], "Legger til": best.sites["added"],
+        "Til sammen": best.sites["cumulative"],
+    }), hide_index=True, key="plan_table")
+    st.caption("Optimal plassering (maksimal dekning, spopt MCLP løst med CBC). Innbyggere "
+               "på SSBs rutenett 2019; avstand i luftlinje.")
+
     fmap = views.base_map()
     fmap.fit_bounds(views.NORWAY_BOUNDS)
     views.coverage_layer(data.polygons, data.kommuner,
                          views.MEASURES["km"].column(st.session_state.org)).add_to(fmap)
-    best = ranked.head(10).merge(data.kommuner[["kommunenummer", "admin_lat", "admin_lon"]],
-                                 on="kommunenummer")
-    for rank, row in enumerate(best.itertuples(), start=1):
-        folium.CircleMarker(
-            [row.admin_lat, row.admin_lon], radius=10, color="#08519c", weight=3, fill=True,
-            fill_color="#6baed6", fill_opacity=0.9,
-            tooltip=folium.Tooltip(f"{rank}. {views.escape(row.kommunenavn)}: når "
-                                   f"{row.reach:,} innbyggere".replace(",", " ")),
+    sites = best.sites
+    for rank, row in enumerate(sites.itertuples(), start=1):
+        folium.Circle([row.admin_lat, row.admin_lon], radius=radius * 1000, color="#08519c",
+                      weight=1, fill=True, fill_opacity=0.08).add_to(fmap)
+        folium.Marker(
+            [row.admin_lat, row.admin_lon],
+            icon=folium.DivIcon(html=views.site_badge(rank), icon_size=(24, 24),
+                                icon_anchor=(12, 12)),
+            tooltip=folium.Tooltip(f"{rank}. {views.escape(row.kommunenavn)}: legger til "
+                                   f"{figure(row.added)} innbyggere"),
         ).add_to(fmap)
     st_folium(fmap, key="new_map", height=520, use_container_width=True, returned_objects=[])
     st.markdown(views.legend_html(), unsafe_allow_html=True)
+
+    with st.expander("Hver kommune for seg: hvor mange ville én ny gruppe nå?"):
+        ranked = ranking(st.session_state.org, int(radius))
+        st.dataframe(pd.DataFrame({
+            "Kommune": ranked["kommunenavn"], "Fylke": ranked["fylkesnavn"],
+            "Innbyggere": ranked["folkemengde"],
+            "Km til nærmeste gruppe i dag": ranked["km_now"].round(0),
+            f"Innbyggere i kommunen > {radius} km unna": ranked["uncovered_in_kommune"],
+            "Ny gruppe her ville nå": ranked["reach"],
+        }).head(25), hide_index=True, key="ranking_table")
 
 
 def footer(data: views.AppData) -> None:

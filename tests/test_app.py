@@ -111,12 +111,21 @@ def test_report_quick_pick_selects_the_kommune():
     assert any("Dovre" in h.value for h in at.subheader)
 
 
-def test_new_groups_page_ranks_by_reach():
-    at = run({"side": "nye"})
-    table = at.dataframe[0].value
-    assert table["Ny gruppe her ville nå"].is_monotonic_decreasing
+def test_new_groups_page_plans_k_sites_and_ranks_single_sites(kommuner, services):
+    at = run({"side": "nye", "antall": "3"})
+    plan_table, single = at.dataframe[0].value, at.dataframe[1].value
+    assert len(plan_table) == 3
+    assert plan_table["Til sammen"].is_monotonic_increasing
+    assert single["Ny gruppe her ville nå"].is_monotonic_decreasing
+    # The best single site is also the first of the plan (K = 1 is the same question).
+    assert plan_table["Når alene"].iloc[0] <= single["Ny gruppe her ville nå"].iloc[0]
+    text = text_of(at)
+    assert f"{plan_table['Til sammen'].iloc[-1]:,}".replace(",", " ") in text
+    at.select_slider(key="antall").set_value("1").run()
+    assert not at.exception and len(at.dataframe[0].value) == 1
+    assert at.dataframe[0].value["Når alene"].iloc[0] == single["Ny gruppe her ville nå"].iloc[0]
     at.selectbox(key="org").set_value("lms").run()
-    assert not at.exception
+    assert not at.exception and at.query_params["org"] in ("lms", ["lms"])
 
 
 def test_credits_and_2007_note():

@@ -71,7 +71,7 @@ def page(server):
         page = context.new_page()
         page.console_errors = []
         page.outside_requests = []
-        page.on("console", lambda m: page.console_errors.append(m.text)
+        page.on("console", lambda m: page.console_errors.append(f"{m.text} {m.location}")
                 if m.type == "error" else None)
         page.on("request", lambda r: page.outside_requests.append(r.url)
                 if not r.url.startswith((server, "data:", "blob:", "about:")) else None)
@@ -183,5 +183,19 @@ def test_travel_time_map_shows_minutes(server, page):
     tooltip = frame.locator(".leaflet-tooltip").inner_text()
     page.screenshot(path=str(ARTIFACTS / "dekning_tysnes_min.png"))
     assert "Kjøretid" in tooltip and "min" in tooltip
+    assert page.console_errors == []
+    assert page.outside_requests == []
+
+
+def test_new_groups_page_shows_the_planned_sites(server, page):
+    page.goto(f"{server}/?side=nye&antall=5", wait_until="networkidle")
+    page.get_by_text("5 nye grupper").wait_for(timeout=120_000)
+    frame = _map_frame(page)
+    badges = frame.locator(".leaflet-marker-icon")
+    badges.first.wait_for(timeout=30_000)
+    assert badges.count() == 5
+    page.locator("iframe").first.scroll_into_view_if_needed()
+    page.wait_for_timeout(1500)
+    page.screenshot(path=str(ARTIFACTS / "nye_5.png"), full_page=True)
     assert page.console_errors == []
     assert page.outside_requests == []

@@ -139,6 +139,31 @@ def offline_assets() -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
     return js, css
 
 
+class _OfflineDefaultIcon(folium.MacroElement):
+    """Point Leaflet's default marker icon at data URLs (it would fetch PNGs by path).
+
+    Leaflet derives the icon folder from its stylesheet; with the stylesheet inlined as a
+    data URL that path is meaningless and the browser asks the server for
+    ``marker-icon.png``. Any ``folium.Marker`` briefly has the default icon, even one
+    given a ``DivIcon``.
+    """
+
+    _template = Template("""
+        {% macro script(this, kwargs) %}
+        L.Icon.Default.imagePath = "";
+        L.Icon.Default.mergeOptions({{ this.urls|tojson }});
+        {% endmacro %}
+    """)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._name = "OfflineDefaultIcon"
+        images = Path(xstatic.pkg.leaflet.BASE_DIR) / "images"
+        self.urls = {option: _data_url(images / name, "image/png") for option, name in (
+            ("iconUrl", "marker-icon.png"), ("iconRetinaUrl", "marker-icon-2x.png"),
+            ("shadowUrl", "marker-shadow.png"))}
+
+
 def base_map(location: tuple[float, float] = (65.0, 14.0), zoom: int = 4,
              tiles: bool = False) -> folium.Map:
     """Return a Folium map that needs no CDN.
@@ -162,6 +187,7 @@ def base_map(location: tuple[float, float] = (65.0, 14.0), zoom: int = 4,
     js, css = offline_assets()
     fmap.default_js = js
     fmap.default_css = css
+    _OfflineDefaultIcon().add_to(fmap)
     if tiles:
         folium.TileLayer("OpenStreetMap", name="Bakgrunnskart (OpenStreetMap)").add_to(fmap)
     return fmap
@@ -442,6 +468,13 @@ def searched_point(lat: float, lon: float, label: str) -> folium.CircleMarker:
         fill_color="#ffffff", fill_opacity=1.0,
         tooltip=folium.Tooltip(f"Du søkte: {escape(label)}"),
     )
+
+
+def site_badge(rank: int) -> str:
+    """Return the HTML of a numbered round badge for a proposed site on the map."""
+    return (f'<div style="width:24px;height:24px;border-radius:12px;background:#08519c;'
+            f'color:#fff;font:bold 13px/24px sans-serif;text-align:center;'
+            f'border:2px solid #fff">{int(rank)}</div>')
 
 
 def result_table(found: pd.DataFrame) -> pd.DataFrame:
