@@ -168,6 +168,17 @@ class Gazetteer:
                       "is_centre", "alternate", "source_rank", "type_rank"]]
 
     @cached_property
+    def _places_by_key(self) -> dict[str, list[dict[str, object]]]:
+        """Place rows per normalised name, best first (a dict lookup per query, no scan)."""
+        table = self._place_index.sort_values(
+            ["alternate", "source_rank", "type_rank", "kommunenummer"], kind="stable")
+        index: dict[str, list[dict[str, object]]] = {}
+        for record in table.to_dict("records"):
+            row = {str(k): v for k, v in record.items()}
+            index.setdefault(str(row["key"]), []).append(row)
+        return index
+
+    @cached_property
     def _kommune_names(self) -> dict[str, str]:
         """Normalised 2024 kommune name (short and each official form) → kommunenummer."""
         names: dict[str, str] = {}
@@ -184,6 +195,16 @@ class Gazetteer:
         base = table["kommunenavn_opprinnelig"].str.replace(r"\s*\(.*\)$", "", regex=True)
         table["key"] = base.map(normalise)
         return table
+
+    @cached_property
+    def _old_by_key(self) -> dict[str, list[dict[str, str]]]:
+        """Crosswalk rows per normalised old name and per old number, in crosswalk order."""
+        index: dict[str, list[dict[str, str]]] = {}
+        for record in self._old_kommuner.to_dict("records"):
+            row = {str(k): str(v) for k, v in record.items()}
+            index.setdefault(row["key"], []).append(row)
+            index.setdefault(row["kommunenummer_opprinnelig"], []).append(row)
+        return index
 
     @cached_property
     def _alias_index(self) -> dict[tuple[str, str], pd.Series]:
@@ -254,11 +275,12 @@ class Gazetteer:
         why = f"alias {row['alias']!r} → {self.kommune_name(number)}: {row['reasoning']}"
         if row["place"]:
             place = self._place_candidates(row["place"], {number})
-            if place.empty:
+            if not place:
                 raise ValueError(f"{settings.ALIASES_PATH.name}: place {row['place']!r} "
                                  f"not found in kommune {number}")
-            best = place.iloc[0]
-            return Match(number, float(best["lat"]), float(best["lon"]), row["precision"], why,
+            best = place[0]
+            return Match(number, float(str(best["lat"])), float(str(best["lon"])),
+                         row["precision"], why,
                          label=f"{row['alias']} ({row['place']}, {self.kommune_name(number)})")
         match = self._centre(number, row["precision"], why)
         return Match(match.kommunenummer, match.lat, match.lon, match.precision, why,
@@ -275,26 +297,28 @@ class Gazetteer:
                      f"postcode {postcode} {row['poststed']}",
                      label=f"{postcode} {row['poststed']} ({self.kommune_name(number)})")
 
-    def _place_candidates(self, name: str, allowed: set[str] | None) -> pd.DataFrame:
-        table = self._place_index
-        found = table[table["key"] == normalise(name)]
+    def _place_candidates(self, name: str,
+                          allowed: set[str] | None) -> list[dict[str, object]]:
+        found = self._places_by_key.get(normalise(name), [])
         if allowed is not None:
-            found = found[found["kommunenummer"].isin(allowed)]
-        return found.sort_values(["alternate", "source_rank", "type_rank", "kommunenummer"],
-                                 kind="stable")
+            found = [r for r in found if r["kommunenummer"] in allowed]
+        return found
 
     def by_place(self, name: str, allowed: set[str] | None) -> list[Match]:
         """Step 2: gazetteer places and administrative centres; one match per kommune."""
-        found = self._place_candidates(name, allowed)
+        per_kommune: dict[str, list[dict[str, object]]] = {}
+        for record in self._place_candidates(name, allowed):
+            per_kommune.setdefault(str(record["kommunenummer"]), []).append(record)
         matches = []
-        for number, group in found.groupby("kommunenummer", sort=True):
-            best = group.iloc[0]
-            centre = " (administrative centre)" if group["is_centre"].any() else ""
+        for number in sorted(per_kommune):
+            group = per_kommune[number]
+            best = group[0]
+            centre = " (administrative centre)" if any(r["is_centre"] for r in group) else ""
             matches.append(Match(
-                str(number), float(best["lat"]), float(best["lon"]), "place",
+                number, float(str(best["lat"])), float(str(best["lon"])), "place",
                 f"place {best['navn']} ({best['type']}, {best['koordinatkilde']}) in "
-                f"{self.kommune_name(str(number))}{centre}",
-                label=f"{best['navn']} ({self.kommune_name(str(number))})"))
+                f"{self.kommune_name(number)}{centre}",
+                label=f"{best['navn']} ({self.kommune_name(number)})"))
         return matches
 
     def _strong_candidates(self, name: str, candidates: list[Match],
@@ -308,8 +332,8 @@ class Gazetteer:
         """
         key = normalise(name)
         named_now = {self._kommune_names.get(key)}
-        old = self._old_kommuner
-        named_before = set(old.loc[old["key"] == key, "kommunenummer_2024"])
+        named_before = {r["kommunenummer_2024"] for r in self._old_by_key.get(key, [])
+                        if r["key"] == key}
         strong = []
         for candidate in candidates:
             centre = candidate.matched_as.endswith("(administrative centre)")
@@ -327,21 +351,21 @@ class Gazetteer:
 
     def by_old_kommune(self, name: str, allowed: set[str] | None) -> list[Match]:
         """Step 4: a kommune name or number of 1994–2024, mapped to its 2024 successor."""
-        table = self._old_kommuner
         key = normalise(name)
-        if re.fullmatch(r"\d{4}", key):
-            rows = table[table["kommunenummer_opprinnelig"] == key]
-        else:
-            rows = table[table["key"] == key]
+        field_ = "kommunenummer_opprinnelig" if re.fullmatch(r"\d{4}", key) else "key"
+        rows = [r for r in self._old_by_key.get(key, []) if r[field_] == key]
         if allowed is not None:
-            rows = rows[rows["kommunenummer_2024"].isin(allowed)]
+            rows = [r for r in rows if r["kommunenummer_2024"] in allowed]
+        first: dict[str, dict[str, str]] = {}
+        for row in rows:
+            first.setdefault(row["kommunenummer_2024"], row)
         matches = []
-        for number, group in rows.groupby("kommunenummer_2024", sort=True):
-            old = group.iloc[0]
+        for number in sorted(first):
+            old = first[number]
             matches.append(self._centre(
-                str(number), "kommune",
+                number, "kommune",
                 f"old kommune {old['kommunenavn_opprinnelig']} ({old['kommunenummer_opprinnelig']},"
-                f" {old['gyldig']}) → {self.kommune_name(str(number))} ({number})"))
+                f" {old['gyldig']}) → {self.kommune_name(number)} ({number})"))
         return matches
 
     # -- resolution ----------------------------------------------------------------------
