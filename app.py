@@ -131,10 +131,11 @@ def page_find(data: views.AppData) -> None:
                              for o in settings.SELF_HELP_ORGANISATIONS], ignore_index=True)
         st.subheader("Nærmeste gruppe i hver organisasjon")
         for row in per_org.itertuples():
+            drive = f", ca. {row.drive_min:.0f} min med bil" if pd.notna(row.drive_min) else ""
             st.markdown(
                 f"**{views.escape(settings.ORGANISATIONS[row.organisation])}** – "
                 f"{views.escape(row.name)} ({views.escape(row.kommunenavn)}), "
-                f"{row.distance_km:.0f} km  \n<small>"
+                f"{row.distance_km:.0f} km{drive}  \n<small>"
                 f"{views.escape(views.ORGANISATION_OFFERS[row.organisation])}</small>",
                 unsafe_allow_html=True)
         institutions = access.nearest_services(match.lat, match.lon, ranked, n=3,
