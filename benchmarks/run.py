@@ -156,7 +156,7 @@ def bench_grid(services: pd.DataFrame) -> None:
 
 def bench_network(dataset: cli.Dataset) -> None:
     """Nearest group by road for every node: one multi-source run vs one run per group."""
-    road = network.RoadNetwork.from_geodataframe(datasources.read_road_network())
+    road = network.national_network()
     located = dataset.services[dataset.services["status"] == "geocoded"]
     groups = located[located["kind"] == "self_help"]
     x, y = network.to_metric(groups["lat"], groups["lon"])

@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from tilbudskart import cli, datasources, geocode, network, registry, settings
+from tilbudskart import cli, geocode, network, registry, settings
 
 TEST_DATA = Path(__file__).parent / "data"
 
@@ -32,7 +32,7 @@ def registry_table() -> pd.DataFrame:
 
 @pytest.fixture(scope="session")
 def road_network() -> network.RoadNetwork:
-    return network.RoadNetwork.from_geodataframe(datasources.read_road_network())
+    return network.national_network()
 
 
 @pytest.fixture(scope="session")

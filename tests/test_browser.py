@@ -95,6 +95,9 @@ def test_search_shows_list_and_map_without_errors(server, page):
     frame = _map_frame(page)
     assert frame.locator(".leaflet-control-zoom").count() == 1
     page.get_by_text("Rusinfo").first.wait_for()
+    page.get_by_text("Nærmeste selvhjelpsgrupper").scroll_into_view_if_needed()
+    page.wait_for_timeout(500)
+    page.screenshot(path=str(ARTIFACTS / "finn_3840_results.png"))
     page.locator("iframe").first.scroll_into_view_if_needed()
     page.wait_for_timeout(1500)
     page.screenshot(path=str(ARTIFACTS / "finn_3840.png"))

@@ -82,11 +82,13 @@ def test_planner_table_sorted_farthest_first(kommuner):
     table = views.planner_table(kommuner.reset_index())
     assert len(table) == 357
     assert table["Km til nærmeste gruppe"].is_monotonic_decreasing
-    by_time = views.planner_table(kommuner.reset_index(), "lms", views.MEASURES["min"])
+    table = kommuner.reset_index()
+    table.loc[table["kommunenummer"] == "0301", "drive_min_lms"] = float("nan")  # no route
+    by_time = views.planner_table(table, "lms", views.MEASURES["min"])
     routed = by_time["Kjøretid (min)"].dropna()
-    assert routed.is_monotonic_decreasing and by_time["Kjøretid (min)"].iloc[-1:].isna().all()
-    first = by_time.iloc[0]
-    assert first["Kjøretid (min)"] == round(kommuner["drive_min_lms"].max())
+    assert routed.is_monotonic_decreasing and len(routed) == 356
+    assert by_time["Kommune"].iloc[-1] == "Oslo"  # without a route: last, not first
+    assert by_time["Kjøretid (min)"].iloc[0] == round(kommuner["drive_min_lms"].max())
 
 
 def test_measures_name_their_columns_and_classes(kommuner):
@@ -97,8 +99,10 @@ def test_measures_name_their_columns_and_classes(kommuner):
     assert "over 240 min" in views.legend_html(views.MEASURES["min"])
     classes = views.distance_classes(pd.Series([14.0, 16.0, 300.0]), views.MINUTE_BINS)
     assert list(classes) == [0, 1, 5]
-    layer = views.coverage_layer(datasources.read_kommuner("S"), kommuner.reset_index(),
-                                 "drive_min", views.MEASURES["min"])
+    table = kommuner.reset_index()
+    table.loc[0, "drive_min"] = float("nan")
+    layer = views.coverage_layer(datasources.read_kommuner("S"), table, "drive_min",
+                                 views.MEASURES["min"])
     labels = {f["properties"]["avstand"] for f in layer.data["features"]}
     assert "ingen rute på vegnettet" in labels and any(x.endswith(" min") for x in labels)
 

@@ -79,7 +79,7 @@ def build_dataset(imports: Sequence[Path] = (), grid: str = "1km",
         population_grid,
     )
     if road_network is None:
-        road_network = network.RoadNetwork.from_geodataframe(datasources.read_road_network())
+        road_network = network.national_network()
     travel = network.travel_table(road_network, services, kommuner, population_grid)
     kommuner = kommuner.merge(travel, on="kommunenummer", how="left", validate="one_to_one")
     return Dataset(services, kommuner)

@@ -31,7 +31,7 @@ from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import connected_components, dijkstra
 from scipy.spatial import cKDTree
 
-from tilbudskart import settings
+from tilbudskart import datasources, settings
 
 _TO_METRIC = Transformer.from_crs(settings.CRS_WGS84, settings.CRS_METRIC, always_xy=True)
 
@@ -111,8 +111,8 @@ class RoadNetwork:
         return len(self.nodes)
 
     @classmethod
-    def from_geodataframe(cls, links: gpd.GeoDataFrame,
-                          include_ferries: bool = True) -> RoadNetwork:
+    def from_geodataframe(cls, links: gpd.GeoDataFrame, include_ferries: bool = True,
+                          land: gpd.GeoSeries | None = None) -> RoadNetwork:
         """Build the graph from N1000 links (see :func:`tilbudskart.datasources.read_road_network`).
 
         Parameters
@@ -122,6 +122,10 @@ class RoadNetwork:
             metres or degrees (reprojected to EPSG:25833).
         include_ferries : bool
             Use car ferries (passenger ferries are never used: this is travel by car).
+        land : geopandas.GeoSeries, optional
+            Land polygons (e.g. the kommune polygons). With them, a part of the network cut
+            off from the main part by a short gap over land is joined to it (see
+            :data:`~tilbudskart.settings.NETWORK_LAND_GAP_M`); islands are not.
 
         Returns
         -------
@@ -166,6 +170,13 @@ class RoadNetwork:
                  .drop_duplicates(["u", "v"]))
         edges = pd.concat([table[["u", "v", "minutes", "km"]], _gap_connectors(nodes, table)],
                           ignore_index=True)
+        edges = pd.concat([edges, _quay_connectors(nodes, table, edges)], ignore_index=True)
+        if land is not None:
+            if land.crs is None:
+                raise ValueError("land polygons have no CRS")
+            edges = pd.concat([edges, _land_connectors(nodes, edges,
+                                                       land.to_crs(settings.CRS_METRIC))],
+                              ignore_index=True)
         return cls(nodes, edges)
 
     def snap(self, x: Iterable[float], y: Iterable[float]) -> tuple[np.ndarray, np.ndarray]:
@@ -248,6 +259,22 @@ class RoadNetwork:
         return minutes + leg_km[0] / settings.ACCESS_SPEED_KMH * 60.0, float(leg_km[0])
 
 
+def national_network() -> RoadNetwork:
+    """Return the N1000 road and car-ferry network, gaps over land repaired.
+
+    Returns
+    -------
+    RoadNetwork
+        Built from :func:`tilbudskart.datasources.read_road_network`, with the 2024 kommune
+        polygons as land.
+
+    """
+    from tilbudskart import geocode
+
+    return RoadNetwork.from_geodataframe(datasources.read_road_network(),
+                                         land=geocode.kommune_polygons_metric())
+
+
 def _gap_connectors(nodes: np.ndarray, edges: pd.DataFrame) -> pd.DataFrame:
     """Return straight connectors between link ends of different network parts.
 
@@ -258,10 +285,73 @@ def _gap_connectors(nodes: np.ndarray, edges: pd.DataFrame) -> pd.DataFrame:
     graph = csr_matrix((np.ones(len(edges)), (edges["u"], edges["v"])), shape=(n, n))
     _, component = connected_components(graph, directed=False)
     pairs = cKDTree(nodes).query_pairs(settings.NETWORK_GAP_M, output_type="ndarray")
-    pairs = pairs[component[pairs[:, 0]] != component[pairs[:, 1]]]
+    return _connector(pairs[component[pairs[:, 0]] != component[pairs[:, 1]]], nodes)
+
+
+def _connector(pairs: np.ndarray, nodes: np.ndarray) -> pd.DataFrame:
     km = np.linalg.norm(nodes[pairs[:, 0]] - nodes[pairs[:, 1]], axis=1) / 1000.0
     return pd.DataFrame({"u": pairs.min(axis=1), "v": pairs.max(axis=1),
                          "minutes": km / settings.ACCESS_SPEED_KMH * 60.0, "km": km})
+
+
+def _quay_connectors(nodes: np.ndarray, links: pd.DataFrame,
+                     edges: pd.DataFrame) -> pd.DataFrame:
+    """Join car-ferry quays that no road reaches to the nearest road of another part.
+
+    A car ferry lands on a road; in N1000 some quays lack the last metres (the Utsira ferry
+    ends 800 m from Haugesund's streets). Quays within
+    :data:`~tilbudskart.settings.NETWORK_LAND_GAP_M` of a road are joined to it.
+    """
+    n = len(nodes)
+    graph = csr_matrix((np.ones(len(edges)), (edges["u"], edges["v"])), shape=(n, n))
+    _, component = connected_components(graph, directed=False)
+    ferry = links["typeVeg"] == "bilferje"
+    on_road = np.zeros(n, dtype=bool)
+    on_road[links.loc[~ferry, ["u", "v"]].to_numpy().ravel()] = True
+    quays = np.setdiff1d(links.loc[ferry, ["u", "v"]].to_numpy().ravel(),
+                         np.flatnonzero(on_road))
+    roads = np.flatnonzero(on_road)
+    if len(quays) == 0 or len(roads) == 0:
+        return _connector(np.zeros((0, 2), dtype=np.int64), nodes)
+    tree = cKDTree(nodes[roads])
+    pairs = []
+    for quay in quays:
+        for index in tree.query_ball_point(nodes[quay], settings.NETWORK_LAND_GAP_M,
+                                           return_sorted=True):
+            road = roads[index]
+            if component[road] != component[quay]:
+                pairs.append((quay, road))
+                break
+    return _connector(np.array(pairs, dtype=np.int64).reshape(-1, 2), nodes)
+
+
+def _land_connectors(nodes: np.ndarray, edges: pd.DataFrame,
+                     land: gpd.GeoSeries) -> pd.DataFrame:
+    """Join each part cut off from the main network by its shortest connector over land.
+
+    Every node outside the main part is tried with its nearest main node; per part, the
+    shortest connector that is short enough and runs over land wins.
+    """
+    n = len(nodes)
+    graph = csr_matrix((np.ones(len(edges)), (edges["u"], edges["v"])), shape=(n, n))
+    _, component = connected_components(graph, directed=False)
+    main = int(np.bincount(component).argmax())
+    main_nodes = np.flatnonzero(component == main)
+    outside = np.flatnonzero(component != main)
+    metres, nearest = cKDTree(nodes[main_nodes]).query(nodes[outside])
+    close = metres <= settings.NETWORK_LAND_GAP_M
+    outside, metres, partner = outside[close], metres[close], main_nodes[nearest[close]]
+    lines = shapely.linestrings(np.stack([nodes[outside], nodes[partner]], axis=1))
+    polygons = land.to_numpy()
+    line_idx, land_idx = shapely.STRtree(polygons).query(lines, predicate="intersects")
+    on_land = np.zeros(len(lines))
+    np.add.at(on_land, line_idx,
+              shapely.length(shapely.intersection(lines[line_idx], polygons[land_idx])))
+    ok = on_land >= settings.NETWORK_LAND_SHARE * np.maximum(metres, 1e-9)
+    candidates = pd.DataFrame({"part": component[outside], "u": outside, "v": partner,
+                               "metres": metres})[ok]
+    best = candidates.sort_values(["metres", "u"], kind="stable").drop_duplicates("part")
+    return _connector(best[["u", "v"]].to_numpy(dtype=np.int64), nodes)
 
 
 def _with_virtual_node(graph: csr_matrix, nodes: np.ndarray, weights: np.ndarray) -> csr_matrix:

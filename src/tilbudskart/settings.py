@@ -77,6 +77,12 @@ ACCESS_SPEED_KMH = 30.0
 #: Link ends of different parts of the network closer than this (metres) are joined by a
 #: straight connector: N1000's generalisation leaves small gaps, e.g. at ferry quays.
 NETWORK_GAP_M = 150.0
+#: A part of the network with no link to the main part is joined to it by a straight
+#: connector up to this long (metres) when the connector runs over land (kommune polygons):
+#: a gap in the generalised map, not a strait. Islands stay apart.
+NETWORK_LAND_GAP_M = 2000.0
+#: Share of a connector's length that must lie on land.
+NETWORK_LAND_SHARE = 0.9
 #: A point farther than this from any road (km) is not routed; its time is unknown.
 MAX_SNAP_KM = 30.0
 

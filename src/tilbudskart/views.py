@@ -478,18 +478,21 @@ def site_badge(rank: int) -> str:
 
 
 def result_table(found: pd.DataFrame) -> pd.DataFrame:
-    """Return nearest services as a Norwegian table for display (a text alternative)."""
-    return pd.DataFrame({
-        "Avstand (km)": found["distance_km"].round(1),
-        "Navn": found["name"],
-        "Organisasjon": found["organisation"].map(settings.ORGANISATIONS),
-        "Kommune": found["kommunenavn"],
-        "Kontakt": [" · ".join(x for x in (p, e) if isinstance(x, str) and x)
-                    for p, e in zip(found["phone"], found["email"], strict=True)],
-        "Plassering": found["precision"].map(PRECISION_LABELS),
-        **({"Kjøretid (ca. min)": found["drive_min"].round(0)}
-           if "drive_min" in found.columns else {}),
-    })
+    """Return nearest services as a Norwegian table for display (a text alternative).
+
+    With a ``drive_min`` column (see :func:`tilbudskart.network.minutes_to`) the drive time
+    follows the distance.
+    """
+    table = pd.DataFrame({"Avstand (km)": found["distance_km"].round(1)})
+    if "drive_min" in found.columns:
+        table["Kjøretid (ca. min)"] = found["drive_min"].round(0)
+    table["Navn"] = found["name"]
+    table["Organisasjon"] = found["organisation"].map(settings.ORGANISATIONS)
+    table["Kommune"] = found["kommunenavn"]
+    table["Kontakt"] = [" · ".join(x for x in (p, e) if isinstance(x, str) and x)
+                        for p, e in zip(found["phone"], found["email"], strict=True)]
+    table["Plassering"] = found["precision"].map(PRECISION_LABELS)
+    return table
 
 
 def planner_table(kommuner: pd.DataFrame, organisation: str = "alle",
@@ -569,7 +572,7 @@ class AppData:
 
         self.gazetteer = geocode.Gazetteer.from_data()
         self.grid = access.grid_points(datasources.read_population_grid("1km"))
-        self.network = network.RoadNetwork.from_geodataframe(datasources.read_road_network())
+        self.network = network.national_network()
         dataset = cli.build_dataset(imports, gazetteer=self.gazetteer,
                                     population_grid=self.grid, road_network=self.network)
         self.services: gpd.GeoDataFrame = dataset.services
