@@ -109,8 +109,8 @@ def page_find(data: views.AppData) -> None:
             st.warning(f"Vi fant dessverre ikke «{query}». Prøv et postnummer (fire siffer), "
                        "et stedsnavn eller navnet på kommunen.")
             return
-        st.markdown(f"Viser avstand fra **{views.escape(match.label)}** "
-                    f"(i luftlinje).", unsafe_allow_html=True)
+        st.markdown(f"Viser avstand i luftlinje og anslått kjøretid fra "
+                    f"**{views.escape(match.label)}**.", unsafe_allow_html=True)
         ranked = access.by_distance(match.lat, match.lon, data.services)
         ranked["drive_min"] = network.minutes_to(data.network, match.lat, match.lon, ranked)
         nearest = access.nearest_services(match.lat, match.lon, ranked, n=5)
