@@ -44,10 +44,12 @@ def ranking(organisation: str, radius_km: int) -> pd.DataFrame:
 
 
 @st.cache_data(show_spinner="Beregner beste plassering …")
-def plan(organisation: str, radius_km: int, k: int, method: str) -> planning.Plan:
+def plan(organisation: str, radius_km: int, k: int, method: str,
+         fixed: tuple[str, ...] = ()) -> planning.Plan:
     data = load()
     return planning.plan_new_sites(data.kommuner, data.grid, data.services, k, radius_km,
-                                   None if organisation == "alle" else organisation, method)
+                                   None if organisation == "alle" else organisation, method,
+                                   fixed)
 
 
 @st.cache_data(show_spinner=False)
@@ -273,10 +275,23 @@ def page_new_groups(data: views.AppData) -> None:
     radius = cols[1].radio("Avstand som regnes som «nær»", [25, 50], index=1, horizontal=True,
                            format_func=lambda km: f"{km} km", key="radius")
     cols[2].select_slider("Antall nye grupper", [str(n) for n in range(1, 11)], key="antall")
+    names = dict(zip(data.kommuner["kommunenummer"], data.kommuner["kommunenavn"], strict=True))
+    if "med" not in st.session_state:  # from a shared link: ?med=4022,3431
+        st.session_state.med = [n for n in st.query_params.get("med", "").split(",")
+                                if n in names]
+    fixed = st.multiselect("Hva om disse kommunene får en gruppe? (resten velges rundt dem)",
+                           list(names), key="med", format_func=lambda n: f"{names[n]} ({n})",
+                           placeholder="Velg kommuner …")
     share_state("org", "antall")
-    k = int(st.session_state.antall)
-    best = plan(st.session_state.org, int(radius), k, "mclp")
-    one_by_one = plan(st.session_state.org, int(radius), k, "greedy")
+    if fixed:
+        st.query_params["med"] = ",".join(fixed)
+    elif "med" in st.query_params:
+        del st.query_params["med"]
+    k = max(int(st.session_state.antall), len(fixed))
+    if len(fixed) > int(st.session_state.antall):
+        st.info(f"Du har valgt {len(fixed)} kommuner, så planen har {len(fixed)} grupper.")
+    best = plan(st.session_state.org, int(radius), k, "mclp", tuple(fixed))
+    one_by_one = plan(st.session_state.org, int(radius), k, "greedy", tuple(fixed))
     share = best.covered / best.demand if best.demand else 0.0
     st.markdown(
         f"**{k} nye grupper**, plassert ved kommunesentrene under, ville til sammen nå "
@@ -284,9 +299,14 @@ def page_new_groups(data: views.AppData) -> None:
         f"mer enn {radius} km fra nærmeste gruppe og kan nås fra et kommunesenter "
         f"({share:.0%}). Valgt ett og ett (det beste først) ville de nådd "
         f"{figure(one_by_one.covered)}.")
+    if fixed:
+        free = plan(st.session_state.org, int(radius), k, "mclp")
+        st.markdown(f"Uten dine valg ville {k} grupper, best plassert, nådd "
+                    f"{figure(free.covered)} ({figure(free.covered - best.covered)} flere).")
     st.dataframe(pd.DataFrame({
         "Nr.": range(1, len(best.sites) + 1),
         "Kommune": best.sites["kommunenavn"], "Fylke": best.sites["fylkesnavn"],
+        "Valgt av deg": best.sites["fixed"],
         "Når alene": best.sites["reach"], "Legger til": best.sites["added"],
         "Til sammen": best.sites["cumulative"],
     }), hide_index=True, key="plan_table")

@@ -152,3 +152,16 @@ def test_a_service_named_script_renders_as_text(tmp_path, monkeypatch):
         assert evil not in markdown and "&lt;script&gt;" in markdown
     finally:
         st.cache_resource.clear()
+
+
+def test_what_if_a_chosen_kommune_gets_a_group_is_shareable():
+    at = run({"side": "nye", "antall": "3", "med": "4022"})
+    plan_table = at.dataframe[0].value
+    assert plan_table["Kommune"].iloc[0] == "Seljord" and plan_table["Valgt av deg"].iloc[0]
+    assert len(plan_table) == 3 and plan_table["Valgt av deg"].sum() == 1
+    assert "Uten dine valg" in text_of(at)
+    at.multiselect(key="med").set_value(["4022", "3431", "5610", "4616"]).run()
+    assert not at.exception
+    plan_table = at.dataframe[0].value
+    assert len(plan_table) == 4 and plan_table["Valgt av deg"].all()  # k grows to fit
+    assert at.query_params["med"] in ("4022,3431,5610,4616", ["4022,3431,5610,4616"])

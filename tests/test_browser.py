@@ -191,7 +191,7 @@ def test_travel_time_map_shows_minutes(server, page):
 
 
 def test_new_groups_page_shows_the_planned_sites(server, page):
-    page.goto(f"{server}/?side=nye&antall=5", wait_until="networkidle")
+    page.goto(f"{server}/?side=nye&antall=5&med=4022", wait_until="networkidle")
     page.get_by_text("5 nye grupper").wait_for(timeout=120_000)
     frame = _map_frame(page)
     badges = frame.locator(".leaflet-marker-icon")

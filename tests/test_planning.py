@@ -133,3 +133,29 @@ def test_optimal_plans_are_never_worse_and_agree_with_the_single_site_ranking(
     assert national_plans[(1, "mclp")].covered == ranked["reach"].iloc[0]
     # With ten new groups placed well, Seljord (chapter 10) is among the sites.
     assert "Seljord" in set(national_plans[(10, "mclp")].sites["kommunenavn"])
+
+
+def test_fixed_sites_are_kept_and_the_rest_is_chosen_around_them():
+    cost = np.where(np.array([[1, 1, 0], [1, 0, 1], [0, 1, 0], [0, 0, 1]]) == 1, 10.0, 99.0)
+    model = planning.NewGroupSites.from_cost_matrix(
+        cost, np.array([3, 3, 2, 2]), 50.0, pd.DataFrame({"site": ["X", "Y", "Z"]}))
+    for method in ("mclp", "greedy"):
+        plan = model.solve(2, method, fixed=[0])  # "what if we start in X?"
+        assert plan.sites["site"].iloc[0] == "X" and list(plan.sites["fixed"]) == [True, False]
+        assert plan.covered == 8  # X (6) + Y or Z (2): the price of starting in X
+    with pytest.raises(ValueError, match="do not fit"):
+        model.solve(1, fixed=[0, 1])
+    with pytest.raises(ValueError, match="distinct candidate positions"):
+        model.solve(2, fixed=[5])
+
+
+def test_what_if_seljord_gets_a_group(kommuner, grid, services, national_plans):
+    table = kommuner.reset_index()
+    plan = planning.plan_new_sites(table, grid, services, 5, 50, fixed=["4022"])
+    assert plan.sites["kommunenavn"].iloc[0] == "Seljord" and plan.sites["fixed"].iloc[0]
+    assert plan.covered <= national_plans[(5, "mclp")].covered
+    greedy = planning.plan_new_sites(table, grid, services, 5, 50, method="greedy",
+                                     fixed=["4022"])
+    assert plan.covered >= greedy.covered
+    with pytest.raises(ValueError, match="unknown kommunenummer"):
+        planning.plan_new_sites(table, grid, services, 5, 50, fixed=["9999"])

@@ -14,6 +14,7 @@ seconds.
 from __future__ import annotations
 
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import geopandas as gpd
@@ -277,42 +278,53 @@ class NewGroupSites:
                                     shape=(len(keys), self.coverage.shape[1]))
         return reduced, weights.to_numpy(dtype=float)
 
-    def solve(self, k: int, method: str = "mclp") -> Plan:
+    def solve(self, k: int, method: str = "mclp", fixed: Sequence[int] = ()) -> Plan:
         """Choose ``k`` sites.
 
         Parameters
         ----------
         k : int
-            Number of new groups (≥ 1).
+            Number of new groups (≥ 1), the fixed ones included.
         method : {"mclp", "greedy"}
             ``"mclp"``: optimal (spopt MCLP, CBC). ``"greedy"``: repeatedly take the site
             adding the most people (the baseline the optimum is measured against).
+        fixed : sequence of int
+            Candidate positions that must be among the sites (a "what if we start here"):
+            the other ``k - len(fixed)`` are chosen around them.
 
         Returns
         -------
         Plan
+            Fixed sites first (``fixed`` column True), then the others best first.
 
         """
         if int(k) != k or k < 1:
             raise ValueError(f"k must be a positive whole number, not {k!r}")
         if method not in {"mclp", "greedy"}:
             raise ValueError(f"method must be 'mclp' or 'greedy', not {method!r}")
+        must = [int(f) for f in fixed]
+        if len(set(must)) != len(must) or any(not 0 <= f < len(self.candidates) for f in must):
+            raise ValueError(f"fixed sites must be distinct candidate positions 0 … "
+                             f"{len(self.candidates) - 1}, not {list(fixed)}")
+        if len(must) > k:
+            raise ValueError(f"{len(must)} fixed sites do not fit in k = {k}")
         coverage, weights = self._reduced()
         k = min(int(k), coverage.shape[1])
         useful = np.flatnonzero(np.asarray(coverage.sum(axis=0)).ravel() > 0)
-        if len(useful) == 0 or k == 0:
-            return self._plan([], coverage, weights, method)
-        if method == "greedy" or len(useful) <= k:
-            chosen = _greedy(coverage, weights, k)
+        columns = np.union1d(useful, np.asarray(must, dtype=np.int64))
+        if method == "greedy" or len(columns) <= k:
+            chosen = _greedy(coverage, weights, k, start=must)
         else:
-            chosen = _mclp(coverage[:, useful], weights, k)
-            chosen = [int(useful[j]) for j in chosen]
-        return self._plan(chosen, coverage, weights, method)
+            position = {int(c): i for i, c in enumerate(columns)}
+            found = _mclp(coverage[:, columns], weights, k, [position[f] for f in must])
+            chosen = [int(columns[j]) for j in found]
+        return self._plan(chosen, must, coverage, weights, method)
 
-    def _plan(self, chosen: list[int], coverage: sparse.csr_matrix, weights: np.ndarray,
-              method: str) -> Plan:
-        # List the chosen sites best first: each adds the most of what is left.
-        order = _greedy(coverage[:, chosen], weights, len(chosen)) if chosen else []
+    def _plan(self, chosen: list[int], fixed: list[int], coverage: sparse.csr_matrix,
+              weights: np.ndarray, method: str) -> Plan:
+        # Fixed sites first, then the rest best first: each adds the most of what is left.
+        order = _greedy(coverage[:, chosen], weights, len(chosen),
+                        start=[chosen.index(f) for f in fixed])
         chosen = [chosen[i] for i in order]
         reach = np.asarray(coverage.T.astype(float) @ weights).ravel()
         covered = np.zeros(coverage.shape[0], dtype=bool)
@@ -322,6 +334,7 @@ class NewGroupSites:
             added.append(float(weights[column & ~covered].sum()))
             covered |= column
         sites = self.candidates.iloc[chosen].reset_index(drop=True).copy()
+        sites["fixed"] = [site in fixed for site in chosen]
         sites["reach"] = np.round(reach[chosen]).astype("int64")
         sites["added"] = np.round(added).astype("int64")
         sites["cumulative"] = sites["added"].cumsum()
@@ -329,12 +342,16 @@ class NewGroupSites:
                     method)
 
 
-def _greedy(coverage: sparse.csr_matrix, weights: np.ndarray, k: int) -> list[int]:
-    """Pick ``k`` columns one by one, each time the one adding the most weight."""
+def _greedy(coverage: sparse.csr_matrix, weights: np.ndarray, k: int,
+            start: Sequence[int] = ()) -> list[int]:
+    """Pick ``k`` columns: ``start`` first, then one by one the one adding the most weight."""
     left = weights.copy()
     matrix = coverage.T.astype(float).tocsr()
     chosen: list[int] = []
-    for _ in range(min(k, coverage.shape[1])):
+    for column in start:
+        chosen.append(int(column))
+        left[coverage[:, column].toarray().ravel()] = 0.0
+    for _ in range(min(k, coverage.shape[1]) - len(chosen)):
         gain = matrix @ left
         gain[chosen] = -1.0
         best = int(np.argmax(gain))  # ties: the lowest index (stable, reproducible)
@@ -343,7 +360,8 @@ def _greedy(coverage: sparse.csr_matrix, weights: np.ndarray, k: int) -> list[in
     return chosen
 
 
-def _mclp(coverage: sparse.csr_matrix, weights: np.ndarray, k: int) -> list[int]:
+def _mclp(coverage: sparse.csr_matrix, weights: np.ndarray, k: int,
+          fixed: Sequence[int] = ()) -> list[int]:
     """Solve the MCLP exactly with spopt (CBC); return the chosen column positions."""
     import pulp
     from spopt.locate import MCLP
@@ -353,7 +371,10 @@ def _mclp(coverage: sparse.csr_matrix, weights: np.ndarray, k: int) -> list[int]
         # PuLP 3 warns about its own API changes for 4.0 (spopt builds variables the 3.x
         # way, once per variable); the dependency is pinned below 4.
         warnings.simplefilter("ignore", DeprecationWarning)
-        model = MCLP.from_cost_matrix(cost, weights, service_radius=0.5, p_facilities=k)
+        predefined = np.zeros(coverage.shape[1], dtype=int)
+        predefined[list(fixed)] = 1
+        model = MCLP.from_cost_matrix(cost, weights, service_radius=0.5, p_facilities=k,
+                                      predefined_facilities_arr=predefined if fixed else None)
         model = model.solve(pulp.PULP_CBC_CMD(msg=False))
     if pulp.LpStatus[model.problem.status] != "Optimal":
         raise RuntimeError(f"MCLP not solved: {pulp.LpStatus[model.problem.status]}")
@@ -362,7 +383,7 @@ def _mclp(coverage: sparse.csr_matrix, weights: np.ndarray, k: int) -> list[int]
 
 def plan_new_sites(kommuner: pd.DataFrame, grid: pd.DataFrame, services: pd.DataFrame,
                    k: int, radius_km: float = 50.0, organisation: str | None = None,
-                   method: str = "mclp") -> Plan:
+                   method: str = "mclp", fixed: Sequence[str] = ()) -> Plan:
     """Choose ``k`` kommune centres for new groups that together reach the most people.
 
     Parameters
@@ -381,6 +402,8 @@ def plan_new_sites(kommuner: pd.DataFrame, grid: pd.DataFrame, services: pd.Data
         Count only this organisation's groups as existing coverage.
     method : {"mclp", "greedy"}
         See :meth:`NewGroupSites.solve`.
+    fixed : sequence of str
+        Kommune numbers that must get one of the ``k`` groups (what if we start there?).
 
     Returns
     -------
@@ -398,5 +421,9 @@ def plan_new_sites(kommuner: pd.DataFrame, grid: pd.DataFrame, services: pd.Data
         kommuner[columns].reset_index(drop=True),
         geometry=gpd.points_from_xy(kommuner["admin_lon"], kommuner["admin_lat"]),
         crs=settings.CRS_WGS84)
+    numbers = candidates["kommunenummer"].tolist()
+    unknown = [f for f in fixed if f not in numbers]
+    if unknown:
+        raise ValueError(f"unknown kommunenummer in fixed: {unknown}")
     model = NewGroupSites.from_geodataframe(demand, candidates, radius_km)
-    return model.solve(k, method)
+    return model.solve(k, method, [numbers.index(f) for f in fixed])
