@@ -36,20 +36,35 @@ def load() -> views.AppData:
     return views.AppData(tuple(Path(p) for p in imports.split(os.pathsep) if p))
 
 
-@st.cache_data(show_spinner=False)
-def ranking(organisation: str, radius_km: int) -> pd.DataFrame:
+#: What counts as "near" a group on the planning page: (unit, threshold).
+NEAR_CHOICES = {"25km": ("km", 25), "50km": ("km", 50), "60min": ("min", 60)}
+NEAR_LABELS = {"25km": "25 km", "50km": "50 km", "60min": "60 min med bil"}
+
+
+def near_arguments(near: str) -> dict[str, object]:
+    """Keyword arguments of the planning functions for a choice of NEAR_CHOICES."""
+    unit, threshold = NEAR_CHOICES[near]
+    if unit == "km":
+        return {"radius_km": threshold}
+    return {"minutes": threshold, "road_network": load().network}
+
+
+@st.cache_data(show_spinner="Beregner rekkevidde …")
+def ranking(organisation: str, near: str) -> pd.DataFrame:
     data = load()
-    return planning.rank_new_sites(data.kommuner, data.grid, data.services, radius_km,
-                                   None if organisation == "alle" else organisation)
+    return planning.rank_new_sites(data.kommuner, data.grid, data.services,
+                                   organisation=None if organisation == "alle" else organisation,
+                                   **near_arguments(near))  # type: ignore[arg-type]
 
 
 @st.cache_data(show_spinner="Beregner beste plassering …")
-def plan(organisation: str, radius_km: int, k: int, method: str,
+def plan(organisation: str, near: str, k: int, method: str,
          fixed: tuple[str, ...] = ()) -> planning.Plan:
     data = load()
-    return planning.plan_new_sites(data.kommuner, data.grid, data.services, k, radius_km,
-                                   None if organisation == "alle" else organisation, method,
-                                   fixed)
+    return planning.plan_new_sites(data.kommuner, data.grid, data.services, k,
+                                   organisation=None if organisation == "alle" else organisation,
+                                   method=method, fixed=fixed,
+                                   **near_arguments(near))  # type: ignore[arg-type]
 
 
 @st.cache_data(show_spinner=False)
@@ -272,8 +287,12 @@ def page_new_groups(data: views.AppData) -> None:
     init_state("antall", [str(n) for n in range(1, 11)], "5")
     cols = st.columns(3)
     cols[0].selectbox("Organisasjon", list(ORG_CHOICES), format_func=ORG_CHOICES.get, key="org")
-    radius = cols[1].radio("Avstand som regnes som «nær»", [25, 50], index=1, horizontal=True,
-                           format_func=lambda km: f"{km} km", key="radius")
+    init_state("naer", list(NEAR_CHOICES), "50km")
+    cols[1].radio("Regnes som «nær» en gruppe", list(NEAR_CHOICES), horizontal=True,
+                  format_func=NEAR_LABELS.get, key="naer")
+    near = st.session_state.naer
+    unit, threshold = NEAR_CHOICES[near]
+    far = f"mer enn {NEAR_LABELS[near].replace(' med bil', '')}"
     cols[2].select_slider("Antall nye grupper", [str(n) for n in range(1, 11)], key="antall")
     names = dict(zip(data.kommuner["kommunenummer"], data.kommuner["kommunenavn"], strict=True))
     if "med" not in st.session_state:  # from a shared link: ?med=4022,3431
@@ -282,7 +301,7 @@ def page_new_groups(data: views.AppData) -> None:
     fixed = st.multiselect("Hva om disse kommunene får en gruppe? (resten velges rundt dem)",
                            list(names), key="med", format_func=lambda n: f"{names[n]} ({n})",
                            placeholder="Velg kommuner …")
-    share_state("org", "antall")
+    share_state("org", "antall", "naer")
     if fixed:
         st.query_params["med"] = ",".join(fixed)
     elif "med" in st.query_params:
@@ -290,17 +309,18 @@ def page_new_groups(data: views.AppData) -> None:
     k = max(int(st.session_state.antall), len(fixed))
     if len(fixed) > int(st.session_state.antall):
         st.info(f"Du har valgt {len(fixed)} kommuner, så planen har {len(fixed)} grupper.")
-    best = plan(st.session_state.org, int(radius), k, "mclp", tuple(fixed))
-    one_by_one = plan(st.session_state.org, int(radius), k, "greedy", tuple(fixed))
+    best = plan(st.session_state.org, near, k, "mclp", tuple(fixed))
+    one_by_one = plan(st.session_state.org, near, k, "greedy", tuple(fixed))
     share = best.covered / best.demand if best.demand else 0.0
     st.markdown(
         f"**{k} nye grupper**, plassert ved kommunesentrene under, ville til sammen nå "
         f"**{figure(best.covered)}** av de {figure(best.demand)} innbyggerne som i dag bor "
-        f"mer enn {radius} km fra nærmeste gruppe og kan nås fra et kommunesenter "
+        f"{far} fra nærmeste gruppe{' med bil og ferje' if unit == 'min' else ''} og kan "
+        f"nås fra et kommunesenter "
         f"({share:.0%}). Valgt ett og ett (det beste først) ville de nådd "
         f"{figure(one_by_one.covered)}.")
     if fixed:
-        free = plan(st.session_state.org, int(radius), k, "mclp")
+        free = plan(st.session_state.org, near, k, "mclp")
         st.markdown(f"Uten dine valg ville {k} grupper, best plassert, nådd "
                     f"{figure(free.covered)} ({figure(free.covered - best.covered)} flere).")
     st.dataframe(pd.DataFrame({
@@ -311,16 +331,19 @@ def page_new_groups(data: views.AppData) -> None:
         "Til sammen": best.sites["cumulative"],
     }), hide_index=True, key="plan_table")
     st.caption("Optimal plassering (maksimal dekning, spopt MCLP løst med CBC). Innbyggere "
-               "på SSBs rutenett 2019; avstand i luftlinje.")
+               "på SSBs rutenett 2019; " + ("avstand i luftlinje." if unit == "km" else
+                                           "anslått kjøretid på vegnettet N1000."))
 
+    measure = views.MEASURES[unit]
     fmap = views.base_map()
     fmap.fit_bounds(views.NORWAY_BOUNDS)
-    views.coverage_layer(data.polygons, data.kommuner,
-                         views.MEASURES["km"].column(st.session_state.org)).add_to(fmap)
+    views.coverage_layer(data.polygons, data.kommuner, measure.column(st.session_state.org),
+                         measure).add_to(fmap)
     sites = best.sites
     for rank, row in enumerate(sites.itertuples(), start=1):
-        folium.Circle([row.admin_lat, row.admin_lon], radius=radius * 1000, color="#08519c",
-                      weight=1, fill=True, fill_opacity=0.08).add_to(fmap)
+        if unit == "km":  # a drive-time reach is no circle
+            folium.Circle([row.admin_lat, row.admin_lon], radius=threshold * 1000,
+                          color="#08519c", weight=1, fill=True, fill_opacity=0.08).add_to(fmap)
         folium.Marker(
             [row.admin_lat, row.admin_lon],
             icon=folium.DivIcon(html=views.site_badge(rank), icon_size=(24, 24),
@@ -329,15 +352,17 @@ def page_new_groups(data: views.AppData) -> None:
                                    f"{figure(row.added)} innbyggere"),
         ).add_to(fmap)
     st_folium(fmap, key="new_map", height=520, use_container_width=True, returned_objects=[])
-    st.markdown(views.legend_html(), unsafe_allow_html=True)
+    st.markdown(views.legend_html(measure), unsafe_allow_html=True)
 
     with st.expander("Hver kommune for seg: hvor mange ville én ny gruppe nå?"):
-        ranked = ranking(st.session_state.org, int(radius))
+        ranked = ranking(st.session_state.org, near)
+        now = ("Km til nærmeste gruppe i dag" if unit == "km"
+               else "Kjøretid til nærmeste gruppe i dag (min)")
         st.dataframe(pd.DataFrame({
             "Kommune": ranked["kommunenavn"], "Fylke": ranked["fylkesnavn"],
             "Innbyggere": ranked["folkemengde"],
-            "Km til nærmeste gruppe i dag": ranked["km_now"].round(0),
-            f"Innbyggere i kommunen > {radius} km unna": ranked["uncovered_in_kommune"],
+            now: ranked[f"{unit}_now"].round(0),
+            f"Innbyggere i kommunen {far} unna": ranked["uncovered_in_kommune"],
             "Ny gruppe her ville nå": ranked["reach"],
         }).head(25), hide_index=True, key="ranking_table")
 

@@ -165,3 +165,13 @@ def test_what_if_a_chosen_kommune_gets_a_group_is_shareable():
     plan_table = at.dataframe[0].value
     assert len(plan_table) == 4 and plan_table["Valgt av deg"].all()  # k grows to fit
     assert at.query_params["med"] in ("4022,3431,5610,4616", ["4022,3431,5610,4616"])
+
+
+def test_new_groups_by_drive_time():
+    at = run({"side": "nye", "antall": "2", "naer": "60min"})
+    assert at.radio(key="naer").value == "60min"
+    assert "med bil og ferje" in text_of(at)
+    single = at.dataframe[1].value
+    assert "Kjøretid til nærmeste gruppe i dag (min)" in single.columns
+    assert single["Ny gruppe her ville nå"].is_monotonic_decreasing
+    assert "over 240 min" in "\n".join(m.value for m in at.markdown)

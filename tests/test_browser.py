@@ -190,15 +190,17 @@ def test_travel_time_map_shows_minutes(server, page):
     assert page.outside_requests == []
 
 
-def test_new_groups_page_shows_the_planned_sites(server, page):
-    page.goto(f"{server}/?side=nye&antall=5&med=4022", wait_until="networkidle")
-    page.get_by_text("5 nye grupper").wait_for(timeout=120_000)
+@pytest.mark.parametrize(("query", "k", "shot"), [("antall=5&med=4022", 5, "nye_5.png"),
+                                                  ("antall=3&naer=60min", 3, "nye_60min.png")])
+def test_new_groups_page_shows_the_planned_sites(server, page, query, k, shot):
+    page.goto(f"{server}/?side=nye&{query}", wait_until="networkidle")
+    page.get_by_text(f"{k} nye grupper").wait_for(timeout=120_000)
     frame = _map_frame(page)
     badges = frame.locator(".leaflet-marker-icon")
     badges.first.wait_for(timeout=30_000)
-    assert badges.count() == 5
+    assert badges.count() == k
     page.locator("iframe").first.scroll_into_view_if_needed()
     page.wait_for_timeout(1500)
-    page.screenshot(path=str(ARTIFACTS / "nye_5.png"), full_page=True)
+    page.screenshot(path=str(ARTIFACTS / shot))
     assert page.console_errors == []
     assert page.outside_requests == []

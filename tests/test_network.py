@@ -188,3 +188,15 @@ def test_a_gap_over_land_is_joined_but_a_strait_is_not():
     assert network.RoadNetwork.from_geodataframe(links, land=sea).n_components == 2
     with pytest.raises(ValueError, match="land polygons have no CRS"):
         network.RoadNetwork.from_geodataframe(links, land=gpd.GeoSeries([box(0, 0, 1, 1)]))
+
+
+def test_minutes_matrix_agrees_with_single_searches(toy):
+    matrix = network.minutes_matrix(toy, [0, 52_000, 100_000], [0, 1_000, 0],
+                                    [60_000, 100_000], [0, 0])
+    assert matrix.shape == (3, 2) and matrix.dtype == np.float32
+    here, _ = toy.from_point(0, 0)
+    quay, east = toy.snap([60_000, 100_000], [0, 0])[0]
+    assert matrix[0, 0] == pytest.approx(here[quay], rel=1e-6)
+    assert matrix[0, 1] == pytest.approx(here[east], rel=1e-6)
+    assert np.isnan(matrix[1]).all()  # the island without a ferry
+    assert matrix[2, 1] == pytest.approx(0, abs=1e-6)

@@ -159,3 +159,23 @@ def test_what_if_seljord_gets_a_group(kommuner, grid, services, national_plans):
     assert plan.covered >= greedy.covered
     with pytest.raises(ValueError, match="unknown kommunenummer"):
         planning.plan_new_sites(table, grid, services, 5, 50, fixed=["9999"])
+
+
+def test_planning_by_travel_time(kommuner, grid, services, road_network):
+    table = kommuner.reset_index()
+    ranked = planning.rank_new_sites(table, grid, services, minutes=60,
+                                     road_network=road_network)
+    assert ranked["reach"].is_monotonic_decreasing and "min_now" in ranked.columns
+    assert ranked.set_index("kommunenummer").at["5001", "reach"] == 0  # Trondheim
+    best = planning.plan_new_sites(table, grid, services, 5, minutes=60,
+                                   road_network=road_network)
+    greedy = planning.plan_new_sites(table, grid, services, 5, minutes=60,
+                                     road_network=road_network, method="greedy")
+    assert best.covered >= greedy.covered > 0
+    assert best.sites["reach"].iloc[0] == ranked["reach"].iloc[0]  # the best single site
+    # Everyone counted as reached lives beyond 60 minutes today.
+    uncovered = planning.uncovered_cells_by_time(grid, services, road_network, 60)
+    assert best.demand <= uncovered["befolkning"].sum()
+    assert (uncovered["minutes"].dropna() > 60).all()
+    with pytest.raises(ValueError, match="road_network"):
+        planning.plan_new_sites(table, grid, services, 5, minutes=60)

@@ -466,6 +466,42 @@ def minutes_to(network: RoadNetwork, lat: float, lon: float,
     return result
 
 
+def minutes_matrix(network: RoadNetwork, from_x: Iterable[float], from_y: Iterable[float],
+                   to_x: Iterable[float], to_y: Iterable[float]) -> np.ndarray:
+    """Return travel times (minutes) between two sets of points by road and car ferry.
+
+    One Dijkstra run per destination (all in one :func:`scipy.sparse.csgraph.dijkstra`
+    call), straight legs at both ends.
+
+    Parameters
+    ----------
+    network : RoadNetwork
+        The road and car-ferry graph.
+    from_x, from_y : array-like of float
+        Origins, EPSG:25833 metres.
+    to_x, to_y : array-like of float
+        Destinations, EPSG:25833 metres.
+
+    Returns
+    -------
+    numpy.ndarray of float32
+        Shape ``(n_from, n_to)``; NaN where there is no route or a point is farther than
+        ``MAX_SNAP_KM`` from any road.
+
+    """
+    to_node, to_leg = network.snap(to_x, to_y)
+    from_node, from_leg = network.snap(from_x, from_y)
+    from_node_minutes = dijkstra(network.minutes, directed=False, indices=to_node)
+    speed = settings.ACCESS_SPEED_KMH / 60.0  # km per minute
+    result = (from_node_minutes[:, from_node].T.astype(np.float32)
+              + (from_leg / speed).astype(np.float32)[:, None]
+              + (to_leg / speed).astype(np.float32)[None, :])
+    result[~np.isfinite(result)] = np.nan
+    result[from_leg > settings.MAX_SNAP_KM, :] = np.nan
+    result[:, to_leg > settings.MAX_SNAP_KM] = np.nan
+    return result
+
+
 def travel_table(network: RoadNetwork, services: pd.DataFrame, kommuner: pd.DataFrame,
                  grid: pd.DataFrame) -> pd.DataFrame:
     """Build the per-kommune travel table: time by road and car ferry to the nearest help.

@@ -23,8 +23,11 @@ import pandas as pd
 from scipy import sparse
 from scipy.spatial import cKDTree
 
-from tilbudskart import settings
+from tilbudskart import network, settings
 from tilbudskart.access import NearestIndex, unit_vectors
+
+#: Columns of the kommune table that describe a candidate site (its administrative centre).
+_CANDIDATE_COLUMNS = ["kommunenummer", "kommunenavn", "fylkesnavn", "admin_lat", "admin_lon"]
 
 
 def chord(radius_km: float) -> float:
@@ -61,6 +64,39 @@ def uncovered_cells(grid: pd.DataFrame, services: pd.DataFrame, radius_km: float
     return cells[~(cells["km"] <= radius_km)].reset_index(drop=True)
 
 
+def uncovered_cells_by_time(grid: pd.DataFrame, services: pd.DataFrame,
+                            road_network: network.RoadNetwork, minutes: float,
+                            organisation: str | None = None) -> pd.DataFrame:
+    """Return the grid cells more than ``minutes`` by road and car ferry from any group.
+
+    Parameters
+    ----------
+    grid : pandas.DataFrame
+        Population grid with ``x``, ``y`` (EPSG:25833), ``befolkning``, ``kommunenummer``.
+    services : pandas.DataFrame
+        Geocoded services.
+    road_network : RoadNetwork
+        The road and car-ferry graph.
+    minutes : float
+        Coverage threshold.
+    organisation : str, optional
+        Only groups of this organisation count as coverage.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The uncovered cells with their travel time ``minutes`` (NaN: no route at all).
+
+    """
+    groups = services[(services["kind"] == "self_help") & (services["status"] == "geocoded")]
+    if organisation is not None:
+        groups = groups[groups["organisation"] == organisation]
+    routes = road_network.nearest(*network.to_metric(groups["lat"], groups["lon"]))
+    travel = network.travel_from(routes, road_network, grid["x"], grid["y"])
+    cells = grid.assign(minutes=travel["minutes"].to_numpy())
+    return cells[~(cells["minutes"] <= minutes)].reset_index(drop=True)
+
+
 def candidate_reach(lat: np.ndarray, lon: np.ndarray, uncovered: pd.DataFrame,
                     radius_km: float) -> np.ndarray:
     """Return, per candidate, the uncovered population within ``radius_km``.
@@ -88,7 +124,9 @@ def candidate_reach(lat: np.ndarray, lon: np.ndarray, uncovered: pd.DataFrame,
 
 
 def rank_new_sites(kommuner: pd.DataFrame, grid: pd.DataFrame, services: pd.DataFrame,
-                   radius_km: float = 50.0, organisation: str | None = None) -> pd.DataFrame:
+                   radius_km: float = 50.0, organisation: str | None = None,
+                   minutes: float | None = None,
+                   road_network: network.RoadNetwork | None = None) -> pd.DataFrame:
     """Rank kommuner by the reach of a new group at their administrative centre.
 
     Parameters
@@ -103,26 +141,46 @@ def rank_new_sites(kommuner: pd.DataFrame, grid: pd.DataFrame, services: pd.Data
         Coverage radius.
     organisation : str, optional
         Measure coverage by this organisation's groups only.
+    minutes : float, optional
+        Measure reach by travel time by road and car ferry instead of ``radius_km``.
+    road_network : RoadNetwork, optional
+        Required with ``minutes``.
 
     Returns
     -------
     pandas.DataFrame
         ``kommunenummer``, ``kommunenavn``, ``fylkesnavn``, ``folkemengde``,
-        ``km_now`` (centre to nearest counted group), ``uncovered_in_kommune`` (grid
-        population of the kommune beyond the radius) and ``reach``; highest reach first.
+        ``km_now`` or, with ``minutes``, ``min_now`` (centre to nearest counted group),
+        ``uncovered_in_kommune`` (grid population of the kommune out of reach) and
+        ``reach``; highest reach first.
 
     """
     if organisation is not None and organisation not in settings.SELF_HELP_ORGANISATIONS:
         raise ValueError(f"unknown self-help organisation {organisation!r}")
-    uncovered = uncovered_cells(grid, services, radius_km, organisation)
-    column = f"km_{organisation}" if organisation else "nearest_group_km"
     result = kommuner[["kommunenummer", "kommunenavn", "fylkesnavn", "folkemengde"]].copy()
-    result["km_now"] = kommuner[column].to_numpy()
+    suffix = f"_{organisation}" if organisation else ""
+    if minutes is None:
+        uncovered = uncovered_cells(grid, services, radius_km, organisation)
+        result["km_now"] = kommuner[f"km{suffix}" if organisation else "nearest_group_km"
+                                    ].to_numpy()
+        result["reach"] = candidate_reach(kommuner["admin_lat"].to_numpy(),
+                                          kommuner["admin_lon"].to_numpy(), uncovered,
+                                          radius_km)
+    else:
+        if road_network is None:
+            raise ValueError("ranking by travel time needs road_network")
+        uncovered = uncovered_cells_by_time(grid, services, road_network, minutes,
+                                            organisation)
+        result["min_now"] = kommuner[f"drive_min{suffix}"].to_numpy()
+        cost = network.minutes_matrix(road_network, uncovered["x"], uncovered["y"],
+                                      *network.to_metric(kommuner["admin_lat"],
+                                                         kommuner["admin_lon"]))
+        with np.errstate(invalid="ignore"):
+            reached = (cost <= minutes).astype(float)
+        result["reach"] = np.round(uncovered["befolkning"].to_numpy() @ reached).astype("int64")
     inside = uncovered.groupby("kommunenummer")["befolkning"].sum()
     result["uncovered_in_kommune"] = (
         result["kommunenummer"].map(inside).fillna(0).astype("int64"))
-    result["reach"] = candidate_reach(kommuner["admin_lat"].to_numpy(),
-                                      kommuner["admin_lon"].to_numpy(), uncovered, radius_km)
     return result.sort_values(["reach", "kommunenummer"], ascending=[False, True],
                               ignore_index=True)
 
@@ -383,7 +441,9 @@ def _mclp(coverage: sparse.csr_matrix, weights: np.ndarray, k: int,
 
 def plan_new_sites(kommuner: pd.DataFrame, grid: pd.DataFrame, services: pd.DataFrame,
                    k: int, radius_km: float = 50.0, organisation: str | None = None,
-                   method: str = "mclp", fixed: Sequence[str] = ()) -> Plan:
+                   method: str = "mclp", fixed: Sequence[str] = (),
+                   minutes: float | None = None,
+                   road_network: network.RoadNetwork | None = None) -> Plan:
     """Choose ``k`` kommune centres for new groups that together reach the most people.
 
     Parameters
@@ -404,6 +464,10 @@ def plan_new_sites(kommuner: pd.DataFrame, grid: pd.DataFrame, services: pd.Data
         See :meth:`NewGroupSites.solve`.
     fixed : sequence of str
         Kommune numbers that must get one of the ``k`` groups (what if we start there?).
+    minutes : float, optional
+        Measure reach by travel time by road and car ferry instead of ``radius_km``.
+    road_network : RoadNetwork, optional
+        Required with ``minutes``.
 
     Returns
     -------
@@ -412,18 +476,40 @@ def plan_new_sites(kommuner: pd.DataFrame, grid: pd.DataFrame, services: pd.Data
         ``admin_lon``, ``reach``, ``added``, ``cumulative``.
 
     """
+    if minutes is not None:
+        if road_network is None:
+            raise ValueError("planning by travel time needs road_network")
+        return _plan_by_time(kommuner, grid, services, k, minutes, road_network,
+                             organisation, method, fixed)
     uncovered = uncovered_cells(grid, services, radius_km, organisation)
     demand = gpd.GeoDataFrame(uncovered[["befolkning"]],
                               geometry=gpd.points_from_xy(uncovered["lon"], uncovered["lat"]),
                               crs=settings.CRS_WGS84)
-    columns = ["kommunenummer", "kommunenavn", "fylkesnavn", "admin_lat", "admin_lon"]
     candidates = gpd.GeoDataFrame(
-        kommuner[columns].reset_index(drop=True),
+        kommuner[_CANDIDATE_COLUMNS].reset_index(drop=True),
         geometry=gpd.points_from_xy(kommuner["admin_lon"], kommuner["admin_lat"]),
         crs=settings.CRS_WGS84)
+    model = NewGroupSites.from_geodataframe(demand, candidates, radius_km)
+    return model.solve(k, method, _positions(candidates, fixed))
+
+
+def _positions(candidates: pd.DataFrame, fixed: Sequence[str]) -> list[int]:
     numbers = candidates["kommunenummer"].tolist()
     unknown = [f for f in fixed if f not in numbers]
     if unknown:
         raise ValueError(f"unknown kommunenummer in fixed: {unknown}")
-    model = NewGroupSites.from_geodataframe(demand, candidates, radius_km)
-    return model.solve(k, method, [numbers.index(f) for f in fixed])
+    return [numbers.index(f) for f in fixed]
+
+
+def _plan_by_time(kommuner: pd.DataFrame, grid: pd.DataFrame, services: pd.DataFrame,
+                  k: int, minutes: float, road_network: network.RoadNetwork,
+                  organisation: str | None, method: str, fixed: Sequence[str]) -> Plan:
+    """:func:`plan_new_sites` with reach measured in minutes by road and car ferry."""
+    uncovered = uncovered_cells_by_time(grid, services, road_network, minutes, organisation)
+    candidates = kommuner[_CANDIDATE_COLUMNS].reset_index(drop=True)
+    cost = network.minutes_matrix(road_network, uncovered["x"], uncovered["y"],
+                                  *network.to_metric(candidates["admin_lat"],
+                                                     candidates["admin_lon"]))
+    model = NewGroupSites.from_cost_matrix(cost, uncovered["befolkning"].to_numpy(), minutes,
+                                           candidates)
+    return model.solve(k, method, _positions(candidates, fixed))
