@@ -204,6 +204,17 @@ def bench_planning(dataset: cli.Dataset) -> None:
             f"{t_best:.2f} s vs {t_greedy:.2f} s = {t_best / t_greedy:.1f}×; reaches "
             f"{best.covered:,} vs {greedy.covered:,} people "
             f"(+{(best.covered / greedy.covered - 1) * 100:.1f} %)")
+    road = network.national_network()
+    t_best, best = timed(lambda: planning.plan_new_sites(
+        dataset.kommuner, grid, dataset.services, 10, minutes=60, road_network=road))
+    t_greedy, greedy = timed(lambda: planning.plan_new_sites(
+        dataset.kommuner, grid, dataset.services, 10, minutes=60, road_network=road,
+        method="greedy"))
+    assert isinstance(best, planning.Plan) and isinstance(greedy, planning.Plan)
+    row("Planning K = 10 (60 min by road and ferry): MCLP vs greedy",
+        f"{t_best:.2f} s vs {t_greedy:.2f} s = {t_best / t_greedy:.1f}×; reaches "
+        f"{best.covered:,} vs {greedy.covered:,} people "
+        f"(+{(best.covered / greedy.covered - 1) * 100:.1f} %)")
 
 
 def bench_search_map() -> None:
