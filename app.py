@@ -323,13 +323,7 @@ def page_new_groups(data: views.AppData) -> None:
         free = plan(st.session_state.org, near, k, "mclp")
         st.markdown(f"Uten dine valg ville {k} grupper, best plassert, nådd "
                     f"{figure(free.covered)} ({figure(free.covered - best.covered)} flere).")
-    st.dataframe(pd.DataFrame({
-        "Nr.": range(1, len(best.sites) + 1),
-        "Kommune": best.sites["kommunenavn"], "Fylke": best.sites["fylkesnavn"],
-        "Valgt av deg": best.sites["fixed"],
-        "Når alene": best.sites["reach"], "Legger til": best.sites["added"],
-        "Til sammen": best.sites["cumulative"],
-    }), hide_index=True, key="plan_table")
+    st.dataframe(views.plan_table(best.sites), hide_index=True, key="plan_table")
     st.caption("Optimal plassering (maksimal dekning, spopt MCLP løst med CBC). Innbyggere "
                "på SSBs rutenett 2019; " + ("avstand i luftlinje." if unit == "km" else
                                            "anslått kjøretid på vegnettet N1000."))
@@ -339,32 +333,14 @@ def page_new_groups(data: views.AppData) -> None:
     fmap.fit_bounds(views.NORWAY_BOUNDS)
     views.coverage_layer(data.polygons, data.kommuner, measure.column(st.session_state.org),
                          measure).add_to(fmap)
-    sites = best.sites
-    for rank, row in enumerate(sites.itertuples(), start=1):
-        if unit == "km":  # a drive-time reach is no circle
-            folium.Circle([row.admin_lat, row.admin_lon], radius=threshold * 1000,
-                          color="#08519c", weight=1, fill=True, fill_opacity=0.08).add_to(fmap)
-        folium.Marker(
-            [row.admin_lat, row.admin_lon],
-            icon=folium.DivIcon(html=views.site_badge(rank), icon_size=(24, 24),
-                                icon_anchor=(12, 12)),
-            tooltip=folium.Tooltip(f"{rank}. {views.escape(row.kommunenavn)}: legger til "
-                                   f"{figure(row.added)} innbyggere"),
-        ).add_to(fmap)
+    views.site_markers(best.sites, threshold if unit == "km" else None).add_to(fmap)
     st_folium(fmap, key="new_map", height=520, use_container_width=True, returned_objects=[])
     st.markdown(views.legend_html(measure), unsafe_allow_html=True)
 
     with st.expander("Hver kommune for seg: hvor mange ville én ny gruppe nå?"):
         ranked = ranking(st.session_state.org, near)
-        now = ("Km til nærmeste gruppe i dag" if unit == "km"
-               else "Kjøretid til nærmeste gruppe i dag (min)")
-        st.dataframe(pd.DataFrame({
-            "Kommune": ranked["kommunenavn"], "Fylke": ranked["fylkesnavn"],
-            "Innbyggere": ranked["folkemengde"],
-            now: ranked[f"{unit}_now"].round(0),
-            f"Innbyggere i kommunen {far} unna": ranked["uncovered_in_kommune"],
-            "Ny gruppe her ville nå": ranked["reach"],
-        }).head(25), hide_index=True, key="ranking_table")
+        st.dataframe(views.ranking_table(ranked, far).head(25), hide_index=True,
+                     key="ranking_table")
 
 
 def footer(data: views.AppData) -> None:

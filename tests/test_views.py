@@ -146,3 +146,24 @@ def test_zoom_to_show_keeps_the_nearest_group_in_view():
     metres_per_pixel = 156_543.03 * np.cos(np.radians(69.97)) / 2 ** far
     assert 170_000 <= metres_per_pixel * 210 < 2 * 170_000 / 0.85
     assert views.zoom_to_show(0, 60) == 12 and views.zoom_to_show(5000, 60) == 4
+
+
+def test_planned_sites_are_numbered_escaped_and_tabled():
+    sites = pd.DataFrame({"kommunenummer": ["4022", "3431"], "kommunenavn": [EVIL, "Dovre"],
+                          "fylkesnavn": ["Telemark", "Innlandet"], "admin_lat": [59.5, 62.0],
+                          "admin_lon": [8.6, 9.5], "fixed": [True, False], "reach": [10, 8],
+                          "added": [10, 5], "cumulative": [10, 15]})
+    fmap = views.base_map()
+    views.site_markers(sites, 50).add_to(fmap)
+    html = _render(fmap)
+    assert EVIL not in html and html.count("L.circle(") == 2
+    assert "legger til 10 innbyggere" in html
+    assert views.site_markers(sites, None).add_to(views.base_map()).get_root().render().count(
+        "L.circle(") == 0
+    table = views.plan_table(sites)
+    assert list(table["Nr."]) == [1, 2] and list(table["Til sammen"]) == [10, 15]
+    ranked = sites.assign(folkemengde=[2979, 2600], min_now=[70.4, 112.3],
+                          uncovered_in_kommune=[2900, 2500])
+    single = views.ranking_table(ranked, "mer enn 60 min")
+    assert "Kjøretid til nærmeste gruppe i dag (min)" in single.columns
+    assert "Innbyggere i kommunen mer enn 60 min unna" in single.columns

@@ -477,6 +477,66 @@ def site_badge(rank: int) -> str:
             f'border:2px solid #fff">{int(rank)}</div>')
 
 
+def site_markers(sites: pd.DataFrame, radius_km: float | None = None) -> folium.FeatureGroup:
+    """Return numbered markers of planned sites (and their reach as circles, for km).
+
+    Parameters
+    ----------
+    sites : pandas.DataFrame
+        ``Plan.sites`` (``admin_lat``, ``admin_lon``, ``kommunenavn``, ``added``), in order.
+    radius_km : float, optional
+        Draw each site's reach as a circle; ``None`` for a reach in minutes (no circle).
+
+    """
+    group = folium.FeatureGroup(name="Foreslåtte grupper")
+    points = zip(sites["admin_lat"].astype(float), sites["admin_lon"].astype(float),
+                 sites["kommunenavn"], sites["added"].astype(int), strict=True)
+    for rank, (lat, lon, name, added) in enumerate(points, start=1):
+        if radius_km is not None:
+            folium.Circle([lat, lon], radius=radius_km * 1000, color="#08519c", weight=1,
+                          fill=True, fill_opacity=0.08).add_to(group)
+        people = f"{added:,}".replace(",", " ")
+        folium.Marker(
+            [lat, lon],
+            icon=folium.DivIcon(html=site_badge(rank), icon_size=(24, 24), icon_anchor=(12, 12)),
+            tooltip=folium.Tooltip(f"{rank}. {escape(name)}: legger til {people} innbyggere"),
+        ).add_to(group)
+    return group
+
+
+def plan_table(sites: pd.DataFrame) -> pd.DataFrame:
+    """Return planned sites (``Plan.sites``) as a Norwegian table, in plan order."""
+    return pd.DataFrame({
+        "Nr.": range(1, len(sites) + 1),
+        "Kommune": sites["kommunenavn"], "Fylke": sites["fylkesnavn"],
+        "Valgt av deg": sites["fixed"],
+        "Når alene": sites["reach"], "Legger til": sites["added"],
+        "Til sammen": sites["cumulative"],
+    })
+
+
+def ranking_table(ranked: pd.DataFrame, far: str) -> pd.DataFrame:
+    """Return the single-site ranking (:func:`tilbudskart.planning.rank_new_sites`) in Norwegian.
+
+    Parameters
+    ----------
+    ranked : pandas.DataFrame
+        With ``km_now`` (reach in km) or ``min_now`` (reach in minutes).
+    far : str
+        What "out of reach" is, e.g. ``"mer enn 50 km"``.
+
+    """
+    now = ("Km til nærmeste gruppe i dag" if "km_now" in ranked.columns
+           else "Kjøretid til nærmeste gruppe i dag (min)")
+    return pd.DataFrame({
+        "Kommune": ranked["kommunenavn"], "Fylke": ranked["fylkesnavn"],
+        "Innbyggere": ranked["folkemengde"],
+        now: ranked["km_now" if "km_now" in ranked.columns else "min_now"].round(0),
+        f"Innbyggere i kommunen {far} unna": ranked["uncovered_in_kommune"],
+        "Ny gruppe her ville nå": ranked["reach"],
+    })
+
+
 def result_table(found: pd.DataFrame) -> pd.DataFrame:
     """Return nearest services as a Norwegian table for display (a text alternative).
 
