@@ -1,12 +1,14 @@
 """Network: travel time by road and car ferry to the nearest help.
 
-Straight-line distance flatters the coast: from Tysnes the nearest Al-Anon group in Bergen
-is 40 km away as the crow flies but a ferry and an hour's drive by road, and from Alta the
-groups in Tromsø are 170 km in a line but about 400 km by road. This module routes on
+Straight-line distance flatters the coast and the north: Tysnes' nearest group is 20 km
+away in a line but, with the ferry, about 110 minutes by car; Alta's nearest groups are
+170 km away in a line, and the nearest by road (Bardufoss) 370 km. This module routes on
 Kartverket's generalised N1000 network (roads and car ferries).
 
 The graph is a :mod:`scipy.sparse` matrix in EPSG:25833 (link end points that meet to 1 m
-become one node) and is searched with :func:`scipy.sparse.csgraph.dijkstra`. Nearest-help
+become one node; the gaps generalisation leaves are repaired, see
+:meth:`RoadNetwork.from_geodataframe`) and is searched with
+:func:`scipy.sparse.csgraph.dijkstra`. Nearest-help
 questions are answered with one multi-source search from a virtual node joined to every
 service, so the time from *every* node to its nearest service comes from a single run.
 
@@ -114,6 +116,13 @@ class RoadNetwork:
     def from_geodataframe(cls, links: gpd.GeoDataFrame, include_ferries: bool = True,
                           land: gpd.GeoSeries | None = None) -> RoadNetwork:
         """Build the graph from N1000 links (see :func:`tilbudskart.datasources.read_road_network`).
+
+        Gaps the generalisation leaves are repaired, and nothing else is added: link ends of
+        different parts closer than :data:`~tilbudskart.settings.NETWORK_GAP_M` are joined;
+        a car-ferry quay no road reaches is joined to the nearest road within
+        :data:`~tilbudskart.settings.NETWORK_LAND_GAP_M`; with ``land``, a part cut off
+        from the main network is joined by its shortest connector over land. Connectors
+        are driven at :data:`~tilbudskart.settings.ACCESS_SPEED_KMH`.
 
         Parameters
         ----------
