@@ -167,17 +167,10 @@ def rank_new_sites(kommuner: pd.DataFrame, grid: pd.DataFrame, services: pd.Data
                                           kommuner["admin_lon"].to_numpy(), uncovered,
                                           radius_km)
     else:
-        if road_network is None:
-            raise ValueError("ranking by travel time needs road_network")
-        uncovered = uncovered_cells_by_time(grid, services, road_network, minutes,
-                                            organisation)
+        model, uncovered = _time_model(kommuner, grid, services, minutes, road_network,
+                                       organisation)
         result["min_now"] = kommuner[f"drive_min{suffix}"].to_numpy()
-        cost = network.minutes_matrix(road_network, uncovered["x"], uncovered["y"],
-                                      *network.to_metric(kommuner["admin_lat"],
-                                                         kommuner["admin_lon"]))
-        with np.errstate(invalid="ignore"):
-            reached = (cost <= minutes).astype(float)
-        result["reach"] = np.round(uncovered["befolkning"].to_numpy() @ reached).astype("int64")
+        result["reach"] = model.reach()
     inside = uncovered.groupby("kommunenummer")["befolkning"].sum()
     result["uncovered_in_kommune"] = (
         result["kommunenummer"].map(inside).fillna(0).astype("int64"))
@@ -322,6 +315,10 @@ class NewGroupSites:
                                      shape=(len(demand), len(candidates)))
         return cls(coverage, demand[weight].to_numpy(dtype=float),
                    pd.DataFrame(candidates.drop(columns="geometry")))
+
+    def reach(self) -> np.ndarray:
+        """Return, per candidate, the people it alone would reach (int)."""
+        return np.round(self.coverage.T.astype(float) @ self.weights).astype("int64")
 
     def _reduced(self) -> tuple[sparse.csr_matrix, np.ndarray]:
         """Merge demand rows covered by the same candidates; drop rows nobody covers."""
@@ -477,10 +474,8 @@ def plan_new_sites(kommuner: pd.DataFrame, grid: pd.DataFrame, services: pd.Data
 
     """
     if minutes is not None:
-        if road_network is None:
-            raise ValueError("planning by travel time needs road_network")
-        return _plan_by_time(kommuner, grid, services, k, minutes, road_network,
-                             organisation, method, fixed)
+        model, _ = _time_model(kommuner, grid, services, minutes, road_network, organisation)
+        return model.solve(k, method, _positions(model.candidates, fixed))
     uncovered = uncovered_cells(grid, services, radius_km, organisation)
     demand = gpd.GeoDataFrame(uncovered[["befolkning"]],
                               geometry=gpd.points_from_xy(uncovered["lon"], uncovered["lat"]),
@@ -501,10 +496,12 @@ def _positions(candidates: pd.DataFrame, fixed: Sequence[str]) -> list[int]:
     return [numbers.index(f) for f in fixed]
 
 
-def _plan_by_time(kommuner: pd.DataFrame, grid: pd.DataFrame, services: pd.DataFrame,
-                  k: int, minutes: float, road_network: network.RoadNetwork,
-                  organisation: str | None, method: str, fixed: Sequence[str]) -> Plan:
-    """:func:`plan_new_sites` with reach measured in minutes by road and car ferry."""
+def _time_model(kommuner: pd.DataFrame, grid: pd.DataFrame, services: pd.DataFrame,
+                minutes: float, road_network: network.RoadNetwork | None,
+                organisation: str | None) -> tuple[NewGroupSites, pd.DataFrame]:
+    """Build the planning model with reach in minutes by road and ferry; return its demand."""
+    if road_network is None:
+        raise ValueError("planning by travel time needs road_network")
     uncovered = uncovered_cells_by_time(grid, services, road_network, minutes, organisation)
     candidates = kommuner[_CANDIDATE_COLUMNS].reset_index(drop=True)
     cost = network.minutes_matrix(road_network, uncovered["x"], uncovered["y"],
@@ -512,4 +509,4 @@ def _plan_by_time(kommuner: pd.DataFrame, grid: pd.DataFrame, services: pd.DataF
                                                      candidates["admin_lon"]))
     model = NewGroupSites.from_cost_matrix(cost, uncovered["befolkning"].to_numpy(), minutes,
                                            candidates)
-    return model.solve(k, method, _positions(candidates, fixed))
+    return model, uncovered
