@@ -16,6 +16,7 @@ import streamlit as st
 from streamlit_folium import st_folium
 
 from tilbudskart import access, network, planning, settings, views
+from tilbudskart.views import figure
 
 st.set_page_config(page_title="tilbudskart – hjelp for pårørende", page_icon="🗺️",
                    layout="wide")
@@ -173,11 +174,6 @@ def page_find(data: views.AppData) -> None:
                   zoom=views.zoom_to_show(nearest_km, match.lat, height_px=420))
         st.caption("Hule, stiplede sirkler: plasseringen er omtrentlig (kjent på sted-, "
                    "kommune- eller regionnivå).")
-
-
-def figure(value: float, digits: int = 0) -> str:
-    """A figure for a metric: spaces between thousands, a dash when there is none."""
-    return f"{value:,.{digits}f}".replace(",", " ") if pd.notna(value) else "–"
 
 
 def kommune_detail(data: views.AppData, number: str, organisation: str) -> None:

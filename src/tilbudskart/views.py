@@ -110,6 +110,11 @@ def escape(value: object) -> str:
     return html.escape(str(value), quote=True)
 
 
+def figure(value: float, digits: int = 0) -> str:
+    """Return a number the Norwegian way (spaces between thousands); a dash for none."""
+    return f"{value:,.{digits}f}".replace(",", " ") if pd.notna(value) else "–"
+
+
 def _data_url(path: Path, mime: str) -> str:
     encoded = base64.b64encode(path.read_bytes()).decode("ascii")
     return f"data:{mime};base64,{encoded}"
@@ -495,11 +500,11 @@ def site_markers(sites: pd.DataFrame, radius_km: float | None = None) -> folium.
         if radius_km is not None:
             folium.Circle([lat, lon], radius=radius_km * 1000, color="#08519c", weight=1,
                           fill=True, fill_opacity=0.08).add_to(group)
-        people = f"{added:,}".replace(",", " ")
         folium.Marker(
             [lat, lon],
             icon=folium.DivIcon(html=site_badge(rank), icon_size=(24, 24), icon_anchor=(12, 12)),
-            tooltip=folium.Tooltip(f"{rank}. {escape(name)}: legger til {people} innbyggere"),
+            tooltip=folium.Tooltip(f"{rank}. {escape(name)}: legger til {figure(added)} "
+                                   "innbyggere"),
         ).add_to(group)
     return group
 
