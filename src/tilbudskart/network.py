@@ -234,7 +234,7 @@ class RoadNetwork:
         order = order[usable[order]]
         first = order[np.unique(node[order], return_index=True)[1]]
         source = n  # the virtual node
-        leg_min = leg_km[first] / settings.ACCESS_SPEED_KMH * 60.0
+        leg_min = _leg_minutes(leg_km[first])
         graph = _with_virtual_node(self.minutes, node[first], leg_min)
         minutes, predecessors = dijkstra(graph, directed=False, indices=source,
                                          return_predecessors=True)
@@ -265,7 +265,7 @@ class RoadNetwork:
         if leg_km[0] > settings.MAX_SNAP_KM:
             return np.full(len(self), np.inf), float(leg_km[0])
         minutes = dijkstra(self.minutes, directed=False, indices=int(node[0]))
-        return minutes + leg_km[0] / settings.ACCESS_SPEED_KMH * 60.0, float(leg_km[0])
+        return minutes + _leg_minutes(leg_km[0]), float(leg_km[0])
 
 
 def national_network() -> RoadNetwork:
@@ -284,6 +284,17 @@ def national_network() -> RoadNetwork:
                                          land=geocode.kommune_polygons_metric())
 
 
+def _components(n: int, edges: pd.DataFrame) -> np.ndarray:
+    """Return the connected-component label of each of ``n`` nodes joined by ``edges``."""
+    graph = csr_matrix((np.ones(len(edges)), (edges["u"], edges["v"])), shape=(n, n))
+    return connected_components(graph, directed=False)[1]
+
+
+def _leg_minutes(km: np.ndarray | float) -> np.ndarray:
+    """Return the minutes of straight legs (to, from or between networks) at access speed."""
+    return np.asarray(km, dtype=float) / settings.ACCESS_SPEED_KMH * 60.0
+
+
 def _gap_connectors(nodes: np.ndarray, edges: pd.DataFrame) -> pd.DataFrame:
     """Return straight connectors between link ends of different network parts.
 
@@ -291,8 +302,7 @@ def _gap_connectors(nodes: np.ndarray, edges: pd.DataFrame) -> pd.DataFrame:
     connected components are joined (at access speed), so real junctions are untouched.
     """
     n = len(nodes)
-    graph = csr_matrix((np.ones(len(edges)), (edges["u"], edges["v"])), shape=(n, n))
-    _, component = connected_components(graph, directed=False)
+    component = _components(n, edges)
     pairs = cKDTree(nodes).query_pairs(settings.NETWORK_GAP_M, output_type="ndarray")
     return _connector(pairs[component[pairs[:, 0]] != component[pairs[:, 1]]], nodes)
 
@@ -300,7 +310,7 @@ def _gap_connectors(nodes: np.ndarray, edges: pd.DataFrame) -> pd.DataFrame:
 def _connector(pairs: np.ndarray, nodes: np.ndarray) -> pd.DataFrame:
     km = np.linalg.norm(nodes[pairs[:, 0]] - nodes[pairs[:, 1]], axis=1) / 1000.0
     return pd.DataFrame({"u": pairs.min(axis=1), "v": pairs.max(axis=1),
-                         "minutes": km / settings.ACCESS_SPEED_KMH * 60.0, "km": km})
+                         "minutes": _leg_minutes(km), "km": km})
 
 
 def _quay_connectors(nodes: np.ndarray, links: pd.DataFrame,
@@ -312,8 +322,7 @@ def _quay_connectors(nodes: np.ndarray, links: pd.DataFrame,
     :data:`~tilbudskart.settings.NETWORK_LAND_GAP_M` of a road are joined to it.
     """
     n = len(nodes)
-    graph = csr_matrix((np.ones(len(edges)), (edges["u"], edges["v"])), shape=(n, n))
-    _, component = connected_components(graph, directed=False)
+    component = _components(n, edges)
     ferry = links["typeVeg"] == "bilferje"
     on_road = np.zeros(n, dtype=bool)
     on_road[links.loc[~ferry, ["u", "v"]].to_numpy().ravel()] = True
@@ -342,8 +351,7 @@ def _land_connectors(nodes: np.ndarray, edges: pd.DataFrame,
     shortest connector that is short enough and runs over land wins.
     """
     n = len(nodes)
-    graph = csr_matrix((np.ones(len(edges)), (edges["u"], edges["v"])), shape=(n, n))
-    _, component = connected_components(graph, directed=False)
+    component = _components(n, edges)
     main = int(np.bincount(component).argmax())
     main_nodes = np.flatnonzero(component == main)
     outside = np.flatnonzero(component != main)
@@ -432,7 +440,7 @@ def travel_from(routes: Routes, network: RoadNetwork, x: Iterable[float],
     """
     node, leg_km = network.snap(x, y)
     near = leg_km <= settings.MAX_SNAP_KM
-    minutes = routes.minutes[node] + leg_km / settings.ACCESS_SPEED_KMH * 60.0
+    minutes = routes.minutes[node] + _leg_minutes(leg_km)
     km = routes.km[node] + leg_km
     ok = near & np.isfinite(minutes)
     return pd.DataFrame({
@@ -463,20 +471,19 @@ def minutes_to(network: RoadNetwork, lat: float, lon: float,
 
     """
     x, y = to_metric([lat], [lon])
-    from_here, _ = network.from_point(float(x[0]), float(y[0]))
     sx, sy = to_metric(services["lat"], services["lon"])
     located = np.isfinite(sx) & np.isfinite(sy)
     result = np.full(len(services), np.nan)
     if located.any():
-        node, leg_km = network.snap(sx[located], sy[located])
-        minutes = from_here[node] + leg_km / settings.ACCESS_SPEED_KMH * 60.0
-        ok = np.isfinite(minutes) & (leg_km <= settings.MAX_SNAP_KM)
-        result[located] = np.where(ok, minutes, np.nan)
+        # The graph is undirected: one search from the point serves every service.
+        result[located] = minutes_matrix(network, sx[located], sy[located], x, y,
+                                         dtype=np.float64)[:, 0]
     return result
 
 
 def minutes_matrix(network: RoadNetwork, from_x: Iterable[float], from_y: Iterable[float],
-                   to_x: Iterable[float], to_y: Iterable[float]) -> np.ndarray:
+                   to_x: Iterable[float], to_y: Iterable[float],
+                   dtype: type[np.floating] = np.float32) -> np.ndarray:
     """Return travel times (minutes) between two sets of points by road and car ferry.
 
     One Dijkstra run per destination (all in one :func:`scipy.sparse.csgraph.dijkstra`
@@ -490,10 +497,12 @@ def minutes_matrix(network: RoadNetwork, from_x: Iterable[float], from_y: Iterab
         Origins, EPSG:25833 metres.
     to_x, to_y : array-like of float
         Destinations, EPSG:25833 metres.
+    dtype : numpy floating type
+        float32 (default) halves the memory of a large demand × candidate matrix.
 
     Returns
     -------
-    numpy.ndarray of float32
+    numpy.ndarray
         Shape ``(n_from, n_to)``; NaN where there is no route or a point is farther than
         ``MAX_SNAP_KM`` from any road.
 
@@ -501,10 +510,9 @@ def minutes_matrix(network: RoadNetwork, from_x: Iterable[float], from_y: Iterab
     to_node, to_leg = network.snap(to_x, to_y)
     from_node, from_leg = network.snap(from_x, from_y)
     from_node_minutes = dijkstra(network.minutes, directed=False, indices=to_node)
-    speed = settings.ACCESS_SPEED_KMH / 60.0  # km per minute
-    result = (from_node_minutes[:, from_node].T.astype(np.float32)
-              + (from_leg / speed).astype(np.float32)[:, None]
-              + (to_leg / speed).astype(np.float32)[None, :])
+    result = (from_node_minutes[:, from_node].T.astype(dtype)
+              + _leg_minutes(from_leg).astype(dtype)[:, None]
+              + _leg_minutes(to_leg).astype(dtype)[None, :])
     result[~np.isfinite(result)] = np.nan
     result[from_leg > settings.MAX_SNAP_KM, :] = np.nan
     result[:, to_leg > settings.MAX_SNAP_KM] = np.nan
