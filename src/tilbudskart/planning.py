@@ -381,7 +381,6 @@ class NewGroupSites:
         order = _greedy(coverage[:, chosen], weights, len(chosen),
                         start=[chosen.index(f) for f in fixed])
         chosen = [chosen[i] for i in order]
-        reach = np.asarray(coverage.T.astype(float) @ weights).ravel()
         covered = np.zeros(coverage.shape[0], dtype=bool)
         added = []
         for site in chosen:
@@ -390,7 +389,7 @@ class NewGroupSites:
             covered |= column
         sites = self.candidates.iloc[chosen].reset_index(drop=True).copy()
         sites["fixed"] = [site in fixed for site in chosen]
-        sites["reach"] = np.round(reach[chosen]).astype("int64")
+        sites["reach"] = self.reach()[chosen]
         sites["added"] = np.round(added).astype("int64")
         sites["cumulative"] = sites["added"].cumsum()
         return Plan(sites, round(float(weights[covered].sum())), round(float(weights.sum())),
