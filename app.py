@@ -15,7 +15,7 @@ import pandas as pd
 import streamlit as st
 from streamlit_folium import st_folium
 
-from tilbudskart import access, network, planning, settings, views
+from tilbudskart import access, network, pipeline, planning, settings, views
 from tilbudskart.views import figure
 
 st.set_page_config(page_title="tilbudskart – hjelp for pårørende", page_icon="🗺️",
@@ -31,10 +31,10 @@ MEASURE_CHOICES = {key: measure.label for key, measure in views.MEASURES.items()
 
 
 @st.cache_resource(show_spinner="Laster data …")
-def load() -> views.AppData:
+def load() -> pipeline.AppData:
     # Extra service lists (registry CSV format), separated like PATH: TILBUDSKART_IMPORTS.
     imports = os.environ.get("TILBUDSKART_IMPORTS", "")
-    return views.AppData(tuple(Path(p) for p in imports.split(os.pathsep) if p))
+    return pipeline.AppData(tuple(Path(p) for p in imports.split(os.pathsep) if p))
 
 
 #: What counts as "near" a group on the planning page: (unit, threshold).
@@ -87,7 +87,7 @@ def share_state(*keys: str) -> None:
         st.query_params[key] = st.session_state[key]
 
 
-def national_lines(data: views.AppData) -> None:
+def national_lines(data: pipeline.AppData) -> None:
     st.subheader("Ring for råd – uansett hvor du bor")
     national = data.lines[data.lines["scope"] == "national"]
     for row in national.itertuples():
@@ -104,7 +104,7 @@ def national_lines(data: views.AppData) -> None:
                "Ved akutt fare: ring 113.")
 
 
-def page_find(data: views.AppData) -> None:
+def page_find(data: pipeline.AppData) -> None:
     left, right = st.columns([3, 2], gap="large")
     with right:
         national_lines(data)
@@ -176,7 +176,7 @@ def page_find(data: views.AppData) -> None:
                    "kommune- eller regionnivå).")
 
 
-def kommune_detail(data: views.AppData, number: str, organisation: str) -> None:
+def kommune_detail(data: pipeline.AppData, number: str, organisation: str) -> None:
     row = data.kommuner.set_index("kommunenummer").loc[number]
     st.subheader(f"{row['kommunenavn']} ({row['fylkesnavn']})")
     km, minutes = (views.MEASURES[m].column(organisation) for m in ("km", "min"))
@@ -204,7 +204,7 @@ def kommune_detail(data: views.AppData, number: str, organisation: str) -> None:
                 unsafe_allow_html=True)
 
 
-def page_coverage(data: views.AppData) -> None:
+def page_coverage(data: pipeline.AppData) -> None:
     numbers = data.kommuner["kommunenummer"].tolist()
     names = dict(zip(data.kommuner["kommunenummer"], data.kommuner["kommunenavn"], strict=True))
     init_state("org", list(ORG_CHOICES), "alle")
@@ -278,7 +278,7 @@ def page_coverage(data: views.AppData) -> None:
                        mime="application/geopackage+sqlite3")
 
 
-def page_new_groups(data: views.AppData) -> None:
+def page_new_groups(data: pipeline.AppData) -> None:
     init_state("org", list(ORG_CHOICES), "alle")
     init_state("antall", [str(n) for n in range(1, 11)], "5")
     cols = st.columns(3)
@@ -339,7 +339,7 @@ def page_new_groups(data: views.AppData) -> None:
                      key="ranking_table")
 
 
-def footer(data: views.AppData) -> None:
+def footer(data: pipeline.AppData) -> None:
     st.divider()
     st.caption(
         "**Kilde for tjenestene:** Institutt for samfunnsforskning (ISF), «Tilbud til "

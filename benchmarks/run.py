@@ -23,7 +23,16 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from tilbudskart import access, cli, datasources, geocode, network, planning, registry, settings
+from tilbudskart import (
+    access,
+    datasources,
+    geocode,
+    network,
+    pipeline,
+    planning,
+    registry,
+    settings,
+)
 
 ROWS: list[tuple[str, str, str]] = []
 
@@ -55,15 +64,15 @@ def read_inputs() -> None:
     datasources.read_road_network()
 
 
-def bench_build() -> cli.Dataset:
+def bench_build() -> pipeline.Dataset:
     read_inputs()  # warm the checksum cache so both sides read the same way
     floor, _ = timed(read_inputs, repeat=3)
 
-    def build() -> cli.Dataset:
+    def build() -> pipeline.Dataset:
         geocode._POLYGONS = None
-        dataset = cli.build_dataset()
+        dataset = pipeline.build_dataset()
         with tempfile.TemporaryDirectory() as folder:
-            cli.write_outputs(dataset, Path(folder))
+            pipeline.write_outputs(dataset, Path(folder))
         return dataset
 
     total, dataset = timed(build, repeat=3)
@@ -154,7 +163,7 @@ def bench_grid(services: pd.DataFrame) -> None:
         f"share > 50 km ≤ {share.max():.1f} pp")
 
 
-def bench_network(dataset: cli.Dataset) -> None:
+def bench_network(dataset: pipeline.Dataset) -> None:
     """Nearest group by road for every node: one multi-source run vs one run per group."""
     road = network.national_network()
     located = dataset.services[dataset.services["status"] == "geocoded"]
@@ -187,7 +196,7 @@ def bench_network(dataset: cli.Dataset) -> None:
         f"{t_table * 1000:.0f} ms vs {t_line * 1000:.0f} ms = {t_table / t_line:.1f}×")
 
 
-def bench_planning(dataset: cli.Dataset) -> None:
+def bench_planning(dataset: pipeline.Dataset) -> None:
     grid = access.grid_points(datasources.read_population_grid("1km"))
     t_floor, _ = timed(lambda: planning.uncovered_cells(grid, dataset.services, 50), repeat=3)
     t_rank, _ = timed(lambda: planning.rank_new_sites(dataset.kommuner, grid, dataset.services),
@@ -249,7 +258,7 @@ def bench_app() -> None:
         f"{t_warm:.2f} s warm vs {t_cold:.2f} s cold; warm = {t_warm / 2:.2f}× of target",
         "warm ≤ 2 s")
     at = AppTest.from_file(app, default_timeout=300).run()
-    services = cli.build_dataset(()).services
+    services = pipeline.build_dataset(()).services
     gazetteer = geocode.Gazetteer.from_data()
     queries = ["3840", "Alta", "Tysnes", "Bergen", "Karasjok", "Dovre", "Dyrøy", "0150",
                "Seljord", "9600"]

@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from tilbudskart import cli, geocode, network, registry, settings
+from tilbudskart import geocode, network, pipeline, registry, settings
 
 TEST_DATA = Path(__file__).parent / "data"
 
@@ -36,17 +36,17 @@ def road_network() -> network.RoadNetwork:
 
 
 @pytest.fixture(scope="session")
-def dataset(road_network: network.RoadNetwork) -> cli.Dataset:
-    return cli.build_dataset(road_network=road_network)
+def dataset(road_network: network.RoadNetwork) -> pipeline.Dataset:
+    return pipeline.build_dataset(road_network=road_network)
 
 
 @pytest.fixture(scope="session")
-def services(dataset: cli.Dataset) -> pd.DataFrame:
+def services(dataset: pipeline.Dataset) -> pd.DataFrame:
     return dataset.services
 
 
 @pytest.fixture(scope="session")
-def kommuner(dataset: cli.Dataset) -> pd.DataFrame:
+def kommuner(dataset: pipeline.Dataset) -> pd.DataFrame:
     return dataset.kommuner.set_index("kommunenummer")
 
 

@@ -8,7 +8,7 @@ import pandas as pd
 import pyogrio
 import pytest
 
-from tilbudskart import cli, settings
+from tilbudskart import cli, pipeline, settings
 
 
 @pytest.fixture(scope="module")
@@ -19,7 +19,7 @@ def built(tmp_path_factory) -> Path:
 
 
 def test_build_writes_all_outputs(built, capsys):
-    for name in cli.OUTPUT_FILES:
+    for name in pipeline.OUTPUT_FILES:
         assert (built / name).is_file(), name
     services = pd.read_csv(built / "services.csv", dtype={"kommunenummer": str})
     kommuner = pd.read_csv(built / "kommuner.csv", dtype={"kommunenummer": str})
@@ -41,16 +41,16 @@ def test_two_builds_are_byte_identical(built, tmp_path):
 def test_failed_build_leaves_previous_outputs_untouched(built, tmp_path, monkeypatch):
     out = tmp_path / "out"
     assert cli.main(["build", "--out", str(out)]) == 0
-    before = {name: (out / name).read_bytes() for name in cli.OUTPUT_FILES}
+    before = {name: (out / name).read_bytes() for name in pipeline.OUTPUT_FILES}
 
     def broken(*args, **kwargs):
         raise OSError("disk full (simulated)")
 
     monkeypatch.setattr(pd.DataFrame, "to_file", broken, raising=False)
-    monkeypatch.setattr(cli.gpd.GeoDataFrame, "to_file", broken)
+    monkeypatch.setattr(pipeline.gpd.GeoDataFrame, "to_file", broken)
     with pytest.raises(OSError, match="simulated"):
         cli.main(["build", "--out", str(out)])
-    assert {name: (out / name).read_bytes() for name in cli.OUTPUT_FILES} == before
+    assert {name: (out / name).read_bytes() for name in pipeline.OUTPUT_FILES} == before
     assert not list(out.glob(".tilbudskart-*"))
 
 

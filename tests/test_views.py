@@ -5,7 +5,7 @@ import numpy as np
 import pandas as pd
 import pyogrio
 
-from tilbudskart import datasources, views
+from tilbudskart import datasources, pipeline, views
 
 EVIL = "<script>alert(1)</script>"
 
@@ -117,7 +117,7 @@ def test_geopackage_download_is_a_valid_file(kommuner, tmp_path):
 
 
 def test_national_lines_have_sources():
-    lines = views.read_national_lines()
+    lines = pipeline.read_national_lines()
     assert len(lines) >= 5
     assert lines["source"].str.len().gt(0).all()
     assert lines["phone"].str.len().gt(0).all()

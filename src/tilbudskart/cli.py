@@ -9,161 +9,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import shutil
 import sys
-import tempfile
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
-import geopandas as gpd
-import pandas as pd
-
-from tilbudskart import access, datasources, geocode, network, registry, settings
-
-#: Files ``build`` writes, in the order they are moved into place.
-OUTPUT_FILES = ("services.csv", "kommuner.csv", "unresolved.csv", "tilbudskart.gpkg")
-
-
-@dataclass
-class Dataset:
-    """The pipeline's products: geocoded services and the per-kommune table."""
-
-    services: gpd.GeoDataFrame
-    kommuner: pd.DataFrame
-
-
-def build_dataset(imports: Sequence[Path] = (), grid: str = "1km",
-                  gazetteer: geocode.Gazetteer | None = None,
-                  population_grid: pd.DataFrame | None = None,
-                  road_network: network.RoadNetwork | None = None) -> Dataset:
-    """Run the pipeline: registry (+ imports) → geocoded services → kommune table.
-
-    The kommune table holds straight-line distances (:func:`tilbudskart.access.kommune_table`)
-    and travel times by road and car ferry (:func:`tilbudskart.network.travel_table`).
-
-    Parameters
-    ----------
-    imports : sequence of pathlib.Path
-        User lists in registry form (see :func:`tilbudskart.registry.import_services`).
-    grid : {"1km", "250m"}
-        Population grid used for population weighting.
-    gazetteer : Gazetteer, optional
-        Lookup tables already loaded (built from the data folder if omitted).
-    population_grid : pandas.DataFrame, optional
-        Grid cells with ``lat``/``lon`` already loaded (read per ``grid`` if omitted).
-    road_network : RoadNetwork, optional
-        The road network already built (built from N1000 if omitted).
-
-    Returns
-    -------
-    Dataset
-
-    """
-    frames = [registry.load_registry(), *(registry.import_services(p) for p in imports)]
-    table = pd.concat(frames, ignore_index=True)
-    duplicated = table["id"].duplicated()
-    if duplicated.any():
-        first = table[duplicated].iloc[0]
-        raise registry.RegistryError(first["registry_file"], None, "id",
-                                     f"id {first['id']!r} is already used by the registry")
-    if gazetteer is None:
-        gazetteer = geocode.Gazetteer.from_data()
-    if population_grid is None:
-        population_grid = access.grid_points(datasources.read_population_grid(grid))
-    services = geocode.geocode_services(table, gazetteer)
-    kommuner = access.kommune_table(
-        services,
-        datasources.read_admin_centres(),
-        datasources.read_population(),
-        population_grid,
-    )
-    if road_network is None:
-        road_network = network.national_network()
-    travel = network.travel_table(road_network, services, kommuner, population_grid)
-    kommuner = kommuner.merge(travel, on="kommunenummer", how="left", validate="one_to_one")
-    return Dataset(services, kommuner)
-
-
-def _rounded(frame: pd.DataFrame) -> pd.DataFrame:
-    frame = frame.copy()
-    for column in frame.columns:
-        if (column.endswith("_km") or column.startswith("km_") or "drive_min" in column
-                or column == "distance_km"):
-            frame[column] = frame[column].round(3)
-        elif column in {"lat", "lon", "admin_lat", "admin_lon"}:
-            frame[column] = frame[column].round(6)
-    return frame
-
-
-def _write_csv(frame: pd.DataFrame, path: Path) -> None:
-    _rounded(frame).to_csv(path, index=False, lineterminator="\n", encoding="utf-8")
-
-
-def write_outputs(dataset: Dataset, out: Path) -> list[Path]:
-    """Write the build outputs atomically into ``out``.
-
-    Parameters
-    ----------
-    dataset : Dataset
-        What :func:`build_dataset` returned.
-    out : pathlib.Path
-        Target folder (created if missing).
-
-    Returns
-    -------
-    list of pathlib.Path
-        The files written.
-
-    """
-    out.mkdir(parents=True, exist_ok=True)
-    services = pd.DataFrame(dataset.services.drop(columns="geometry"))
-    staging = Path(tempfile.mkdtemp(prefix=".tilbudskart-", dir=out))
-    try:
-        _write_csv(services, staging / "services.csv")
-        _write_csv(dataset.kommuner, staging / "kommuner.csv")
-        unresolved = services[services["status"] != "geocoded"]
-        _write_csv(unresolved[["id", "name", "organisation", "place", "postcode", "county",
-                               "source", "reason"]], staging / "unresolved.csv")
-        gpkg = staging / "tilbudskart.gpkg"
-        points = gpd.GeoDataFrame(_rounded(dataset.services), geometry="geometry",
-                                  crs=settings.CRS_WGS84)
-        points.to_file(gpkg, layer="services", driver="GPKG", engine="pyogrio")
-        polygons = datasources.read_kommuner("M")[["kommunenummer", "geometry"]]
-        layer = polygons.merge(_rounded(dataset.kommuner), on="kommunenummer")
-        layer.to_file(gpkg, layer="kommuner", driver="GPKG", engine="pyogrio")
-        written = []
-        for name in OUTPUT_FILES:
-            target = out / name
-            (staging / name).replace(target)
-            written.append(target)
-        return written
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-
-
-def summary(dataset: Dataset) -> str:
-    """Return a short plain-text summary of a build."""
-    services, kommuner = dataset.services, dataset.kommuner
-    lines = ["Services per organisation (geocoded / total):"]
-    for organisation in settings.ORGANISATIONS:
-        rows = services[services["organisation"] == organisation]
-        done = int((rows["status"] == "geocoded").sum())
-        lines.append(f"  {organisation:<16} {done:>4} / {len(rows)}")
-    unresolved = services[services["status"] != "geocoded"]
-    lines.append(f"Unresolved: {len(unresolved)}")
-    for row in unresolved.itertuples():
-        lines.append(f"  {row.id}: {row.name} — {row.reason}")
-    far = kommuner[kommuner["nearest_group_km"] > 50]
-    lines.append(f"Kommuner without a self-help group within 50 km: {len(far)} of "
-                 f"{len(kommuner)}, {int(far['folkemengde'].sum()):,} inhabitants")
-    lines.append("People living more than 50 km from any group: "
-                 f"{int(kommuner['population_beyond_50km'].sum()):,}")
-    lines.append("People more than 60 / 120 minutes by road and car ferry from any group: "
-                 f"{int(kommuner['population_beyond_60min'].sum()):,} / "
-                 f"{int(kommuner['population_beyond_120min'].sum()):,} "
-                 f"(not routable in N1000: {int(kommuner['population_not_routed'].sum()):,})")
-    return "\n".join(lines)
+from tilbudskart import access, datasources, geocode, registry, settings
+from tilbudskart.pipeline import build_dataset, rounded, summary, write_outputs
 
 
 def _cmd_build(args: argparse.Namespace) -> int:
@@ -193,7 +44,7 @@ def _cmd_nearest(args: argparse.Namespace) -> int:
                                     organisation=args.org)
     columns = ["name", "organisation", "kommunenavn", "distance_km", "precision", "phone",
                "source"]
-    table = _rounded(found[columns])
+    table = rounded(found[columns])
     if args.json:
         payload = {"query": args.query, "located_as": match.label,
                    "precision": match.precision, "results": table.to_dict("records")}

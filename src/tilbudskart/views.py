@@ -626,33 +626,6 @@ def national_polygons(polygons: gpd.GeoDataFrame, tolerance_deg: float = 0.004,
     return simplified
 
 
-# -- data for the app ------------------------------------------------------------------
-
-
-class AppData:
-    """Everything the app shows, built once per server process."""
-
-    def __init__(self, imports: tuple[Path, ...] = ()) -> None:
-        from tilbudskart import access, cli, datasources, geocode, network
-
-        self.gazetteer = geocode.Gazetteer.from_data()
-        self.grid = access.grid_points(datasources.read_population_grid("1km"))
-        self.network = network.national_network()
-        dataset = cli.build_dataset(imports, gazetteer=self.gazetteer,
-                                    population_grid=self.grid, road_network=self.network)
-        self.services: gpd.GeoDataFrame = dataset.services
-        self.kommuner: pd.DataFrame = dataset.kommuner
-        self.polygons = national_polygons(datasources.read_kommuner("S"))
-        self.outlines = outline_geojson(self.polygons)
-        self.lines = read_national_lines()
-        self.attributions = datasources.attributions()
-
-
-def read_national_lines(path: Path = settings.NATIONAL_LINES_PATH) -> pd.DataFrame:
-    """Read the national phone lines (transcribed from the seeds, with source)."""
-    return pd.read_csv(path, dtype=str, keep_default_na=False)
-
-
 def geopackage_bytes(polygons: gpd.GeoDataFrame, table: pd.DataFrame) -> bytes:
     """Return a GeoPackage (layer ``kommuner``) of polygons joined with a table, as bytes."""
     import tempfile
