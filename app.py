@@ -15,8 +15,9 @@ import pandas as pd
 import streamlit as st
 from streamlit_folium import st_folium
 
-from tilbudskart import access, network, pipeline, planning, settings, views
-from tilbudskart.views import figure
+from tilbudskart import access, network, pipeline, planning, settings
+from tilbudskart.views import exports, maps, measures, tables, text
+from tilbudskart.views.text import figure
 
 st.set_page_config(page_title="tilbudskart – hjelp for pårørende", page_icon="🗺️",
                    layout="wide")
@@ -27,14 +28,26 @@ ORG_CHOICES = {"alle": "Alle selvhjelpsgrupper",
                **{o: settings.ORGANISATIONS[o] for o in settings.SELF_HELP_ORGANISATIONS}}
 REPORT_KOMMUNER = {"4022": "Seljord", "3431": "Dovre", "5601": "Alta", "5610": "Karasjok",
                    "4616": "Tysnes", "5528": "Dyrøy"}
-MEASURE_CHOICES = {key: measure.label for key, measure in views.MEASURES.items()}
+MEASURE_CHOICES = {key: measure.label for key, measure in measures.MEASURES.items()}
 
 
 @st.cache_resource(show_spinner="Laster data …")
 def load() -> pipeline.AppData:
     # Extra service lists (registry CSV format), separated like PATH: TILBUDSKART_IMPORTS.
     imports = os.environ.get("TILBUDSKART_IMPORTS", "")
-    return pipeline.AppData(tuple(Path(p) for p in imports.split(os.pathsep) if p))
+    return pipeline.load_app_data(tuple(Path(p) for p in imports.split(os.pathsep) if p))
+
+
+@st.cache_resource(show_spinner=False)
+def national_polygons() -> tuple[object, str]:
+    """Simplified kommune polygons and their outlines as GeoJSON, once per process."""
+    polygons = maps.national_polygons(load().polygons)
+    return polygons, maps.outline_geojson(polygons)
+
+
+def org_id(choice: str) -> str | None:
+    """The organisation id of a choice ("alle" means any self-help organisation)."""
+    return None if choice == "alle" else choice
 
 
 #: What counts as "near" a group on the planning page: (unit, threshold).
@@ -72,7 +85,7 @@ def plan(organisation: str, near: str, k: int, method: str,
 def gpkg(kommunenumre: tuple[str, ...]) -> bytes:
     data = load()
     table = data.kommuner[data.kommuner["kommunenummer"].isin(kommunenumre)]
-    return views.geopackage_bytes(data.polygons, table)
+    return exports.geopackage_bytes(national_polygons()[0], table)
 
 
 def init_state(key: str, options: list[str], default: str) -> None:
@@ -91,15 +104,15 @@ def national_lines(data: pipeline.AppData) -> None:
     st.subheader("Ring for råd – uansett hvor du bor")
     national = data.lines[data.lines["scope"] == "national"]
     for row in national.itertuples():
-        st.markdown(f"**{views.escape(row.name)}**: {views.escape(row.phone)}  \n"
-                    f"<small>{views.escape(row.description_nb)}"
-                    f"{' · ' + views.escape(row.opening_hours) if row.opening_hours else ''}"
+        st.markdown(f"**{text.escape(row.name)}**: {text.escape(row.phone)}  \n"
+                    f"<small>{text.escape(row.description_nb)}"
+                    f"{' · ' + text.escape(row.opening_hours) if row.opening_hours else ''}"
                     f"</small>", unsafe_allow_html=True)
     local = data.lines[data.lines["scope"] != "national"]
     if not local.empty:
         with st.expander("Tilbud i Oslo"):
             for row in local.itertuples():
-                st.markdown(f"**{views.escape(row.name)}**: {views.escape(row.phone)}")
+                st.markdown(f"**{text.escape(row.name)}**: {text.escape(row.phone)}")
     st.caption("Numrene er hentet fra kildene i data/national_lines.csv og kan ha endret seg. "
                "Ved akutt fare: ring 113.")
 
@@ -128,19 +141,19 @@ def page_find(data: pipeline.AppData) -> None:
                        "et stedsnavn eller navnet på kommunen.")
             return
         st.markdown(f"Viser avstand i luftlinje og anslått kjøretid fra "
-                    f"**{views.escape(match.label)}**.", unsafe_allow_html=True)
+                    f"**{text.escape(match.label)}**.", unsafe_allow_html=True)
         ranked = access.by_distance(match.lat, match.lon, data.services)
         ranked["drive_min"] = network.minutes_to(data.network, match.lat, match.lon, ranked)
         nearest = access.nearest_services(match.lat, match.lon, ranked, n=5)
         st.subheader("Nærmeste selvhjelpsgrupper")
-        st.dataframe(views.result_table(nearest), hide_index=True, key="nearest_table")
+        st.dataframe(tables.result_table(nearest), hide_index=True, key="nearest_table")
         fastest = ranked[ranked["kind"] == "self_help"].sort_values("drive_min").head(1)
         if len(fastest) and fastest["id"].iloc[0] != nearest["id"].iloc[0]:
             row = fastest.iloc[0]
             st.markdown(
-                f"Raskest med bil og ferje: **{views.escape(row['name'])}** "
-                f"({views.escape(settings.ORGANISATIONS[row['organisation']])}, "
-                f"{views.escape(row['kommunenavn'])}), ca. {row['drive_min']:.0f} min.",
+                f"Raskest med bil og ferje: **{text.escape(row['name'])}** "
+                f"({text.escape(settings.ORGANISATIONS[row['organisation']])}, "
+                f"{text.escape(row['kommunenavn'])}), ca. {row['drive_min']:.0f} min.",
                 unsafe_allow_html=True)
         st.caption("Kjøretid er et anslag på Kartverkets forenklede vegnett (N1000) med "
                    "antatte hastigheter og 20 minutters venting per ferje.")
@@ -151,27 +164,27 @@ def page_find(data: pipeline.AppData) -> None:
         for row in per_org.itertuples():
             drive = f", ca. {row.drive_min:.0f} min med bil" if pd.notna(row.drive_min) else ""
             st.markdown(
-                f"**{views.escape(settings.ORGANISATIONS[row.organisation])}** – "
-                f"{views.escape(row.name)} ({views.escape(row.kommunenavn)}), "
+                f"**{text.escape(settings.ORGANISATIONS[row.organisation])}** – "
+                f"{text.escape(row.name)} ({text.escape(row.kommunenavn)}), "
                 f"{row.distance_km:.0f} km{drive}  \n<small>"
-                f"{views.escape(views.ORGANISATION_OFFERS[row.organisation])}</small>",
+                f"{text.escape(settings.ORGANISATION_TABLE[row.organisation].offer)}</small>",
                 unsafe_allow_html=True)
         institutions = access.nearest_services(match.lat, match.lon, ranked, n=3,
                                                kind="institution")
         st.subheader("Nærmeste behandlingsinstitusjoner med tilbud til pårørende")
-        st.dataframe(views.result_table(institutions), hide_index=True, key="inst_table")
+        st.dataframe(tables.result_table(institutions), hide_index=True, key="inst_table")
         # The base map (kommune outlines) is the same for every search, so the browser keeps
         # it; only the markers and the view change (streamlit-folium's dynamic layer).
-        fmap = views.base_map()
-        views.outline_layer(data.outlines).add_to(fmap)
+        fmap = maps.base_map()
+        maps.outline_layer(national_polygons()[1]).add_to(fmap)
         shown = pd.concat([nearest, per_org, institutions]).drop_duplicates("id")
-        markers = views.service_markers(shown, "Grupper og institusjoner")
-        views.searched_point(match.lat, match.lon, match.label).add_to(markers)
+        markers = maps.service_markers(shown, "Grupper og institusjoner")
+        maps.searched_point(match.lat, match.lon, match.label).add_to(markers)
         nearest_km = float(nearest["distance_km"].iloc[0]) if len(nearest) else 50.0
         st_folium(fmap, key="find_map", height=420, use_container_width=True,
                   returned_objects=[], feature_group_to_add=markers,
                   center=(match.lat, match.lon),
-                  zoom=views.zoom_to_show(nearest_km, match.lat, height_px=420))
+                  zoom=maps.zoom_to_show(nearest_km, match.lat, height_px=420))
         st.caption("Hule, stiplede sirkler: plasseringen er omtrentlig (kjent på sted-, "
                    "kommune- eller regionnivå).")
 
@@ -179,7 +192,7 @@ def page_find(data: pipeline.AppData) -> None:
 def kommune_detail(data: pipeline.AppData, number: str, organisation: str) -> None:
     row = data.kommuner.set_index("kommunenummer").loc[number]
     st.subheader(f"{row['kommunenavn']} ({row['fylkesnavn']})")
-    km, minutes = (views.MEASURES[m].column(organisation) for m in ("km", "min"))
+    km, minutes = (measures.MEASURES[m].column(org_id(organisation)) for m in ("km", "min"))
     a, b, c = st.columns(3)
     a.metric("Innbyggere (2024)", figure(row["folkemengde"]))
     b.metric("Km til nærmeste gruppe", figure(row[km]))
@@ -195,12 +208,12 @@ def kommune_detail(data: pipeline.AppData, number: str, organisation: str) -> No
                    "(N1000) ikke har noen rute til en gruppe, f.eks. på øyer uten bilferje.")
     near = access.nearest_services(row["admin_lat"], row["admin_lon"], data.services, n=5)
     items = "\n".join(
-        f"- **{r.distance_km:.0f} km** – {views.escape(r.name)} "
-        f"({views.escape(settings.ORGANISATIONS[r.organisation])}, "
-        f"{views.escape(r.kommunenavn)}; plassering: "
-        f"{views.PRECISION_LABELS.get(r.precision, r.precision)})"
+        f"- **{r.distance_km:.0f} km** – {text.escape(r.name)} "
+        f"({text.escape(settings.ORGANISATIONS[r.organisation])}, "
+        f"{text.escape(r.kommunenavn)}; plassering: "
+        f"{text.PRECISION_LABELS.get(r.precision, r.precision)})"
         for r in near.itertuples())
-    st.markdown(f"Nærmeste grupper fra {views.escape(row['admin_centre'])}:\n\n{items}",
+    st.markdown(f"Nærmeste grupper fra {text.escape(row['admin_centre'])}:\n\n{items}",
                 unsafe_allow_html=True)
 
 
@@ -222,8 +235,8 @@ def page_coverage(data: pipeline.AppData) -> None:
     top[3].selectbox("Kommune", numbers, key="kommune",
                      format_func=lambda n: f"{names[n]} ({n})")
     share_state("org", "maal", "kommune")
-    measure = views.MEASURES[st.session_state.maal]
-    column = measure.column(st.session_state.org)
+    measure = measures.MEASURES[st.session_state.maal]
+    column = measure.column(org_id(st.session_state.org))
 
     left, right = st.columns([3, 2], gap="large")
     with left:
@@ -232,19 +245,19 @@ def page_coverage(data: pipeline.AppData) -> None:
         show_inst = layers[1].checkbox("Vis institusjoner", value=False)
         tiles = layers[2].checkbox("Bakgrunnskart (OpenStreetMap)", value=False,
                                    help="Henter kartfliser fra OpenStreetMap (tredjepart).")
-        fmap = views.base_map(tiles=tiles)
-        fmap.fit_bounds(views.NORWAY_BOUNDS)
-        views.coverage_layer(data.polygons, data.kommuner, column, measure).add_to(fmap)
+        fmap = maps.base_map(tiles=tiles)
+        fmap.fit_bounds(settings.NORWAY_BOUNDS)
+        maps.coverage_layer(national_polygons()[0], data.kommuner, column, measure).add_to(fmap)
         groups = data.services[(data.services["kind"] == "self_help")
                                & (data.services["status"] == "geocoded")]
         for organisation in settings.SELF_HELP_ORGANISATIONS:
             if st.session_state.org in ("alle", organisation):
                 own = groups[groups["organisation"] == organisation]
-                views.service_markers(own, settings.ORGANISATIONS[organisation],
+                maps.service_markers(own, settings.ORGANISATIONS[organisation],
                                       show=show_groups).add_to(fmap)
         institutions = data.services[(data.services["kind"] == "institution")
                                      & (data.services["status"] == "geocoded")]
-        views.service_markers(institutions, "Behandlingsinstitusjoner",
+        maps.service_markers(institutions, "Behandlingsinstitusjoner",
                               show=show_inst).add_to(fmap)
         folium.LayerControl(collapsed=True).add_to(fmap)
         clicked = st_folium(fmap, key=f"coverage_map_{column}", height=560,
@@ -255,7 +268,7 @@ def page_coverage(data: pipeline.AppData) -> None:
             st.session_state.last_click = number
             st.session_state.clicked_kommune = number
             st.rerun()
-        st.markdown(views.legend_html(measure), unsafe_allow_html=True)
+        st.markdown(maps.legend_html(measure), unsafe_allow_html=True)
         st.caption(("Avstand i luftlinje" if measure.key == "km" else
                     "Anslått kjøretid med bil og ferje (vegnett N1000)")
                    + " fra kommunesenteret. Klikk på en kommune for detaljer.")
@@ -267,7 +280,7 @@ def page_coverage(data: pipeline.AppData) -> None:
     chosen = st.multiselect("Filtrer på fylke", fylker, key="fylker")
     table = data.kommuner if not chosen else data.kommuner[
         data.kommuner["fylkesnavn"].isin(chosen)]
-    shown = views.planner_table(table, st.session_state.org, measure)
+    shown = tables.planner_table(table, org_id(st.session_state.org), measure)
     st.dataframe(shown, hide_index=True, key="planner_table")
     d1, d2 = st.columns(2)
     d1.download_button("Last ned tabell (CSV)", shown.to_csv(index=False).encode("utf-8"),
@@ -319,23 +332,24 @@ def page_new_groups(data: pipeline.AppData) -> None:
         free = plan(st.session_state.org, near, k, "mclp")
         st.markdown(f"Uten dine valg ville {k} grupper, best plassert, nådd "
                     f"{figure(free.covered)} ({figure(free.covered - best.covered)} flere).")
-    st.dataframe(views.plan_table(best.sites), hide_index=True, key="plan_table")
+    st.dataframe(tables.plan_table(best.sites), hide_index=True, key="plan_table")
     st.caption("Optimal plassering (maksimal dekning, spopt MCLP løst med CBC). Innbyggere "
                "på SSBs rutenett 2019; " + ("avstand i luftlinje." if unit == "km" else
                                            "anslått kjøretid på vegnettet N1000."))
 
-    measure = views.MEASURES[unit]
-    fmap = views.base_map()
-    fmap.fit_bounds(views.NORWAY_BOUNDS)
-    views.coverage_layer(data.polygons, data.kommuner, measure.column(st.session_state.org),
-                         measure).add_to(fmap)
-    views.site_markers(best.sites, threshold if unit == "km" else None).add_to(fmap)
+    measure = measures.MEASURES[unit]
+    fmap = maps.base_map()
+    fmap.fit_bounds(settings.NORWAY_BOUNDS)
+    maps.coverage_layer(national_polygons()[0], data.kommuner,
+                        measure.column(org_id(st.session_state.org)),
+                        measure).add_to(fmap)
+    maps.site_markers(best.sites, threshold if unit == "km" else None).add_to(fmap)
     st_folium(fmap, key="new_map", height=520, use_container_width=True, returned_objects=[])
-    st.markdown(views.legend_html(measure), unsafe_allow_html=True)
+    st.markdown(maps.legend_html(measure), unsafe_allow_html=True)
 
     with st.expander("Hver kommune for seg: hvor mange ville én ny gruppe nå?"):
         ranked = ranking(st.session_state.org, near)
-        st.dataframe(views.ranking_table(ranked, far).head(25), hide_index=True,
+        st.dataframe(tables.ranking_table(ranked, far).head(25), hide_index=True,
                      key="ranking_table")
 
 

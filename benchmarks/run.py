@@ -33,6 +33,9 @@ from tilbudskart import (
     registry,
     settings,
 )
+from tilbudskart.views import maps
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
 
 ROWS: list[tuple[str, str, str]] = []
 
@@ -230,18 +233,17 @@ def bench_search_map() -> None:
     """The search map's base layer: our verbatim GeoJSON element against folium.GeoJson."""
     import folium
 
-    from tilbudskart import views
 
-    outlines = views.outline_geojson(views.national_polygons(datasources.read_kommuner("S")))
+    outlines = maps.outline_geojson(maps.national_polygons(datasources.read_kommuner("S")))
 
     def render(layer: Callable[[str], folium.MacroElement]) -> Callable[[], str]:
         def go() -> str:
-            fmap = views.base_map()
+            fmap = maps.base_map()
             layer(outlines).add_to(fmap)
             return str(fmap.get_root().render())
         return go
 
-    t_ours, _ = timed(render(views.outline_layer), repeat=3)
+    t_ours, _ = timed(render(maps.outline_layer), repeat=3)
     t_folium, _ = timed(render(lambda text: folium.GeoJson(text, control=False)), repeat=3)
     row("Search map with kommune outlines: OutlineLayer vs folium.GeoJson",
         f"{t_ours * 1000:.0f} ms vs {t_folium * 1000:.0f} ms = {t_folium / t_ours:.1f}× faster",
@@ -251,7 +253,7 @@ def bench_search_map() -> None:
 def bench_app() -> None:
     from streamlit.testing.v1 import AppTest
 
-    app = str(settings.REPO_ROOT / "app.py")
+    app = str(REPO_ROOT / "app.py")
     t_cold, at = timed(lambda: AppTest.from_file(app, default_timeout=300).run())
     t_warm, at = timed(lambda: AppTest.from_file(app, default_timeout=300).run(), repeat=3)
     row("App first page: cold (data load) vs warm server (AppTest)",

@@ -10,14 +10,22 @@ import pytest
 
 from tilbudskart import geocode, network, pipeline, registry, settings
 
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
 TEST_DATA = Path(__file__).parent / "data"
 
 
 def pytest_configure(config: pytest.Config) -> None:
     if not os.environ.get(settings.DATA_DIR_ENV):
-        shared = settings.REPO_ROOT.parent / "shared" / "data"
+        shared = REPO_ROOT.parent / "shared" / "data"
         if shared.is_dir():
             os.environ[settings.DATA_DIR_ENV] = str(shared)
+    # Built datasets are cached in a folder of this run only (the app and the browser
+    # test's server share it), never in the user's cache.
+    if settings.BUILD_CACHE_ENV not in os.environ:
+        import tempfile
+
+        os.environ[settings.BUILD_CACHE_ENV] = tempfile.mkdtemp(prefix="tilbudskart-cache-")
 
 
 @pytest.fixture(scope="session")

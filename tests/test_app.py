@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pandas as pd
 import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-from tilbudskart import access, settings
+from tilbudskart import access
+from tilbudskart.views.text import figure
 
-APP = str(settings.REPO_ROOT / "app.py")
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+APP = str(REPO_ROOT / "app.py")
 
 
 def run(query_params: dict[str, str] | None = None) -> AppTest:
@@ -120,7 +125,7 @@ def test_new_groups_page_plans_k_sites_and_ranks_single_sites(kommuner, services
     # The best single site is also the first of the plan (K = 1 is the same question).
     assert plan_table["Når alene"].iloc[0] <= single["Ny gruppe her ville nå"].iloc[0]
     text = text_of(at)
-    assert f"{plan_table['Til sammen'].iloc[-1]:,}".replace(",", " ") in text
+    assert figure(plan_table["Til sammen"].iloc[-1]) in text
     at.select_slider(key="antall").set_value("1").run()
     assert not at.exception and len(at.dataframe[0].value) == 1
     assert at.dataframe[0].value["Når alene"].iloc[0] == single["Ny gruppe her ville nå"].iloc[0]

@@ -7,6 +7,8 @@ import pytest
 
 from tilbudskart import datasources, settings
 
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
 
 def test_manifest_names_every_file_with_checksum_and_source():
     manifest = datasources.manifest()
@@ -19,7 +21,7 @@ def test_manifest_names_every_file_with_checksum_and_source():
 
 def test_no_shared_data_file_is_committed_to_the_repo():
     for name in datasources.manifest():
-        assert not list(settings.REPO_ROOT.glob(f"**/{name}")), name
+        assert not list(REPO_ROOT.glob(f"**/{name}")), name
 
 
 def test_kommuner_are_357_with_four_character_numbers():

@@ -5,7 +5,8 @@ import numpy as np
 import pandas as pd
 import pyogrio
 
-from tilbudskart import datasources, pipeline, views
+from tilbudskart import datasources, pipeline, settings
+from tilbudskart.views import exports, maps, measures, tables
 
 EVIL = "<script>alert(1)</script>"
 
@@ -15,18 +16,18 @@ def _render(fmap) -> str:
 
 
 def test_map_needs_no_cdn():
-    html = _render(views.base_map())
+    html = _render(maps.base_map())
     assert "cdn.jsdelivr" not in html and "code.jquery.com" not in html
     assert "data:text/javascript;base64," in html
     assert "tile.openstreetmap" not in html  # no third-party tiles unless asked
 
 
 def test_tiles_only_when_asked():
-    assert "tile.openstreetmap.org" in _render(views.base_map(tiles=True))
+    assert "tile.openstreetmap.org" in _render(maps.base_map(tiles=True))
 
 
 def test_leaflet_css_has_no_relative_image_urls():
-    _, css = views.offline_assets()
+    _, css = maps.offline_assets()
     import base64
     text = base64.b64decode(css[0][1].split(",", 1)[1]).decode()
     assert "url(images/" not in text and "data:image/png;base64," in text
@@ -36,8 +37,8 @@ def test_service_text_is_escaped_in_popups_and_tooltips(services):
     row = services[services["status"] == "geocoded"].iloc[[0]].copy()
     row["name"] = EVIL
     row["phone"] = '"><img src=x onerror=alert(2)>'
-    fmap = views.base_map()
-    group = views.service_markers(row, EVIL).add_to(fmap)
+    fmap = maps.base_map()
+    group = maps.service_markers(row, EVIL).add_to(fmap)
     html = _render(fmap)
     assert EVIL not in html
     assert "<img src=x" not in html
@@ -53,8 +54,8 @@ def test_kommune_names_are_escaped_in_the_choropleth(kommuner):
     polygons = datasources.read_kommuner("S")
     table = kommuner.reset_index()
     table.loc[0, "kommunenavn"] = EVIL
-    fmap = views.base_map()
-    views.coverage_layer(polygons, table, "nearest_group_km").add_to(fmap)
+    fmap = maps.base_map()
+    maps.coverage_layer(polygons, table, "nearest_group_km").add_to(fmap)
     html = _render(fmap)
     assert EVIL not in html and "</script>alert" not in html
 
@@ -63,28 +64,28 @@ def test_approximate_markers_are_drawn_differently(services):
     geocoded = services[services["status"] == "geocoded"]
     exact = geocoded[geocoded["precision"] == "postcode"].iloc[[0]]
     rough = geocoded[geocoded["precision"] == "region"].iloc[[0]]
-    assert "Omtrentlig" in views.service_popup(rough.iloc[0])
-    assert "Omtrentlig" not in views.service_popup(exact.iloc[0])
-    html_rough = _render(views.service_markers(rough, "r").add_to(views.base_map()))
+    assert "Omtrentlig" in maps.service_popup(rough.iloc[0])
+    assert "Omtrentlig" not in maps.service_popup(exact.iloc[0])
+    html_rough = _render(maps.service_markers(rough, "r").add_to(maps.base_map()))
     assert '"dashArray": "4 3"' in html_rough
 
 
 def test_distance_classes_follow_the_legend():
     km = pd.Series([0, 9.9, 10.1, 30, 75, 150, 450, float("nan")])
-    classes = views.distance_classes(km)
+    classes = maps.distance_classes(km)
     assert list(classes[:7]) == [0, 0, 1, 2, 3, 4, 5]
     assert pd.isna(classes.iloc[7])
-    assert len(views.legend_entries()) == len(views.DISTANCE_COLOURS)
-    assert "over 200 km" in views.legend_html()
+    assert len(maps.legend_entries()) == len(maps.DISTANCE_COLOURS)
+    assert "over 200 km" in maps.legend_html()
 
 
 def test_planner_table_sorted_farthest_first(kommuner):
-    table = views.planner_table(kommuner.reset_index())
+    table = tables.planner_table(kommuner.reset_index())
     assert len(table) == 357
     assert table["Km til nærmeste gruppe"].is_monotonic_decreasing
     table = kommuner.reset_index()
     table.loc[table["kommunenummer"] == "0301", "drive_min_lms"] = float("nan")  # no route
-    by_time = views.planner_table(table, "lms", views.MEASURES["min"])
+    by_time = tables.planner_table(table, "lms", measures.MEASURES["min"])
     routed = by_time["Kjøretid (min)"].dropna()
     assert routed.is_monotonic_decreasing and len(routed) == 356
     assert by_time["Kommune"].iloc[-1] == "Oslo"  # without a route: last, not first
@@ -92,24 +93,24 @@ def test_planner_table_sorted_farthest_first(kommuner):
 
 
 def test_measures_name_their_columns_and_classes(kommuner):
-    for measure in views.MEASURES.values():
-        for organisation in ("alle", "lms", "aca"):
+    for measure in measures.MEASURES.values():
+        for organisation in (None, "lms", "aca"):
             assert measure.column(organisation) in kommuner.columns
-        assert len(views.legend_entries(measure)) == len(views.DISTANCE_COLOURS)
-    assert "over 240 min" in views.legend_html(views.MEASURES["min"])
-    classes = views.distance_classes(pd.Series([14.0, 16.0, 300.0]), views.MINUTE_BINS)
+        assert len(maps.legend_entries(measure)) == len(maps.DISTANCE_COLOURS)
+    assert "over 240 min" in maps.legend_html(measures.MEASURES["min"])
+    classes = maps.distance_classes(pd.Series([14.0, 16.0, 300.0]), settings.MINUTE_BINS)
     assert list(classes) == [0, 1, 5]
     table = kommuner.reset_index()
     table.loc[0, "drive_min"] = float("nan")
-    layer = views.coverage_layer(datasources.read_kommuner("S"), table, "drive_min",
-                                 views.MEASURES["min"])
+    layer = maps.coverage_layer(datasources.read_kommuner("S"), table, "drive_min",
+                                 measures.MEASURES["min"])
     labels = {f["properties"]["avstand"] for f in layer.data["features"]}
     assert "ingen rute på vegnettet" in labels and any(x.endswith(" min") for x in labels)
 
 
 def test_geopackage_download_is_a_valid_file(kommuner, tmp_path):
     polygons = datasources.read_kommuner("S")
-    data = views.geopackage_bytes(polygons, kommuner.reset_index().head(5))
+    data = exports.geopackage_bytes(polygons, kommuner.reset_index().head(5))
     path = tmp_path / "x.gpkg"
     path.write_bytes(data)
     frame = pyogrio.read_dataframe(path, layer="kommuner")
@@ -128,10 +129,10 @@ def test_national_lines_have_sources():
 
 
 def test_outline_layer_draws_the_geojson_verbatim(kommuner):
-    polygons = views.national_polygons(datasources.read_kommuner("S"))
-    outlines = views.outline_geojson(polygons.head(3))
-    fmap = views.base_map()
-    layer = views.outline_layer(outlines).add_to(fmap)
+    polygons = maps.national_polygons(datasources.read_kommuner("S"))
+    outlines = maps.outline_geojson(polygons.head(3))
+    fmap = maps.base_map()
+    layer = maps.outline_layer(outlines).add_to(fmap)
     html = _render(fmap)
     assert outlines in html  # not parsed and re-serialised
     assert f"var {layer.get_name()} = L.geoJson(" in html
@@ -141,11 +142,11 @@ def test_outline_layer_draws_the_geojson_verbatim(kommuner):
 def test_zoom_to_show_keeps_the_nearest_group_in_view():
     # Alta to Tromsø is 170 km: the view must be wider than at 10 km, and at the chosen zoom
     # a 170 km radius must fit half of a 420 px map.
-    far, near = views.zoom_to_show(170, 69.97), views.zoom_to_show(10, 69.97)
+    far, near = maps.zoom_to_show(170, 69.97), maps.zoom_to_show(10, 69.97)
     assert far < near
     metres_per_pixel = 156_543.03 * np.cos(np.radians(69.97)) / 2 ** far
     assert 170_000 <= metres_per_pixel * 210 < 2 * 170_000 / 0.85
-    assert views.zoom_to_show(0, 60) == 12 and views.zoom_to_show(5000, 60) == 4
+    assert maps.zoom_to_show(0, 60) == 12 and maps.zoom_to_show(5000, 60) == 4
 
 
 def test_planned_sites_are_numbered_escaped_and_tabled():
@@ -153,17 +154,17 @@ def test_planned_sites_are_numbered_escaped_and_tabled():
                           "fylkesnavn": ["Telemark", "Innlandet"], "admin_lat": [59.5, 62.0],
                           "admin_lon": [8.6, 9.5], "fixed": [True, False], "reach": [10, 8],
                           "added": [10, 5], "cumulative": [10, 15]})
-    fmap = views.base_map()
-    views.site_markers(sites, 50).add_to(fmap)
+    fmap = maps.base_map()
+    maps.site_markers(sites, 50).add_to(fmap)
     html = _render(fmap)
     assert EVIL not in html and html.count("L.circle(") == 2
     assert "legger til 10 innbyggere" in html
-    assert views.site_markers(sites, None).add_to(views.base_map()).get_root().render().count(
+    assert maps.site_markers(sites, None).add_to(maps.base_map()).get_root().render().count(
         "L.circle(") == 0
-    table = views.plan_table(sites)
+    table = tables.plan_table(sites)
     assert list(table["Nr."]) == [1, 2] and list(table["Til sammen"]) == [10, 15]
     ranked = sites.assign(folkemengde=[2979, 2600], min_now=[70.4, 112.3],
                           uncovered_in_kommune=[2900, 2500])
-    single = views.ranking_table(ranked, "mer enn 60 min")
+    single = tables.ranking_table(ranked, "mer enn 60 min")
     assert "Kjøretid til nærmeste gruppe i dag (min)" in single.columns
     assert "Innbyggere i kommunen mer enn 60 min unna" in single.columns

@@ -8,6 +8,10 @@ module; nothing here imports either of them.
 
 from __future__ import annotations
 
+import hashlib
+import logging
+import os
+import pickle
 import shutil
 import tempfile
 from collections.abc import Sequence
@@ -17,7 +21,9 @@ from pathlib import Path
 import geopandas as gpd
 import pandas as pd
 
-from tilbudskart import access, datasources, geocode, network, registry, settings, views
+from tilbudskart import access, datasources, geocode, network, registry, settings
+
+logger = logging.getLogger(__name__)
 
 #: Files ``build`` writes, in the order they are moved into place.
 OUTPUT_FILES = ("services.csv", "kommuner.csv", "unresolved.csv", "tilbudskart.gpkg")
@@ -80,6 +86,10 @@ def build_dataset(imports: Sequence[Path] = (), grid: str = "1km",
         road_network = network.national_network()
     travel = network.travel_table(road_network, services, kommuner, population_grid)
     kommuner = kommuner.merge(travel, on="kommunenummer", how="left", validate="one_to_one")
+    located = int((services["status"] == "geocoded").sum())
+    logger.info("built: %d services (%d from %d imported lists), %d geocoded, %d unresolved; "
+                "%d kommuner", len(services), sum(len(f) for f in frames[1:]), len(imports),
+                located, len(services) - located, len(kommuner))
     return Dataset(services, kommuner)
 
 
@@ -153,39 +163,182 @@ def summary(dataset: Dataset) -> str:
     lines.append(f"Unresolved: {len(unresolved)}")
     for row in unresolved.itertuples():
         lines.append(f"  {row.id}: {row.name} — {row.reason}")
-    far = kommuner[kommuner["nearest_group_km"] > 50]
-    lines.append(f"Kommuner without a self-help group within 50 km: {len(far)} of "
+    widest = max(settings.BEYOND_KM)
+    far = kommuner[kommuner[settings.km_column()] > widest]
+    lines.append(f"Kommuner without a self-help group within {widest} km: {len(far)} of "
                  f"{len(kommuner)}, {int(far['folkemengde'].sum()):,} inhabitants")
-    lines.append("People living more than 50 km from any group: "
-                 f"{int(kommuner['population_beyond_50km'].sum()):,}")
-    lines.append("People more than 60 / 120 minutes by road and car ferry from any group: "
-                 f"{int(kommuner['population_beyond_60min'].sum()):,} / "
-                 f"{int(kommuner['population_beyond_120min'].sum()):,} "
-                 f"(not routable in N1000: {int(kommuner['population_not_routed'].sum()):,})")
+    for km in settings.BEYOND_KM:
+        lines.append(f"People living more than {km} km from any group: "
+                     f"{int(kommuner[settings.beyond_km_column(km)].sum()):,}")
+    by_road = " / ".join(f"{int(kommuner[settings.beyond_minutes_column(m)].sum()):,}"
+                         for m in settings.BEYOND_MINUTES)
+    thresholds = " / ".join(str(m) for m in settings.BEYOND_MINUTES)
+    lines.append(f"People more than {thresholds} minutes by road and car ferry from any "
+                 f"group: {by_road} (not routable in N1000: "
+                 f"{int(kommuner['population_not_routed'].sum()):,})")
     return "\n".join(lines)
-
 
 
 # -- data for the app ------------------------------------------------------------------
 
 
+@dataclass
 class AppData:
-    """Everything the app shows, built once per server process."""
+    """Everything the app shows, loaded once per server process.
 
-    def __init__(self, imports: tuple[Path, ...] = ()) -> None:
-        self.gazetteer = geocode.Gazetteer.from_data()
-        self.grid = access.grid_points(datasources.read_population_grid("1km"))
-        self.network = network.national_network()
-        dataset = build_dataset(imports, gazetteer=self.gazetteer,
-                                    population_grid=self.grid, road_network=self.network)
-        self.services: gpd.GeoDataFrame = dataset.services
-        self.kommuner: pd.DataFrame = dataset.kommuner
-        self.polygons = views.national_polygons(datasources.read_kommuner("S"))
-        self.outlines = views.outline_geojson(self.polygons)
-        self.lines = read_national_lines()
-        self.attributions = datasources.attributions()
+    Build it with :func:`load_app_data` (which reads it from the on-disk cache when the
+    inputs are unchanged).
+
+    Attributes
+    ----------
+    gazetteer : Gazetteer
+        Offline lookup of postcodes, places and kommuner (for searches).
+    grid : pandas.DataFrame
+        The 1 km population grid with ``lat``/``lon``.
+    network : RoadNetwork
+        Roads and car ferries (for a searched point's drive times).
+    services : geopandas.GeoDataFrame
+        Geocoded services (registry + imports).
+    kommuner : pandas.DataFrame
+        The per-kommune table.
+    polygons : geopandas.GeoDataFrame
+        Coarse kommune polygons (EPSG:4326) for the national maps.
+    lines : pandas.DataFrame
+        The national phone lines.
+    attributions : list of str
+        What the data's licences ask to be credited.
+
+    """
+
+    gazetteer: geocode.Gazetteer
+    grid: pd.DataFrame
+    network: network.RoadNetwork
+    services: gpd.GeoDataFrame
+    kommuner: pd.DataFrame
+    polygons: gpd.GeoDataFrame
+    lines: pd.DataFrame
+    attributions: list[str]
 
 
 def read_national_lines(path: Path = settings.NATIONAL_LINES_PATH) -> pd.DataFrame:
     """Read the national phone lines (transcribed from the seeds, with source)."""
     return pd.read_csv(path, dtype=str, keep_default_na=False)
+
+
+def build_app_data(imports: Sequence[Path] = ()) -> AppData:
+    """Build the app's data from the inputs (no cache; see :func:`load_app_data`).
+
+    Parameters
+    ----------
+    imports : sequence of pathlib.Path
+        Extra service lists (see :func:`tilbudskart.registry.import_services`).
+
+    Returns
+    -------
+    AppData
+
+    """
+    gazetteer = geocode.Gazetteer.from_data()
+    grid = access.grid_points(datasources.read_population_grid("1km"))
+    road_network = network.national_network()
+    dataset = build_dataset(imports, gazetteer=gazetteer, population_grid=grid,
+                            road_network=road_network)
+    return AppData(gazetteer=gazetteer, grid=grid, network=road_network,
+                   services=dataset.services, kommuner=dataset.kommuner,
+                   polygons=datasources.read_kommuner("S"), lines=read_national_lines(),
+                   attributions=datasources.attributions())
+
+
+def input_fingerprint(imports: Sequence[Path] = ()) -> str:
+    """Return the sha256 of everything a build depends on.
+
+    The package's code and data files (registry, lookups, geodata manifest — which holds
+    the sha256 of every shared geodata file), the versions of Python and the libraries
+    that compute, and the bytes of every imported list. Any change gives a new key.
+
+    Parameters
+    ----------
+    imports : sequence of pathlib.Path
+        Extra service lists.
+
+    Returns
+    -------
+    str
+        A hex digest.
+
+    """
+    import platform
+    from importlib import metadata
+
+    digest = hashlib.sha256()
+    digest.update(platform.python_version().encode())
+    for library in ("numpy", "pandas", "geopandas", "shapely", "pyproj", "scipy"):
+        digest.update(f"{library}={metadata.version(library)}".encode())
+    root = Path(__file__).resolve().parent
+    files = sorted([*root.rglob("*.py"), *settings.REGISTRY_DIR.glob("*.csv"),
+                    settings.MANIFEST_PATH])
+    for path in files:
+        digest.update(path.name.encode())
+        digest.update(path.read_bytes())
+    for path in imports:
+        digest.update(Path(path).read_bytes())
+    return digest.hexdigest()
+
+
+def cache_dir() -> Path | None:
+    """Return the folder of built datasets (``None`` when caching is turned off).
+
+    ``$TILBUDSKART_CACHE_DIR`` names it (empty: off); else
+    :data:`tilbudskart.settings.BUILD_CACHE_DIR`.
+    """
+    configured = os.environ.get(settings.BUILD_CACHE_ENV)
+    if configured is None:
+        return settings.BUILD_CACHE_DIR
+    return Path(configured) if configured else None
+
+
+def load_app_data(imports: Sequence[Path] = (), folder: Path | None = None) -> AppData:
+    """Return the app's data, from the on-disk cache when every input is unchanged.
+
+    The cache file is named by :func:`input_fingerprint`, so a change to any input, to the
+    code or to a library version builds afresh; a cache that cannot be read or written is
+    logged and ignored. A server restart then loads in a fraction of a build.
+
+    Parameters
+    ----------
+    imports : sequence of pathlib.Path
+        Extra service lists.
+    folder : pathlib.Path, optional
+        Cache folder (default :func:`cache_dir`).
+
+    Returns
+    -------
+    AppData
+
+    """
+    folder = folder if folder is not None else cache_dir()
+    if folder is None:
+        return build_app_data(imports)
+    path = folder / f"appdata-{input_fingerprint(imports)}.pickle"
+    if path.is_file():
+        try:
+            with path.open("rb") as handle:
+                data = pickle.load(handle)
+            if isinstance(data, AppData):
+                logger.info("loaded the app data from the cache %s", path)
+                return data
+        except (OSError, pickle.UnpicklingError, EOFError, AttributeError) as exc:
+            logger.warning("cache %s unreadable (%s); building afresh", path, exc)
+    data = build_app_data(imports)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=folder, delete=False, suffix=".tmp") as out:
+            pickle.dump(data, out, protocol=pickle.HIGHEST_PROTOCOL)
+        Path(out.name).replace(path)
+        for stale in folder.glob("appdata-*.pickle"):
+            if stale != path:
+                stale.unlink(missing_ok=True)
+        logger.info("cached the app data in %s", path)
+    except OSError as exc:
+        logger.warning("could not cache the app data in %s: %s", folder, exc)
+    return data

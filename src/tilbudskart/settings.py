@@ -1,108 +1,294 @@
-"""Settings and constants, in one place.
+"""Settings: every path, year, organisation, threshold, speed and bin, in one place.
 
-Everything another module might want to tune lives here: where data is read from,
-coordinate reference systems, the organisations and precision levels the registry knows,
-and the distance thresholds of the access table.
+Every other module reads its assumptions from here, and every setting is documented with
+its type, meaning and default (the way OSMnx documents ``osmnx.settings``). Output column
+names are *derived* from the thresholds, so changing :data:`BEYOND_KM` changes the
+columns everywhere at once.
+
+Where things live
+-----------------
+- Data years and file names of the shared geodata: :data:`DATA_YEARS`, :data:`DATA_FILES`
+  (moving to the 2025 boundaries is a change here plus a row in ``geo/manifest.csv``).
+- Organisations: one table, ``data/organisations.csv`` (id, name, kind, colour, offer,
+  national contact), read into :data:`ORGANISATION_TABLE`; adding an organisation is one row.
+- Distance and time thresholds: :data:`BEYOND_KM`, :data:`BEYOND_MINUTES`; map classes:
+  :data:`DISTANCE_BINS`, :data:`MINUTE_BINS`.
+- Assumed speeds of the road network: :data:`ROAD_SPEED_KMH` … :data:`ACCESS_SPEED_KMH`.
 """
 
 from __future__ import annotations
 
+import csv
+from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
 
-#: Environment variable naming the folder that holds the shared geodata files.
+# -- where things are ------------------------------------------------------------------
+
+#: str: environment variable naming the folder that holds the shared geodata files.
 DATA_DIR_ENV = "TILBUDSKART_DATA_DIR"
 
-#: Fallback data folder when the environment variable is not set.
+#: pathlib.Path: data folder used when :data:`DATA_DIR_ENV` is not set.
+#: Default ``~/.cache/tilbudskart/data``.
 USER_CACHE_DIR = Path.home() / ".cache" / "tilbudskart" / "data"
 
-#: The repository root (``src/tilbudskart/settings.py`` → three levels up).
-REPO_ROOT = Path(__file__).resolve().parents[2]
+#: pathlib.Path: where built datasets are cached between runs (see
+#: :func:`tilbudskart.pipeline.cached_dataset`). Default ``~/.cache/tilbudskart/builds``;
+#: the environment variable ``TILBUDSKART_CACHE_DIR`` overrides it.
+BUILD_CACHE_ENV = "TILBUDSKART_CACHE_DIR"
+BUILD_CACHE_DIR = Path.home() / ".cache" / "tilbudskart" / "builds"
 
-#: Geodata manifest: file name, sha256, upstream source and licence of every input.
-MANIFEST_PATH = REPO_ROOT / "geo" / "manifest.csv"
+#: pathlib.Path: the package's own data: the registry and its lookup tables (``data/`` at
+#: the top of the repository, linked into the package as ``tilbudskart/data`` so that
+#: ``pip install .`` ships it and the package runs from any folder).
+PACKAGE_DATA = Path(str(resources.files("tilbudskart") / "data"))
 
-#: The service registry transcribed from the 2007 report, and its lookup tables.
-REGISTRY_DIR = REPO_ROOT / "data"
+#: pathlib.Path: the geodata manifest (``geo/manifest.csv``, shipped the same way): file
+#: name, sha256, source and licence of every input.
+MANIFEST_PATH = Path(str(resources.files("tilbudskart") / "geo" / "manifest.csv"))
+
+#: pathlib.Path: the service registry transcribed from the 2007 report, and its lookups.
+REGISTRY_DIR = PACKAGE_DATA
+#: tuple of str: the registry files, in load order.
 REGISTRY_FILES = ("self_help_groups.csv", "institutions.csv")
+#: pathlib.Path: reasoned decisions for names no gazetteer resolves.
 ALIASES_PATH = REGISTRY_DIR / "aliases.csv"
+#: pathlib.Path: 2007 counties, Al-Anon districts and landsdeler → 2024 kommuner.
 COUNTIES_2007_PATH = REGISTRY_DIR / "counties_2007.csv"
+#: pathlib.Path: national phone lines with their sources.
 NATIONAL_LINES_PATH = REGISTRY_DIR / "national_lines.csv"
+#: pathlib.Path: the organisations table (see :data:`ORGANISATION_TABLE`).
+ORGANISATIONS_PATH = REGISTRY_DIR / "organisations.csv"
 
-#: Geographic and metric coordinate reference systems.
-CRS_WGS84 = "EPSG:4326"
-CRS_METRIC = "EPSG:25833"
+# -- data years -------------------------------------------------------------------------
 
-#: Mean Earth radius (IUGG), km: converts unit-sphere chord lengths to distances.
-EARTH_RADIUS_KM = 6371.0088
-
-#: A bounding box around mainland Norway and its islands (lon_min, lat_min, lon_max, lat_max).
-NORWAY_BBOX = (4.0, 57.8, 31.5, 71.3)
-
-#: Organisations the registry knows, in display order, with their Norwegian display names.
-ORGANISATIONS: dict[str, str] = {
-    "lms": "LMS (Landsforbundet Mot Stoffmisbruk)",
-    "al_anon": "Al-Anon / Alateen / VBA",
-    "familieklubbene": "Familieklubbene i Norge",
-    "rus_nett": "Rus-Nett (ettervernsgrupper)",
-    "aca": "ACA (voksne barn av alkoholikere)",
-    "institution": "Behandlingsinstitusjon",
+#: dict of str to int: the year of each input, as stated to users.
+#: ``registry`` 2007 (the ISF report), ``boundaries`` 2024 (the 357 kommuner),
+#: ``population`` 2024 (1 January), ``grid`` 2019 (SSB's latest grid with exact counts),
+#: ``postcodes`` 2026, ``crosswalk`` 2024 (1994–2024 kommune numbers).
+DATA_YEARS: dict[str, int] = {
+    "registry": 2007, "boundaries": 2024, "population": 2024, "grid": 2019,
+    "postcodes": 2026, "crosswalk": 2024,
 }
 
-#: The self-help organisations (all organisations except treatment institutions).
-SELF_HELP_ORGANISATIONS: tuple[str, ...] = ("lms", "al_anon", "familieklubbene", "rus_nett", "aca")
+#: dict of str to str: file name (in the data folder) of each shared input, from the years.
+DATA_FILES: dict[str, str] = {
+    "kommuner_M": f"kommuner_{DATA_YEARS['boundaries']}_M.geojson",
+    "kommuner_S": f"kommuner_{DATA_YEARS['boundaries']}_S.geojson",
+    "fylker": f"fylker_{DATA_YEARS['boundaries']}_S.geojson",
+    "population": f"befolkning_kommuner_{DATA_YEARS['population']}.csv",
+    "admin_centres": f"kommunesentre_{DATA_YEARS['boundaries']}.csv",
+    "postcodes": f"postnummer_{DATA_YEARS['postcodes']}.csv",
+    "gazetteer": "stedsnavn.csv",
+    "crosswalk": f"kommunenummer_1994_{DATA_YEARS['crosswalk']}.csv",
+    "grid_1km": f"befolkning_rutenett_1km_{DATA_YEARS['grid']}.csv",
+    "grid_250m": f"befolkning_rutenett_250m_{DATA_YEARS['grid']}.csv",
+    "roads": "vegnett_n1000.geojson",
+}
 
-#: Kinds of service.
+# -- coordinate systems and extent ------------------------------------------------------
+
+#: str: geographic CRS of every input and output. Default ``"EPSG:4326"``.
+CRS_WGS84 = "EPSG:4326"
+#: str: metric CRS for the network and grid (UTM 33, ETRS89). Default ``"EPSG:25833"``.
+CRS_METRIC = "EPSG:25833"
+
+#: float: mean Earth radius (IUGG), km: turns unit-sphere chords into distances.
+EARTH_RADIUS_KM = 6371.0088
+
+#: tuple of float: mainland Norway and its islands, ``(lon_min, lat_min, lon_max, lat_max)``.
+#: Used to check imported coordinates and to fit national maps.
+NORWAY_BBOX = (4.0, 57.8, 31.5, 71.3)
+#: list: :data:`NORWAY_BBOX` as Leaflet bounds ``[[south, west], [north, east]]``.
+NORWAY_BOUNDS = [[NORWAY_BBOX[1], NORWAY_BBOX[0]], [NORWAY_BBOX[3], NORWAY_BBOX[2]]]
+
+# -- organisations ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Organisation:
+    """One organisation (a row of ``data/organisations.csv``).
+
+    Attributes
+    ----------
+    id : str
+        Key used in the registry's ``organisation`` column and in URLs.
+    name : str
+        Norwegian display name.
+    kind : str
+        ``"self_help"`` (a self-help organisation) or ``"institution"``.
+    colour : str
+        Marker colour on maps (hex).
+    offer : str
+        What it offers, in Norwegian (from the 2007 report).
+    contact_phone, contact_web : str
+        The organisation's national contact, shown where a group has none ("" if unknown).
+    contact_source : str
+        Where the contact comes from.
+
+    """
+
+    id: str
+    name: str
+    kind: str
+    colour: str
+    offer: str
+    contact_phone: str
+    contact_web: str
+    contact_source: str
+
+    @property
+    def contact(self) -> str:
+        """Return the national contact as one line (phone · web), "" if none."""
+        return " · ".join(part for part in (self.contact_phone, self.contact_web) if part)
+
+
+def read_organisations(path: Path = ORGANISATIONS_PATH) -> dict[str, Organisation]:
+    """Read the organisations table, in display order.
+
+    Parameters
+    ----------
+    path : pathlib.Path
+        Default :data:`ORGANISATIONS_PATH`.
+
+    Returns
+    -------
+    dict of str to Organisation
+
+    Raises
+    ------
+    ValueError
+        If a row has an unknown kind or a repeated id.
+
+    """
+    table: dict[str, Organisation] = {}
+    with path.open(encoding="utf-8", newline="") as handle:
+        for line, row in enumerate(csv.DictReader(handle), start=2):
+            organisation = Organisation(**{key: (value or "").strip()
+                                           for key, value in row.items()})
+            if organisation.kind not in KINDS:
+                raise ValueError(f"{path}, row {line}, field 'kind': {organisation.kind!r} "
+                                 f"is not one of {KINDS}")
+            if organisation.id in table:
+                raise ValueError(f"{path}, row {line}, field 'id': {organisation.id!r} twice")
+            table[organisation.id] = organisation
+    return table
+
+
+#: tuple of str: kinds of service.
 KINDS = ("self_help", "institution")
 
-#: Geocode precision levels, finest first.
+#: dict of str to Organisation: every organisation, in display order.
+ORGANISATION_TABLE: dict[str, Organisation] = read_organisations()
+
+#: dict of str to str: organisation id → Norwegian display name (derived).
+ORGANISATIONS: dict[str, str] = {key: o.name for key, o in ORGANISATION_TABLE.items()}
+
+#: tuple of str: the self-help organisations (derived: kind ``self_help``).
+SELF_HELP_ORGANISATIONS: tuple[str, ...] = tuple(
+    key for key, o in ORGANISATION_TABLE.items() if o.kind == "self_help")
+
+#: tuple of str: geocode precision levels, finest first.
 PRECISIONS: tuple[str, ...] = ("postcode", "place", "kommune", "region")
 
-#: A point may lie this far outside the polygon of the kommune it claims (coastline
-#: simplification puts quays and islets just outside; the shared data used 5 km).
+#: float: a point may lie this far (metres) outside the polygon of the kommune it claims
+#: (coastline simplification puts quays and islets just outside). Default 5000.
 POLYGON_TOLERANCE_M = 5000.0
 
-#: Distance thresholds (km) for the "population beyond" columns of the access table.
+# -- thresholds and map classes -----------------------------------------------------------
+
+#: tuple of int: distance thresholds (km) of the "population beyond" columns. Default (25, 50).
 BEYOND_KM: tuple[int, ...] = (25, 50)
 
-#: Road network (N1000): assumed driving speed (km/h) per road category. N1000 has no speed
-#: limits; these are typical for Norwegian roads of each class outside towns.
-ROAD_SPEED_KMH: dict[str, float] = {"E": 80.0, "R": 70.0, "F": 60.0, "K": 50.0, "P": 40.0}
-#: Speed on motorways and motor roads (``motorvegtype`` motorveg / motortrafikkveg).
-MOTORWAY_SPEED_KMH = 100.0
-#: Car ferries: crossing speed and a fixed wait per crossing (N1000 has no timetables).
-FERRY_SPEED_KMH = 25.0
-FERRY_WAIT_MIN = 20.0
-#: The straight-line legs from a point to the network and from the network to a group.
-ACCESS_SPEED_KMH = 30.0
-#: Link ends of different parts of the network closer than this (metres) are joined by a
-#: straight connector: N1000's generalisation leaves small gaps, e.g. at ferry quays.
-NETWORK_GAP_M = 150.0
-#: A part of the network with no link to the main part is joined to it by a straight
-#: connector up to this long (metres) when the connector runs over land (kommune polygons):
-#: a gap in the generalised map, not a strait. Islands stay apart.
-NETWORK_LAND_GAP_M = 2000.0
-#: Share of a connector's length that must lie on land.
-NETWORK_LAND_SHARE = 0.9
-#: A point farther than this from any road (km) is not routed; its time is unknown.
-MAX_SNAP_KM = 30.0
-
-#: Travel-time thresholds (minutes) for the "population beyond" columns of the travel table.
+#: tuple of int: travel-time thresholds (minutes) of the "population beyond" columns.
+#: Default (60, 120).
 BEYOND_MINUTES: tuple[int, ...] = (60, 120)
 
-#: Columns of the per-kommune travel table (road + ferry), in order.
+#: tuple of float: distance classes (km, upper bounds) of the coverage map; the last class
+#: is open. Default (10, 25, 50, 100, 200).
+DISTANCE_BINS: tuple[float, ...] = (10, 25, 50, 100, 200)
+
+#: tuple of float: travel-time classes (minutes, upper bounds) of the coverage map; the
+#: last class is open. Default (15, 30, 60, 120, 240).
+MINUTE_BINS: tuple[float, ...] = (15, 30, 60, 120, 240)
+
+# -- assumed speeds of the road network -------------------------------------------------------
+
+#: dict of str to float: assumed driving speed (km/h) per N1000 road category (E, R, F, K,
+#: P = private). N1000 has no speed limits; these are typical outside towns.
+ROAD_SPEED_KMH: dict[str, float] = {"E": 80.0, "R": 70.0, "F": 60.0, "K": 50.0, "P": 40.0}
+#: float: speed (km/h) on motorways and motor roads (``motorvegtype``). Default 100.
+MOTORWAY_SPEED_KMH = 100.0
+#: float: car-ferry crossing speed (km/h). N1000 has no timetables. Default 25.
+FERRY_SPEED_KMH = 25.0
+#: float: fixed wait (minutes) per car-ferry crossing. Default 20.
+FERRY_WAIT_MIN = 20.0
+#: float: speed (km/h) of the straight legs from a point to the network, from the network
+#: to a group, and over repaired gaps. Default 30.
+ACCESS_SPEED_KMH = 30.0
+#: float: link ends of different network parts closer than this (metres) are joined:
+#: N1000's generalisation leaves small gaps, e.g. at ferry quays. Default 150.
+NETWORK_GAP_M = 150.0
+#: float: a network part with no link to the main part is joined to it by a straight
+#: connector up to this long (metres) when the connector runs over land (kommune
+#: polygons): a gap in the generalised map, not a strait. Default 2000.
+NETWORK_LAND_GAP_M = 2000.0
+#: float: share of such a connector's length that must lie on land. Default 0.9.
+NETWORK_LAND_SHARE = 0.9
+#: float: a point farther than this (km) from any road is not routed. Default 30.
+MAX_SNAP_KM = 30.0
+
+# -- output columns (derived from the thresholds) ---------------------------------------------
+
+
+def km_column(organisation: str | None = None) -> str:
+    """Return the kommune-table column of straight-line km to the nearest group.
+
+    Parameters
+    ----------
+    organisation : str, optional
+        An organisation id; ``None`` for the nearest group of any self-help organisation.
+
+    """
+    return "nearest_group_km" if organisation is None else f"km_{organisation}"
+
+
+def minutes_column(organisation: str | None = None) -> str:
+    """Return the kommune-table column of drive minutes to the nearest group.
+
+    Parameters
+    ----------
+    organisation : str, optional
+        An organisation id; ``None`` for the nearest group of any self-help organisation.
+
+    """
+    return "drive_min" if organisation is None else f"drive_min_{organisation}"
+
+
+def beyond_km_column(km: int) -> str:
+    """Return the column of residents farther than ``km`` in a line from any group."""
+    return f"population_beyond_{km}km"
+
+
+def beyond_minutes_column(minutes: int) -> str:
+    """Return the column of residents farther than ``minutes`` by road from any group."""
+    return f"population_beyond_{minutes}min"
+
+
+#: tuple of str: columns of the per-kommune travel table (road + ferry), in order.
 TRAVEL_COLUMNS: tuple[str, ...] = (
     "kommunenummer",
-    "drive_min",
+    minutes_column(),
     "road_km",
     "nearest_group_by_road",
-    *(f"drive_min_{org}" for org in SELF_HELP_ORGANISATIONS),
-    "drive_min_institution",
+    *(minutes_column(org) for org in SELF_HELP_ORGANISATIONS),
+    minutes_column("institution"),
     "population_weighted_drive_min",
-    *(f"population_beyond_{minutes}min" for minutes in BEYOND_MINUTES),
+    *(beyond_minutes_column(minutes) for minutes in BEYOND_MINUTES),
     "population_not_routed",
 )
 
-#: Columns of the per-kommune access table, in order (a contract other parts rely on).
+#: tuple of str: columns of the per-kommune access table, in order (a contract).
 KOMMUNE_COLUMNS: tuple[str, ...] = (
     "kommunenummer",
     "kommunenavn",
@@ -111,20 +297,20 @@ KOMMUNE_COLUMNS: tuple[str, ...] = (
     "admin_centre",
     "admin_lat",
     "admin_lon",
-    "nearest_group_km",
+    km_column(),
     "nearest_group",
     "nearest_group_organisation",
     "nearest_group_kommune",
-    *(f"km_{org}" for org in SELF_HELP_ORGANISATIONS),
-    "km_institution",
+    *(km_column(org) for org in SELF_HELP_ORGANISATIONS),
+    km_column("institution"),
     "nearest_institution",
     "groups_in_kommune",
     "institutions_in_kommune",
     "population_weighted_km",
-    *(f"population_beyond_{km}km" for km in BEYOND_KM),
+    *(beyond_km_column(km) for km in BEYOND_KM),
 )
 
-#: Columns of the geocoded services table, in order (a contract other parts rely on).
+#: tuple of str: columns of the geocoded services table, in order (a contract).
 SERVICE_COLUMNS: tuple[str, ...] = (
     "id",
     "name",

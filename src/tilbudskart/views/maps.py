@@ -1,17 +1,17 @@
-"""Views: maps and tables for the app, as pure functions of the pipeline's tables.
+"""Maps: offline Folium maps, layers, markers and legends.
 
-Maps are Folium maps that work offline: Leaflet and jQuery come from the PyPI packages
-``xstatic-leaflet`` and ``xstatic-jquery`` as data URLs in the page, no CDN is asked, and
-the default base map is the kommune polygons themselves (tiles only if the user asks).
-All text from data is HTML-escaped before it reaches a popup, tooltip or GeoJSON property.
+Maps work offline: Leaflet and jQuery come from the PyPI packages ``xstatic-leaflet`` and
+``xstatic-jquery`` as data URLs in the page, no CDN is asked, and the default base map is
+the kommune polygons themselves (tiles only if the user asks). All text from data is
+HTML-escaped before it reaches a popup, tooltip or GeoJSON property. The JavaScript and
+HTML templates are files in ``views/templates/``, read once at import.
 """
 
 from __future__ import annotations
 
 import base64
-import html
-from dataclasses import dataclass
 from functools import cache
+from importlib import resources
 from pathlib import Path
 
 import branca.element
@@ -25,94 +25,26 @@ import xstatic.pkg.leaflet
 from folium.template import Template
 
 from tilbudskart import settings
+from tilbudskart.views.measures import MEASURES, Measure
+from tilbudskart.views.text import PRECISION_LABELS, escape, figure
 
-#: Distance classes (km, upper bounds) of the coverage map; the last class is open.
-DISTANCE_BINS: tuple[float, ...] = (10, 25, 50, 100, 200)
-#: Travel-time classes (minutes, upper bounds) of the coverage map; the last class is open.
-MINUTE_BINS: tuple[float, ...] = (15, 30, 60, 120, 240)
-#: ColorBrewer YlOrRd, one colour per class (light = near, dark = far).
+#: tuple of str: ColorBrewer YlOrRd, one colour per map class (light = near, dark = far).
 DISTANCE_COLOURS: tuple[str, ...] = ("#ffffb2", "#fed976", "#feb24c", "#fd8d3c", "#f03b20",
                                      "#bd0026")
+#: str: fill of a kommune without a figure.
 NO_DATA_COLOUR = "#cccccc"
 
-#: Marker colour per organisation.
-ORGANISATION_COLOURS: dict[str, str] = {
-    "lms": "#1b9e77", "al_anon": "#7570b3", "familieklubbene": "#d95f02",
-    "rus_nett": "#e7298a", "aca": "#66a61e", "institution": "#444444",
-}
 
-#: Norwegian labels of geocode precision.
-PRECISION_LABELS: dict[str, str] = {
-    "postcode": "postnummer", "place": "sted", "kommune": "kommune", "region": "region",
-}
-
-#: Short Norwegian descriptions of what each organisation offers (from the 2007 report).
-ORGANISATION_OFFERS: dict[str, str] = {
-    "lms": "Selvhjelpsgrupper og selvhjelpsledere for pårørende til personer med "
-           "stoffmisbruk, familielivskurs og støttetelefon.",
-    "al_anon": "Selvhjelpsgrupper for alle som er berørt av andres drikking; Alateen for "
-               "unge 12–19 år, VBA for voksne barn av alkoholikere.",
-    "familieklubbene": "Lavterskel familieklubber der hele familien, også barn, møtes "
-                       "med en utdannet klubbassistent.",
-    "rus_nett": "Ettervernsgrupper nær hjemstedet for pårørende som har gjennomført "
-                "Rus-Netts familieprogram på Råde.",
-    "aca": "Selvhjelpsgrupper for voksne barn av alkoholikere og fra dysfunksjonelle "
-           "familier.",
-    "institution": "Behandlingsinstitusjon med tilbud til pårørende (samtaler, "
-                   "veiledning, grupper eller kurs).",
-}
+def _template(name: str) -> str:
+    """Return a template file of ``views/templates`` (read at import)."""
+    return (resources.files("tilbudskart.views") / "templates" / name).read_text("utf-8")
 
 
-@dataclass(frozen=True)
-class Measure:
-    """How far help is: straight-line km or minutes by road and car ferry.
-
-    Attributes
-    ----------
-    key : str
-        ``"km"`` or ``"min"``.
-    label : str
-        Norwegian label for choosers and legends.
-    unit : str
-        Unit shown after figures.
-    bins : tuple of float
-        Upper bounds of the map classes (the last class is open).
-    missing : str
-        What a kommune without a figure shows (no group at all / no route).
-
-    """
-
-    key: str
-    label: str
-    unit: str
-    bins: tuple[float, ...]
-    missing: str
-
-    def column(self, organisation: str = "alle") -> str:
-        """Return the kommune-table column for an organisation (``"alle"``: any group)."""
-        if self.key == "km":
-            return "nearest_group_km" if organisation == "alle" else f"km_{organisation}"
-        return "drive_min" if organisation == "alle" else f"drive_min_{organisation}"
-
-
-#: The two measures, keyed as in the app's URL (``?maal=km``).
-MEASURES: dict[str, Measure] = {
-    "km": Measure("km", "Avstand i luftlinje", "km", DISTANCE_BINS, "ingen gruppe"),
-    "min": Measure("min", "Kjøretid med bil og ferje", "min", MINUTE_BINS,
-                   "ingen rute på vegnettet"),
-}
-
-
-def escape(value: object) -> str:
-    """Return text from data made safe for HTML (``None``/NaN become an empty string)."""
-    if value is None or (isinstance(value, float) and np.isnan(value)):
-        return ""
-    return html.escape(str(value), quote=True)
-
-
-def figure(value: float, digits: int = 0) -> str:
-    """Return a number the Norwegian way (spaces between thousands); a dash for none."""
-    return f"{value:,.{digits}f}".replace(",", " ") if pd.notna(value) else "–"
+_OFFLINE_ICON_JS = _template("offline_icon.js.j2")
+_OUTLINE_LAYER_JS = _template("outline_layer.js.j2")
+_LEGEND_HTML = _template("legend.html")
+_LEGEND_ITEM_HTML = _template("legend_item.html")
+_SITE_BADGE_HTML = _template("site_badge.html")
 
 
 def _data_url(path: Path, mime: str) -> str:
@@ -153,12 +85,7 @@ class _OfflineDefaultIcon(folium.MacroElement):
     given a ``DivIcon``.
     """
 
-    _template = Template("""
-        {% macro script(this, kwargs) %}
-        L.Icon.Default.imagePath = "";
-        L.Icon.Default.mergeOptions({{ this.urls|tojson }});
-        {% endmacro %}
-    """)
+    _template = Template(_OFFLINE_ICON_JS)
 
     def __init__(self) -> None:
         super().__init__()
@@ -226,11 +153,8 @@ def zoom_to_show(radius_km: float, lat: float, height_px: int = 420,
     return int(np.clip(zoom, min_zoom, max_zoom))
 
 
-#: Mainland Norway, for fitting national maps: [[south, west], [north, east]].
-NORWAY_BOUNDS = [[57.9, 4.5], [71.2, 31.2]]
-
-
-def distance_classes(values: pd.Series, bins: tuple[float, ...] = DISTANCE_BINS) -> pd.Series:
+def distance_classes(values: pd.Series, bins: tuple[float, ...] = settings.DISTANCE_BINS,
+                     ) -> pd.Series:
     """Classify distances or times into the map classes.
 
     Parameters
@@ -238,7 +162,8 @@ def distance_classes(values: pd.Series, bins: tuple[float, ...] = DISTANCE_BINS)
     values : pandas.Series
         Km or minutes; NaN stays NaN.
     bins : tuple of float
-        Upper bounds (:data:`DISTANCE_BINS` or :data:`MINUTE_BINS`); the last class is open.
+        Upper bounds (``settings.DISTANCE_BINS`` or ``settings.MINUTE_BINS``); the last
+        class is open.
 
     Returns
     -------
@@ -268,12 +193,9 @@ def legend_entries(measure: Measure = MEASURES["km"]) -> list[tuple[str, str]]:
 
 def legend_html(measure: Measure = MEASURES["km"]) -> str:
     """Return the map legend as an accessible HTML list."""
-    items = "".join(
-        f'<li><span style="display:inline-block;width:1.2em;height:0.9em;background:{colour};'
-        f'border:1px solid #666;margin-right:0.4em"></span>{escape(label)}</li>'
-        for colour, label in legend_entries(measure))
-    return (f'<ul aria-label="Tegnforklaring: {escape(measure.label.lower())} til nærmeste '
-            f'gruppe" style="list-style:none;padding-left:0;margin:0">{items}</ul>')
+    items = "".join(_LEGEND_ITEM_HTML.format(colour=colour, label=escape(label))
+                    for colour, label in legend_entries(measure))
+    return _LEGEND_HTML.format(label=escape(measure.label.lower()), items=items)
 
 
 def coverage_layer(polygons: gpd.GeoDataFrame, kommuner: pd.DataFrame,
@@ -320,7 +242,7 @@ def coverage_layer(polygons: gpd.GeoDataFrame, kommuner: pd.DataFrame,
         highlight_function=lambda feature: {"weight": 2.5, "color": "#000000"},
         tooltip=folium.GeoJsonTooltip(
             fields=["kommune", "fylke", "avstand"],
-            aliases=["Kommune", "Fylke", "Avstand" if measure.key == "km" else "Kjøretid"]),
+            aliases=["Kommune", "Fylke", measure.figure_label]),
     )
 
 
@@ -357,12 +279,7 @@ class OutlineLayer(folium.MacroElement):
 
     """
 
-    _template = Template("""
-        {% macro script(this, kwargs) %}
-        var {{ this.get_name() }} = L.geoJson({{ this.geojson }},
-            {{ this.options|tojson }}).addTo({{ this._parent.get_name() }});
-        {% endmacro %}
-    """)
+    _template = Template(_OUTLINE_LAYER_JS)
 
     def __init__(self, geojson: str) -> None:
         super().__init__()
@@ -447,7 +364,8 @@ def service_markers(services: pd.DataFrame, name: str, show: bool = True) -> fol
     # spread them a little so each stays clickable.
     offsets = located.groupby(["lat", "lon"]).cumcount().to_numpy()
     points = gpd.GeoDataFrame(
-        {"colour": [ORGANISATION_COLOURS.get(str(o), "#333333")
+        {"colour": [settings.ORGANISATION_TABLE[str(o)].colour
+                    if str(o) in settings.ORGANISATION_TABLE else "#333333"
                     for o in located["organisation"]],
          "exact": (located["precision"] == "postcode").to_numpy(),
          "radius": np.where(located["kind"] == "self_help", 7, 5),
@@ -477,9 +395,7 @@ def searched_point(lat: float, lon: float, label: str) -> folium.CircleMarker:
 
 def site_badge(rank: int) -> str:
     """Return the HTML of a numbered round badge for a proposed site on the map."""
-    return (f'<div style="width:24px;height:24px;border-radius:12px;background:#08519c;'
-            f'color:#fff;font:bold 13px/24px sans-serif;text-align:center;'
-            f'border:2px solid #fff">{int(rank)}</div>')
+    return _SITE_BADGE_HTML.format(rank=int(rank))
 
 
 def site_markers(sites: pd.DataFrame, radius_km: float | None = None) -> folium.FeatureGroup:
@@ -509,101 +425,6 @@ def site_markers(sites: pd.DataFrame, radius_km: float | None = None) -> folium.
     return group
 
 
-def plan_table(sites: pd.DataFrame) -> pd.DataFrame:
-    """Return planned sites (``Plan.sites``) as a Norwegian table, in plan order."""
-    return pd.DataFrame({
-        "Nr.": range(1, len(sites) + 1),
-        "Kommune": sites["kommunenavn"], "Fylke": sites["fylkesnavn"],
-        "Valgt av deg": sites["fixed"],
-        "Når alene": sites["reach"], "Legger til": sites["added"],
-        "Til sammen": sites["cumulative"],
-    })
-
-
-def ranking_table(ranked: pd.DataFrame, far: str) -> pd.DataFrame:
-    """Return the single-site ranking (:func:`tilbudskart.planning.rank_new_sites`) in Norwegian.
-
-    Parameters
-    ----------
-    ranked : pandas.DataFrame
-        With ``km_now`` (reach in km) or ``min_now`` (reach in minutes).
-    far : str
-        What "out of reach" is, e.g. ``"mer enn 50 km"``.
-
-    """
-    now = ("Km til nærmeste gruppe i dag" if "km_now" in ranked.columns
-           else "Kjøretid til nærmeste gruppe i dag (min)")
-    return pd.DataFrame({
-        "Kommune": ranked["kommunenavn"], "Fylke": ranked["fylkesnavn"],
-        "Innbyggere": ranked["folkemengde"],
-        now: ranked["km_now" if "km_now" in ranked.columns else "min_now"].round(0),
-        f"Innbyggere i kommunen {far} unna": ranked["uncovered_in_kommune"],
-        "Ny gruppe her ville nå": ranked["reach"],
-    })
-
-
-def result_table(found: pd.DataFrame) -> pd.DataFrame:
-    """Return nearest services as a Norwegian table for display (a text alternative).
-
-    With a ``drive_min`` column (see :func:`tilbudskart.network.minutes_to`) the drive time
-    follows the distance.
-    """
-    table = pd.DataFrame({"Avstand (km)": found["distance_km"].round(1)})
-    if "drive_min" in found.columns:
-        table["Kjøretid (ca. min)"] = found["drive_min"].round(0)
-    table["Navn"] = found["name"]
-    table["Organisasjon"] = found["organisation"].map(settings.ORGANISATIONS)
-    table["Kommune"] = found["kommunenavn"]
-    table["Kontakt"] = [" · ".join(x for x in (p, e) if isinstance(x, str) and x)
-                        for p, e in zip(found["phone"], found["email"], strict=True)]
-    table["Plassering"] = found["precision"].map(PRECISION_LABELS)
-    return table
-
-
-def planner_table(kommuner: pd.DataFrame, organisation: str = "alle",
-                  measure: Measure = MEASURES["km"]) -> pd.DataFrame:
-    """Return the coverage table with Norwegian column names, farthest first.
-
-    Parameters
-    ----------
-    kommuner : pandas.DataFrame
-        The kommune table.
-    organisation : str
-        ``"alle"`` (any self-help group) or one organisation key: which group the km and
-        minute columns are to.
-    measure : Measure
-        Sort by straight-line km or by travel time (farthest first, ties by number).
-
-    Returns
-    -------
-    pandas.DataFrame
-
-    """
-    km, minutes = MEASURES["km"].column(organisation), MEASURES["min"].column(organisation)
-    table = pd.DataFrame({
-        "Kommunenr.": kommuner["kommunenummer"],
-        "Kommune": kommuner["kommunenavn"],
-        "Fylke": kommuner["fylkesnavn"],
-        "Innbyggere": kommuner["folkemengde"],
-        "Km til nærmeste gruppe": kommuner[km].round(1),
-        "Kjøretid (min)": kommuner[minutes].round(0),
-        "Nærmeste gruppe": kommuner["nearest_group"],
-        "Grupper i kommunen": kommuner["groups_in_kommune"],
-        "Befolkningsvektet km": kommuner["population_weighted_km"].round(1),
-        "Bor > 25 km unna": kommuner["population_beyond_25km"],
-        "Bor > 50 km unna": kommuner["population_beyond_50km"],
-        "Vei-km": kommuner["road_km"].round(0),
-        "Befolkningsvektet kjøretid (min)": kommuner["population_weighted_drive_min"].round(0),
-        "Bor > 60 min unna": kommuner["population_beyond_60min"],
-        "Bor > 120 min unna": kommuner["population_beyond_120min"],
-        "Uten rute på vegnettet": kommuner["population_not_routed"],
-        "Km til institusjon": kommuner["km_institution"].round(1),
-    })
-    key = "Km til nærmeste gruppe" if measure.key == "km" else "Kjøretid (min)"
-    return table.sort_values([key, "Kommunenr."], ascending=[False, True],
-                             ignore_index=True)
-
-
 def national_polygons(polygons: gpd.GeoDataFrame, tolerance_deg: float = 0.004,
                       ) -> gpd.GeoDataFrame:
     """Simplify kommune polygons for the national choropleth (fewer bytes to the browser).
@@ -626,12 +447,3 @@ def national_polygons(polygons: gpd.GeoDataFrame, tolerance_deg: float = 0.004,
     return simplified
 
 
-def geopackage_bytes(polygons: gpd.GeoDataFrame, table: pd.DataFrame) -> bytes:
-    """Return a GeoPackage (layer ``kommuner``) of polygons joined with a table, as bytes."""
-    import tempfile
-
-    layer = polygons[["kommunenummer", "geometry"]].merge(table, on="kommunenummer")
-    with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / "tilbudskart_kommuner.gpkg"
-        layer.to_file(path, layer="kommuner", driver="GPKG", engine="pyogrio")
-        return path.read_bytes()

@@ -1,0 +1,157 @@
+"""Tables: the app's tables in Norwegian, as pure functions of the pipeline's tables.
+
+Tables keep numbers as numbers (so they sort as numbers); :func:`styled` shows them the
+Norwegian way (``177 687``, ``12,3``), one format everywhere.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pandas as pd
+from pandas.io.formats.style import Styler
+
+from tilbudskart import settings
+from tilbudskart.views.measures import MEASURES, Measure
+from tilbudskart.views.text import PRECISION_LABELS, figure
+
+
+def styled(table: pd.DataFrame, digits: dict[str, int] | None = None) -> Styler:
+    """Return a table whose numbers show the Norwegian way (for ``st.dataframe``).
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        Any table; numeric columns are formatted, the values underneath stay numbers.
+    digits : dict of str to int, optional
+        Decimals per column (default 0).
+
+    """
+    digits = digits or {}
+
+    def formatter(decimals: int) -> Callable[[object], str]:
+        return lambda value: figure(value, decimals)
+
+    numeric = [c for c in table.columns if pd.api.types.is_numeric_dtype(table[c])
+               and not pd.api.types.is_bool_dtype(table[c])]
+    return table.style.format({c: formatter(digits.get(c, 0)) for c in numeric})
+
+
+def organisation_contact(organisation: str) -> str:
+    """Return an organisation's national contact line ("" if it has none)."""
+    known = settings.ORGANISATION_TABLE.get(organisation)
+    return known.contact if known else ""
+
+
+def contact(found: pd.DataFrame) -> list[str]:
+    """Return each service's contact: its own phone/e-mail, else its organisation's.
+
+    A group without a contact of its own shows the organisation's national contact, marked
+    as such ("LMS sentralt: 815 00 205 · www.motstoff.no").
+    """
+    lines = []
+    for phone, email, organisation in zip(found["phone"], found["email"],
+                                          found["organisation"], strict=True):
+        own = " · ".join(x for x in (phone, email) if isinstance(x, str) and x.strip())
+        if own:
+            lines.append(own)
+            continue
+        national = organisation_contact(str(organisation))
+        lines.append(f"Organisasjonen sentralt: {national}" if national else "")
+    return lines
+
+
+def plan_table(sites: pd.DataFrame) -> pd.DataFrame:
+    """Return planned sites (``Plan.sites``) as a Norwegian table, in plan order."""
+    return pd.DataFrame({
+        "Nr.": range(1, len(sites) + 1),
+        "Kommune": sites["kommunenavn"], "Fylke": sites["fylkesnavn"],
+        "Valgt av deg": sites["fixed"],
+        "Når alene": sites["reach"], "Legger til": sites["added"],
+        "Til sammen": sites["cumulative"],
+    })
+
+
+def ranking_table(ranked: pd.DataFrame, far: str) -> pd.DataFrame:
+    """Return the single-site ranking (:func:`tilbudskart.planning.rank_new_sites`) in Norwegian.
+
+    Parameters
+    ----------
+    ranked : pandas.DataFrame
+        With ``km_now`` (reach in km) or ``min_now`` (reach in minutes).
+    far : str
+        What "out of reach" is, e.g. ``"mer enn 50 km"``.
+
+    """
+    now = ("Km til nærmeste gruppe i dag" if "km_now" in ranked.columns
+           else "Kjøretid til nærmeste gruppe i dag (min)")
+    return pd.DataFrame({
+        "Kommune": ranked["kommunenavn"], "Fylke": ranked["fylkesnavn"],
+        "Innbyggere": ranked["folkemengde"],
+        now: ranked["km_now" if "km_now" in ranked.columns else "min_now"].round(0),
+        f"Innbyggere i kommunen {far} unna": ranked["uncovered_in_kommune"],
+        "Ny gruppe her ville nå": ranked["reach"],
+    })
+
+
+def result_table(found: pd.DataFrame) -> pd.DataFrame:
+    """Return nearest services as a Norwegian table for display (a text alternative).
+
+    With a ``drive_min`` column (see :func:`tilbudskart.network.minutes_to`) the drive time
+    follows the distance. A group without a contact of its own shows its organisation's.
+    """
+    table = pd.DataFrame({"Avstand (km)": found["distance_km"].round(1)})
+    if "drive_min" in found.columns:
+        table["Kjøretid (ca. min)"] = found["drive_min"].round(0)
+    table["Navn"] = found["name"]
+    table["Organisasjon"] = found["organisation"].map(settings.ORGANISATIONS)
+    table["Kommune"] = found["kommunenavn"]
+    table["Kontakt"] = contact(found)
+    table["Plassering"] = found["precision"].map(PRECISION_LABELS)
+    return table.reset_index(drop=True)
+
+
+def planner_table(kommuner: pd.DataFrame, organisation: str | None = None,
+                  measure: Measure = MEASURES["km"]) -> pd.DataFrame:
+    """Return the coverage table with Norwegian column names, farthest first.
+
+    Parameters
+    ----------
+    kommuner : pandas.DataFrame
+        The kommune table.
+    organisation : str, optional
+        One organisation id: which groups the km and minute columns are to; ``None`` for
+        the nearest group of any self-help organisation.
+    measure : Measure
+        Sort by straight-line km or by travel time (farthest first, ties by number).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Thresholds follow :data:`tilbudskart.settings.BEYOND_KM` and
+        :data:`~tilbudskart.settings.BEYOND_MINUTES`.
+
+    """
+    km, minutes = MEASURES["km"].column(organisation), MEASURES["min"].column(organisation)
+    table = pd.DataFrame({
+        "Kommunenr.": kommuner["kommunenummer"],
+        "Kommune": kommuner["kommunenavn"],
+        "Fylke": kommuner["fylkesnavn"],
+        "Innbyggere": kommuner["folkemengde"],
+        "Km til nærmeste gruppe": kommuner[km].round(1),
+        "Kjøretid (min)": kommuner[minutes].round(0),
+        "Nærmeste gruppe": kommuner["nearest_group"],
+        "Grupper i kommunen": kommuner["groups_in_kommune"],
+        "Befolkningsvektet km": kommuner["population_weighted_km"].round(1),
+        **{f"Bor > {threshold} km unna": kommuner[settings.beyond_km_column(threshold)]
+           for threshold in settings.BEYOND_KM},
+        "Vei-km": kommuner["road_km"].round(0),
+        "Befolkningsvektet kjøretid (min)": kommuner["population_weighted_drive_min"].round(0),
+        **{f"Bor > {threshold} min unna": kommuner[settings.beyond_minutes_column(threshold)]
+           for threshold in settings.BEYOND_MINUTES},
+        "Uten rute på vegnettet": kommuner["population_not_routed"],
+        "Km til institusjon": kommuner[settings.km_column("institution")].round(1),
+    })
+    key = "Km til nærmeste gruppe" if measure.key == "km" else "Kjøretid (min)"
+    return table.sort_values([key, "Kommunenr."], ascending=[False, True],
+                             ignore_index=True)
