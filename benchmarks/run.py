@@ -72,7 +72,7 @@ def bench_build() -> pipeline.Dataset:
     floor, _ = timed(read_inputs, repeat=3)
 
     def build() -> pipeline.Dataset:
-        geocode._POLYGONS = None
+        datasources.kommune_polygons_metric.cache_clear()
         dataset = pipeline.build_dataset()
         with tempfile.TemporaryDirectory() as folder:
             pipeline.write_outputs(dataset, Path(folder))

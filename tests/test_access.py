@@ -154,3 +154,13 @@ def test_nearest_services_reuses_a_ranked_table(services):
     assert (reused["organisation"] == "lms").all() and len(reused) == 3
     with pytest.raises(ValueError, match="unknown organisation"):
         access.nearest_services(69.97, 23.27, ranked, organisation="aa")
+
+
+def test_grid_points_keep_metric_coordinates_and_add_wgs84():
+    # A cell centre in central Oslo (EPSG:25833) lies at 59.9186 N, 10.7416 E.
+    grid = pd.DataFrame({"x": [262_000.0], "y": [6_650_000.0], "befolkning": [1],
+                         "kommunenummer": ["0301"]})
+    points = access.grid_points(grid)
+    assert points.loc[0, ["x", "y"]].tolist() == [262_000.0, 6_650_000.0]
+    assert points.loc[0, "lat"] == pytest.approx(59.91856, abs=1e-5)
+    assert points.loc[0, "lon"] == pytest.approx(10.74157, abs=1e-5)

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from tilbudskart import geocode, settings
+from tilbudskart import datasources, geocode, settings
 
 
 def test_normalise_folds_printed_variants():
@@ -66,7 +66,7 @@ def test_region_aliases(gazetteer, region, county, expected):
 
 def test_every_alias_row_resolves_inside_its_kommune(gazetteer):
     aliases = pd.read_csv(settings.ALIASES_PATH, dtype=str, keep_default_na=False)
-    polygons = geocode.kommune_polygons_metric()
+    polygons = datasources.kommune_polygons_metric()
     for row in aliases.itertuples():
         match = gazetteer.by_alias(row.alias, row.county)
         assert match is not None and match.kommunenummer == row.kommunenummer, row.alias

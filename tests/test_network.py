@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 from shapely.geometry import LineString
 
-from tilbudskart import access, network, settings
+from tilbudskart import network, settings
 
 
 def _links(rows: list[tuple[str, str, str | None, list[tuple[float, float]]]],
@@ -141,12 +141,6 @@ def test_travel_columns_are_part_of_the_kommune_table(dataset):
     columns = list(dataset.kommuner.columns)
     assert columns[-len(settings.TRAVEL_COLUMNS) + 1:] == list(settings.TRAVEL_COLUMNS[1:])
     assert pd.api.types.is_integer_dtype(dataset.kommuner["population_beyond_60min"])
-
-
-def test_grid_points_keep_metric_coordinates():
-    grid = pd.DataFrame({"x": [262_000.0], "y": [6_650_000.0], "befolkning": [1],
-                         "kommunenummer": ["0301"]})
-    assert {"x", "y", "lat", "lon"} <= set(access.grid_points(grid).columns)
 
 
 def test_minutes_from_a_search_to_each_service(road_network, kommuner, services):

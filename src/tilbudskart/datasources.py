@@ -167,13 +167,27 @@ def read_kommuner(detail: str = "M") -> gpd.GeoDataFrame:
     """
     if detail not in {"M", "S"}:
         raise ValueError(f"detail must be 'M' or 'S', not {detail!r}")
-    path = data_path(f"kommuner_2024_{detail}.geojson")
+    path = data_path(settings.DATA_FILES[f"kommuner_{detail}"])
     frame = gpd.read_file(path, engine="pyogrio")
     columns = ["kommunenummer", "kommunenavn", "navn", "fylkesnummer", "fylkesnavn", "geometry"]
     frame = frame[columns].copy()
     for column in columns[:-1]:
         frame[column] = frame[column].astype(str)
     return frame.sort_values("kommunenummer", ignore_index=True)
+
+
+@cache
+def kommune_polygons_metric() -> gpd.GeoSeries:
+    """Return the kommune polygons in EPSG:25833, indexed by kommunenummer (cached).
+
+    Returns
+    -------
+    geopandas.GeoSeries
+        Medium-detail polygons, read once per process (treat as read-only).
+
+    """
+    kommuner = read_kommuner("M").to_crs(settings.CRS_METRIC)
+    return kommuner.set_index("kommunenummer").geometry
 
 
 def read_fylker() -> gpd.GeoDataFrame:
@@ -185,7 +199,7 @@ def read_fylker() -> gpd.GeoDataFrame:
         Columns ``fylkesnummer``, ``fylkesnavn``, ``geometry``.
 
     """
-    frame = gpd.read_file(data_path("fylker_2024_S.geojson"), engine="pyogrio")
+    frame = gpd.read_file(data_path(settings.DATA_FILES["fylker"]), engine="pyogrio")
     frame = frame[["fylkesnummer", "fylkesnavn", "geometry"]].copy()
     frame["fylkesnummer"] = frame["fylkesnummer"].astype(str)
     return frame
@@ -201,7 +215,7 @@ def read_population() -> pd.DataFrame:
         ``fylkesnavn``, ``folkemengde`` (int), ``areal_km2`` (float), ``malform``.
 
     """
-    frame = _read_csv("befolkning_kommuner_2024.csv")
+    frame = _read_csv(settings.DATA_FILES["population"])
     frame = _numeric(frame, ["folkemengde", "areal_km2"])
     frame["folkemengde"] = frame["folkemengde"].astype("int64")
     return frame.drop(columns=["referansedato"])
@@ -217,7 +231,7 @@ def read_admin_centres() -> pd.DataFrame:
         ``lat``, ``lon`` (float), ``kilde``, ``presisjon``.
 
     """
-    frame = _read_csv("kommunesentre_2024.csv")
+    frame = _read_csv(settings.DATA_FILES["admin_centres"])
     frame = _numeric(frame, ["lat", "lon"])
     return frame[["kommunenummer", "kommunenavn", "administrasjonssenter", "lat", "lon",
                   "kilde", "presisjon"]]
@@ -234,7 +248,7 @@ def read_postcodes() -> pd.DataFrame:
         ``kommunenummer_punkt``.
 
     """
-    frame = _read_csv("postnummer_2026.csv")
+    frame = _read_csv(settings.DATA_FILES["postcodes"])
     frame = _numeric(frame, ["lat", "lon"])
     return frame[["postnummer", "poststed", "kommunenummer", "kommunenavn", "lat", "lon",
                   "koordinatkilde", "kommunenummer_punkt"]]
@@ -251,7 +265,7 @@ def read_gazetteer() -> pd.DataFrame:
         ``koordinatkilde``.
 
     """
-    frame = _read_csv("stedsnavn.csv")
+    frame = _read_csv(settings.DATA_FILES["gazetteer"])
     frame = _numeric(frame, ["lat", "lon"])
     frame["kommunesenter"] = frame["kommunesenter"].eq("True")
     frame["alternative_navn"] = frame["alternative_navn"].fillna("")
@@ -270,7 +284,7 @@ def read_crosswalk() -> pd.DataFrame:
         successor (Svalbard, continental shelf …) are dropped.
 
     """
-    frame = _read_csv("kommunenummer_1994_2024.csv")
+    frame = _read_csv(settings.DATA_FILES["crosswalk"])
     frame = frame[frame["kommunenummer_2024"].str.fullmatch(r"\d{4}", na=False)]
     frame = frame[frame["kommunenummer_opprinnelig"].str.fullmatch(r"\d{4}", na=False)]
     columns = ["kommunenummer_opprinnelig", "kommunenavn_opprinnelig", "gyldig",
@@ -294,12 +308,12 @@ def read_population_grid(resolution: str = "1km") -> pd.DataFrame:
 
     """
     if resolution == "1km":
-        frame = _read_csv("befolkning_rutenett_1km_2019.csv")
+        frame = _read_csv(settings.DATA_FILES["grid_1km"])
         frame = frame.rename(columns={"kommunenummer_hoveddel": "kommunenummer",
                                       "x_midt": "x", "y_midt": "y"})
         frame = _numeric(frame, ["x", "y", "befolkning"])
     elif resolution == "250m":
-        frame = _read_csv("befolkning_rutenett_250m_2019.csv")
+        frame = _read_csv(settings.DATA_FILES["grid_250m"])
         ident = frame["ssbid0250m"]
         # SSB id = str(x + 2 000 000) + str(y) of the lower-left corner; the centre is +125 m.
         frame["x"] = pd.to_numeric(ident.str[:7]) - 2_000_000 + 125
@@ -323,7 +337,7 @@ def read_road_network() -> gpd.GeoDataFrame:
         ``motorvegtype``, ``lengde_m`` and LineString ``geometry`` in EPSG:4326.
 
     """
-    frame = gpd.read_file(data_path("vegnett_n1000.geojson"), engine="pyogrio")
+    frame = gpd.read_file(data_path(settings.DATA_FILES["roads"]), engine="pyogrio")
     frame = frame[frame["vegfase"].fillna("V") != "P"]
     columns = ["typeVeg", "vegkategori", "motorvegtype", "lengde_m", "geometry"]
     return frame[columns].reset_index(drop=True)

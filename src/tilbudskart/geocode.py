@@ -535,7 +535,7 @@ def _given_point(row: dict[str, object]) -> Resolution | None:
 
 
 def _kommune_at(lat: float, lon: float) -> str | None:
-    polygons = kommune_polygons_metric()
+    polygons = datasources.kommune_polygons_metric()
     point = gpd.GeoSeries(gpd.points_from_xy([lon], [lat]), crs=settings.CRS_WGS84)
     point = point.to_crs(settings.CRS_METRIC)
     distances = polygons.distance(point.iloc[0])
@@ -543,18 +543,6 @@ def _kommune_at(lat: float, lon: float) -> str | None:
     if distances[nearest] > settings.POLYGON_TOLERANCE_M:
         return None
     return str(nearest)
-
-
-_POLYGONS: gpd.GeoSeries | None = None
-
-
-def kommune_polygons_metric() -> gpd.GeoSeries:
-    """Return the 2024 kommune polygons in EPSG:25833, indexed by kommunenummer (cached)."""
-    global _POLYGONS
-    if _POLYGONS is None:
-        kommuner = datasources.read_kommuner("M").to_crs(settings.CRS_METRIC)
-        _POLYGONS = kommuner.set_index("kommunenummer").geometry
-    return _POLYGONS
 
 
 def distance_outside_kommune(services: gpd.GeoDataFrame) -> pd.Series:
@@ -573,7 +561,7 @@ def distance_outside_kommune(services: gpd.GeoDataFrame) -> pd.Series:
 
     """
     geocoded = services[services["status"] == "geocoded"]
-    polygons = kommune_polygons_metric()
+    polygons = datasources.kommune_polygons_metric()
     points = geocoded.geometry.to_crs(settings.CRS_METRIC)
     claimed = gpd.GeoSeries(polygons.loc[geocoded["kommunenummer"]].values,
                             index=geocoded.index, crs=settings.CRS_METRIC)

@@ -278,10 +278,8 @@ def national_network() -> RoadNetwork:
         polygons as land.
 
     """
-    from tilbudskart import geocode
-
     return RoadNetwork.from_geodataframe(datasources.read_road_network(),
-                                         land=geocode.kommune_polygons_metric())
+                                         land=datasources.kommune_polygons_metric())
 
 
 def _components(n: int, edges: pd.DataFrame) -> np.ndarray:

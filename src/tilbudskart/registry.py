@@ -107,7 +107,7 @@ def _check_row(row: dict[str, str], file: str | Path, line: int, seen: dict[str,
     if organisation not in settings.ORGANISATIONS:
         known = ", ".join(settings.ORGANISATIONS)
         raise fail("organisation", f"unknown organisation {organisation!r} (known: {known})")
-    expected_kind = "institution" if organisation == "institution" else "self_help"
+    expected_kind = settings.ORGANISATION_TABLE[organisation].kind
     if row["kind"] != expected_kind:
         raise fail("kind", f"{row['kind']!r} does not fit organisation {organisation!r} "
                            f"(expected {expected_kind!r})")
@@ -197,7 +197,8 @@ def import_services(path: Path) -> pd.DataFrame:
     defaults = {
         "id": [f"import-{i + 1:03d}" for i in range(len(frame))],
         "kind": [
-            "institution" if org == "institution" else "self_help"
+            settings.ORGANISATION_TABLE[org].kind if org in settings.ORGANISATION_TABLE
+            else "self_help"
             for org in frame["organisation"]
         ],
         "source": f"import: {path.name}",
