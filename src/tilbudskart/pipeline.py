@@ -15,13 +15,16 @@ import pickle
 import shutil
 import tempfile
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 
 from tilbudskart import access, datasources, geocode, network, registry, settings
+from tilbudskart.network import Routes
 
 logger = logging.getLogger(__name__)
 
@@ -218,6 +221,8 @@ class AppData:
     polygons: gpd.GeoDataFrame
     lines: pd.DataFrame
     attributions: list[str]
+    #: Nearest-group routes per organisation, computed when first asked for.
+    routes: dict[str, Routes] = field(default_factory=dict, repr=False)
 
 
 def read_national_lines(path: Path = settings.NATIONAL_LINES_PATH) -> pd.DataFrame:
@@ -342,3 +347,171 @@ def load_app_data(imports: Sequence[Path] = (), folder: Path | None = None) -> A
     except OSError as exc:
         logger.warning("could not cache the app data in %s: %s", folder, exc)
     return data
+
+
+# -- questions the app asks -------------------------------------------------------------
+
+
+@dataclass
+class SearchAnswer:
+    """What a relative's search returns (all frames have ``distance_km`` and ``drive_min``).
+
+    Attributes
+    ----------
+    nearest : pandas.DataFrame
+        The nearest self-help groups of any organisation, nearest first.
+    fastest : pandas.DataFrame
+        The self-help group fastest to reach by road and car ferry when it is not the
+        nearest in a line (one row), else empty.
+    per_organisation : pandas.DataFrame
+        The nearest group of each self-help organisation (one row each, in the
+        organisations table's order).
+    institutions : pandas.DataFrame
+        The nearest treatment institutions with an offer to relatives.
+
+    """
+
+    nearest: pd.DataFrame
+    fastest: pd.DataFrame
+    per_organisation: pd.DataFrame
+    institutions: pd.DataFrame
+
+    def shown(self) -> pd.DataFrame:
+        """Return every service of the answer once (for the map)."""
+        frames = [self.nearest, self.fastest, self.per_organisation, self.institutions]
+        return pd.concat([f for f in frames if not f.empty]).drop_duplicates("id")
+
+
+def answer_search(data: AppData, lat: float, lon: float, n: int = 5,
+                  n_institutions: int = 3) -> SearchAnswer:
+    """Answer a search for help near one point.
+
+    Parameters
+    ----------
+    data : AppData
+        The loaded app data.
+    lat, lon : float
+        The searched point (WGS 84).
+    n : int
+        How many of the nearest groups (1 … 50).
+    n_institutions : int
+        How many institutions (0 … 50).
+
+    Returns
+    -------
+    SearchAnswer
+
+    Raises
+    ------
+    ValueError
+        If ``n`` or ``n_institutions`` is out of range or the point is not a number.
+
+    """
+    if not (np.isfinite(lat) and np.isfinite(lon)):
+        raise ValueError(f"not a point: {lat!r}, {lon!r}")
+    if not 1 <= n <= 50 or not 0 <= n_institutions <= 50:
+        raise ValueError(f"n must be 1…50 and n_institutions 0…50, not {n}, {n_institutions}")
+    ranked = access.by_distance(lat, lon, data.services)
+    ranked["drive_min"] = network.minutes_to(data.network, lat, lon, ranked)
+    nearest = access.nearest_services(lat, lon, ranked, n=n)
+    groups = ranked[ranked["kind"] == "self_help"]
+    fastest = groups.sort_values(["drive_min", "distance_km"], kind="stable").head(1)
+    if fastest.empty or fastest["drive_min"].isna().all() or (
+            not nearest.empty and fastest["id"].iloc[0] == nearest["id"].iloc[0]):
+        fastest = fastest.iloc[0:0]
+    per_organisation = pd.concat(
+        [access.nearest_services(lat, lon, ranked, n=1, organisation=organisation)
+         for organisation in settings.SELF_HELP_ORGANISATIONS], ignore_index=True)
+    institutions = access.nearest_services(lat, lon, ranked, n=n_institutions,
+                                           kind="institution")
+    return SearchAnswer(nearest, fastest.reset_index(drop=True), per_organisation,
+                        institutions)
+
+
+def kommune_figures(data: AppData, number: str, organisation: str | None = None) -> pd.Series:
+    """Return one kommune's figures, every one of them for the chosen organisation.
+
+    The distance, drive time, groups in the kommune and every "people beyond" figure are
+    measured to the groups of ``organisation`` (``None``: any self-help group), from the
+    kommune's population grid cells, scaled to its 2024 population — the same method as
+    the kommune table (:func:`tilbudskart.access.kommune_table`,
+    :func:`tilbudskart.network.travel_table`), which it reproduces for ``None``.
+
+    Parameters
+    ----------
+    data : AppData
+        The loaded app data.
+    number : str
+        Kommunenummer.
+    organisation : str, optional
+        A self-help organisation id.
+
+    Returns
+    -------
+    pandas.Series
+        ``kommunenavn``, ``fylkesnavn``, ``folkemengde``, ``admin_centre``, ``km``,
+        ``drive_min``, ``groups_in_kommune``, ``population_weighted_km``,
+        ``population_beyond_<t>km`` and ``population_beyond_<t>min`` per threshold,
+        ``population_not_routed``.
+
+    Raises
+    ------
+    ValueError
+        If the kommune or organisation is unknown.
+
+    """
+    table = data.kommuner.set_index("kommunenummer")
+    if number not in table.index:
+        raise ValueError(f"unknown kommunenummer {number!r}")
+    if organisation is not None and organisation not in settings.SELF_HELP_ORGANISATIONS:
+        raise ValueError(f"not a self-help organisation: {organisation!r}; known: "
+                         f"{', '.join(settings.SELF_HELP_ORGANISATIONS)}")
+    row: dict[str, Any] = {str(key): value for key, value in table.loc[number].items()}
+    located = data.services[(data.services["status"] == "geocoded")
+                            & (data.services["kind"] == "self_help")].dropna(
+        subset=["lat", "lon"])
+    if organisation is not None:
+        located = located[located["organisation"] == organisation]
+    cells = data.grid[data.grid["kommunenummer"] == number]
+    people = float(cells["befolkning"].sum())
+    folkemengde = float(row["folkemengde"])
+    scale = folkemengde / people if people > 0 else 0.0
+    figures: dict[str, Any] = {
+        "kommunenavn": row["kommunenavn"], "fylkesnavn": row["fylkesnavn"],
+        "folkemengde": int(row["folkemengde"]), "admin_centre": row["admin_centre"],
+        "km": row[settings.km_column(organisation)],
+        "drive_min": row[settings.minutes_column(organisation)],
+        "groups_in_kommune": int((located["kommunenummer"] == number).sum()),
+    }
+    km = access.NearestIndex.from_services(located).distance_km(
+        cells["lat"].to_numpy(), cells["lon"].to_numpy())
+    weights = cells["befolkning"].to_numpy(dtype=float)
+    figures["population_weighted_km"] = (float(np.average(km, weights=weights))
+                                         if people > 0 else figures["km"])
+    for threshold in settings.BEYOND_KM:
+        beyond = (weights[km > threshold].sum() * scale if people > 0
+                  else folkemengde * float(figures["km"] > threshold))
+        figures[settings.beyond_km_column(threshold)] = round(beyond)
+    routes = _routes(data, organisation, located)
+    times = network.travel_from(routes, data.network, cells["x"], cells["y"])["minutes"]
+    minutes = times.to_numpy(dtype=float)
+    routed = np.isfinite(minutes)
+    for threshold in settings.BEYOND_MINUTES:
+        if people > 0:
+            beyond = weights[routed & (minutes > threshold)].sum() * scale
+        else:
+            beyond = folkemengde * float(figures["drive_min"] > threshold)
+        figures[settings.beyond_minutes_column(threshold)] = round(beyond)
+    figures["population_not_routed"] = round(
+        weights[~routed].sum() * scale if people > 0
+        else folkemengde * float(pd.isna(figures["drive_min"])))
+    return pd.Series(figures, name=number)
+
+
+def _routes(data: AppData, organisation: str | None, groups: pd.DataFrame) -> Routes:
+    """Return (and keep on ``data``) the nearest-group routes of one organisation."""
+    key = organisation or ""
+    if key not in data.routes:
+        data.routes[key] = data.network.nearest(*network.to_metric(groups["lat"],
+                                                                   groups["lon"]))
+    return data.routes[key]
