@@ -1,34 +1,59 @@
-"""tilbudskart — Streamlit entry point. Thin: it wires the package's views to widgets.
+"""tilbudskart — Streamlit entry point: wiring only.
 
-Run with ``streamlit run app.py`` (TILBUDSKART_DATA_DIR must point at the shared geodata).
-Searches are never logged or stored, and the page asks no third party unless the user
-turns the background map on.
+Every figure and every table comes from a tested function of the package
+(:mod:`tilbudskart.pipeline`, :mod:`tilbudskart.planning`, :mod:`tilbudskart.views`); this
+file only lays them out and connects widgets to them. Run with ``streamlit run app.py``
+(TILBUDSKART_DATA_DIR must point at the shared geodata).
+
+Searches are never logged, stored or put in the URL, and the page asks no third party
+unless the user turns the background map on. No exception reaches the browser: each page
+runs inside :func:`guarded`, which logs the error's type and place (never the search) and
+shows a short Norwegian message with the phone lines.
 """
 
 from __future__ import annotations
 
+import logging
 import os
+import traceback
+from collections.abc import Callable
 from pathlib import Path
 
-import folium
+import geopandas as gpd
 import pandas as pd
 import streamlit as st
 from streamlit_folium import st_folium
 
-from tilbudskart import access, network, pipeline, planning, settings
-from tilbudskart.views import exports, maps, measures, tables, text
-from tilbudskart.views.text import figure
+from tilbudskart import access, pipeline, planning, settings
+from tilbudskart.views import exports, maps, measures, tables
+from tilbudskart.views.text import (
+    PRECISION_LABELS,
+    escape_markdown,
+    figure,
+    kilometres,
+    minutes,
+)
+
+logger = logging.getLogger("tilbudskart.app")
 
 st.set_page_config(page_title="tilbudskart – hjelp for pårørende", page_icon="🗺️",
                    layout="wide")
 
 PAGES = {"finn": "Finn nærmeste gruppe", "dekning": "Dekningskart",
          "nye": "Hvor trengs nye grupper"}
+#: URL parameters each page shares (anything else is dropped when the page changes).
+PAGE_PARAMS = {"finn": (), "dekning": ("org", "maal", "kommune"),
+               "nye": ("org", "antall", "naer", "med")}
 ORG_CHOICES = {"alle": "Alle selvhjelpsgrupper",
                **{o: settings.ORGANISATIONS[o] for o in settings.SELF_HELP_ORGANISATIONS}}
 REPORT_KOMMUNER = {"4022": "Seljord", "3431": "Dovre", "5601": "Alta", "5610": "Karasjok",
                    "4616": "Tysnes", "5528": "Dyrøy"}
 MEASURE_CHOICES = {key: measure.label for key, measure in measures.MEASURES.items()}
+#: What counts as "near" a group on the planning page: (unit, threshold).
+NEAR_CHOICES = {"25km": ("km", 25), "50km": ("km", 50), "60min": ("min", 60)}
+NEAR_LABELS = {"25km": "25 km", "50km": "50 km", "60min": "60 min med bil"}
+FERRY_NOTE = (f"Kjøretid er et anslag på Kartverkets forenklede vegnett (N1000) med antatte "
+              f"hastigheter og {settings.FERRY_WAIT_MIN:.0f} minutters venting per ferje.")
 
 
 @st.cache_resource(show_spinner="Laster data …")
@@ -39,7 +64,7 @@ def load() -> pipeline.AppData:
 
 
 @st.cache_resource(show_spinner=False)
-def national_polygons() -> tuple[object, str]:
+def national_polygons() -> tuple[gpd.GeoDataFrame, str]:
     """Simplified kommune polygons and their outlines as GeoJSON, once per process."""
     polygons = maps.national_polygons(load().polygons)
     return polygons, maps.outline_geojson(polygons)
@@ -48,11 +73,6 @@ def national_polygons() -> tuple[object, str]:
 def org_id(choice: str) -> str | None:
     """The organisation id of a choice ("alle" means any self-help organisation)."""
     return None if choice == "alle" else choice
-
-
-#: What counts as "near" a group on the planning page: (unit, threshold).
-NEAR_CHOICES = {"25km": ("km", 25), "50km": ("km", 50), "60min": ("min", 60)}
-NEAR_LABELS = {"25km": "25 km", "50km": "50 km", "60min": "60 min med bil"}
 
 
 def near_arguments(near: str) -> dict[str, object]:
@@ -67,7 +87,7 @@ def near_arguments(near: str) -> dict[str, object]:
 def ranking(organisation: str, near: str) -> pd.DataFrame:
     data = load()
     return planning.rank_new_sites(data.kommuner, data.grid, data.services,
-                                   organisation=None if organisation == "alle" else organisation,
+                                   organisation=org_id(organisation),
                                    **near_arguments(near))  # type: ignore[arg-type]
 
 
@@ -76,9 +96,8 @@ def plan(organisation: str, near: str, k: int, method: str,
          fixed: tuple[str, ...] = ()) -> planning.Plan:
     data = load()
     return planning.plan_new_sites(data.kommuner, data.grid, data.services, k,
-                                   organisation=None if organisation == "alle" else organisation,
-                                   method=method, fixed=fixed,
-                                   **near_arguments(near))  # type: ignore[arg-type]
+                                   organisation=org_id(organisation), method=method,
+                                   fixed=fixed, **near_arguments(near))  # type: ignore[arg-type]
 
 
 @st.cache_data(show_spinner=False)
@@ -100,121 +119,145 @@ def share_state(*keys: str) -> None:
         st.query_params[key] = st.session_state[key]
 
 
-def national_lines(data: pipeline.AppData) -> None:
+# -- phone lines --------------------------------------------------------------------------
+
+
+def _tel(phone: str) -> str:
+    """A ``tel:`` link target: the first number's digits only (no text from data)."""
+    first = phone.split(";")[0].split("(")[0]
+    return "".join(ch for ch in first if ch.isdigit())
+
+
+def call_for_advice(lines: pd.DataFrame) -> None:
+    """A compact "Ring for råd" block: the few lines a relative needs first."""
+    compact = lines[lines["compact"] == "1"]
+    items = " · ".join(f"{escape_markdown(row.name)} [{escape_markdown(row.phone)}]"
+                       f"(tel:{_tel(row.phone)})" for row in compact.itertuples())
+    st.markdown(f"**Ring for råd:** {items} · Akutt fare: [113](tel:113)")
+
+
+def national_lines(lines: pd.DataFrame) -> None:
     st.subheader("Ring for råd – uansett hvor du bor")
-    national = data.lines[data.lines["scope"] == "national"]
-    for row in national.itertuples():
-        st.markdown(f"**{text.escape(row.name)}**: {text.escape(row.phone)}  \n"
-                    f"<small>{text.escape(row.description_nb)}"
-                    f"{' · ' + text.escape(row.opening_hours) if row.opening_hours else ''}"
-                    f"</small>", unsafe_allow_html=True)
-    local = data.lines[data.lines["scope"] != "national"]
+    for row in lines[lines["scope"] == "national"].itertuples():
+        hours = f" · {escape_markdown(row.opening_hours)}" if row.opening_hours else ""
+        st.markdown(f"**{escape_markdown(row.name)}**: [{escape_markdown(row.phone)}]"
+                    f"(tel:{_tel(row.phone)})  \n{escape_markdown(row.description_nb)}{hours}")
+    local = lines[lines["scope"] != "national"]
     if not local.empty:
         with st.expander("Tilbud i Oslo"):
             for row in local.itertuples():
-                st.markdown(f"**{text.escape(row.name)}**: {text.escape(row.phone)}")
+                st.markdown(f"**{escape_markdown(row.name)}**: {escape_markdown(row.phone)}")
     st.caption("Numrene er hentet fra kildene i data/national_lines.csv og kan ha endret seg. "
                "Ved akutt fare: ring 113.")
+
+
+# -- pages ------------------------------------------------------------------------------
 
 
 def page_find(data: pipeline.AppData) -> None:
     left, right = st.columns([3, 2], gap="large")
     with right:
-        national_lines(data)
+        national_lines(data.lines)
     with left:
         query = st.text_input("Adresse, postnummer, sted eller kommune", key="q",
-                              placeholder="f.eks. 3840, Alta eller Storgata 1, Tysnes")
+                              max_chars=200, placeholder="f.eks. 3840, Alta eller Tysnes")
         st.caption("🔒 Søket ditt lagres ikke og sendes ikke til andre: alt slås opp på "
                    "denne tjeneren.")
         if not query.strip():
             st.info("Skriv hvor du bor for å se de nærmeste selvhjelpsgruppene for pårørende.")
+            call_for_advice(data.lines)
             return
         resolution = data.gazetteer.search(query)
         match = resolution.match
         if match is None and resolution.candidates:
             labels = [c.label for c in resolution.candidates]
             picked = st.radio(f"«{query}» finnes flere steder. Hvilket mente du?", labels,
-                              key="valg")
+                              key="valg", index=None)
+            if picked is None:
+                call_for_advice(data.lines)
+                return
             match = resolution.candidates[labels.index(picked)]
         if match is None:
-            st.warning(f"Vi fant dessverre ikke «{query}». Prøv et postnummer (fire siffer), "
-                       "et stedsnavn eller navnet på kommunen.")
+            st.warning(f"Vi fant dessverre ikke «{escape_markdown(query[:60])}». Prøv et "
+                       "postnummer (fire siffer), et stedsnavn eller navnet på kommunen.")
+            call_for_advice(data.lines)
             return
+        answer = pipeline.answer_search(data, match.lat, match.lon)
         st.markdown(f"Viser avstand i luftlinje og anslått kjøretid fra "
-                    f"**{text.escape(match.label)}**.", unsafe_allow_html=True)
-        ranked = access.by_distance(match.lat, match.lon, data.services)
-        ranked["drive_min"] = network.minutes_to(data.network, match.lat, match.lon, ranked)
-        nearest = access.nearest_services(match.lat, match.lon, ranked, n=5)
+                    f"**{escape_markdown(match.label)}**.")
         st.subheader("Nærmeste selvhjelpsgrupper")
-        st.dataframe(tables.result_table(nearest), hide_index=True, key="nearest_table")
-        fastest = ranked[ranked["kind"] == "self_help"].sort_values("drive_min").head(1)
-        if len(fastest) and fastest["id"].iloc[0] != nearest["id"].iloc[0]:
-            row = fastest.iloc[0]
+        st.dataframe(tables.styled(tables.result_table(answer.nearest),
+                                   {"Avstand (km)": 1}),
+                     hide_index=True, key="nearest_table")
+        call_for_advice(data.lines)
+        if not answer.fastest.empty:
+            row = answer.fastest.iloc[0]
             st.markdown(
-                f"Raskest med bil og ferje: **{text.escape(row['name'])}** "
-                f"({text.escape(settings.ORGANISATIONS[row['organisation']])}, "
-                f"{text.escape(row['kommunenavn'])}), ca. {row['drive_min']:.0f} min.",
-                unsafe_allow_html=True)
-        st.caption("Kjøretid er et anslag på Kartverkets forenklede vegnett (N1000) med "
-                   "antatte hastigheter og 20 minutters venting per ferje.")
-        per_org = pd.concat([access.nearest_services(match.lat, match.lon, ranked, n=1,
-                                                     organisation=o)
-                             for o in settings.SELF_HELP_ORGANISATIONS], ignore_index=True)
+                f"Raskest med bil og ferje: **{escape_markdown(row['name'])}** "
+                f"({escape_markdown(settings.ORGANISATIONS[row['organisation']])}, "
+                f"{escape_markdown(row['kommunenavn'])}), {minutes(row['drive_min'])}.")
+        st.caption(FERRY_NOTE)
         st.subheader("Nærmeste gruppe i hver organisasjon")
-        for row in per_org.itertuples():
-            drive = f", ca. {row.drive_min:.0f} min med bil" if pd.notna(row.drive_min) else ""
+        for row in answer.per_organisation.itertuples():
+            organisation = settings.ORGANISATION_TABLE[row.organisation]
+            drive = (f", {minutes(row.drive_min)} med bil" if pd.notna(row.drive_min)
+                     else ", ingen bilrute")
             st.markdown(
-                f"**{text.escape(settings.ORGANISATIONS[row.organisation])}** – "
-                f"{text.escape(row.name)} ({text.escape(row.kommunenavn)}), "
-                f"{row.distance_km:.0f} km{drive}  \n<small>"
-                f"{text.escape(settings.ORGANISATION_TABLE[row.organisation].offer)}</small>",
-                unsafe_allow_html=True)
-        institutions = access.nearest_services(match.lat, match.lon, ranked, n=3,
-                                               kind="institution")
+                f"**{escape_markdown(organisation.name)}** – {escape_markdown(row.name)} "
+                f"({escape_markdown(row.kommunenavn)}), {kilometres(row.distance_km)}"
+                f"{drive}  \n{escape_markdown(organisation.offer)}")
         st.subheader("Nærmeste behandlingsinstitusjoner med tilbud til pårørende")
-        st.dataframe(tables.result_table(institutions), hide_index=True, key="inst_table")
+        st.dataframe(tables.styled(tables.result_table(answer.institutions),
+                                   {"Avstand (km)": 1}),
+                     hide_index=True, key="inst_table")
         # The base map (kommune outlines) is the same for every search, so the browser keeps
         # it; only the markers and the view change (streamlit-folium's dynamic layer).
         fmap = maps.base_map()
         maps.outline_layer(national_polygons()[1]).add_to(fmap)
-        shown = pd.concat([nearest, per_org, institutions]).drop_duplicates("id")
-        markers = maps.service_markers(shown, "Grupper og institusjoner")
+        markers = maps.service_markers(answer.shown(), "Grupper og institusjoner")
         maps.searched_point(match.lat, match.lon, match.label).add_to(markers)
-        nearest_km = float(nearest["distance_km"].iloc[0]) if len(nearest) else 50.0
+        nearest_km = (float(answer.nearest["distance_km"].iloc[0]) if len(answer.nearest)
+                      else 50.0)
         st_folium(fmap, key="find_map", height=420, use_container_width=True,
                   returned_objects=[], feature_group_to_add=markers,
                   center=(match.lat, match.lon),
                   zoom=maps.zoom_to_show(nearest_km, match.lat, height_px=420))
-        st.caption("Hule, stiplede sirkler: plasseringen er omtrentlig (kjent på sted-, "
-                   "kommune- eller regionnivå).")
+        st.caption("Kartet viser det samme som tabellene over. Hule, stiplede sirkler: "
+                   "plasseringen er omtrentlig (kjent på sted-, kommune- eller regionnivå).")
 
 
-def kommune_detail(data: pipeline.AppData, number: str, organisation: str) -> None:
-    row = data.kommuner.set_index("kommunenummer").loc[number]
+def kommune_detail(data: pipeline.AppData, number: str, organisation: str | None) -> None:
+    row = pipeline.kommune_figures(data, number, organisation)
     st.subheader(f"{row['kommunenavn']} ({row['fylkesnavn']})")
-    km, minutes = (measures.MEASURES[m].column(org_id(organisation)) for m in ("km", "min"))
+    whose = ("nærmeste selvhjelpsgruppe" if organisation is None
+             else settings.ORGANISATIONS[organisation])
+    st.caption(f"Alle tall gjelder avstand til {whose}.")
     a, b, c = st.columns(3)
     a.metric("Innbyggere (2024)", figure(row["folkemengde"]))
-    b.metric("Km til nærmeste gruppe", figure(row[km]))
-    c.metric("Grupper i kommunen", int(row["groups_in_kommune"]))
-    a.metric("Bor over 25 km unna", figure(row["population_beyond_25km"]))
-    b.metric("Bor over 50 km unna", figure(row["population_beyond_50km"]))
+    b.metric("Km til nærmeste gruppe", figure(row["km"]))
+    c.metric("Grupper i kommunen", figure(row["groups_in_kommune"]))
+    first, second = settings.BEYOND_KM[:2]
+    a.metric(f"Bor over {first} km unna", figure(row[settings.beyond_km_column(first)]))
+    b.metric(f"Bor over {second} km unna", figure(row[settings.beyond_km_column(second)]))
     c.metric("Befolkningsvektet km", figure(row["population_weighted_km"]))
-    a.metric("Kjøretid (min)", figure(row[minutes]))
-    b.metric("Bor > 60 min unna", figure(row["population_beyond_60min"]))
-    c.metric("Bor > 120 min unna", figure(row["population_beyond_120min"]))
+    near, far = settings.BEYOND_MINUTES[:2]
+    a.metric("Kjøretid (min)", figure(row["drive_min"]))
+    b.metric(f"Bor > {near} min unna", figure(row[settings.beyond_minutes_column(near)]))
+    c.metric(f"Bor > {far} min unna", figure(row[settings.beyond_minutes_column(far)]))
     if row["population_not_routed"] > 0:
         st.caption(f"{figure(row['population_not_routed'])} innbyggere bor der vegnettet "
                    "(N1000) ikke har noen rute til en gruppe, f.eks. på øyer uten bilferje.")
-    near = access.nearest_services(row["admin_lat"], row["admin_lon"], data.services, n=5)
-    items = "\n".join(
-        f"- **{r.distance_km:.0f} km** – {text.escape(r.name)} "
-        f"({text.escape(settings.ORGANISATIONS[r.organisation])}, "
-        f"{text.escape(r.kommunenavn)}; plassering: "
-        f"{text.PRECISION_LABELS.get(r.precision, r.precision)})"
-        for r in near.itertuples())
-    st.markdown(f"Nærmeste grupper fra {text.escape(row['admin_centre'])}:\n\n{items}",
-                unsafe_allow_html=True)
+    centre = data.kommuner.set_index("kommunenummer").loc[number]
+    near_groups = access.nearest_services(centre["admin_lat"], centre["admin_lon"],
+                                                   data.services, n=5,
+                                                   organisation=organisation)
+    st.markdown(f"Nærmeste grupper fra {escape_markdown(row['admin_centre'])}:")
+    for r in near_groups.itertuples():
+        st.markdown(
+            f"- **{kilometres(r.distance_km)}** – {escape_markdown(r.name)} "
+            f"({escape_markdown(settings.ORGANISATIONS[r.organisation])}, "
+            f"{escape_markdown(r.kommunenavn)}; plassering: "
+            f"{escape_markdown(PRECISION_LABELS.get(r.precision, r.precision))})")
 
 
 def page_coverage(data: pipeline.AppData) -> None:
@@ -225,6 +268,7 @@ def page_coverage(data: pipeline.AppData) -> None:
     init_state("kommune", numbers, "4022")
     if st.session_state.get("clicked_kommune") in names:  # a click on the map, last run
         st.session_state.kommune = st.session_state.pop("clicked_kommune")
+        st.session_state.kommune_pick = None
     top = st.columns([2, 2, 2, 3])
     top[0].selectbox("Avstand til", list(ORG_CHOICES), format_func=ORG_CHOICES.get, key="org")
     top[1].selectbox("Mål", list(MEASURE_CHOICES), format_func=MEASURE_CHOICES.get, key="maal")
@@ -233,10 +277,12 @@ def page_coverage(data: pipeline.AppData) -> None:
                      on_change=lambda: st.session_state.update(
                          kommune=st.session_state.kommune_pick or st.session_state.kommune))
     top[3].selectbox("Kommune", numbers, key="kommune",
-                     format_func=lambda n: f"{names[n]} ({n})")
+                     format_func=lambda n: f"{names[n]} ({n})",
+                     on_change=lambda: st.session_state.update(kommune_pick=None))
     share_state("org", "maal", "kommune")
+    organisation = org_id(st.session_state.org)
     measure = measures.MEASURES[st.session_state.maal]
-    column = measure.column(org_id(st.session_state.org))
+    column = measure.column(organisation)
 
     left, right = st.columns([3, 2], gap="large")
     with left:
@@ -248,18 +294,15 @@ def page_coverage(data: pipeline.AppData) -> None:
         fmap = maps.base_map(tiles=tiles)
         fmap.fit_bounds(settings.NORWAY_BOUNDS)
         maps.coverage_layer(national_polygons()[0], data.kommuner, column, measure).add_to(fmap)
-        groups = data.services[(data.services["kind"] == "self_help")
-                               & (data.services["status"] == "geocoded")]
-        for organisation in settings.SELF_HELP_ORGANISATIONS:
-            if st.session_state.org in ("alle", organisation):
-                own = groups[groups["organisation"] == organisation]
-                maps.service_markers(own, settings.ORGANISATIONS[organisation],
-                                      show=show_groups).add_to(fmap)
-        institutions = data.services[(data.services["kind"] == "institution")
-                                     & (data.services["status"] == "geocoded")]
-        maps.service_markers(institutions, "Behandlingsinstitusjoner",
-                              show=show_inst).add_to(fmap)
-        folium.LayerControl(collapsed=True).add_to(fmap)
+        located = data.services[data.services["status"] == "geocoded"]
+        for key in settings.SELF_HELP_ORGANISATIONS:
+            if organisation in (None, key):
+                own = located[located["organisation"] == key]
+                maps.service_markers(own, settings.ORGANISATIONS[key],
+                                     show=show_groups).add_to(fmap)
+        maps.service_markers(located[located["kind"] == "institution"],
+                             "Behandlingsinstitusjoner", show=show_inst).add_to(fmap)
+        maps.layer_control().add_to(fmap)
         clicked = st_folium(fmap, key=f"coverage_map_{column}", height=560,
                             use_container_width=True, returned_objects=["last_active_drawing"])
         drawing = (clicked or {}).get("last_active_drawing") or {}
@@ -271,19 +314,23 @@ def page_coverage(data: pipeline.AppData) -> None:
         st.markdown(maps.legend_html(measure), unsafe_allow_html=True)
         st.caption(("Avstand i luftlinje" if measure.key == "km" else
                     "Anslått kjøretid med bil og ferje (vegnett N1000)")
-                   + " fra kommunesenteret. Klikk på en kommune for detaljer.")
+                   + " fra kommunesenteret. Klikk på en kommune for detaljer; tabellen under "
+                   "viser det samme for alle kommuner.")
     with right:
-        kommune_detail(data, st.session_state.kommune, st.session_state.org)
+        kommune_detail(data, st.session_state.kommune, organisation)
 
     st.subheader("Alle kommuner")
     fylker = sorted(data.kommuner["fylkesnavn"].unique())
-    chosen = st.multiselect("Filtrer på fylke", fylker, key="fylker")
+    chosen = st.multiselect("Filtrer på fylke", fylker, key="fylker",
+                            placeholder="Velg fylker …")
     table = data.kommuner if not chosen else data.kommuner[
         data.kommuner["fylkesnavn"].isin(chosen)]
-    shown = tables.planner_table(table, org_id(st.session_state.org), measure)
-    st.dataframe(shown, hide_index=True, key="planner_table")
+    shown = tables.planner_table(table, organisation, measure)
+    st.dataframe(tables.styled(shown, {"Km til nærmeste gruppe": 1, "Befolkningsvektet km": 1,
+                                       "Km til institusjon": 1}),
+                 hide_index=True, key="planner_table")
     d1, d2 = st.columns(2)
-    d1.download_button("Last ned tabell (CSV)", shown.to_csv(index=False).encode("utf-8"),
+    d1.download_button("Last ned tabell (CSV)", exports.csv_bytes(shown),
                        file_name="tilbudskart_kommuner.csv", mime="text/csv")
     d2.download_button("Last ned kart og tabell (GeoPackage)",
                        gpkg(tuple(table["kommunenummer"])),
@@ -304,9 +351,9 @@ def page_new_groups(data: pipeline.AppData) -> None:
     far = f"mer enn {NEAR_LABELS[near].replace(' med bil', '')}"
     cols[2].select_slider("Antall nye grupper", [str(n) for n in range(1, 11)], key="antall")
     names = dict(zip(data.kommuner["kommunenummer"], data.kommuner["kommunenavn"], strict=True))
-    if "med" not in st.session_state:  # from a shared link: ?med=4022,3431
-        st.session_state.med = [n for n in st.query_params.get("med", "").split(",")
-                                if n in names]
+    if "med" not in st.session_state:  # from a shared link: ?med=4022,3431 (each once)
+        st.session_state.med = list(dict.fromkeys(
+            n for n in st.query_params.get("med", "").split(",") if n in names))
     fixed = st.multiselect("Hva om disse kommunene får en gruppe? (resten velges rundt dem)",
                            list(names), key="med", format_func=lambda n: f"{names[n]} ({n})",
                            placeholder="Velg kommuner …")
@@ -325,59 +372,82 @@ def page_new_groups(data: pipeline.AppData) -> None:
         f"**{k} nye grupper**, plassert ved kommunesentrene under, ville til sammen nå "
         f"**{figure(best.covered)}** av de {figure(best.demand)} innbyggerne som i dag bor "
         f"{far} fra nærmeste gruppe{' med bil og ferje' if unit == 'min' else ''} og kan "
-        f"nås fra et kommunesenter "
-        f"({share:.0%}). Valgt ett og ett (det beste først) ville de nådd "
-        f"{figure(one_by_one.covered)}.")
+        f"nås fra et kommunesenter ({figure(100 * share)} %). Valgt ett og ett (det beste "
+        f"først) ville de nådd {figure(one_by_one.covered)}.")
     if fixed:
         free = plan(st.session_state.org, near, k, "mclp")
         st.markdown(f"Uten dine valg ville {k} grupper, best plassert, nådd "
                     f"{figure(free.covered)} ({figure(free.covered - best.covered)} flere).")
-    st.dataframe(tables.plan_table(best.sites), hide_index=True, key="plan_table")
-    st.caption("Optimal plassering (maksimal dekning, spopt MCLP løst med CBC). Innbyggere "
-               "på SSBs rutenett 2019; " + ("avstand i luftlinje." if unit == "km" else
-                                           "anslått kjøretid på vegnettet N1000."))
+    st.dataframe(tables.styled(tables.plan_table(best.sites)), hide_index=True,
+                 key="plan_table")
+    st.caption("Optimal plassering (maksimal dekning, spopt MCLP). Innbyggere på SSBs "
+               "rutenett 2019; " + ("avstand i luftlinje." if unit == "km" else
+                                    "anslått kjøretid på vegnettet N1000."))
 
     measure = measures.MEASURES[unit]
     fmap = maps.base_map()
     fmap.fit_bounds(settings.NORWAY_BOUNDS)
     maps.coverage_layer(national_polygons()[0], data.kommuner,
-                        measure.column(org_id(st.session_state.org)),
-                        measure).add_to(fmap)
+                        measure.column(org_id(st.session_state.org)), measure).add_to(fmap)
     maps.site_markers(best.sites, threshold if unit == "km" else None).add_to(fmap)
     st_folium(fmap, key="new_map", height=520, use_container_width=True, returned_objects=[])
     st.markdown(maps.legend_html(measure), unsafe_allow_html=True)
 
     with st.expander("Hver kommune for seg: hvor mange ville én ny gruppe nå?"):
         ranked = ranking(st.session_state.org, near)
-        st.dataframe(tables.ranking_table(ranked, far).head(25), hide_index=True,
-                     key="ranking_table")
+        st.dataframe(tables.styled(tables.ranking_table(ranked, far).head(25)),
+                     hide_index=True, key="ranking_table")
 
 
-def footer(data: pipeline.AppData) -> None:
+def footer() -> None:
     st.divider()
     st.caption(
-        "**Kilde for tjenestene:** Institutt for samfunnsforskning (ISF), «Tilbud til "
-        "pårørende av personer med rusmiddelproblemer» (2007). **Registeret er fra 2007**: "
-        "grupper kan ha blitt lagt ned eller startet siden. Avstander er i luftlinje; kjøretider "
-        "er anslag på Kartverkets vegnett N1000 (antatte hastigheter, 20 min venting per "
-        "ferje).  \n"
+        f"**Kilde for tjenestene:** Institutt for samfunnsforskning (ISF), «Tilbud til "
+        f"pårørende av personer med rusmiddelproblemer» (2007). **Registeret er fra "
+        f"{settings.DATA_YEARS['registry']}**: grupper kan ha blitt lagt ned eller startet "
+        f"siden. Avstander er i luftlinje; kjøretider er anslag på Kartverkets vegnett N1000 "
+        f"(antatte hastigheter, {settings.FERRY_WAIT_MIN:.0f} min venting per ferje).  \n"
         "Kommunegrenser og vegnett © Kartverket (CC BY 4.0) · Befolkning © Statistisk "
         "sentralbyrå (CC BY 4.0) · Postnummerkoordinater: Erik Bolstad, "
         "[www.erikbolstad.no/postnummer/](https://www.erikbolstad.no/postnummer/) "
         "(CC BY 3.0) · Stedsnavn: GeoNames (CC BY 4.0) · Postnummer © Posten Norge AS.")
 
 
+# -- error boundary -----------------------------------------------------------------------
+
+
+def guarded(page: Callable[[], None], where: str) -> None:
+    """Run a page; on any error, show a short Norwegian message with the phone lines.
+
+    The error's type and place are logged on the server, never its message (it may hold
+    what someone searched for).
+    """
+    try:
+        page()
+    except Exception as exc:  # the boundary: nothing reaches the browser
+        frames = "".join(traceback.format_tb(exc.__traceback__))
+        logger.error("%s failed with %s\n%s", where, type(exc).__name__, frames)
+        st.error("Beklager – noe gikk galt her, og feilen er meldt til de som drifter "
+                 "tjenesten. Prøv igjen, eller ring et av numrene under.")
+        lines = pipeline.read_national_lines()
+        call_for_advice(lines)
+        national_lines(lines)
+
+
 def main() -> None:
     st.title("tilbudskart")
     st.markdown("Hvor finnes hjelp for **pårørende** til personer med rusproblemer – og hvor "
                 "finnes den ikke?")
-    data = load()
     init_state("side", list(PAGES), "finn")
     st.radio("Velg visning", list(PAGES), format_func=PAGES.get, key="side", horizontal=True)
+    side = st.session_state.side
+    for key in list(st.query_params):
+        if key != "side" and key not in PAGE_PARAMS[side]:
+            del st.query_params[key]
     share_state("side")
-    {"finn": page_find, "dekning": page_coverage, "nye": page_new_groups}[
-        st.session_state.side](data)
-    footer(data)
+    page = {"finn": page_find, "dekning": page_coverage, "nye": page_new_groups}[side]
+    guarded(lambda: page(load()), f"page {side!r}")
+    footer()
 
 
 main()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from pathlib import Path
 
 import pandas as pd
@@ -10,7 +12,7 @@ import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from tilbudskart import access
-from tilbudskart.views.text import figure
+from tilbudskart.views.text import escape_markdown, figure
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
@@ -27,7 +29,9 @@ def run(query_params: dict[str, str] | None = None) -> AppTest:
 
 
 def text_of(at: AppTest) -> str:
-    return "\n".join(m.value for m in at.markdown) + "\n".join(c.value for c in at.caption)
+    """The page's Markdown and captions as a person reads them (escapes removed)."""
+    source = "\n".join(m.value for m in at.markdown) + "\n".join(c.value for c in at.caption)
+    return re.sub(r"\\([!-/:-@\[-`{-~])", r"\1", source)
 
 
 @pytest.mark.parametrize(("query", "kommune"), [("3840", "4022"), ("Alta", "5601"),
@@ -141,8 +145,10 @@ def test_credits_and_2007_note():
         assert name in joined
 
 
-def test_a_service_named_script_renders_as_text(tmp_path, monkeypatch):
-    evil = "<script>alert(1)</script>"
+@pytest.mark.parametrize("evil", ["<script>alert(1)</script>",
+                                  "![px](http://evil.example/p.png)",
+                                  "<https://evil.example>", "[klikk](javascript:alert(1))"])
+def test_a_service_named_as_markup_renders_as_text(tmp_path, monkeypatch, evil):
     path = tmp_path / "evil.csv"
     pd.DataFrame([{"name": evil, "organisation": "lms", "place": "Seljord",
                    "county": "Telemark"}]).to_csv(path, index=False)
@@ -154,7 +160,14 @@ def test_a_service_named_script_renders_as_text(tmp_path, monkeypatch):
         table = at.dataframe[0].value
         assert table["Navn"].iloc[0] == evil  # shown as a table cell: text, not markup
         markdown = "\n".join(m.value for m in at.markdown)
-        assert evil not in markdown and "&lt;script&gt;" in markdown
+        # The name reaches Markdown only with every punctuation mark escaped: no image,
+        # link or tag can start, and the reader still sees the name as written.
+        assert evil not in markdown
+        assert escape_markdown(evil) in markdown
+        assert not re.search(r"(?<!\\)\]\(http|(?<!\\)<https", markdown)
+        at = run({"side": "dekning", "kommune": "4022", "org": "lms"})
+        detail = "\n".join(m.value for m in at.markdown)
+        assert evil not in detail and escape_markdown(evil) in detail
     finally:
         st.cache_resource.clear()
 
@@ -180,3 +193,62 @@ def test_new_groups_by_drive_time():
     assert "Kjøretid til nærmeste gruppe i dag (min)" in single.columns
     assert single["Ny gruppe her ville nå"].is_monotonic_decreasing
     assert "over 240 min" in "\n".join(m.value for m in at.markdown)
+
+
+def test_a_repeated_kommune_in_a_shared_link_is_taken_once():
+    at = run({"side": "nye", "antall": "3", "med": "4022,4022"})
+    assert at.multiselect(key="med").value == ["4022"]
+    assert len(at.dataframe[0].value) == 3
+
+
+def test_switching_pages_drops_the_other_pages_parameters():
+    at = run({"side": "nye", "antall": "3", "naer": "60min"})
+    at.radio(key="side").set_value("dekning").run()
+    assert not at.exception
+    assert "antall" not in at.query_params and "naer" not in at.query_params
+    assert at.query_params["side"] in ("dekning", ["dekning"])
+
+
+def test_a_broken_data_folder_shows_a_norwegian_message_and_the_phone_lines(tmp_path,
+                                                                           monkeypatch):
+    monkeypatch.setenv("TILBUDSKART_DATA_DIR", str(tmp_path / "nowhere"))
+    monkeypatch.setenv("TILBUDSKART_CACHE_DIR", "")
+    st.cache_resource.clear()
+    try:
+        at = AppTest.from_file(APP, default_timeout=180)
+        at.run()
+        assert not at.exception
+        assert any("noe gikk galt" in e.value for e in at.error)
+        text = text_of(at)
+        assert "Rusinfo" in text and "08588" in text
+        assert "Traceback" not in text and str(tmp_path) not in text
+    finally:
+        st.cache_resource.clear()
+
+
+def test_coverage_detail_follows_the_chosen_organisation(kommuner):
+    at = run({"side": "dekning", "org": "al_anon", "kommune": "4624"})
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Km til nærmeste gruppe"] == figure(kommuners_km := kommuner.at[
+        "4624", "km_al_anon"])
+    assert kommuners_km >= kommuner.at["4624", "nearest_group_km"]
+    assert "Al-Anon" in text_of(at)
+    # Every group listed in the detail is an Al-Anon group.
+    listed = [m.value for m in at.markdown if m.value.startswith("- **")]
+    assert listed and all("Al\\-Anon" in line for line in listed)
+
+
+def test_report_pick_is_cleared_when_the_kommune_changes_another_way():
+    at = run({"side": "dekning"})
+    at.selectbox(key="kommune_pick").set_value("3431").run()
+    at.selectbox(key="kommune").set_value("5601").run()
+    assert at.selectbox(key="kommune_pick").value is None
+    assert any("Alta" in h.value for h in at.subheader)
+
+
+def test_an_ambiguous_search_shows_nothing_until_a_place_is_chosen():
+    at = run()
+    at.text_input(key="q").input("Os").run()
+    assert at.radio(key="valg").value is None
+    assert not at.dataframe  # no results for a place the user did not choose
+    assert "Ring for råd" in text_of(at)

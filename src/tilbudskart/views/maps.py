@@ -246,6 +246,11 @@ def coverage_layer(polygons: gpd.GeoDataFrame, kommuner: pd.DataFrame,
     )
 
 
+def layer_control() -> folium.LayerControl:
+    """Return the (collapsed) layer switcher of a map."""
+    return folium.LayerControl(collapsed=True)
+
+
 def outline_geojson(polygons: gpd.GeoDataFrame) -> str:
     """Return kommune outlines as GeoJSON text (serialise once, draw on many maps)."""
     return str(polygons[["kommunenummer", "geometry"]].to_json(drop_id=True))
