@@ -1,6 +1,9 @@
 from __future__ import annotations
 
+import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -95,3 +98,24 @@ def test_attributions_cover_every_licensor():
     for name in ("Kartverket", "Statistisk sentralbyrå", "Erik Bolstad", "GeoNames",
                  "www.erikbolstad.no/postnummer/"):
         assert name in text
+
+
+def test_a_plain_install_runs_from_any_folder(tmp_path):
+    # Not editable: the registry, lookups and manifest must travel inside the package.
+    target = tmp_path / "site"
+    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps",
+                    "--no-build-isolation", "--no-index", "--target", str(target),
+                    str(REPO_ROOT)], check=True, capture_output=True, cwd=tmp_path)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    data = Path(os.environ[settings.DATA_DIR_ENV]).resolve()
+    env = {**os.environ, "PYTHONPATH": str(target), settings.DATA_DIR_ENV: str(data)}
+    result = subprocess.run([sys.executable, "-m", "tilbudskart.cli", "nearest", "3840",
+                             "-n", "1"], capture_output=True, text=True, cwd=elsewhere,
+                            env=env, check=False)
+    assert result.returncode == 0, result.stderr
+    assert "Seljord" in result.stdout and "km" in result.stdout
+    installed = subprocess.run([sys.executable, "-c", "import tilbudskart; print("
+                                "tilbudskart.__file__)"], capture_output=True, text=True,
+                               cwd=elsewhere, env=env, check=True).stdout
+    assert installed.startswith(str(target))
