@@ -70,6 +70,13 @@ def national_polygons() -> tuple[gpd.GeoDataFrame, str]:
     return polygons, maps.outline_geojson(polygons)
 
 
+@st.cache_resource(show_spinner=False)
+def coverage_geojson(column: str, measure: str) -> str:
+    """The choropleth of one column as GeoJSON text, serialised once per process."""
+    return maps.coverage_geojson(national_polygons()[0], load().kommuner, column,
+                                 measures.MEASURES[measure])
+
+
 def org_id(choice: str) -> str | None:
     """The organisation id of a choice ("alle" means any self-help organisation)."""
     return None if choice == "alle" else choice
@@ -293,7 +300,7 @@ def page_coverage(data: pipeline.AppData) -> None:
                                    help="Henter kartfliser fra OpenStreetMap (tredjepart).")
         fmap = maps.base_map(tiles=tiles)
         fmap.fit_bounds(settings.NORWAY_BOUNDS)
-        maps.coverage_layer(national_polygons()[0], data.kommuner, column, measure).add_to(fmap)
+        maps.coverage_layer(coverage_geojson(column, measure.key)).add_to(fmap)
         located = data.services[data.services["status"] == "geocoded"]
         for key in settings.SELF_HELP_ORGANISATIONS:
             if organisation in (None, key):
@@ -387,8 +394,8 @@ def page_new_groups(data: pipeline.AppData) -> None:
     measure = measures.MEASURES[unit]
     fmap = maps.base_map()
     fmap.fit_bounds(settings.NORWAY_BOUNDS)
-    maps.coverage_layer(national_polygons()[0], data.kommuner,
-                        measure.column(org_id(st.session_state.org)), measure).add_to(fmap)
+    maps.coverage_layer(coverage_geojson(measure.column(org_id(st.session_state.org)),
+                                         measure.key)).add_to(fmap)
     maps.site_markers(best.sites, threshold if unit == "km" else None).add_to(fmap)
     st_folium(fmap, key="new_map", height=520, use_container_width=True, returned_objects=[])
     st.markdown(maps.legend_html(measure), unsafe_allow_html=True)

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import html
+import json
 
 import folium
 import numpy as np
@@ -56,13 +57,16 @@ def test_kommune_names_are_escaped_in_the_choropleth(kommuner):
     polygons = datasources.read_kommuner("S")
     table = kommuner.reset_index()
     table.loc[0, "kommunenavn"] = EVIL
-    layer = maps.coverage_layer(polygons, table, "nearest_group_km")
-    names = {feature["properties"]["kommunenummer"]: feature["properties"]["kommune"]
-             for feature in layer.data["features"]}
-    # The property itself is escaped (folium's tojson would also hide a raw "<" in the
-    # page source, so the rendered HTML alone could not tell).
-    assert names[table.loc[0, "kommunenummer"]] == html.escape(EVIL)
-    assert EVIL not in _render(layer.add_to(maps.base_map()))
+    geojson = maps.coverage_geojson(polygons, table, "nearest_group_km")
+    features = {feature["properties"]["kommunenummer"]: feature["properties"]
+                for feature in json.loads(geojson)["features"]}
+    # The properties themselves are escaped: the layer is drawn verbatim, and Leaflet
+    # inserts the tooltip as HTML.
+    first = features[table.loc[0, "kommunenummer"]]
+    assert first["kommune"] == html.escape(EVIL)
+    assert EVIL not in first["tooltip"] and html.escape(EVIL) in first["tooltip"]
+    page = _render(maps.coverage_layer(geojson).add_to(maps.base_map()))
+    assert EVIL not in page and geojson in page  # verbatim: not re-serialised
 
 
 def test_approximate_markers_are_drawn_differently(services):
@@ -107,9 +111,9 @@ def test_measures_name_their_columns_and_classes(kommuner):
     assert list(classes) == [0, 1, 5]
     table = kommuner.reset_index()
     table.loc[0, "drive_min"] = float("nan")
-    layer = maps.coverage_layer(datasources.read_kommuner("S"), table, "drive_min",
-                                 measures.MEASURES["min"])
-    labels = {f["properties"]["avstand"] for f in layer.data["features"]}
+    geojson = maps.coverage_geojson(datasources.read_kommuner("S"), table, "drive_min",
+                                    measures.MEASURES["min"])
+    labels = {f["properties"]["avstand"] for f in json.loads(geojson)["features"]}
     assert "ingen rute på vegnettet" in labels and any(x.endswith(" min") for x in labels)
 
 

@@ -10,9 +10,11 @@ HTML templates are files in ``views/templates/``, read once at import.
 from __future__ import annotations
 
 import base64
+from collections.abc import Hashable, Mapping
 from functools import cache
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import branca.element
 import folium
@@ -42,6 +44,8 @@ def _template(name: str) -> str:
 
 _OFFLINE_ICON_JS = _template("offline_icon.js.j2")
 _OUTLINE_LAYER_JS = _template("outline_layer.js.j2")
+_CHOROPLETH_LAYER_JS = _template("choropleth_layer.js.j2")
+_TOOLTIP_HTML = _template("tooltip.html")
 _LEGEND_HTML = _template("legend.html")
 _LEGEND_ITEM_HTML = _template("legend_item.html")
 _SITE_BADGE_HTML = _template("site_badge.html")
@@ -115,6 +119,7 @@ def base_map(location: tuple[float, float] = (65.0, 14.0), zoom: int = 4,
 
     """
     fmap = folium.Map(location=list(location), zoom_start=zoom, tiles=None, control_scale=True,
+                      zoom_snap=0.25, zoom_delta=0.5,
                       prefer_canvas=True, attribution_control=True)
     js, css = offline_assets()
     fmap.default_js = js
@@ -198,9 +203,12 @@ def legend_html(measure: Measure = MEASURES["km"]) -> str:
     return _LEGEND_HTML.format(label=escape(measure.label.lower()), items=items)
 
 
-def coverage_layer(polygons: gpd.GeoDataFrame, kommuner: pd.DataFrame,
-                   column: str, measure: Measure = MEASURES["km"]) -> folium.GeoJson:
-    """Return the kommune choropleth of one distance or travel-time column.
+def coverage_geojson(polygons: gpd.GeoDataFrame, kommuner: pd.DataFrame,
+                     column: str, measure: Measure = MEASURES["km"]) -> str:
+    """Return the kommune choropleth of one distance or travel-time column as GeoJSON text.
+
+    Serialised once (the app caches it per column), drawn verbatim by
+    :func:`coverage_layer` on every rerun.
 
     Parameters
     ----------
@@ -216,8 +224,14 @@ def coverage_layer(polygons: gpd.GeoDataFrame, kommuner: pd.DataFrame,
 
     Returns
     -------
-    folium.GeoJson
-        With a tooltip (kommune and figure); every property escaped.
+    str
+        Features with ``kommunenummer``, ``kommune``, ``fylke``, ``avstand``, ``colour``
+        and ``tooltip``; every text HTML-escaped.
+
+    Raises
+    ------
+    ValueError
+        If ``column`` is not in ``kommuner``.
 
     """
     if column not in kommuner.columns:
@@ -227,23 +241,26 @@ def coverage_layer(polygons: gpd.GeoDataFrame, kommuner: pd.DataFrame,
     classes = distance_classes(layer[column], measure.bins)
     layer["colour"] = [DISTANCE_COLOURS[int(c)] if not np.isnan(c) else NO_DATA_COLOUR
                        for c in classes]
-    layer["avstand"] = [f"{value:.0f} {measure.unit}" if pd.notna(value) else measure.missing
-                        for value in layer[column]]
+    layer["avstand"] = [f"{figure(value)} {measure.unit}" if pd.notna(value)
+                        else measure.missing for value in layer[column]]
     layer["kommune"] = layer["kommunenavn"].map(escape)
     layer["fylke"] = layer["fylkesnavn"].map(escape)
-    layer = layer[["kommunenummer", "kommune", "fylke", "avstand", "colour", "geometry"]]
-    return folium.GeoJson(
-        layer.to_json(drop_id=True),
-        name="Avstand til nærmeste gruppe",
-        style_function=lambda feature: {
-            "fillColor": feature["properties"]["colour"], "color": "#555555",
-            "weight": 0.4, "fillOpacity": 0.8,
-        },
-        highlight_function=lambda feature: {"weight": 2.5, "color": "#000000"},
-        tooltip=folium.GeoJsonTooltip(
-            fields=["kommune", "fylke", "avstand"],
-            aliases=["Kommune", "Fylke", measure.figure_label]),
-    )
+    layer["tooltip"] = [_TOOLTIP_HTML.format(kommune=k, fylke=f, label=measure.figure_label,
+                                             value=escape(v))
+                        for k, f, v in zip(layer["kommune"], layer["fylke"], layer["avstand"],
+                                           strict=True)]
+    layer = layer[["kommunenummer", "kommune", "fylke", "avstand", "colour", "tooltip",
+                   "geometry"]]
+    return str(layer.to_json(drop_id=True))
+
+
+def coverage_layer(geojson: str) -> ChoroplethLayer:
+    """Return the kommune choropleth drawn verbatim from :func:`coverage_geojson`.
+
+    Hovering a kommune outlines it and shows its tooltip; a click reaches the app as
+    streamlit-folium's ``last_active_drawing`` (with the feature's ``kommunenummer``).
+    """
+    return ChoroplethLayer(geojson)
 
 
 def layer_control() -> folium.LayerControl:
@@ -271,11 +288,30 @@ class _Verbatim(branca.element.Element):
         return self._text
 
 
-class OutlineLayer(folium.MacroElement):
-    """Plain kommune outlines from pre-serialised GeoJSON: the offline base map.
+class _VerbatimLayer(folium.MacroElement):
+    """A layer from pre-serialised GeoJSON, its script added to the page as it is.
 
     Unlike :class:`folium.GeoJson` it neither parses nor re-serialises the GeoJSON on
-    every rerun, and the outlines are not interactive (clicks go to the markers).
+    every rerun (see :class:`_Verbatim`).
+    """
+
+    _template = Template("")
+
+    def __init__(self, geojson: str) -> None:
+        super().__init__()
+        self._name = type(self).__name__
+        self.geojson = geojson
+
+    def render(self, **kwargs: object) -> None:  # type: ignore[override]  # as MacroElement
+        """Add the layer's script to the figure verbatim (see :class:`_Verbatim`)."""
+        figure = self.get_root()
+        assert isinstance(figure, branca.element.Figure), "render the map, not the layer"
+        script = self._template.module.script(self, kwargs)
+        figure.script.add_child(_Verbatim(str(script)), name=self.get_name())
+
+
+class OutlineLayer(_VerbatimLayer):
+    """Plain kommune outlines: the offline base map (not interactive).
 
     Parameters
     ----------
@@ -287,19 +323,23 @@ class OutlineLayer(folium.MacroElement):
     _template = Template(_OUTLINE_LAYER_JS)
 
     def __init__(self, geojson: str) -> None:
-        super().__init__()
-        self._name = "OutlineLayer"
-        self.geojson = geojson
+        super().__init__(geojson)
         self.options = {"style": {"fillColor": "#f2efe9", "color": "#999999", "weight": 0.4,
                                   "fillOpacity": 1.0},
                         "interactive": False}
 
-    def render(self, **kwargs: object) -> None:  # type: ignore[override]  # as MacroElement
-        """Add the layer's script to the figure verbatim (see :class:`_Verbatim`)."""
-        figure = self.get_root()
-        assert isinstance(figure, branca.element.Figure), "render the map, not the layer"
-        script = self._template.module.script(self, kwargs)
-        figure.script.add_child(_Verbatim(str(script)), name=self.get_name())
+
+class ChoroplethLayer(_VerbatimLayer):
+    """Kommuner coloured by their class, with a tooltip and a highlight on hover.
+
+    Parameters
+    ----------
+    geojson : str
+        GeoJSON text from :func:`coverage_geojson`.
+
+    """
+
+    _template = Template(_CHOROPLETH_LAYER_JS)
 
 
 def outline_layer(outlines: str) -> OutlineLayer:
@@ -314,8 +354,8 @@ def outline_layer(outlines: str) -> OutlineLayer:
     return OutlineLayer(outlines)
 
 
-def service_popup(row: pd.Series) -> str:
-    """Return the escaped HTML of one service's popup."""
+def service_popup(row: pd.Series | Mapping[Hashable, Any]) -> str:
+    """Return the escaped HTML of one service's popup (a row as a Series or a dict)."""
     organisation = settings.ORGANISATIONS.get(str(row["organisation"]), row["organisation"])
     lines = [f"<b>{escape(row['name'])}</b>", escape(organisation),
              f"{escape(row['kommunenavn'])} kommune"]
@@ -368,19 +408,24 @@ def service_markers(services: pd.DataFrame, name: str, show: bool = True) -> fol
     # Several groups can share a point (four Familieklubbene at one address in Oslo):
     # spread them a little so each stays clickable.
     offsets = located.groupby(["lat", "lon"]).cumcount().to_numpy()
-    points = gpd.GeoDataFrame(
-        {"colour": [settings.ORGANISATION_TABLE[str(o)].colour
-                    if str(o) in settings.ORGANISATION_TABLE else "#333333"
-                    for o in located["organisation"]],
-         "exact": (located["precision"] == "postcode").to_numpy(),
-         "radius": np.where(located["kind"] == "self_help", 7, 5),
-         "tooltip": [escape(n) for n in located["name"]],
-         "popup": [service_popup(row) for _, row in located.iterrows()]},
-        geometry=gpd.points_from_xy(located["lon"].to_numpy(dtype=float) + 0.008 * offsets,
-                                    located["lat"].to_numpy(dtype=float) + 0.004 * offsets),
-        crs=settings.CRS_WGS84)
+    features = []
+    for row, offset in zip(located.to_dict("records"), offsets.tolist(), strict=True):
+        organisation = settings.ORGANISATION_TABLE.get(str(row["organisation"]))
+        features.append({
+            "type": "Feature",
+            "properties": {
+                "colour": organisation.colour if organisation else "#333333",
+                "exact": row["precision"] == "postcode",
+                "radius": 7 if row["kind"] == "self_help" else 5,
+                "tooltip": escape(row["name"]),
+                "popup": service_popup(row),
+            },
+            "geometry": {"type": "Point",
+                         "coordinates": [float(row["lon"]) + 0.008 * offset,
+                                         float(row["lat"]) + 0.004 * offset]},
+        })
     folium.GeoJson(
-        points.to_geo_dict(drop_id=True), name=escape(name), control=False,
+        {"type": "FeatureCollection", "features": features}, name=escape(name), control=False,
         marker=folium.CircleMarker(), style_function=_marker_style,
         # Both are inserted as HTML by Leaflet; the texts were escaped above.
         tooltip=folium.GeoJsonTooltip(fields=["tooltip"], labels=False),
