@@ -12,6 +12,7 @@ from collections.abc import Iterable
 
 import numpy as np
 import pandas as pd
+from babel.numbers import format_decimal
 from pyproj import Geod, Transformer
 from scipy.spatial import cKDTree
 
@@ -340,3 +341,33 @@ def population_exposure(grid: pd.DataFrame, index: NearestIndex) -> pd.DataFrame
     for threshold in settings.BEYOND_KM:
         result[f"share_beyond_{threshold}km"] = sums[f"beyond_{threshold}"] / sums["befolkning"]
     return result.reset_index()
+
+
+def mainland_note(territory: str, nearest: pd.DataFrame) -> str:
+    """Return the Norwegian note for a search on Svalbard or Jan Mayen.
+
+    The registry has no group there, so the answer is the nearest group on the mainland
+    (and the national phone lines, which the caller shows beside it).
+
+    Parameters
+    ----------
+    territory : str
+        ``Match.territory`` of the search (``"Svalbard"`` or ``"Jan Mayen"``).
+    nearest : pandas.DataFrame
+        :func:`nearest_services` from the searched point, nearest first.
+
+    Returns
+    -------
+    str
+        E.g. "Det finnes ingen grupper på Svalbard i registeret; nærmeste på fastlandet
+        er LMS (Landsforbundet Mot Stoffmisbruk): «Tromsø» i Tromsø, 962 km i luftlinje."
+
+    """
+    text = f"Det finnes ingen grupper på {territory} i registeret"
+    if nearest.empty:
+        return text + "."
+    row = nearest.iloc[0]
+    organisation = settings.ORGANISATIONS.get(str(row["organisation"]), str(row["organisation"]))
+    km = format_decimal(round(float(row["distance_km"])), format="#,##0", locale="nb_NO")
+    return (f"{text}; nærmeste på fastlandet er {organisation}: «{row['name']}» i "
+            f"{row['kommunenavn']}, {km} km i luftlinje.")
