@@ -49,10 +49,6 @@ MAX_MESSAGE = 500
 
 # -- text that reaches the terminal -------------------------------------------------------
 
-#: Terminal control sequences: CSI (colours, cursor moves, "ESC [ … m") and OSC (window
-#: titles, hyperlinks, "ESC ] … BEL"), removed whole so no fragment is left.
-_ESCAPE_SEQUENCE = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?")
-
 #: Characters never printed: C0 controls but tab and newline, DEL and C1 controls
 #: (U+009B is a one-character CSI), bidirectional embeddings, overrides and isolates
 #: (they reorder what the terminal shows); lone surrogates cannot be encoded at all.
@@ -81,7 +77,7 @@ def terminal_safe(text: str, json_escape: bool = False) -> str:
     """
     if json_escape:
         return _UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
-    return _UNSAFE.sub("", _ESCAPE_SEQUENCE.sub("", text))
+    return _UNSAFE.sub("", geocode.TERMINAL_ESCAPE.sub("", text))
 
 
 def _say(text: str = "", err: bool = False) -> None:

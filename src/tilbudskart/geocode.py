@@ -45,13 +45,18 @@ MAX_QUERY_CHARS = 200
 ECHO_CHARS = 60
 
 
+#: Terminal control sequences: CSI (colours, cursor moves, "ESC [ … m") and OSC (window
+#: titles, hyperlinks, "ESC ] … BEL"), removed whole so that no fragment is left.
+TERMINAL_ESCAPE = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?")
+
+
 def clean_text(text: str) -> str:
     """Return text as a person meant it: NFC, no invisible characters, single spaces.
 
     Control and format characters (zero-width spaces and joiners, byte-order marks, soft
-    hyphens, bidirectional marks and overrides, terminal escapes, …) are removed; every
-    kind of whitespace (tabs, line breaks, no-break spaces) becomes one space; combining
-    marks are composed (``"o"`` + U+0308 → ``"ö"``). The result is idempotent:
+    hyphens, bidirectional marks and overrides, …) and terminal escape sequences are
+    removed; every kind of whitespace (tabs, line breaks, no-break spaces) becomes one
+    space; combining marks are composed (``"o"`` + U+0308 → ``"ö"``). The result is idempotent:
     ``clean_text(clean_text(s)) == clean_text(s)``.
 
     Parameters
@@ -68,7 +73,8 @@ def clean_text(text: str) -> str:
     if not (text.isascii() and text.isprintable()):
         # str.isprintable() is False exactly for the categories Cc, Cf, Cs, Co, Cn, Zl, Zp
         # and Zs other than the ASCII space: whitespace among them becomes a space, the
-        # rest is invisible and dropped.
+        # rest is invisible and dropped (terminal escape sequences first, whole).
+        text = TERMINAL_ESCAPE.sub("", text)
         text = "".join(c if c.isprintable() else " " if c.isspace() else ""
                        for c in text)
         text = unicodedata.normalize("NFC", text)
