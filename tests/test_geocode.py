@@ -282,3 +282,21 @@ def test_search_never_fails_and_echoes_little(gazetteer, text):
     if resolution.ok:
         assert resolution.match.kommunenummer in gazetteer.population.index or (
             resolution.match.territory)
+
+
+@pytest.mark.parametrize(("query", "expected"), [
+    ("Tysnes", []),
+    ("Storgata 1, Tysnes", ["Fant Tysnes; gateadresser kan ikke slås opp, så «Storgata 1» er "
+                            "ikke brukt."]),
+    ("Storgata 1, 9170 Longyearbyen", [
+        "Fant 9170 Longyearbyen; gateadresser kan ikke slås opp, så «Storgata 1» er ikke brukt.",
+        "Longyearbyen ligger på Svalbard, som ikke hører til noen kommune.",
+        "Det finnes ingen grupper på Svalbard i registeret; nærmeste på fastlandet er LMS "
+        "(Landsforbundet Mot Stoffmisbruk): «Tromsø» i Tromsø, 962 km i luftlinje."]),
+])
+def test_search_notes_are_what_the_app_and_cli_show(gazetteer, services, query, expected):
+    from tilbudskart import access
+    resolution = gazetteer.search(query)
+    match = resolution.match
+    nearest = access.nearest_services(match.lat, match.lon, services, n=5)
+    assert access.search_notes(resolution, match, nearest) == expected

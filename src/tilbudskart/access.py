@@ -9,6 +9,7 @@ nearest candidates are measured geodesically on the WGS 84 ellipsoid with
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -17,6 +18,9 @@ from pyproj import Geod, Transformer
 from scipy.spatial import cKDTree
 
 from tilbudskart import settings
+
+if TYPE_CHECKING:
+    from tilbudskart.geocode import Match, Resolution
 
 _GEOD = Geod(ellps="WGS84")
 
@@ -371,3 +375,29 @@ def mainland_note(territory: str, nearest: pd.DataFrame) -> str:
     km = format_decimal(round(float(row["distance_km"])), format="#,##0", locale="nb_NO")
     return (f"{text}; nærmeste på fastlandet er {organisation}: «{row['name']}» i "
             f"{row['kommunenavn']}, {km} km i luftlinje.")
+
+
+def search_notes(resolution: Resolution, match: Match, nearest: pd.DataFrame) -> list[str]:
+    """Return the Norwegian notes to show beside the answer to a search, in order.
+
+    Parameters
+    ----------
+    resolution : tilbudskart.geocode.Resolution
+        What :meth:`tilbudskart.geocode.Gazetteer.search` returned.
+    match : tilbudskart.geocode.Match
+        The location shown: ``resolution.match``, or the candidate the person picked.
+    nearest : pandas.DataFrame
+        :func:`nearest_services` from ``match``, nearest first.
+
+    Returns
+    -------
+    list of str
+        What part of the search was not used (a street address), and for Svalbard or
+        Jan Mayen that the place is in no kommune and which group on the mainland is
+        nearest; empty for an ordinary search. Plain text: escape it where it is shown.
+
+    """
+    notes = [resolution.note]
+    if match.territory:
+        notes += [match.note, mainland_note(match.territory, nearest)]
+    return [note for note in notes if note]

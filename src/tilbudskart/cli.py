@@ -162,10 +162,7 @@ def _cmd_nearest(args: argparse.Namespace) -> int:
     columns = ["name", "organisation", "kommunenavn", "distance_km", "precision", "phone",
                "source"]
     table = rounded(found[columns])
-    notes = [resolution.note]
-    if match.territory:
-        notes += [match.note, access.mainland_note(match.territory, found)]
-    notes = [n for n in notes if n]
+    notes = access.search_notes(resolution, match, found)
     lines = read_national_lines() if match.territory else None
     if args.json:
         payload: dict[str, object] = {
