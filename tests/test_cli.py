@@ -2,13 +2,17 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pandas as pd
 import pyogrio
 import pytest
 
+import tilbudskart
 from tilbudskart import cli, outputs, pipeline, settings
 
 
@@ -273,3 +277,14 @@ def test_terminal_escapes_never_reach_the_terminal(monkeypatch, capsys):
 def test_terminal_safe_keeps_text_and_newlines():
     assert cli.terminal_safe("Bø i Telemark\n\tÅs") == "Bø i Telemark\n\tÅs"
     assert cli.terminal_safe("a\x1b[1;31mb\x1b[0mc\x00d\ud800e") == "abcde"
+
+
+def test_closed_pipe_ends_quietly(tmp_path):
+    # `tilbudskart nearest 3840 | head -0`: the reader has gone before anything is written.
+    read, write = os.pipe()
+    os.close(read)
+    env = {**os.environ, "PYTHONPATH": str(Path(tilbudskart.__file__).parents[1])}
+    result = subprocess.run([sys.executable, "-m", "tilbudskart.cli", "nearest", "3840"],
+                            stdout=write, stderr=subprocess.PIPE, env=env, timeout=120)
+    os.close(write)
+    assert result.returncode == 141 and result.stderr == b""
