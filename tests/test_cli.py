@@ -236,11 +236,22 @@ def test_unexpected_error_is_one_line_and_traceback_only_with_vv(monkeypatch, ca
     (["-q"], logging.ERROR), (["-v", "sub-v"], logging.INFO), (["sub-vv"], logging.DEBUG),
     (["sub-q"], logging.ERROR),
 ])
-def test_verbosity_flags_set_the_log_level(argv, level, capsys):
+def test_verbosity_flags_set_the_log_level(argv, level, monkeypatch):
+    seen = []
+
+    def nearest(args):
+        logging.getLogger("tilbudskart.geocode").info("searching")
+        seen.append(logging.getLogger("tilbudskart.geocode").getEffectiveLevel())
+        return 0
+
+    monkeypatch.setattr(cli, "_cmd_nearest", nearest)
     before = [a for a in argv if not a.startswith("sub")]
     after = [a[3:] for a in argv if a.startswith("sub")]
-    assert cli.main([*before, "nearest", "Qwxyzby", *after]) == 2
-    assert logging.getLogger("tilbudskart").level == level
+    package = logging.getLogger("tilbudskart")
+    initial = package.level
+    assert cli.main([*before, "nearest", "Qwxyzby", *after]) == 0
+    assert seen == [level]
+    assert package.level == initial  # restored
 
 
 def test_long_query_is_not_echoed_in_full(capsys):
@@ -288,3 +299,14 @@ def test_closed_pipe_ends_quietly(tmp_path):
                             stdout=write, stderr=subprocess.PIPE, env=env, timeout=120)
     os.close(write)
     assert result.returncode == 141 and result.stderr == b""
+
+
+@pytest.mark.parametrize("argv", [
+    ["nearest", "3840", "--org", "\x1b[31m" + "x" * 100_000],
+    ["nearest", "3840", "y" * 100_000],
+    ["gaps", "--by", "z" * 100_000],
+])
+def test_argument_errors_are_short_and_terminal_safe(argv, capsys):
+    assert cli.main(argv) == 2
+    err = capsys.readouterr().err
+    assert len(err) < 2000 and "\x1b" not in err and "error: " in err

@@ -26,6 +26,7 @@ import sys
 import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import NoReturn
 
 from tilbudskart import access, datasources, geocode, outputs, registry, settings
 from tilbudskart.pipeline import (
@@ -212,6 +213,14 @@ def _cmd_gaps(args: argparse.Namespace) -> int:
 # -- parser and entry point ---------------------------------------------------------------
 
 
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose error messages are short and terminal-safe."""
+
+    def error(self, message: str) -> NoReturn:
+        """Print usage and a one-line message (arguments echoed at most in part); exit 2."""
+        super().error(geocode.shorten(" ".join(terminal_safe(message).split()), MAX_MESSAGE))
+
+
 def _verbosity_options(parser: argparse.ArgumentParser, defaults: bool) -> None:
     """Add ``-v``/``-q``; on subcommands without defaults, so either position works."""
     group = parser.add_mutually_exclusive_group()
@@ -225,7 +234,7 @@ def _verbosity_options(parser: argparse.ArgumentParser, defaults: bool) -> None:
 
 def parser() -> argparse.ArgumentParser:
     """Return the argument parser of the ``tilbudskart`` command."""
-    main_parser = argparse.ArgumentParser(
+    main_parser = _Parser(
         prog="tilbudskart",
         description="Where help for relatives of people with substance-use problems exists "
                     "in Norway (registry: ISF report 2007).")
@@ -287,7 +296,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return exc.code if isinstance(exc.code, int) else 0 if exc.code is None else 2
     level = _log_level(args.verbose, args.quiet)
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
-    logging.getLogger("tilbudskart").setLevel(level)
+    package_logger = logging.getLogger("tilbudskart")
+    previous_level = package_logger.level
+    package_logger.setLevel(level)
     try:
         code = int(args.func(args))
         sys.stdout.flush()  # a closed pipe shows here, not at interpreter exit
@@ -307,6 +318,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             traceback.print_exc()
         _error(f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__)
         return 1
+    finally:
+        package_logger.setLevel(previous_level)  # main() called from Python leaves no trace
 
 
 if __name__ == "__main__":
