@@ -37,8 +37,6 @@ from tilbudskart.pipeline import (
     write_outputs,
 )
 
-log = logging.getLogger(__name__)
-
 #: Most results ``nearest -n`` returns.
 MAX_RESULTS = 50
 

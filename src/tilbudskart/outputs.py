@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import errno
 import fcntl
+import logging
 import os
 import secrets
 import shutil
@@ -40,6 +41,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+
+logger = logging.getLogger(__name__)
 
 #: Folder (inside the output folder) holding one sub-folder per build.
 BUILDS = ".builds"
@@ -189,6 +192,7 @@ def remove_stale(out: Path) -> list[Path]:
             path.unlink(missing_ok=True)
         else:
             shutil.rmtree(path, ignore_errors=True)
+        logger.info("removed %s, left by an earlier build", path)
         removed.append(path)
     return removed
 
@@ -232,6 +236,7 @@ def publish(folder: Path, out: Path) -> list[Path]:
         if (path.is_symlink() and os.readlink(path).startswith(f"{CURRENT}/")
                 and not path.exists()):
             path.unlink()
+    logger.info("published %s: %d files in %s", out, len(written), folder.name)
     return written
 
 
