@@ -1,14 +1,19 @@
 from __future__ import annotations
 
 import json
+import logging
+import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pandas as pd
 import pyogrio
 import pytest
 
-from tilbudskart import cli, pipeline, settings
+import tilbudskart
+from tilbudskart import cli, outputs, pipeline, settings
 
 
 @pytest.fixture(scope="module")
@@ -30,6 +35,9 @@ def test_build_writes_all_outputs(built, capsys):
     layers = {name for name, _ in pyogrio.list_layers(built / "tilbudskart.gpkg")}
     assert layers == {"services", "kommuner"}
     assert not list(built.glob(".tilbudskart-*")), "staging folder left behind"
+    assert [p.name for p in (built / outputs.BUILDS).iterdir() if p.is_dir()] == [
+        outputs.current_build(built).name]
+    assert all((built / name).is_symlink() for name in pipeline.OUTPUT_FILES)
 
 
 def test_two_builds_are_byte_identical(built, tmp_path):
@@ -38,20 +46,43 @@ def test_two_builds_are_byte_identical(built, tmp_path):
         assert (built / name).read_bytes() == (tmp_path / name).read_bytes(), name
 
 
-def test_failed_build_leaves_previous_outputs_untouched(built, tmp_path, monkeypatch):
+def test_failed_build_leaves_previous_outputs_untouched(built, tmp_path, monkeypatch, capsys):
     out = tmp_path / "out"
     assert cli.main(["build", "--out", str(out)]) == 0
     before = {name: (out / name).read_bytes() for name in pipeline.OUTPUT_FILES}
+    calls = []
 
-    def broken(*args, **kwargs):
+    def broken(frame, path, *args, **kwargs):
+        # The GeoPackage is half written when the disk fills up.
+        calls.append(Path(path))
+        Path(path).write_bytes(b"SQLite format 3\x00truncated")
         raise OSError("disk full (simulated)")
 
-    monkeypatch.setattr(pd.DataFrame, "to_file", broken, raising=False)
     monkeypatch.setattr(pipeline.gpd.GeoDataFrame, "to_file", broken)
-    with pytest.raises(OSError, match="simulated"):
-        cli.main(["build", "--out", str(out)])
+    capsys.readouterr()
+    assert cli.main(["build", "--out", str(out)]) == 1
+    err = capsys.readouterr().err
+    assert err == "error: OSError: disk full (simulated)\n"  # one line, no traceback
+    assert len(calls) == 1 and calls[0].name == "tilbudskart.gpkg"
+    assert calls[0].parent.parent == out / outputs.BUILDS  # written into a build folder
+    assert not calls[0].parent.exists()  # which the failure removed
     assert {name: (out / name).read_bytes() for name in pipeline.OUTPUT_FILES} == before
-    assert not list(out.glob(".tilbudskart-*"))
+    builds = [p for p in (out / outputs.BUILDS).iterdir() if p.is_dir()]
+    assert builds == [outputs.current_build(out)]
+
+
+def test_build_removes_what_a_killed_build_left(built, tmp_path, capsys):
+    out = tmp_path / "out"
+    assert cli.main(["build", "--out", str(out)]) == 0
+    stale = out / outputs.BUILDS / "20200101T000000Z-1-dead"
+    legacy = out / ".tilbudskart-k1ll3d"
+    for folder in (stale, legacy):
+        folder.mkdir()
+        (folder / "tilbudskart.gpkg").write_bytes(b"SQLite format 3\x00trunc")
+    assert cli.main(["build", "--out", str(out)]) == 0
+    assert not stale.exists() and not legacy.exists()
+    for name in ("services.csv", "kommuner.csv", "unresolved.csv"):
+        assert (out / name).read_bytes() == (built / name).read_bytes(), name
 
 
 def test_bad_import_fails_cleanly_naming_file_row_field(tmp_path, capsys):
@@ -112,3 +143,170 @@ def test_gaps_by_travel_time(capsys, kommuner):
     assert minutes == sorted(minutes, reverse=True)
     # Kommuner without a route would be named on a last line; today every centre has one.
     assert len(out) == 4 and not any(line.startswith("No route") for line in out)
+
+
+# -- Svalbard, Jan Mayen, institutions, street addresses -----------------------------------
+
+
+@pytest.mark.parametrize(("query", "territory"), [("9170", "Svalbard"), ("8099", "Jan Mayen")])
+def test_nearest_on_svalbard_and_jan_mayen(capsys, query, territory):
+    assert cli.main(["nearest", query, "-n", "2"]) == 0
+    out = capsys.readouterr().out
+    assert f"Det finnes ingen grupper på {territory} i registeret" in out
+    assert "nærmeste på fastlandet er" in out
+    assert "08588" in out  # the national phone lines follow
+    kms = [float(k) for k in re.findall(r"^\s+(\d+\.\d) km", out, flags=re.M)]
+    assert len(kms) == 2 and all(900 < km < 1100 for km in kms)  # Tromsø/Lofoten, not 0
+
+
+def test_nearest_json_says_territory_and_notes(capsys):
+    assert cli.main(["nearest", "Longyearbyen", "--json", "-n", "1"]) == 0
+    payload = json.loads(capsys.readouterr().out)
+    assert payload["territory"] == "Svalbard"
+    assert payload["results"][0]["kommunenavn"] == "Tromsø"
+    assert any("fastlandet" in note for note in payload["notes"])
+    assert {"name": "Rusinfo (tidligere RUStelefonen)", "phone": "08588"} in payload[
+        "national_lines"]
+
+
+def test_nearest_institutions(capsys):
+    assert cli.main(["nearest", "3840", "--org", "institution", "-n", "3", "--json"]) == 0
+    results = json.loads(capsys.readouterr().out)["results"]
+    assert len(results) == 3
+    assert {r["organisation"] for r in results} == {"institution"}
+    assert [r["distance_km"] for r in results] == sorted(r["distance_km"] for r in results)
+
+
+def test_nearest_says_the_street_was_not_used(capsys):
+    assert cli.main(["nearest", "Storgata 1, Tysnes", "-n", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "Fant Tysnes; gateadresser kan ikke slås opp" in out and "«Storgata 1»" in out
+
+
+# -- argument checks, errors, terminal safety ------------------------------------------------
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (["nearest", "3840", "-n", "-5"], "argument -n: must be from 1 to 50, not -5"),
+    (["nearest", "3840", "-n", "0"], "argument -n: must be from 1 to 50, not 0"),
+    (["nearest", "3840", "-n", "51"], "argument -n: must be from 1 to 50, not 51"),
+    (["nearest", "3840", "-n", "fem"], "argument -n: 'fem' is not a whole number"),
+    (["gaps", "--top", "-350"], "argument --top: must be from 1 to 357, not -350"),
+    (["gaps", "--top", "358"], "argument --top: must be from 1 to 357, not 358"),
+    (["build", "--out", "/dev/null"], "output folder /dev/null is not a folder"),
+    (["build", "--out", "/proc/tilbudskart"], "cannot write to /proc"),
+    (["build", "--out", "out", "--import", "/no/such.csv"], "/no/such.csv is not a file"),
+])
+def test_bad_arguments_exit_2_with_a_message_before_any_work(argv, message, capsys,
+                                                             monkeypatch):
+    def forbidden(*args, **kwargs):
+        raise AssertionError("computed before the arguments were checked")
+
+    monkeypatch.setattr(cli, "build_dataset", forbidden)
+    monkeypatch.setattr(cli.geocode.Gazetteer, "from_data", forbidden)
+    assert cli.main(argv) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
+
+
+def test_build_onto_a_file_or_below_one(tmp_path, capsys):
+    afile = tmp_path / "afile"
+    afile.write_text("keep me")
+    assert cli.main(["build", "--out", str(afile)]) == 2
+    assert cli.main(["build", "--out", str(afile / "sub")]) == 2
+    err = capsys.readouterr().err
+    assert "is not a folder" in err and "is a file" in err
+    assert afile.read_text() == "keep me"
+
+
+def test_unexpected_error_is_one_line_and_traceback_only_with_vv(monkeypatch, capsys):
+    def boom(*args, **kwargs):
+        raise RuntimeError("boom\nsecond line")
+
+    monkeypatch.setattr(cli.geocode.Gazetteer, "from_data", boom)
+    assert cli.main(["nearest", "3840"]) == 1
+    assert capsys.readouterr().err == "error: RuntimeError: boom second line\n"
+    assert cli.main(["-vv", "nearest", "3840"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("Traceback") and err.endswith("error: RuntimeError: boom second line\n")
+
+
+@pytest.mark.parametrize(("argv", "level"), [
+    ([], logging.WARNING), (["-v"], logging.INFO), (["-vv"], logging.DEBUG),
+    (["-q"], logging.ERROR), (["-v", "sub-v"], logging.INFO), (["sub-vv"], logging.DEBUG),
+    (["sub-q"], logging.ERROR),
+])
+def test_verbosity_flags_set_the_log_level(argv, level, monkeypatch):
+    seen = []
+
+    def nearest(args):
+        logging.getLogger("tilbudskart.geocode").info("searching")
+        seen.append(logging.getLogger("tilbudskart.geocode").getEffectiveLevel())
+        return 0
+
+    monkeypatch.setattr(cli, "_cmd_nearest", nearest)
+    before = [a for a in argv if not a.startswith("sub")]
+    after = [a[3:] for a in argv if a.startswith("sub")]
+    package = logging.getLogger("tilbudskart")
+    initial = package.level
+    assert cli.main([*before, "nearest", "Qwxyzby", *after]) == 0
+    assert seen == [level]
+    assert package.level == initial  # restored
+
+
+def test_long_query_is_not_echoed_in_full(capsys):
+    assert cli.main(["nearest", "å" * 100_000]) == 2
+    captured = capsys.readouterr()
+    assert len(captured.out) + len(captured.err) < 500
+    assert cli.main(["nearest", "x," * 50_000, "--json"]) == 2
+    captured = capsys.readouterr()
+    assert len(captured.out) + len(captured.err) < 500
+
+
+def test_terminal_escapes_never_reach_the_terminal(monkeypatch, capsys):
+    evil = "\x1b[31mRØD\x1b[0m \x1b]0;tittel\x07\x9b2J\u202eesrever\r"
+    real = cli.geocode.geocode_services
+
+    def with_evil_name(*args, **kwargs):
+        services = real(*args, **kwargs)
+        services.loc[services["kommunenavn"] == "Tromsø", "name"] = evil
+        return services
+
+    monkeypatch.setattr(cli.geocode, "geocode_services", with_evil_name)
+    assert cli.main(["nearest", "Alta\x1b[2J\u200b", "-n", "3"]) == 0
+    out = capsys.readouterr().out
+    assert "RØD" in out and "esrever" in out
+    for char in ("\x1b", "\x9b", "\x07", "\r", "\u202e"):
+        assert char not in out
+    assert cli.main(["nearest", "Alta", "-n", "3", "--json"]) == 0
+    text = capsys.readouterr().out
+    assert not any(c in text for c in ("\x1b", "\x9b", "\x07", "\r", "\u202e"))
+    names = [r["name"] for r in json.loads(text)["results"]]
+    assert evil in names  # JSON keeps the data exact, escaped
+
+
+def test_terminal_safe_keeps_text_and_newlines():
+    assert cli.terminal_safe("Bø i Telemark\n\tÅs") == "Bø i Telemark\n\tÅs"
+    assert cli.terminal_safe("a\x1b[1;31mb\x1b[0mc\x00d\ud800e") == "abcde"
+
+
+def test_closed_pipe_ends_quietly(tmp_path):
+    # `tilbudskart nearest 3840 | head -0`: the reader has gone before anything is written.
+    read, write = os.pipe()
+    os.close(read)
+    env = {**os.environ, "PYTHONPATH": str(Path(tilbudskart.__file__).parents[1])}
+    result = subprocess.run([sys.executable, "-m", "tilbudskart.cli", "nearest", "3840"],
+                            stdout=write, stderr=subprocess.PIPE, env=env, timeout=120)
+    os.close(write)
+    assert result.returncode == 141 and result.stderr == b""
+
+
+@pytest.mark.parametrize("argv", [
+    ["nearest", "3840", "--org", "\x1b[31m" + "x" * 100_000],
+    ["nearest", "3840", "y" * 100_000],
+    ["gaps", "--by", "z" * 100_000],
+])
+def test_argument_errors_are_short_and_terminal_safe(argv, capsys):
+    assert cli.main(argv) == 2
+    err = capsys.readouterr().err
+    assert len(err) < 2000 and "\x1b" not in err and "error: " in err

@@ -1,7 +1,11 @@
 from __future__ import annotations
 
+import unicodedata
+
+import hypothesis as settings_
 import pandas as pd
 import pytest
+from hypothesis import strategies as st
 
 from tilbudskart import datasources, geocode, settings
 
@@ -145,3 +149,154 @@ def test_given_coordinates_are_kept_and_placed_in_their_kommune(gazetteer, regis
     out = geocode.geocode_services(frame, gazetteer)
     assert out.loc[0, "kommunenummer"] == "4022"
     assert out.loc[0, "status"] == "geocoded"
+
+
+# -- Svalbard and Jan Mayen ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("query", "territory", "place"), [
+    ("9170", "Svalbard", "Longyearbyen"), ("9171", "Svalbard", "Longyearbyen"),
+    ("9173", "Svalbard", "Ny-Ålesund"), ("9170 Longyearbyen", "Svalbard", "Longyearbyen"),
+    ("Longyearbyen", "Svalbard", "Longyearbyen"), ("Svalbard", "Svalbard", "Longyearbyen"),
+    ("barentsburg", "Svalbard", "Barentsburg"), ("8099", "Jan Mayen", "Jan Mayen"),
+    ("Jan Mayen", "Jan Mayen", "Jan Mayen"),
+])
+def test_search_finds_svalbard_and_jan_mayen_with_a_note(gazetteer, services, road_network,
+                                                         query, territory, place):
+    from tilbudskart import access, network
+    resolution = gazetteer.search(query)
+    match = resolution.match
+    assert match is not None and match.territory == territory
+    assert match.kommunenummer in gazetteer.territories
+    assert place in match.label and "til noen kommune" in match.note
+    nearest = access.nearest_services(match.lat, match.lon, services, n=3)
+    # The nearest groups are on the mainland, 900–1100 km away (Tromsø, Lofoten).
+    assert len(nearest) == 3 and nearest["distance_km"].between(900, 1100).all()
+    assert nearest["kommunenummer"].isin(gazetteer.population.index).all()
+    note = access.mainland_note(match.territory, nearest)
+    assert note.startswith(f"Det finnes ingen grupper på {territory} i registeret; "
+                           "nærmeste på fastlandet er ")
+    assert f"«{nearest['name'].iloc[0]}» i {nearest['kommunenavn'].iloc[0]}" in note
+    # No road leads there: no drive time, rather than a figure to laugh at.
+    ranked = access.by_distance(match.lat, match.lon, services)
+    assert network.minutes_to(road_network, match.lat, match.lon, ranked)[:3].tolist() == [
+        pytest.approx(float("nan"), nan_ok=True)] * 3
+
+
+def test_svalbard_nearest_is_tromso_at_the_right_distance(gazetteer, services):
+    from tilbudskart import access
+    match = gazetteer.search("9170").match
+    nearest = access.nearest_services(match.lat, match.lon, services, n=1)
+    # Longyearbyen–Tromsø is about 960 km in a straight line.
+    assert nearest["kommunenavn"].iloc[0] == "Tromsø"
+    assert nearest["distance_km"].iloc[0] == pytest.approx(961, abs=10)
+
+
+def test_registry_row_on_svalbard_stays_unresolved_with_a_reason(gazetteer, registry_csv):
+    from tilbudskart import registry
+    path = registry_csv([{"place": "Longyearbyen", "postcode": "9170"},
+                         {"place": "Longyearbyen"}])
+    out = geocode.geocode_services(registry.load_registry([path]), gazetteer)
+    assert (out["status"] == "unresolved").all()
+    assert out["reason"].str.contains("Svalbard, outside the 2024 kommuner").all()
+
+
+# -- what a search used -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("query", "matched", "note"), [
+    ("Storgata 1, Tysnes", "Tysnes",
+     "Fant Tysnes; gateadresser kan ikke slås opp, så «Storgata 1» er ikke brukt."),
+    ("Kirkegata 1, 9600 Hammerfest", "9600 Hammerfest",
+     "Fant 9600 Hammerfest; gateadresser kan ikke slås opp, så «Kirkegata 1» er ikke brukt."),
+    ("Tysnes, Hordaland", "Tysnes", "Fant Tysnes; «Hordaland» er ikke brukt."),
+    ("Tysnes", "Tysnes", ""), ("3840 Seljord", "3840 Seljord", ""), ("3840", "3840 Seljord", ""),
+])
+def test_search_says_what_it_matched(gazetteer, query, matched, note):
+    resolution = gazetteer.search(query)
+    assert resolution.ok
+    assert (resolution.matched_text, resolution.note) == (matched, note)
+    assert resolution.query == query
+
+
+# -- query hygiene ----------------------------------------------------------------------------
+
+INVISIBLE = ["\u200b", "\u200c", "\u200d", "\ufeff", "\u00ad", "\u200e", "\u200f", "\u202e",
+             "\u2066", "\x00", "\x1b", "\x7f", "\x9b"]
+
+
+@pytest.mark.parametrize("char", INVISIBLE)
+def test_invisible_characters_do_not_change_a_search(gazetteer, char):
+    resolution = gazetteer.search(f"{char}Tys{char}nes{char}")
+    assert resolution.match.kommunenummer == "4616" and resolution.query == "Tysnes"
+
+
+@pytest.mark.parametrize(("typed", "expected"), [
+    ("A\u030alesund", "1508"),          # Å as A + combining ring (NFC)
+    ("  Bjørnafjorden\t\n", "4624"),
+    ("\u00a0Alta\u2003", "5601"),       # no-break and em spaces
+    ("\x1b[31m3840\x1b[0m", "4022"),    # a pasted terminal colour
+])
+def test_search_cleans_what_was_typed(gazetteer, typed, expected):
+    assert gazetteer.search(typed).match.kommunenummer == expected
+
+
+def test_too_long_search_is_refused_without_echo(gazetteer):
+    resolution = gazetteer.search("Tysnes " * 20_000)
+    assert not resolution.ok and "too long" in resolution.reason
+    assert len(resolution.reason) < 100 and len(resolution.query) <= geocode.ECHO_CHARS
+    assert gazetteer.search("x" * geocode.MAX_QUERY_CHARS).reason != resolution.reason
+
+
+_UNSAFE_CATEGORIES = {"Cc", "Cf", "Cs", "Co", "Zl", "Zp"}
+
+
+@settings_.given(st.text(max_size=300))
+@settings_.settings(max_examples=300, deadline=None)
+def test_clean_text_properties(text):
+    cleaned = geocode.clean_text(text)
+    assert geocode.clean_text(cleaned) == cleaned                 # idempotent
+    assert unicodedata.is_normalized("NFC", cleaned)
+    assert not any(unicodedata.category(c) in _UNSAFE_CATEGORIES for c in cleaned)
+    assert cleaned == cleaned.strip() and "  " not in cleaned
+    assert all(c == " " or not c.isspace() for c in cleaned)
+
+
+@settings_.given(st.sampled_from(["Tysnes", "Bø i Telemark", "Ålesund", "Kárášjohka"]),
+                 st.lists(st.sampled_from(INVISIBLE), max_size=4), st.randoms())
+@settings_.settings(max_examples=100, deadline=None)
+def test_invisible_characters_never_change_the_key(name, junk, rnd):
+    chars = list(name)
+    for char in junk:
+        chars.insert(rnd.randrange(len(chars) + 1), char)
+    assert geocode.normalise("".join(chars)) == geocode.normalise(name)
+
+
+@settings_.given(text=st.text(max_size=250))
+@settings_.settings(max_examples=200, deadline=None,
+                    suppress_health_check=[settings_.HealthCheck.function_scoped_fixture])
+def test_search_never_fails_and_echoes_little(gazetteer, text):
+    resolution = gazetteer.search(text)
+    assert resolution.ok or resolution.reason
+    assert len(resolution.query) <= geocode.MAX_QUERY_CHARS
+    if resolution.ok:
+        assert resolution.match.kommunenummer in gazetteer.population.index or (
+            resolution.match.territory)
+
+
+@pytest.mark.parametrize(("query", "expected"), [
+    ("Tysnes", []),
+    ("Storgata 1, Tysnes", ["Fant Tysnes; gateadresser kan ikke slås opp, så «Storgata 1» er "
+                            "ikke brukt."]),
+    ("Storgata 1, 9170 Longyearbyen", [
+        "Fant 9170 Longyearbyen; gateadresser kan ikke slås opp, så «Storgata 1» er ikke brukt.",
+        "Longyearbyen ligger på Svalbard, som ikke hører til noen kommune.",
+        "Det finnes ingen grupper på Svalbard i registeret; nærmeste på fastlandet er LMS "
+        "(Landsforbundet Mot Stoffmisbruk): «Tromsø» i Tromsø, 962 km i luftlinje."]),
+])
+def test_search_notes_are_what_the_app_and_cli_show(gazetteer, services, query, expected):
+    from tilbudskart import access
+    resolution = gazetteer.search(query)
+    match = resolution.match
+    nearest = access.nearest_services(match.lat, match.lon, services, n=5)
+    assert access.search_notes(resolution, match, nearest) == expected

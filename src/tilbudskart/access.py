@@ -9,13 +9,18 @@ nearest candidates are measured geodesically on the WGS 84 ellipsoid with
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
+from babel.numbers import format_decimal
 from pyproj import Geod, Transformer
 from scipy.spatial import cKDTree
 
 from tilbudskart import settings
+
+if TYPE_CHECKING:
+    from tilbudskart.geocode import Match, Resolution
 
 _GEOD = Geod(ellps="WGS84")
 
@@ -340,3 +345,59 @@ def population_exposure(grid: pd.DataFrame, index: NearestIndex) -> pd.DataFrame
     for threshold in settings.BEYOND_KM:
         result[f"share_beyond_{threshold}km"] = sums[f"beyond_{threshold}"] / sums["befolkning"]
     return result.reset_index()
+
+
+def mainland_note(territory: str, nearest: pd.DataFrame) -> str:
+    """Return the Norwegian note for a search on Svalbard or Jan Mayen.
+
+    The registry has no group there, so the answer is the nearest group on the mainland
+    (and the national phone lines, which the caller shows beside it).
+
+    Parameters
+    ----------
+    territory : str
+        ``Match.territory`` of the search (``"Svalbard"`` or ``"Jan Mayen"``).
+    nearest : pandas.DataFrame
+        :func:`nearest_services` from the searched point, nearest first.
+
+    Returns
+    -------
+    str
+        E.g. "Det finnes ingen grupper på Svalbard i registeret; nærmeste på fastlandet
+        er LMS (Landsforbundet Mot Stoffmisbruk): «Tromsø» i Tromsø, 962 km i luftlinje."
+
+    """
+    text = f"Det finnes ingen grupper på {territory} i registeret"
+    if nearest.empty:
+        return text + "."
+    row = nearest.iloc[0]
+    organisation = settings.ORGANISATIONS.get(str(row["organisation"]), str(row["organisation"]))
+    km = format_decimal(round(float(row["distance_km"])), format="#,##0", locale="nb_NO")
+    return (f"{text}; nærmeste på fastlandet er {organisation}: «{row['name']}» i "
+            f"{row['kommunenavn']}, {km} km i luftlinje.")
+
+
+def search_notes(resolution: Resolution, match: Match, nearest: pd.DataFrame) -> list[str]:
+    """Return the Norwegian notes to show beside the answer to a search, in order.
+
+    Parameters
+    ----------
+    resolution : tilbudskart.geocode.Resolution
+        What :meth:`tilbudskart.geocode.Gazetteer.search` returned.
+    match : tilbudskart.geocode.Match
+        The location shown: ``resolution.match``, or the candidate the person picked.
+    nearest : pandas.DataFrame
+        :func:`nearest_services` from ``match``, nearest first.
+
+    Returns
+    -------
+    list of str
+        What part of the search was not used (a street address), and for Svalbard or
+        Jan Mayen that the place is in no kommune and which group on the mainland is
+        nearest; empty for an ordinary search. Plain text: escape it where it is shown.
+
+    """
+    notes = [resolution.note]
+    if match.territory:
+        notes += [match.note, mainland_note(match.territory, nearest)]
+    return [note for note in notes if note]

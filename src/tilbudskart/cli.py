@@ -1,59 +1,190 @@
 """Command-line interface: ``tilbudskart build | nearest | gaps``.
 
-``build`` writes every output into a temporary folder beside the target and moves the
-files into place only when all of them are written, so a failure leaves earlier outputs
-untouched. CSV outputs are byte-for-byte reproducible.
+``build`` checks that the output folder can be written before computing anything. It writes
+every output into a fresh folder ``out/.builds/<stamp>/`` and publishes the whole set at
+once by swapping one symlink, ``out/current``; ``out/services.csv`` and the other files
+link through it (see :mod:`tilbudskart.outputs`). A failure or a kill at any moment leaves
+the previous outputs complete, and the next build removes what a killed one left behind.
+CSV outputs are byte-for-byte reproducible.
+
+Arguments are checked by argparse (``-n`` 1–50, ``--top`` 1–357, ``--out`` a writable
+folder); a bad one exits with status 2 and a one-line message. Any other failure prints one
+line ``error: …`` and exits with status 1 (the traceback only with ``-vv``). Every text
+printed, from the data or the query, passes :func:`terminal_safe`, so no terminal escape
+reaches the terminal. ``-v``/``-vv`` log at INFO/DEBUG, ``-q`` only errors (default
+WARNING).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import logging
+import os
+import re
 import sys
-from collections.abc import Sequence
+import traceback
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import NoReturn
 
-from tilbudskart import access, datasources, geocode, registry, settings
-from tilbudskart.pipeline import build_dataset, rounded, summary, write_outputs
+from tilbudskart import access, datasources, geocode, outputs, registry, settings
+from tilbudskart.pipeline import (
+    build_dataset,
+    read_national_lines,
+    rounded,
+    summary,
+    write_outputs,
+)
+
+#: Most results ``nearest -n`` returns.
+MAX_RESULTS = 50
+
+#: Kommuner in the 2024 table (the most ``gaps --top`` can list).
+KOMMUNER = 357
+
+#: Longest error message printed (characters).
+MAX_MESSAGE = 500
+
+# -- text that reaches the terminal -------------------------------------------------------
+
+#: Characters never printed: C0 controls but tab and newline, DEL and C1 controls
+#: (U+009B is a one-character CSI), bidirectional embeddings, overrides and isolates
+#: (they reorder what the terminal shows); lone surrogates cannot be encoded at all.
+_UNSAFE = re.compile(
+    "[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
+
+
+def terminal_safe(text: str, json_escape: bool = False) -> str:
+    r"""Return text that cannot control a terminal.
+
+    Parameters
+    ----------
+    text : str
+        Anything about to be printed (data, a query, a message).
+    json_escape : bool
+        For JSON text: write each unsafe character as a ``\\uXXXX`` escape, which keeps
+        the data exact (JSON strings are the only place such characters can occur).
+        Otherwise escape sequences and unsafe characters are removed.
+
+    Returns
+    -------
+    str
+        The text without terminal escapes and control characters (newlines and tabs
+        are kept).
+
+    """
+    if json_escape:
+        return _UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+    return _UNSAFE.sub("", geocode.TERMINAL_ESCAPE.sub("", text))
+
+
+def _say(text: str = "", err: bool = False) -> None:
+    print(terminal_safe(text), file=sys.stderr if err else sys.stdout)
+
+
+def _error(message: str) -> None:
+    line = " ".join(terminal_safe(message).split())
+    _say(f"error: {geocode.shorten(line, MAX_MESSAGE)}", err=True)
+
+
+# -- argument types -----------------------------------------------------------------------
+
+
+def _int_between(low: int, high: int) -> Callable[[str], int]:
+    """Return an argparse type accepting whole numbers from ``low`` to ``high``."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"{geocode.shorten(text)!r} is not a whole number") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"must be from {low} to {high}, not {value}")
+        return value
+
+    return parse
+
+
+def _output_folder(text: str) -> Path:
+    """Argparse type of ``--out``: a folder that exists or can be made, and is writable."""
+    path = Path(text)
+    try:
+        outputs.check_writable(path)
+    except outputs.OutputError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return path
+
+
+def _input_file(text: str) -> Path:
+    """Argparse type of ``--import``: a readable file."""
+    path = Path(text)
+    if not path.is_file():
+        raise argparse.ArgumentTypeError(f"{text} is not a file")
+    if not os.access(path, os.R_OK):
+        raise argparse.ArgumentTypeError(f"{text} cannot be read")
+    return path
+
+
+# -- commands -----------------------------------------------------------------------------
 
 
 def _cmd_build(args: argparse.Namespace) -> int:
     dataset = build_dataset(args.imports, grid=args.grid)
     written = write_outputs(dataset, args.out)
-    print(summary(dataset))
-    print("Wrote " + ", ".join(str(p) for p in written))
+    _say(summary(dataset))
+    _say("Wrote " + ", ".join(str(p) for p in written))
     return 0
 
 
 def _cmd_nearest(args: argparse.Namespace) -> int:
     gazetteer = geocode.Gazetteer.from_data()
     resolution = gazetteer.search(args.query)
+    shown = geocode.shorten(resolution.query)
     if not resolution.ok:
         if resolution.candidates:
-            print(f"«{args.query}» is ambiguous; try one of:", file=sys.stderr)
+            _say(f"«{shown}» is ambiguous; try one of:", err=True)
             for candidate in resolution.candidates:
-                print(f"  {candidate.label}", file=sys.stderr)
+                _say(f"  {candidate.label}", err=True)
         else:
-            print(f"Not found: {resolution.reason}", file=sys.stderr)
+            _say(f"Not found: {geocode.shorten(resolution.reason, MAX_MESSAGE)}", err=True)
         return 2
     match = resolution.match
     assert match is not None
     services = build_dataset(args.imports).services if args.imports else geocode.geocode_services(
         registry.load_registry(), gazetteer)
+    # An organisation implies its kind (institutions are not self-help groups).
+    kind = None if args.org else "self_help"
     found = access.nearest_services(match.lat, match.lon, services, n=args.n,
-                                    organisation=args.org)
+                                    organisation=args.org, kind=kind)
     columns = ["name", "organisation", "kommunenavn", "distance_km", "precision", "phone",
                "source"]
     table = rounded(found[columns])
+    notes = access.search_notes(resolution, match, found)
+    lines = read_national_lines() if match.territory else None
     if args.json:
-        payload = {"query": args.query, "located_as": match.label,
-                   "precision": match.precision, "results": table.to_dict("records")}
-        print(json.dumps(payload, ensure_ascii=False, indent=2))
-    else:
-        print(f"{args.query} → {match.label} ({match.precision})")
-        for row in table.itertuples():
-            print(f"  {row.distance_km:7.1f} km  {row.name} ({row.organisation}, "
-                  f"{row.kommunenavn})")
+        payload: dict[str, object] = {
+            "query": shown, "located_as": match.label, "precision": match.precision,
+            "matched_text": resolution.matched_text, "territory": match.territory,
+            "notes": notes, "results": table.to_dict("records")}
+        if lines is not None:
+            payload["national_lines"] = lines.loc[lines["scope"] == "national",
+                                                  ["name", "phone"]].to_dict("records")
+        print(terminal_safe(json.dumps(payload, ensure_ascii=False, indent=2),
+                            json_escape=True))
+        return 0
+    _say(f"{shown} → {match.label} ({match.precision})")
+    for note in notes:
+        _say(f"  {note}")
+    if not len(table):
+        _say("  (no services)")
+    for row in table.itertuples():
+        _say(f"  {row.distance_km:7.1f} km  {row.name} ({row.organisation}, {row.kommunenavn})")
+    if lines is not None:
+        _say("National phone lines:")
+        for line in lines[lines["scope"] == "national"].itertuples():
+            _say(f"  {line.phone}  {line.name}")
     return 0
 
 
@@ -64,60 +195,129 @@ def _cmd_gaps(args: argparse.Namespace) -> int:
     column = f"{prefix}{args.org}" if args.org else whole
     table = kommuner.sort_values([column, "kommunenummer"], ascending=[False, True])
     table = table.head(args.top)
-    print(f"{'kommune':<22} {'fylke':<26} {'folkemengde':>11} {args.by:>7}  nearest group")
+    _say(f"{'kommune':<22} {'fylke':<26} {'folkemengde':>11} {args.by:>7}  nearest group")
     for row in table.itertuples():
         group = (f"{row.nearest_group!s} ({row.nearest_group_kommune!s})" if args.by == "km"
                  else str(row.nearest_group_by_road))
-        print(f"{row.kommunenavn:<22} {str(row.fylkesnavn)[:26]:<26} {row.folkemengde:>11,} "
-              f"{getattr(row, column):7.1f}  {group}")
+        _say(f"{row.kommunenavn:<22} {str(row.fylkesnavn)[:26]:<26} {row.folkemengde:>11,} "
+             f"{getattr(row, column):7.1f}  {group}")
     unrouted = kommuner[kommuner[column].isna()]
     if args.by == "min" and len(unrouted):
-        print(f"No route in N1000 (island without a car ferry): "
-              f"{', '.join(unrouted['kommunenavn'])}")
+        _say(f"No route in N1000 (island without a car ferry): "
+             f"{', '.join(unrouted['kommunenavn'])}")
     return 0
+
+
+# -- parser and entry point ---------------------------------------------------------------
+
+
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose error messages are short and terminal-safe."""
+
+    def error(self, message: str) -> NoReturn:
+        """Print usage and a one-line message (arguments echoed at most in part); exit 2."""
+        super().error(geocode.shorten(" ".join(terminal_safe(message).split()), MAX_MESSAGE))
+
+
+def _verbosity_options(parser: argparse.ArgumentParser, defaults: bool) -> None:
+    """Add ``-v``/``-q``; on subcommands without defaults, so either position works."""
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument("-v", "--verbose", action="count",
+                       default=0 if defaults else argparse.SUPPRESS,
+                       help="log more (-v info, -vv debug and tracebacks)")
+    group.add_argument("-q", "--quiet", action="store_true",
+                       default=False if defaults else argparse.SUPPRESS,
+                       help="log only errors")
 
 
 def parser() -> argparse.ArgumentParser:
     """Return the argument parser of the ``tilbudskart`` command."""
-    main_parser = argparse.ArgumentParser(
+    main_parser = _Parser(
         prog="tilbudskart",
         description="Where help for relatives of people with substance-use problems exists "
                     "in Norway (registry: ISF report 2007).")
+    _verbosity_options(main_parser, defaults=True)
     sub = main_parser.add_subparsers(dest="command", required=True)
 
-    build = sub.add_parser("build", help="geocode the registry and write the access table")
-    build.add_argument("--out", type=Path, required=True, help="output folder")
-    build.add_argument("--import", dest="imports", type=Path, action="append", default=[],
-                       help="a CSV list of services to add (repeatable)")
+    build = sub.add_parser(
+        "build", help="geocode the registry and write the access table",
+        description="Write services.csv, kommuner.csv, unresolved.csv and tilbudskart.gpkg. "
+                    "The set is written into OUT/.builds/<stamp>/ and published at once by "
+                    "swapping the symlink OUT/current; OUT/<file> links through it.")
+    build.add_argument("--out", type=_output_folder, required=True,
+                       help="output folder (must be writable; checked before computing)")
+    build.add_argument("--import", dest="imports", type=_input_file, action="append",
+                       default=[], help="a CSV list of services to add (repeatable)")
     build.add_argument("--grid", choices=["1km", "250m"], default="1km",
                        help="population grid for weighting (default 1km)")
+    _verbosity_options(build, defaults=False)
     build.set_defaults(func=_cmd_build)
 
     nearest = sub.add_parser("nearest", help="the nearest groups to a postcode, place or kommune")
-    nearest.add_argument("query")
-    nearest.add_argument("--org", choices=list(settings.ORGANISATIONS), default=None)
-    nearest.add_argument("-n", type=int, default=5)
+    nearest.add_argument("query", help="postcode, place, kommune or address")
+    nearest.add_argument("--org", choices=list(settings.ORGANISATIONS), default=None,
+                         help="only this organisation ('institution': treatment institutions)")
+    nearest.add_argument("-n", type=_int_between(1, MAX_RESULTS), default=5,
+                         help=f"how many (1–{MAX_RESULTS}, default 5)")
     nearest.add_argument("--json", action="store_true")
-    nearest.add_argument("--import", dest="imports", type=Path, action="append", default=[])
+    nearest.add_argument("--import", dest="imports", type=_input_file, action="append",
+                         default=[])
+    _verbosity_options(nearest, defaults=False)
     nearest.set_defaults(func=_cmd_nearest)
 
     gaps = sub.add_parser("gaps", help="the kommuner farthest from a self-help group")
-    gaps.add_argument("--top", type=int, default=20)
+    gaps.add_argument("--top", type=_int_between(1, KOMMUNER), default=20,
+                      help=f"how many kommuner (1–{KOMMUNER}, default 20)")
     gaps.add_argument("--org", choices=list(settings.SELF_HELP_ORGANISATIONS), default=None)
     gaps.add_argument("--by", choices=["km", "min"], default="km",
                       help="straight-line km (default) or minutes by road and car ferry")
+    _verbosity_options(gaps, defaults=False)
     gaps.set_defaults(func=_cmd_gaps)
     return main_parser
 
 
+def _log_level(verbose: int, quiet: bool) -> int:
+    if quiet:
+        return logging.ERROR
+    return {0: logging.WARNING, 1: logging.INFO}.get(verbose, logging.DEBUG)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; return the exit code."""
-    args = parser().parse_args(argv)
+    """Run the command line; return the exit code (2 for bad arguments, 1 for errors)."""
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            reconfigure(errors="backslashreplace")
     try:
-        return int(args.func(args))
-    except (registry.RegistryError, datasources.DataError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        args = parser().parse_args(argv)
+    except SystemExit as exc:  # argparse: --help (0) or a bad argument (2)
+        return exc.code if isinstance(exc.code, int) else 0 if exc.code is None else 2
+    level = _log_level(args.verbose, args.quiet)
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+    package_logger = logging.getLogger("tilbudskart")
+    previous_level = package_logger.level
+    package_logger.setLevel(level)
+    try:
+        code = int(args.func(args))
+        sys.stdout.flush()  # a closed pipe shows here, not at interpreter exit
+        return code
+    except (registry.RegistryError, datasources.DataError, outputs.OutputError) as exc:
+        _error(str(exc))
         return 1
+    except KeyboardInterrupt:
+        _error("interrupted")
+        return 130
+    except BrokenPipeError:
+        # The reader went away (``| head``): stop quietly, as other commands do.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
+    except Exception as exc:
+        if args.verbose >= 2:
+            traceback.print_exc()
+        _error(f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__)
+        return 1
+    finally:
+        package_logger.setLevel(previous_level)  # main() called from Python leaves no trace
 
 
 if __name__ == "__main__":

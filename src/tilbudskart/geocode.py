@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 
 import geopandas as gpd
@@ -38,28 +38,96 @@ _TYPE_RANK = {"by": 0, "tettsted": 1, "poststed": 2, "kommunesenter": 3, "tettbe
               "bydel": 5, "sted": 6, "bygdelagBygd": 7, "grend": 8}
 
 
-def normalise(name: str) -> str:
-    """Return a name folded for matching: NFC, case-folded, single spaces, no punctuation.
+#: The longest search a person can type (characters, after cleaning); longer text is refused.
+MAX_QUERY_CHARS = 200
+
+#: How much of a query is echoed back in messages.
+ECHO_CHARS = 60
+
+
+#: Terminal control sequences: CSI (colours, cursor moves, "ESC [ … m") and OSC (window
+#: titles, hyperlinks, "ESC ] … BEL"), removed whole so that no fragment is left.
+TERMINAL_ESCAPE = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?")
+
+
+def clean_text(text: str) -> str:
+    """Return text as a person meant it: NFC, no invisible characters, single spaces.
+
+    Control and format characters (zero-width spaces and joiners, byte-order marks, soft
+    hyphens, bidirectional marks and overrides, …) and terminal escape sequences are
+    removed; every kind of whitespace (tabs, line breaks, no-break spaces) becomes one
+    space; combining marks are composed (``"o"`` + U+0308 → ``"ö"``). The result is idempotent:
+    ``clean_text(clean_text(s)) == clean_text(s)``.
 
     Parameters
     ----------
-    name : str
-        A place, kommune or region name as printed.
+    text : str
+        Any text, e.g. a search as typed or pasted.
 
     Returns
     -------
     str
-        The folded key; ``"Sør -Trøndelag"`` and ``"sør-trøndelag"`` give the same key.
+        The cleaned text, stripped at both ends.
 
     """
-    text = unicodedata.normalize("NFC", name).casefold()
+    if not (text.isascii() and text.isprintable()):
+        # str.isprintable() is False exactly for the categories Cc, Cf, Cs, Co, Cn, Zl, Zp
+        # and Zs other than the ASCII space: whitespace among them becomes a space, the
+        # rest is invisible and dropped (terminal escape sequences first, whole).
+        text = TERMINAL_ESCAPE.sub("", text)
+        text = "".join(c if c.isprintable() else " " if c.isspace() else ""
+                       for c in text)
+        text = unicodedata.normalize("NFC", text)
+    return " ".join(text.split())
+
+
+def shorten(text: str, limit: int = ECHO_CHARS) -> str:
+    """Return text cut to at most ``limit`` characters, with "…" when it was cut.
+
+    Parameters
+    ----------
+    text : str
+        Text to echo back to a person (e.g. their search).
+    limit : int
+        Most characters returned (at least 2).
+
+    Returns
+    -------
+    str
+
+    """
+    return text if len(text) <= limit else text[:max(limit - 1, 1)].rstrip() + "…"
+
+
+def normalise(name: str) -> str:
+    """Return a name folded for matching: cleaned, case-folded, no punctuation.
+
+    Parameters
+    ----------
+    name : str
+        A place, kommune or region name as printed or typed.
+
+    Returns
+    -------
+    str
+        The folded key; ``"Sør -Trøndelag"`` and ``"sør-trøndelag"`` give the same key,
+        and so does ``"alta"`` with a zero-width space in it (see :func:`clean_text`).
+
+    """
+    text = unicodedata.normalize("NFC", clean_text(name).casefold())
     text = re.sub(r"[\s\-–.,:;/]+", " ", text)
     return text.strip()
 
 
 @dataclass(frozen=True)
 class Match:
-    """A resolved location."""
+    """A resolved location.
+
+    ``kommunenummer`` is one of the 357 kommuner of 2024, except when ``territory`` is set:
+    then the point lies on Svalbard or Jan Mayen (``"2100"``/``"2211"`` in the postcode
+    register), which belong to no kommune and have no row in the kommune table. ``note`` is
+    a sentence in Norwegian for the person searching (empty on the mainland).
+    """
 
     kommunenummer: str
     lat: float
@@ -67,20 +135,53 @@ class Match:
     precision: str
     matched_as: str
     label: str = ""
+    territory: str = ""
+    note: str = ""
 
 
 @dataclass
 class Resolution:
-    """The outcome of geocoding one name: a match, or candidates and a reason."""
+    """The outcome of geocoding one name: a match, or candidates and a reason.
+
+    For a search (:meth:`Gazetteer.search`), ``query`` is the text as searched (cleaned,
+    see :func:`clean_text`), ``matched_text`` the part of it that was found, and ``note``
+    a sentence in Norwegian to show beside the answer when part of the query was not used
+    (a street address) or the place lies outside the kommuner (Svalbard, Jan Mayen).
+    """
 
     match: Match | None
     reason: str = ""
     candidates: list[Match] = field(default_factory=list)
+    query: str = ""
+    matched_text: str = ""
+    note: str = ""
 
     @property
     def ok(self) -> bool:
         """Whether a single location was found."""
         return self.match is not None
+
+
+def territory_note(place: str, territory: str) -> str:
+    """Return the Norwegian note for a place on Svalbard or Jan Mayen.
+
+    Parameters
+    ----------
+    place : str
+        The postal place found (``"Longyearbyen"``).
+    territory : str
+        ``"Svalbard"`` or ``"Jan Mayen"``.
+
+    Returns
+    -------
+    str
+        E.g. "Longyearbyen ligger på Svalbard, som ikke hører til noen kommune."
+        (:func:`tilbudskart.access.mainland_note` adds the nearest group).
+
+    """
+    if normalise(place) == normalise(territory):
+        return f"{territory} hører ikke til noen kommune."
+    return f"{place} ligger på {territory}, som ikke hører til noen kommune."
 
 
 class Gazetteer:
@@ -116,6 +217,11 @@ class Gazetteer:
         self._places = places
         self._aliases = aliases
         self._counties = counties
+        # Postcodes outside the 2024 kommuner: Svalbard (2100) and Jan Mayen (2211).
+        outside = postcodes[~postcodes["kommunenummer"].isin(self.population.index)]
+        self.territories: dict[str, str] = {
+            str(k): str(v) for k, v in zip(outside["kommunenummer"], outside["kommunenavn"],
+                                           strict=True)}
 
     @classmethod
     def from_data(cls) -> Gazetteer:
@@ -250,8 +356,42 @@ class Gazetteer:
         return self._county_index[key]
 
     def kommune_name(self, kommunenummer: str) -> str:
-        """Return the short 2024 name of a kommune."""
+        """Return the short 2024 name of a kommune (or "Svalbard", "Jan Mayen")."""
+        if kommunenummer in self.territories:
+            return self.territories[kommunenummer]
         return str(self.population.at[kommunenummer, "navn"])
+
+    @cached_property
+    def _territory_places(self) -> dict[str, str]:
+        """Normalised place or territory name on Svalbard / Jan Mayen → its postcode.
+
+        Every postal place there (Longyearbyen, Ny-Ålesund, Barentsburg, …) and the
+        territory's own name, which points at its first postcode (Svalbard → 9170
+        Longyearbyen, where nearly everyone lives).
+        """
+        rows = self.postcodes[self.postcodes["kommunenummer"].isin(self.territories)]
+        index: dict[str, str] = {}
+        for postcode, row in rows.sort_index().iterrows():
+            index.setdefault(normalise(str(row["kommunenavn"])), str(postcode))
+            index.setdefault(normalise(str(row["poststed"])), str(postcode))
+        return index
+
+    def by_territory(self, name: str) -> Match | None:
+        """Find a place on Svalbard or Jan Mayen, which lie outside the kommuner.
+
+        Parameters
+        ----------
+        name : str
+            A postal place there (``"Longyearbyen"``) or ``"Svalbard"``/``"Jan Mayen"``.
+
+        Returns
+        -------
+        Match or None
+            Precision ``postcode``, with ``territory`` and ``note`` set.
+
+        """
+        postcode = self._territory_places.get(normalise(name))
+        return self.by_postcode(postcode) if postcode else None
 
     def _centre(self, kommunenummer: str, precision: str, matched_as: str) -> Match:
         lat, lon = self._centre_points[kommunenummer]
@@ -293,9 +433,12 @@ class Gazetteer:
         row = {str(k): "" if pd.isna(v) else str(v)
                for k, v in self.postcodes.loc[postcode].to_dict().items()}
         number = row["kommunenummer_punkt"] or row["kommunenummer"]
+        territory = self.territories.get(number, "")
+        note = territory_note(row["poststed"], territory) if territory else ""
         return Match(number, float(row["lat"]), float(row["lon"]), "postcode",
                      f"postcode {postcode} {row['poststed']}",
-                     label=f"{postcode} {row['poststed']} ({self.kommune_name(number)})")
+                     label=f"{postcode} {row['poststed']} ({self.kommune_name(number)})",
+                     territory=territory, note=note)
 
     def _place_candidates(self, name: str,
                           allowed: set[str] | None) -> list[dict[str, object]]:
@@ -428,6 +571,9 @@ class Gazetteer:
             names = ", ".join(self.kommune_name(c.kommunenummer) for c in candidates)
             return Resolution(None, f"ambiguous: {place!r}{where} matches places in "
                                     f"{len(candidates)} kommuner ({names})", candidates)
+        territory = self.by_territory(place)
+        if territory is not None:
+            return Resolution(_with_note(territory, notes))
         fallback = self.by_postcode(postcode) if postcode else None
         if fallback is not None:
             return Resolution(_with_note(fallback, [*notes, f"place {place!r} not found"]))
@@ -437,9 +583,13 @@ class Gazetteer:
     def search(self, query: str) -> Resolution:
         """Geocode free text typed by a person: a postcode, place, kommune or address.
 
-        A four-digit number is read as a postcode. Otherwise the text is tried whole, then
+        The text is cleaned first (:func:`clean_text`: NFC, invisible characters removed,
+        single spaces); text longer than :data:`MAX_QUERY_CHARS` is refused. A four-digit
+        number is read as a postcode. Otherwise the text is tried whole, then
         comma-separated parts from last to first (so ``"Storgata 3, Seljord"`` finds
-        Seljord). Street addresses are located by their postcode or place, not the house.
+        Seljord). Street addresses are located by their postcode or place, not the house:
+        what was not used is said in ``note`` ("Fant Tysnes; gateadresser kan ikke slås
+        opp …"). Places on Svalbard and Jan Mayen are found, with ``Match.territory``.
 
         Parameters
         ----------
@@ -449,33 +599,65 @@ class Gazetteer:
         Returns
         -------
         Resolution
-            A match; or candidates to choose from (ambiguous); or a reason.
+            A match; or candidates to choose from (ambiguous); or a reason. ``query`` is
+            the cleaned text, ``matched_text`` the part found, ``note`` what to tell the
+            person about the rest.
 
         """
-        text = query.strip()
+        text = clean_text(query)
         if not text:
             return Resolution(None, "empty search")
-        code = re.search(r"(?<!\d)(\d{4})(?!\d)", text)
+        if len(text) > MAX_QUERY_CHARS:
+            return Resolution(None, f"search too long ({len(text)} characters; at most "
+                                    f"{MAX_QUERY_CHARS})", query=shorten(text))
+        code = re.search(r"(?<![0-9])([0-9]{4})(?![0-9])", text)
         if code:
             match = self.by_postcode(code.group(1))
             if match is not None:
-                return Resolution(match)
-        parts = [text, *reversed([p.strip() for p in text.split(",") if p.strip()])]
-        parts = [re.sub(r"(?<!\d)\d{4}(?!\d)", "", p).strip() for p in parts]
-        last = Resolution(None, f"fant ikke «{text}»")
-        for part in dict.fromkeys(p for p in parts if p):
-            resolution = self.resolve(part)
+                poststed = str(self.postcodes.at[code.group(1), "poststed"])
+                found = f"{code.group(1)} {poststed}"
+                rest = f"{text[:code.start()]},{text[code.end():]}"
+                used = {normalise(poststed), normalise(self.kommune_name(match.kommunenummer))}
+                dropped = [p for p in _parts(rest) if normalise(p) not in used]
+                return Resolution(match, query=text, matched_text=found,
+                                  note=_dropped_note(found, dropped))
+        parts = list(dict.fromkeys([text, *reversed(_parts(text))]))
+        last = Resolution(None, f"fant ikke «{shorten(text)}»", query=text)
+        for part in parts:
+            name = re.sub(r"(?<![0-9])[0-9]{4}(?![0-9])", "", part).strip(" ,")
+            if not name:
+                continue
+            resolution = self.resolve(name)
             if resolution.ok or resolution.candidates:
-                return resolution
-            last = resolution
+                dropped = [] if part == text else [p for p in _parts(text) if p != part]
+                if name != part:
+                    dropped.append(part.replace(name, "").strip(" ,"))
+                return replace(resolution, query=text, matched_text=name,
+                               note=_dropped_note(name, dropped))
+            last = replace(resolution, query=text)
         return last
+
+
+def _parts(text: str) -> list[str]:
+    """Return the non-empty comma-separated parts of a text, stripped."""
+    return [p.strip() for p in text.split(",") if p.strip()]
+
+
+def _dropped_note(found: str, dropped: list[str]) -> str:
+    """Return the Norwegian note saying which part of a search was not used."""
+    rest = ", ".join(d for d in dropped if d)
+    if not rest:
+        return ""
+    if re.search(r"[0-9]", rest):
+        return (f"Fant {found}; gateadresser kan ikke slås opp, så «{shorten(rest)}» er ikke "
+                f"brukt.")
+    return f"Fant {found}; «{shorten(rest)}» er ikke brukt."
 
 
 def _with_note(match: Match, notes: list[str]) -> Match:
     if not notes:
         return match
-    return Match(match.kommunenummer, match.lat, match.lon, match.precision,
-                 f"{match.matched_as} [{'; '.join(notes)}]", match.label)
+    return replace(match, matched_as=f"{match.matched_as} [{'; '.join(notes)}]")
 
 
 def geocode_services(registry: pd.DataFrame, gazetteer: Gazetteer) -> gpd.GeoDataFrame:
@@ -502,6 +684,11 @@ def geocode_services(registry: pd.DataFrame, gazetteer: Gazetteer) -> gpd.GeoDat
         given = _given_point(row)
         resolution = given if given is not None else gazetteer.resolve(
             row["place"], row["county"], row["postcode"])
+        if resolution.match is not None and resolution.match.territory:
+            # The access table has the 357 kommuner only; such a row is kept, unresolved.
+            resolution = Resolution(None, f"{resolution.match.matched_as} lies on "
+                                          f"{resolution.match.territory}, outside the 2024 "
+                                          f"kommuner (no access figures there)")
         match = resolution.match
         records.append({
             **{c: row.get(c, "") for c in settings.SERVICE_COLUMNS},

@@ -12,7 +12,6 @@ import hashlib
 import logging
 import os
 import pickle
-import shutil
 import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -23,12 +22,12 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from tilbudskart import access, datasources, geocode, network, registry, settings
+from tilbudskart import access, datasources, geocode, network, outputs, registry, settings
 from tilbudskart.network import Routes
 
 logger = logging.getLogger(__name__)
 
-#: Files ``build`` writes, in the order they are moved into place.
+#: Files ``build`` writes, in the order they are listed (all are published at once).
 OUTPUT_FILES = ("services.csv", "kommuner.csv", "unresolved.csv", "tilbudskart.gpkg")
 
 
@@ -113,7 +112,12 @@ def _write_csv(frame: pd.DataFrame, path: Path) -> None:
 
 
 def write_outputs(dataset: Dataset, out: Path) -> list[Path]:
-    """Write the build outputs atomically into ``out``.
+    """Write the build outputs into ``out``; the whole set switches at once.
+
+    Every file is written into a fresh folder ``out/.builds/<stamp>/`` and published by
+    swapping one symlink, ``out/current``; ``out/<name>`` links through it (see
+    :mod:`tilbudskart.outputs`). A failure or a kill leaves the previous set complete, and
+    the next build removes what a killed one left behind.
 
     Parameters
     ----------
@@ -125,13 +129,17 @@ def write_outputs(dataset: Dataset, out: Path) -> list[Path]:
     Returns
     -------
     list of pathlib.Path
-        The files written.
+        The files written (``out/<name>``), in the order of :data:`OUTPUT_FILES`.
+
+    Raises
+    ------
+    tilbudskart.outputs.OutputError
+        If ``out`` is not a writable folder or another build is writing into it.
 
     """
-    out.mkdir(parents=True, exist_ok=True)
     services = pd.DataFrame(dataset.services.drop(columns="geometry"))
-    staging = Path(tempfile.mkdtemp(prefix=".tilbudskart-", dir=out))
-    try:
+    with outputs.publishing(out) as publication:
+        staging = publication.folder
         _write_csv(services, staging / "services.csv")
         _write_csv(dataset.kommuner, staging / "kommuner.csv")
         unresolved = services[services["status"] != "geocoded"]
@@ -144,14 +152,8 @@ def write_outputs(dataset: Dataset, out: Path) -> list[Path]:
         polygons = datasources.read_kommuner("M")[["kommunenummer", "geometry"]]
         layer = polygons.merge(rounded(dataset.kommuner), on="kommunenummer")
         layer.to_file(gpkg, layer="kommuner", driver="GPKG", engine="pyogrio")
-        written = []
-        for name in OUTPUT_FILES:
-            target = out / name
-            (staging / name).replace(target)
-            written.append(target)
-        return written
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+    order = {name: i for i, name in enumerate(OUTPUT_FILES)}
+    return sorted(publication.written, key=lambda p: (order.get(p.name, len(order)), p.name))
 
 
 def summary(dataset: Dataset) -> str:
