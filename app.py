@@ -24,7 +24,7 @@ import pandas as pd
 import streamlit as st
 from streamlit_folium import st_folium
 
-from tilbudskart import access, pipeline, planning, settings
+from tilbudskart import access, geocode, pipeline, planning, settings
 from tilbudskart.views import exports, maps, measures, tables
 from tilbudskart.views.text import (
     PRECISION_LABELS,
@@ -178,20 +178,24 @@ def page_find(data: pipeline.AppData) -> None:
         match = resolution.match
         if match is None and resolution.candidates:
             labels = [c.label for c in resolution.candidates]
-            picked = st.radio(f"«{query}» finnes flere steder. Hvilket mente du?", labels,
-                              key="valg", index=None)
+            picked = st.radio(f"«{geocode.shorten(resolution.query)}» finnes flere steder. "
+                              "Hvilket mente du?", labels, key="valg", index=None)
             if picked is None:
                 call_for_advice(data.lines)
                 return
             match = resolution.candidates[labels.index(picked)]
         if match is None:
-            st.warning(f"Vi fant dessverre ikke «{escape_markdown(query[:60])}». Prøv et "
-                       "postnummer (fire siffer), et stedsnavn eller navnet på kommunen.")
+            echo = escape_markdown(geocode.shorten(resolution.query))
+            st.warning(f"Vi fant dessverre ikke «{echo}». Prøv et postnummer (fire siffer), "
+                       "et stedsnavn eller navnet på kommunen.")
             call_for_advice(data.lines)
             return
         answer = pipeline.answer_search(data, match.lat, match.lon)
-        st.markdown(f"Viser avstand i luftlinje og anslått kjøretid fra "
-                    f"**{escape_markdown(match.label)}**.")
+        measured = ("avstand i luftlinje" if match.territory
+                    else "avstand i luftlinje og anslått kjøretid")
+        st.markdown(f"Viser {measured} fra **{escape_markdown(match.label)}**.")
+        for note in access.search_notes(resolution, match, answer.nearest):
+            st.info(escape_markdown(note))
         st.subheader("Nærmeste selvhjelpsgrupper")
         st.dataframe(tables.styled(tables.result_table(answer.nearest),
                                    {"Avstand (km)": 1}),

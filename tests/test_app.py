@@ -251,3 +251,29 @@ def test_an_ambiguous_search_shows_nothing_until_a_place_is_chosen():
     assert at.radio(key="valg").value is None
     assert not at.dataframe  # no results for a place the user did not choose
     assert "Ring for råd" in text_of(at)
+
+
+@pytest.mark.parametrize("query", ["9170", "9170 Longyearbyen", "Svalbard", "8099"])
+def test_svalbard_and_jan_mayen_get_an_answer_not_a_crash(query):
+    at = run()
+    at.text_input(key="q").input(query).run()
+    assert not at.exception and not at.error
+    notes = " ".join(i.value for i in at.info)
+    assert "fastlandet" in notes
+    assert len(at.dataframe[0].value) == 5  # the nearest groups on the mainland
+    assert "Ring for råd" in text_of(at)
+
+
+def test_a_street_address_says_what_was_matched():
+    at = run()
+    at.text_input(key="q").input("Storgata 1, Tysnes").run()
+    notes = re.sub(r"\\(.)", r"\1", " ".join(i.value for i in at.info))
+    assert "Fant Tysnes" in notes and "gateadresser" in notes
+
+
+def test_a_very_long_query_is_not_echoed_in_full():
+    at = run()
+    at.text_input(key="q").input("x" * 199 + "\u200b").run()
+    assert not at.exception
+    shown = " ".join(w.value for w in at.warning)
+    assert "x" * 100 not in shown

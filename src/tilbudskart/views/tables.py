@@ -97,13 +97,13 @@ def ranking_table(ranked: pd.DataFrame, far: str) -> pd.DataFrame:
 def result_table(found: pd.DataFrame) -> pd.DataFrame:
     """Return nearest services as a Norwegian table for display (a text alternative).
 
-    With a ``drive_min`` column (see :func:`tilbudskart.network.minutes_to`) the drive time
-    follows the distance. A group without a contact of its own shows its organisation's.
+    The name comes first (on a phone it is what shows without scrolling sideways); with a
+    ``drive_min`` column (see :func:`tilbudskart.network.minutes_to`) the drive time follows
+    the distance. A group without a contact of its own shows its organisation's.
     """
-    table = pd.DataFrame({"Avstand (km)": found["distance_km"].round(1)})
+    table = pd.DataFrame({"Navn": found["name"], "Avstand (km)": found["distance_km"].round(1)})
     if "drive_min" in found.columns:
         table["Kjøretid (ca. min)"] = found["drive_min"].round(0)
-    table["Navn"] = found["name"]
     table["Organisasjon"] = found["organisation"].map(settings.ORGANISATIONS)
     table["Kommune"] = found["kommunenavn"]
     table["Kontakt"] = contact(found)
