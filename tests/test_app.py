@@ -85,8 +85,9 @@ def test_ambiguous_search_offers_choices():
     at = run()
     at.text_input(key="q").input("Os").run()
     choices = at.radio(key="valg")
-    assert {"Os (Os)", "Os (Bjørnafjorden)"} == set(choices.options)
-    choices.set_value("Os (Bjørnafjorden)").run()
+    assert {"Os (Os kommune, Innlandet)", "Os (Bjørnafjorden kommune, Vestland)"} == set(
+        choices.options)
+    choices.set_value("Os (Bjørnafjorden kommune, Vestland)").run()
     assert "Bjørnafjorden" in text_of(at)
 
 

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 import unicodedata
 
 import hypothesis as settings_
@@ -300,3 +301,13 @@ def test_search_notes_are_what_the_app_and_cli_show(gazetteer, services, query, 
     match = resolution.match
     nearest = access.nearest_services(match.lat, match.lon, services, n=5)
     assert access.search_notes(resolution, match, nearest) == expected
+
+
+def test_places_of_the_same_name_are_offered_alike(gazetteer):
+    # "Nes" is a village in Ringerike, a kommune in Akershus and the old name of Nesbyen:
+    # every choice names the kommune and fylke the same way.
+    labels = [c.label for c in gazetteer.search("Nes").candidates]
+    assert labels == ["Nes (Ringerike kommune, Buskerud)", "Nes (Nes kommune, Akershus)",
+                      "Nes (Nesbyen kommune, Buskerud)"]
+    assert all(re.fullmatch(r"Bø \([^,]+ kommune, [^)]+\)", c.label)
+               for c in gazetteer.search("bø").candidates)

@@ -355,6 +355,19 @@ class Gazetteer:
             raise KeyError(f"county {county!r} is not in {settings.COUNTIES_2007_PATH.name}")
         return self._county_index[key]
 
+    def choice_label(self, name: str, match: Match) -> str:
+        """Return how one of several places of the same name is offered, all alike.
+
+        ``"Nes (Ringerike kommune, Buskerud)"``, ``"Nes (Nes kommune, Akershus)"``,
+        ``"Nes (Nesbyen kommune, Buskerud)"``: the name searched for, then the 2024 kommune
+        and fylke it lies in, whether it matched a place, a kommune or an old kommune.
+        """
+        shown = name.strip()
+        if shown.islower():
+            shown = shown[:1].upper() + shown[1:]
+        fylke = str(self.population.at[match.kommunenummer, "fylkesnavn"]).split(" - ")[0]
+        return f"{shown} ({self.kommune_name(match.kommunenummer)} kommune, {fylke})"
+
     def kommune_name(self, kommunenummer: str) -> str:
         """Return the short 2024 name of a kommune (or "Svalbard", "Jan Mayen")."""
         if kommunenummer in self.territories:
@@ -570,7 +583,9 @@ class Gazetteer:
                             f"in the kommune of that name or its administrative centre"]))
             names = ", ".join(self.kommune_name(c.kommunenummer) for c in candidates)
             return Resolution(None, f"ambiguous: {place!r}{where} matches places in "
-                                    f"{len(candidates)} kommuner ({names})", candidates)
+                                    f"{len(candidates)} kommuner ({names})",
+                              [replace(c, label=self.choice_label(place, c))
+                               for c in candidates])
         territory = self.by_territory(place)
         if territory is not None:
             return Resolution(_with_note(territory, notes))
