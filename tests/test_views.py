@@ -181,3 +181,17 @@ def test_planned_sites_are_numbered_escaped_and_tabled():
     single = tables.ranking_table(ranked, "mer enn 60 min")
     assert "Kjøretid til nærmeste gruppe i dag (min)" in single.columns
     assert "Innbyggere i kommunen mer enn 60 min unna" in single.columns
+
+
+def test_maps_show_a_metric_scale_and_site_badges_do_not_overlap():
+    page = _render(maps.base_map())
+    assert "L.control.scale({imperial: false})" in page
+    # Oslo, Bærum and Asker lie within a badge's width of each other on a national map.
+    sites = pd.DataFrame({"admin_lat": [59.91, 59.89, 59.83, 63.43],
+                          "admin_lon": [10.75, 10.52, 10.43, 10.39],
+                          "kommunenavn": ["Oslo", "Bærum", "Asker", "Trondheim"],
+                          "added": [1, 2, 3, 4]})
+    anchors = [marker.icon.options["icon_anchor"]
+               for marker in maps.site_markers(sites)._children.values()
+               if isinstance(marker, folium.Marker)]
+    assert [a[0] for a in anchors] == [12, -14, -40, 12]

@@ -49,6 +49,7 @@ _TOOLTIP_HTML = _template("tooltip.html")
 _LEGEND_HTML = _template("legend.html")
 _LEGEND_ITEM_HTML = _template("legend_item.html")
 _SITE_BADGE_HTML = _template("site_badge.html")
+_METRIC_SCALE_JS = _template("metric_scale.js.j2")
 
 
 def _data_url(path: Path, mime: str) -> str:
@@ -100,6 +101,16 @@ class _OfflineDefaultIcon(folium.MacroElement):
             ("shadowUrl", "marker-shadow.png"))}
 
 
+class _MetricScale(folium.MacroElement):
+    """A scale bar in kilometres only (Leaflet's default adds miles)."""
+
+    _template = Template(_METRIC_SCALE_JS)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._name = "MetricScale"
+
+
 def base_map(location: tuple[float, float] = (65.0, 14.0), zoom: int = 4,
              tiles: bool = False) -> folium.Map:
     """Return a Folium map that needs no CDN.
@@ -118,13 +129,14 @@ def base_map(location: tuple[float, float] = (65.0, 14.0), zoom: int = 4,
     folium.Map
 
     """
-    fmap = folium.Map(location=list(location), zoom_start=zoom, tiles=None, control_scale=True,
+    fmap = folium.Map(location=list(location), zoom_start=zoom, tiles=None, control_scale=False,
                       zoom_snap=0.25, zoom_delta=0.5,
                       prefer_canvas=True, attribution_control=True)
     js, css = offline_assets()
     fmap.default_js = js
     fmap.default_css = css
     _OfflineDefaultIcon().add_to(fmap)
+    _MetricScale().add_to(fmap)
     if tiles:
         folium.TileLayer("OpenStreetMap", name="Bakgrunnskart (OpenStreetMap)").add_to(fmap)
     return fmap
@@ -448,6 +460,27 @@ def site_badge(rank: int) -> str:
     return _SITE_BADGE_HTML.format(rank=int(rank))
 
 
+def badge_shifts(lat: np.ndarray, lon: np.ndarray, near_km: float = 40.0) -> list[int]:
+    """Return how many badge widths to move each site's badge right, so none overlap.
+
+    On a national map a 24 px badge covers some 40 km; a site that close to earlier ones
+    is drawn beside them (its position still marked by the badge row's first badge).
+
+    Examples
+    --------
+    >>> badge_shifts(np.array([59.9, 59.91, 63.4]), np.array([10.7, 10.75, 10.4]))
+    [0, 1, 0]
+
+    """
+    shifts: list[int] = []
+    for i in range(len(lat)):
+        dy = (lat[:i] - lat[i]) * 111.2
+        dx = (lon[:i] - lon[i]) * 111.2 * np.cos(np.radians(lat[i]))
+        close = np.hypot(dx, dy) < near_km
+        shifts.append(int(max((shifts[j] + 1 for j in np.flatnonzero(close)), default=0)))
+    return shifts
+
+
 def site_markers(sites: pd.DataFrame, radius_km: float | None = None) -> folium.FeatureGroup:
     """Return numbered markers of planned sites (and their reach as circles, for km).
 
@@ -460,15 +493,18 @@ def site_markers(sites: pd.DataFrame, radius_km: float | None = None) -> folium.
 
     """
     group = folium.FeatureGroup(name="Foreslåtte grupper")
-    points = zip(sites["admin_lat"].astype(float), sites["admin_lon"].astype(float),
-                 sites["kommunenavn"], sites["added"].astype(int), strict=True)
-    for rank, (lat, lon, name, added) in enumerate(points, start=1):
+    lats, lons = sites["admin_lat"].astype(float), sites["admin_lon"].astype(float)
+    shifts = badge_shifts(lats.to_numpy(), lons.to_numpy())
+    points = zip(lats, lons, sites["kommunenavn"], sites["added"].astype(int), shifts,
+                 strict=True)
+    for rank, (lat, lon, name, added, shift) in enumerate(points, start=1):
         if radius_km is not None:
             folium.Circle([lat, lon], radius=radius_km * 1000, color="#08519c", weight=1,
                           fill=True, fill_opacity=0.08).add_to(group)
         folium.Marker(
             [lat, lon],
-            icon=folium.DivIcon(html=site_badge(rank), icon_size=(24, 24), icon_anchor=(12, 12)),
+            icon=folium.DivIcon(html=site_badge(rank), icon_size=(24, 24),
+                                icon_anchor=(12 - 26 * shift, 12)),
             tooltip=folium.Tooltip(f"{rank}. {escape(name)}: legger til {figure(added)} "
                                    "innbyggere"),
         ).add_to(group)
