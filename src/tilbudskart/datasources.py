@@ -334,12 +334,15 @@ def read_road_network() -> gpd.GeoDataFrame:
     geopandas.GeoDataFrame
         Existing links only (``vegfase`` planned links dropped): columns ``typeVeg``
         (``enkelBilveg``, ``bilferje``, ``passasjerferje``), ``vegkategori``,
-        ``motorvegtype``, ``lengde_m`` and LineString ``geometry`` in EPSG:4326.
+        ``motorvegtype``, ``vegnummer`` (road number, float; NaN for most kommunal and
+        private roads), ``medium`` (``T`` ground, ``U`` tunnel, ``L`` bridge), ``lengde_m``
+        and LineString ``geometry`` in EPSG:4326.
 
     """
     frame = gpd.read_file(data_path(settings.DATA_FILES["roads"]), engine="pyogrio")
     frame = frame[frame["vegfase"].fillna("V") != "P"]
-    columns = ["typeVeg", "vegkategori", "motorvegtype", "lengde_m", "geometry"]
+    columns = ["typeVeg", "vegkategori", "motorvegtype", "vegnummer", "medium", "lengde_m",
+               "geometry"]
     return frame[columns].reset_index(drop=True)
 
 
