@@ -216,13 +216,36 @@ MINUTE_BINS: tuple[float, ...] = (15, 30, 60, 120, 240)
 
 #: dict of str to float: assumed driving speed (km/h) per N1000 road category (E, R, F, K,
 #: P = private). N1000 has no speed limits; these are typical outside towns.
-ROAD_SPEED_KMH: dict[str, float] = {"E": 80.0, "R": 70.0, "F": 60.0, "K": 50.0, "P": 40.0}
+ROAD_SPEED_KMH: dict[str, float] = {"E": 70.0, "R": 65.0, "F": 55.0, "K": 45.0, "P": 30.0}
 #: float: speed (km/h) on motorways and motor roads (``motorvegtype``). Default 100.
-MOTORWAY_SPEED_KMH = 100.0
+MOTORWAY_SPEED_KMH = 90.0
 #: float: car-ferry crossing speed (km/h). N1000 has no timetables. Default 25.
 FERRY_SPEED_KMH = 25.0
-#: float: fixed wait (minutes) per car-ferry crossing. Default 20.
+#: float: fixed wait (minutes) per car-ferry crossing: half is charged when a car drives
+#: from the road onto the quay, half when it drives off, so a crossing made of several
+#: N1000 links (a ferry calling at islands on the way) costs one wait. N1000 has no
+#: timetables; 20 minutes is about half the gap between departures on a typical
+#: fjord crossing plus boarding. Default 20.
 FERRY_WAIT_MIN = 20.0
+#: float: every car-ferry end (quay) is joined to the nearest point of the nearest road
+#: within this distance (metres), the road split there, whether or not the quay's part of
+#: the network is otherwise connected: the generalised map often stops a road short of
+#: its quay (the Utsira ferry ends 800 m from Haugesund's streets). Default 2000.
+FERRY_QUAY_M = 2000.0
+#: float: the same for a ferry end shared by several ferry links, which may also be a
+#: point at sea where routes part; a shorter reach keeps those off the land. Default 1000.
+FERRY_JUNCTION_QUAY_M = 1000.0
+#: float: a road link end this close (metres) to another road link's interior is a
+#: T-junction the generalisation missed: that link is split there and the two joined
+#: (never onto a tunnel or bridge, which pass over or under roads). Default 15.
+T_JUNCTION_M = 15.0
+#: float: a point (kommune centre, grid cell, searched place, group) joins the nearest
+#: *public* road (E, R, F, K) when one is this close (metres), otherwise the nearest road
+#: of any kind: private roads may start or end a trip, but a public road beside a point is
+#: where a local would drive from. Private roads are also the slowest class (see
+#: :data:`ROAD_SPEED_KMH`), so they carry through-traffic only where they save a lot.
+#: Default 500.
+PUBLIC_SNAP_M = 500.0
 #: float: speed (km/h) of the straight legs from a point to the network, from the network
 #: to a group, and over repaired gaps. Default 30.
 ACCESS_SPEED_KMH = 30.0
