@@ -380,3 +380,27 @@ def test_anomalies_name_the_slowest_trips(road_network, services, kommuner):
     assert len(table) >= 5
     assert table["min_per_km"].is_monotonic_decreasing
     assert (table["first_leg"] != "").all() and (table["last_leg"] != "").all()
+
+
+def test_cli_nearest_json_gives_the_route(capsys):
+    import json
+
+    from tilbudskart import cli
+
+    assert cli.main(["nearest", "Hareid", "--json", "-n", "1"]) == 0
+    route = json.loads(capsys.readouterr().out)["route"]
+    assert route["group"] == "Ålesund"
+    assert route["km_ferry"] > 5 and route["km_road"] > 15 and len(route["ferries"]) == 1
+    assert 50 <= route["minutes"] <= 80
+
+
+def test_build_names_the_unrouted_and_the_anomalies(dataset, kommuner):
+    from tilbudskart import pipeline
+
+    text = pipeline.summary(dataset)
+    stranded = kommuner[kommuner["population_not_routed"] > 0]
+    assert len(stranded) > 0
+    worst = stranded.sort_values("population_not_routed").iloc[-1]
+    assert f"{worst['kommunenavn']} {worst['population_not_routed']:,}" in text
+    assert dataset.anomalies is not None and len(dataset.anomalies) >= 5
+    assert dataset.anomalies.iloc[0]["kommunenavn"] in text

@@ -28,7 +28,9 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import NoReturn
 
-from tilbudskart import access, datasources, geocode, outputs, registry, settings
+import pandas as pd
+
+from tilbudskart import access, datasources, geocode, network, outputs, registry, settings
 from tilbudskart.pipeline import (
     build_dataset,
     read_national_lines,
@@ -163,11 +165,13 @@ def _cmd_nearest(args: argparse.Namespace) -> int:
     table = rounded(found[columns])
     notes = access.search_notes(resolution, match, found)
     lines = read_national_lines() if match.territory else None
+    route = _fastest_route(match.lat, match.lon, services, args.org)
     if args.json:
         payload: dict[str, object] = {
             "query": shown, "located_as": match.label, "precision": match.precision,
             "matched_text": resolution.matched_text, "territory": match.territory,
-            "notes": notes, "results": table.to_dict("records")}
+            "notes": notes, "results": table.to_dict("records"),
+            "route": None if route is None else {"group": route[0], **route[1]}}
         if lines is not None:
             payload["national_lines"] = lines.loc[lines["scope"] == "national",
                                                   ["name", "phone"]].to_dict("records")
@@ -181,11 +185,28 @@ def _cmd_nearest(args: argparse.Namespace) -> int:
         _say("  (no services)")
     for row in table.itertuples():
         _say(f"  {row.distance_km:7.1f} km  {row.name} ({row.organisation}, {row.kommunenavn})")
+    if route is not None:
+        group, totals = route
+        ferries = ", ".join(totals["ferries"]) or "no ferry"
+        _say(f"Fastest by road and car ferry: {totals['minutes']:.0f} min to {group} "
+             f"({totals['km_road']:.1f} km road, {totals['km_ferry']:.1f} km ferry: {ferries})")
     if lines is not None:
         _say("National phone lines:")
         for line in lines[lines["scope"] == "national"].itertuples():
             _say(f"  {line.phone}  {line.name}")
     return 0
+
+
+def _fastest_route(lat: float, lon: float, services: pd.DataFrame,
+                   organisation: str | None) -> tuple[str, network.RouteSummary] | None:
+    """Return the nearest group (of ``organisation``) by road and the route's totals."""
+    chosen = services[(services["status"] == "geocoded")
+                      & ((services["organisation"] == organisation) if organisation
+                         else (services["kind"] == "self_help"))]
+    legs = network.nearest_route(network.national_network(), lat, lon, chosen)
+    if legs is None:
+        return None
+    return str(chosen.loc[legs.attrs["service"], "name"]), legs.attrs["summary"]
 
 
 def _cmd_gaps(args: argparse.Namespace) -> int:

@@ -33,6 +33,7 @@ import itertools
 import warnings
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import TypedDict
 
 import geopandas as gpd
 import numpy as np
@@ -1230,7 +1231,18 @@ def _merge_legs(raw: list[tuple[str, str, float, float, shapely.LineString]]
     return frame.to_crs(settings.CRS_WGS84)
 
 
-def route_summary(legs: gpd.GeoDataFrame) -> dict[str, object]:
+class RouteSummary(TypedDict):
+    """A route's totals (see :func:`route_summary`)."""
+
+    minutes: float
+    km: float
+    km_road: float
+    km_ferry: float
+    km_access: float
+    ferries: list[str]
+
+
+def route_summary(legs: gpd.GeoDataFrame) -> RouteSummary:
     """Return a route's totals: minutes, km by road, by ferry and off road, ferries used.
 
     Parameters
@@ -1240,7 +1252,7 @@ def route_summary(legs: gpd.GeoDataFrame) -> dict[str, object]:
 
     Returns
     -------
-    dict
+    RouteSummary
         ``minutes``, ``km``, ``km_road``, ``km_ferry``, ``km_access`` (rounded to 0.1) and
         ``ferries`` (list of crossing names, in order).
 

@@ -28,15 +28,21 @@ from tilbudskart.network import Routes
 logger = logging.getLogger(__name__)
 
 #: Files ``build`` writes, in the order they are listed (all are published at once).
-OUTPUT_FILES = ("services.csv", "kommuner.csv", "unresolved.csv", "tilbudskart.gpkg")
+OUTPUT_FILES = ("services.csv", "kommuner.csv", "unresolved.csv", "tilbudskart.gpkg",
+                "travel_anomalies.csv")
 
 
 @dataclass
 class Dataset:
-    """The pipeline's products: geocoded services and the per-kommune table."""
+    """The pipeline's products: geocoded services and the per-kommune table.
+
+    ``anomalies`` lists the kommuner whose drive minutes per straight-line km are extreme
+    (:func:`tilbudskart.network.travel_anomalies`), so the next routing fault shows.
+    """
 
     services: gpd.GeoDataFrame
     kommuner: pd.DataFrame
+    anomalies: pd.DataFrame | None = None
 
 
 def build_dataset(imports: Sequence[Path] = (), grid: str = "1km",
@@ -88,11 +94,12 @@ def build_dataset(imports: Sequence[Path] = (), grid: str = "1km",
         road_network = network.national_network()
     travel = network.travel_table(road_network, services, kommuner, population_grid)
     kommuner = kommuner.merge(travel, on="kommunenummer", how="left", validate="one_to_one")
+    anomalies = network.travel_anomalies(road_network, services, kommuner)
     located = int((services["status"] == "geocoded").sum())
     logger.info("built: %d services (%d from %d imported lists), %d geocoded, %d unresolved; "
                 "%d kommuner", len(services), sum(len(f) for f in frames[1:]), len(imports),
                 located, len(services) - located, len(kommuner))
-    return Dataset(services, kommuner)
+    return Dataset(services, kommuner, anomalies)
 
 
 def rounded(frame: pd.DataFrame) -> pd.DataFrame:
@@ -152,6 +159,8 @@ def write_outputs(dataset: Dataset, out: Path) -> list[Path]:
         polygons = datasources.read_kommuner("M")[["kommunenummer", "geometry"]]
         layer = polygons.merge(rounded(dataset.kommuner), on="kommunenummer")
         layer.to_file(gpkg, layer="kommuner", driver="GPKG", engine="pyogrio")
+        anomalies = dataset.anomalies if dataset.anomalies is not None else pd.DataFrame()
+        _write_csv(anomalies, staging / "travel_anomalies.csv")
     order = {name: i for i, name in enumerate(OUTPUT_FILES)}
     return sorted(publication.written, key=lambda p: (order.get(p.name, len(order)), p.name))
 
@@ -181,6 +190,20 @@ def summary(dataset: Dataset) -> str:
     lines.append(f"People more than {thresholds} minutes by road and car ferry from any "
                  f"group: {by_road} (not routable in N1000: "
                  f"{int(kommuner['population_not_routed'].sum()):,})")
+    stranded = kommuner[kommuner["population_not_routed"] > 0].sort_values(
+        "population_not_routed", ascending=False)
+    if len(stranded):
+        lines.append("  living where no road reaches a group (island without a car ferry in "
+                     "N1000): " + ", ".join(f"{row.kommunenavn} {row.population_not_routed:,}"
+                                            for row in stranded.itertuples()))
+    if dataset.anomalies is not None and len(dataset.anomalies):
+        lines.append("Drive times to check (most minutes per straight-line km, "
+                     "travel_anomalies.csv):")
+        for row in dataset.anomalies.head(5).itertuples():
+            lines.append(f"  {row.kommunenavn}: {row.drive_min:.0f} min for "
+                         f"{row.straight_km:.0f} km in a line to {row.group} "
+                         f"({row.min_per_km:.1f} min/km); first {row.first_leg}, "
+                         f"last {row.last_leg}")
     return "\n".join(lines)
 
 

@@ -1,0 +1,92 @@
+"""Route view: the fastest route to the nearest group as a folium layer and a sentence.
+
+Pure functions over the legs of :func:`tilbudskart.network.nearest_route`: road legs are
+solid, car-ferry legs dashed in sea blue, and the straight legs between a point and the
+road dotted grey, so a reader sees at once whether a ferry is used. Every piece of text
+from data (road labels, ferry names) is HTML-escaped; UI text is Norwegian bokmål.
+"""
+
+from __future__ import annotations
+
+import folium
+import geopandas as gpd
+import pandas as pd
+
+from tilbudskart.views.text import escape, figure
+
+#: dict: Leaflet path options per leg kind.
+STYLES: dict[str, dict[str, object]] = {
+    "road": {"color": "#8b1e3f", "weight": 5, "opacity": 0.85},
+    "ferry": {"color": "#0069a8", "weight": 5, "opacity": 0.9, "dash_array": "10 8"},
+    "access": {"color": "#555555", "weight": 2, "opacity": 0.8, "dash_array": "2 6"},
+}
+
+
+def leg_label(leg: pd.Series) -> str:
+    """Return a leg's tooltip text (Norwegian, escaped).
+
+    Examples
+    --------
+    >>> leg_label(pd.Series({"kind": "ferry", "road": "Fv61", "ferry": "Hareid–Sulesund",
+    ...                      "km": 7.8, "minutes": 38.6}))
+    'Ferje Hareid–Sulesund (Fv61): 7,8 km, ca. 39 min med venting'
+
+    """
+    km, minutes = figure(leg["km"], 1), figure(leg["minutes"])
+    if leg["kind"] == "ferry":
+        name = escape(leg["ferry"]) or "bilferje"
+        road = f" ({escape(leg['road'])})" if leg["road"] else ""
+        return f"Ferje {name}{road}: {km} km, ca. {minutes} min med venting"
+    if leg["kind"] == "access":
+        return f"Til eller fra vegen (i luftlinje): {km} km"
+    road = escape(leg["road"]) or "veg"
+    return f"{road}: {km} km, ca. {minutes} min"
+
+
+def route_layer(legs: gpd.GeoDataFrame, name: str = "Raskeste rute") -> folium.FeatureGroup:
+    """Return the route as a folium layer, road and ferry legs styled differently.
+
+    Parameters
+    ----------
+    legs : geopandas.GeoDataFrame
+        From :func:`tilbudskart.network.nearest_route` (WGS 84 LineStrings).
+    name : str
+        The layer's name in a layer control.
+
+    Returns
+    -------
+    folium.FeatureGroup
+        One polyline per leg, with a tooltip (:func:`leg_label`).
+
+    """
+    group = folium.FeatureGroup(name=name)
+    for _, leg in legs.to_crs("EPSG:4326").iterrows():
+        points = [(lat, lon) for lon, lat in leg.geometry.coords]
+        if len(points) < 2:
+            continue
+        folium.PolyLine(points, tooltip=leg_label(leg),
+                        **STYLES.get(str(leg["kind"]), STYLES["road"])).add_to(group)
+    return group
+
+
+def route_caption(legs: gpd.GeoDataFrame) -> str:
+    """Return one sentence on the route: km by road, km by ferry and the ferries (escaped).
+
+    Examples
+    --------
+    >>> legs = gpd.GeoDataFrame({"kind": ["road", "ferry"], "road": ["E39", "Fv61"],
+    ...                          "ferry": ["", "Hareid–Sulesund"], "km": [26.3, 7.8],
+    ...                          "minutes": [25.0, 38.6]}, geometry=[None, None])
+    >>> route_caption(legs)
+    'Raskeste rute: ca. 64 min, 26,3 km veg og 7,8 km ferje (Hareid–Sulesund).'
+
+    """
+    km = legs.groupby("kind")["km"].sum()
+    minutes = figure(legs["minutes"].sum())
+    road = f"{figure(km.get('road', 0.0) + km.get('access', 0.0), 1)} km veg"
+    ferries = [escape(name) for name in legs.loc[legs["kind"] == "ferry", "ferry"]]
+    if not ferries:
+        return f"Raskeste rute: ca. {minutes} min, {road}, uten ferje."
+    named = ", ".join(name for name in ferries if name)
+    ferry = f"{figure(km.get('ferry', 0.0), 1)} km ferje" + (f" ({named})" if named else "")
+    return f"Raskeste rute: ca. {minutes} min, {road} og {ferry}."
