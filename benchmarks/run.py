@@ -199,6 +199,37 @@ def bench_network(dataset: pipeline.Dataset) -> None:
         f"{t_table * 1000:.0f} ms vs {t_line * 1000:.0f} ms = {t_table / t_line:.1f}×")
 
 
+def bench_known_trips() -> None:
+    """Drive times against trips a local knows (tests/data/known_trips.csv), and the graph."""
+    links = datasources.read_road_network()
+    land = datasources.kommune_polygons_metric()
+    t_read, _ = timed(datasources.read_road_network, repeat=3)
+    t_graph, road = timed(lambda: network.RoadNetwork.from_geodataframe(links, land=land),
+                          repeat=3)
+    assert isinstance(road, network.RoadNetwork)
+    kinds = road.edges["kind"].value_counts()
+    row("Road network: graph from N1000 vs reading N1000",
+        f"{t_graph * 1000:.0f} ms vs {t_read * 1000:.0f} ms = {t_graph / t_read:.1f}×; "
+        f"{len(road):,} nodes, {len(road.edges):,} edges",
+        f"{kinds.get('ferry', 0)} ferry links, {kinds.get('quay', 0)} quay joins, "
+        f"{road.n_components} parts")
+    trips = pd.read_csv(REPO_ROOT / "tests" / "data" / "known_trips.csv", keep_default_na=False)
+    minutes = []
+    for trip in trips.itertuples():
+        legs = network.nearest_route(road, trip.from_lat, trip.from_lon,
+                                     pd.DataFrame({"lat": [trip.to_lat], "lon": [trip.to_lon]}))
+        minutes.append(np.nan if legs is None else legs.attrs["summary"]["minutes"])
+    trips["minutes"] = minutes
+    trips["error"] = trips["minutes"] - (trips["min_minutes"] + trips["max_minutes"]) / 2
+    inside = trips["minutes"].between(trips["min_minutes"], trips["max_minutes"])
+    worst = trips.reindex(trips["error"].abs().sort_values(ascending=False).index).head(5)
+    row(f"Known trips ({len(trips)}, {int((trips['ferry'] != '').sum())} over a car ferry): "
+        "median |model − middle of range|",
+        f"{trips['error'].abs().median():.1f} min; {int(inside.sum())}/{len(trips)} in range",
+        "worst: " + "; ".join(f"{t.trip} {t.minutes:.0f} min ({t.error:+.0f})"
+                              for t in worst.itertuples()))
+
+
 def bench_planning(dataset: pipeline.Dataset) -> None:
     grid = access.grid_points(datasources.read_population_grid("1km"))
     t_floor, _ = timed(lambda: planning.uncovered_cells(grid, dataset.services, 50), repeat=3)
@@ -303,6 +334,7 @@ def main() -> int:
     bench_query(dataset.services)
     bench_grid(dataset.services)
     bench_network(dataset)
+    bench_known_trips()
     bench_planning(dataset)
     bench_search_map()
     bench_app_data_cache()

@@ -260,9 +260,12 @@ class RoadNetwork:
         self.edge_id = csr_matrix((np.arange(1, len(u) + 1, dtype=float), (u, v)), shape=(n, n))
         self.n_components, self.component = connected_components(self.minutes, directed=False)
         geometry = self.links["geometry"].to_numpy()
-        self._public = np.flatnonzero(self.links["public"].to_numpy(dtype=bool))
+        self._link_arrays = (
+            geometry, self.links["minutes"].to_numpy(dtype=float),
+            self.links["km"].to_numpy(dtype=float), self.links["u"].to_numpy(),
+            self.links["v"].to_numpy(), self.links["public"].to_numpy(dtype=bool),
+            np.maximum(shapely.length(geometry), 1e-9))
         self._tree_all = shapely.STRtree(geometry)
-        self._tree_public = shapely.STRtree(geometry[self._public])
 
     def __len__(self) -> int:
         return len(self.nodes)
@@ -423,28 +426,21 @@ class RoadNetwork:
         n = len(px)
         link = np.full(n, -1, dtype=np.int64)
         finite = np.flatnonzero(np.isfinite(px) & np.isfinite(py))
-        if len(self._public) and len(finite):
-            found = self._tree_public.query_nearest(points[finite],
-                                                    max_distance=settings.PUBLIC_SNAP_M,
-                                                    all_matches=False)
-            link[finite[found[0]]] = self._public[found[1]]
-        rest = finite[link[finite] < 0]
-        if len(rest):
-            found = self._tree_all.query_nearest(points[rest],
-                                                 max_distance=settings.MAX_SNAP_KM * 1000,
-                                                 all_matches=False)
-            link[rest[found[0]]] = found[1]
+        lines, minutes, km, u, v, public, length = self._link_arrays
+        radii = (settings.PUBLIC_SNAP_M, 2_000.0, 8_000.0, settings.MAX_SNAP_KM * 1000)
+        metres = np.full(n, np.inf)
+        link[finite], metres[finite] = _nearest_within(self._tree_all, lines, points[finite],
+                                                       radii, prefer=public)
         ok = link >= 0
-        chosen = np.where(ok, link, 0)
-        geometry = self.links["geometry"].to_numpy()[chosen]
-        length = np.maximum(shapely.length(geometry), 1e-9)
-        along = np.where(ok, shapely.line_locate_point(geometry, points) / length, 0.0)
+        chosen = link[ok]
+        along = np.zeros(n)
+        along[ok] = shapely.line_locate_point(lines[chosen], points[ok]) / length[chosen]
         along = np.clip(np.nan_to_num(along), 0.0, 1.0)
-        leg_km = np.where(ok, shapely.distance(geometry, points) / 1000.0, np.inf)
-        minutes = self.links["minutes"].to_numpy()[chosen]
-        km = self.links["km"].to_numpy()[chosen]
-        return Snap(link=link, u=np.where(ok, self.links["u"].to_numpy()[chosen], 0),
-                    v=np.where(ok, self.links["v"].to_numpy()[chosen], 0), along=along,
+        leg_km = metres / 1000.0
+        chosen = np.where(ok, link, 0)
+        minutes, km = minutes[chosen], km[chosen]
+        return Snap(link=link, u=np.where(ok, u[chosen], 0), v=np.where(ok, v[chosen], 0),
+                    along=along,
                     to_u_min=along * minutes, to_v_min=(1 - along) * minutes,
                     to_u_km=along * km, to_v_km=(1 - along) * km, leg_km=leg_km,
                     leg_min=_leg_minutes(leg_km, self.access_speed))
@@ -651,6 +647,33 @@ def _split_roads(roads: pd.DataFrame, ferries: pd.DataFrame) -> tuple[pd.DataFra
     return all_pieces, joins
 
 
+def _nearest_within(tree: shapely.STRtree, lines: np.ndarray, points: np.ndarray,
+                    radii: tuple[float, ...], prefer: np.ndarray | None = None
+                    ) -> tuple[np.ndarray, np.ndarray]:
+    """Return the nearest line to each point within the last radius (-1 if none), and metres.
+
+    Exact: every line within a radius is compared, and points with none try the next
+    radius. Within the first radius a ``prefer`` line (a public road) wins over any other.
+    Much quicker than ``STRtree.query_nearest`` when most points lie near a line.
+    """
+    found = np.full(len(points), -1, dtype=np.int64)
+    distance = np.full(len(points), np.inf)
+    todo = np.arange(len(points))
+    for step, radius in enumerate(radii):
+        i, j = tree.query(points[todo], predicate="dwithin", distance=radius)
+        if len(i):
+            metres = shapely.distance(lines[j], points[todo][i])
+            rank = (~prefer[j]).astype(float) if prefer is not None and step == 0 else 0.0
+            order = np.lexsort((j, metres, rank + np.zeros(len(i)), i))
+            first = order[np.unique(i[order], return_index=True)[1]]
+            found[todo[i[first]]] = j[first]
+            distance[todo[i[first]]] = metres[first]
+        todo = todo[found[todo] < 0]
+        if len(todo) == 0:
+            break
+    return found, distance
+
+
 def _one_per_pair(edges: pd.DataFrame) -> pd.DataFrame:
     """Keep one edge per unordered node pair, the fastest; drop loops."""
     a = np.minimum(edges["u"].to_numpy(), edges["v"].to_numpy())
@@ -745,30 +768,35 @@ def _with_virtual_nodes(graph: csr_matrix, virtual: np.ndarray, nodes: np.ndarra
 def _along_tree(predecessors: np.ndarray, minutes: np.ndarray, km_graph: csr_matrix,
                 source: int, service_at: pd.Series,
                 root_km: pd.Series) -> tuple[np.ndarray, np.ndarray]:
-    """Walk the shortest-path tree outwards: route km and the service reached, per node."""
+    """Return route km and the service reached, per node, from the shortest-path tree.
+
+    Vectorised by pointer jumping: each node's pointer doubles towards its root (a node
+    joined to the virtual source) while the km between add up, so the loop runs about
+    log2 of the tree's depth times.
+    """
     n = len(minutes)
-    km = np.full(n, np.inf)
-    service = np.full(n, -1, dtype=np.int64)
-    reached = np.flatnonzero(np.isfinite(minutes))
-    parent = predecessors[reached]
-    from_root = parent == source
-    edge_km = np.zeros(len(reached))
-    inner = ~from_root
+    nodes = np.arange(n)
+    reached = np.isfinite(minutes)
+    root = reached & (predecessors == source)
+    inner = reached & ~root
+    pointer = np.where(inner, predecessors, nodes)
+    km = np.zeros(n)
     if inner.any():
-        a, b = (np.minimum(parent[inner], reached[inner]),
-                np.maximum(parent[inner], reached[inner]))
-        edge_km[inner] = np.asarray(km_graph[a, b]).ravel()
-    roots = reached[from_root]
-    service[roots] = service_at.reindex(roots).to_numpy()
-    km[roots] = root_km.reindex(roots).to_numpy()
-    # Parents are settled before their children: go in order of travel time.
-    order = np.argsort(minutes[reached], kind="stable")
-    nodes, parents, lengths = reached[order], parent[order], edge_km[order]
-    keep = parents != source
-    for node, up, length in zip(nodes[keep].tolist(), parents[keep].tolist(),
-                                lengths[keep].tolist(), strict=True):
-        service[node] = service[up]
-        km[node] = km[up] + length
+        a, b = pointer[inner], nodes[inner]
+        km[inner] = np.asarray(km_graph[np.minimum(a, b), np.maximum(a, b)]).ravel()
+    km[root] = root_km.reindex(nodes[root]).to_numpy()
+    km[~reached] = np.inf
+    while True:
+        ahead = pointer[pointer]
+        moving = ahead != pointer
+        if not moving.any():
+            break
+        km = np.where(moving, km + km[pointer], km)
+        pointer = ahead
+    km = np.where(inner, km + km[pointer], km)
+    service = np.full(n, -1, dtype=np.int64)
+    service[root] = service_at.reindex(nodes[root]).to_numpy()
+    service = np.where(reached, service[pointer], -1)
     return km, service
 
 
@@ -791,25 +819,20 @@ def _via_network(routes: Routes, network: RoadNetwork, start: Snap) -> pd.DataFr
     targets = routes.targets
     if targets is not None:
         # An origin on the same road link as a service may go straight along it.
-        origins = pd.DataFrame({"i": np.flatnonzero(start.ok), "link": start.link[start.ok]})
-        ends = pd.DataFrame({"j": np.flatnonzero(targets.ok), "link": targets.link[targets.ok]})
-        pairs = origins.merge(ends, on="link")
-        if len(pairs):
-            i, j = pairs["i"].to_numpy(), pairs["j"].to_numpy()
-            link = pairs["link"].to_numpy()
+        i, j = _same_link(start.link, targets.link)
+        if len(i):
+            link = start.link[i]
             share = np.abs(start.along[i] - targets.along[j])
-            pairs["minutes"] = (start.leg_min[i] + targets.leg_min[j]
-                                + share * network.links["minutes"].to_numpy()[link])
-            pairs["km"] = (start.leg_km[i] + targets.leg_km[j]
-                           + share * network.links["km"].to_numpy()[link])
-            best = pairs.sort_values("minutes", kind="stable").drop_duplicates("i")
-            i = best["i"].to_numpy()
-            better = best["minutes"].to_numpy() < minutes[i]
-            i = i[better]
-            minutes[i] = best["minutes"].to_numpy()[better]
-            km[i] = best["km"].to_numpy()[better]
-            service[i] = best["j"].to_numpy()[better]
-            node[i] = -1
+            direct = (start.leg_min[i] + targets.leg_min[j]
+                      + share * network.links["minutes"].to_numpy()[link])
+            direct_km = (start.leg_km[i] + targets.leg_km[j]
+                         + share * network.links["km"].to_numpy()[link])
+            order = np.lexsort((direct, i))
+            best = order[np.unique(i[order], return_index=True)[1]]
+            best = best[direct[best] < minutes[i[best]]]
+            k = i[best]
+            minutes[k], km[k], service[k], node[k] = (direct[best], direct_km[best],
+                                                      j[best], -1)
     ok = start.ok & np.isfinite(minutes)
     return pd.DataFrame({
         "minutes": np.where(ok, minutes, np.nan),
@@ -818,6 +841,18 @@ def _via_network(routes: Routes, network: RoadNetwork, start: Snap) -> pd.DataFr
         "leg_km": start.leg_km,
         "node": np.where(ok, node, -1),
     })
+
+
+def _same_link(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Return every pair ``(i, j)`` with ``a[i] == b[j] >= 0`` (points on one link)."""
+    valid = np.flatnonzero(b >= 0)
+    order = valid[np.argsort(b[valid], kind="stable")]
+    sorted_b = b[order]
+    first = np.searchsorted(sorted_b, a, side="left")
+    count = np.where(a >= 0, np.searchsorted(sorted_b, a, side="right") - first, 0)
+    i = np.repeat(np.arange(len(a)), count)
+    start = np.repeat(first - np.cumsum(count) + count, count)
+    return i, order[start + np.arange(len(i))]
 
 
 def travel_from(routes: Routes, network: RoadNetwork, x: Iterable[float],
@@ -923,14 +958,11 @@ def minutes_matrix(network: RoadNetwork, from_x: Iterable[float], from_y: Iterab
     block = np.minimum(from_goal[:, s.u] + s.to_u_min[None, :],
                        from_goal[:, s.v] + s.to_v_min[None, :]).T + s.leg_min[:, None]
     # Along one shared link, straight to the destination.
-    origins = pd.DataFrame({"i": np.arange(len(from_ok)), "link": s.link})
-    ends = pd.DataFrame({"j": np.arange(len(to_ok)), "link": goal.link[to_ok]})
-    pairs = origins.merge(ends, on="link")
-    if len(pairs):
-        i, j = pairs["i"].to_numpy(), pairs["j"].to_numpy()
-        g = goal.take(to_ok)
+    g = goal.take(to_ok)
+    i, j = _same_link(s.link, g.link)
+    if len(i):
         direct = (s.leg_min[i] + g.leg_min[j] + np.abs(s.along[i] - g.along[j])
-                  * network.links["minutes"].to_numpy()[pairs["link"].to_numpy()])
+                  * network.links["minutes"].to_numpy()[s.link[i]])
         np.minimum.at(block, (i, j), direct)
     block[~np.isfinite(block)] = np.nan
     result[np.ix_(from_ok, to_ok)] = block.astype(dtype)
@@ -1018,8 +1050,9 @@ def travel_table(network: RoadNetwork, services: pd.DataFrame, kommuner: pd.Data
     def routes_to(chosen: pd.DataFrame) -> Routes:
         return network.nearest(*to_metric(chosen["lat"], chosen["lon"]))
 
+    centres = network.snap(cx, cy)
     overall = routes_to(groups)
-    from_centre = travel_from(overall, network, cx, cy)
+    from_centre = _via_network(overall, network, centres)
     table["drive_min"] = from_centre["minutes"].to_numpy()
     table["road_km"] = from_centre["km"].to_numpy()
     names = groups["name"].to_numpy()
@@ -1027,10 +1060,10 @@ def travel_table(network: RoadNetwork, services: pd.DataFrame, kommuner: pd.Data
                                       for i in from_centre["service"]]
     for organisation in settings.SELF_HELP_ORGANISATIONS:
         own = groups[groups["organisation"] == organisation]
-        table[f"drive_min_{organisation}"] = travel_from(
-            routes_to(own), network, cx, cy)["minutes"].to_numpy()
-    table["drive_min_institution"] = travel_from(
-        routes_to(institutions), network, cx, cy)["minutes"].to_numpy()
+        table[f"drive_min_{organisation}"] = _via_network(
+            routes_to(own), network, centres)["minutes"].to_numpy()
+    table["drive_min_institution"] = _via_network(
+        routes_to(institutions), network, centres)["minutes"].to_numpy()
 
     cells = travel_from(overall, network, grid["x"], grid["y"]).assign(
         kommunenummer=grid["kommunenummer"].to_numpy(),
@@ -1108,6 +1141,16 @@ def _part(line: shapely.LineString, a: float, b: float) -> shapely.LineString:
     return shapely.linestrings(coords[::-1] if a > b else coords)
 
 
+@dataclass
+class _Leg:
+    kind: str
+    road: str
+    km: float
+    minutes: float
+    coords: np.ndarray
+    ferry: str = ""
+
+
 def route_legs(network: RoadNetwork, routes: Routes, x: float, y: float,
                service_xy: tuple[np.ndarray, np.ndarray]) -> gpd.GeoDataFrame | None:
     """Return the fastest route from a point to its nearest service, leg by leg.
@@ -1132,6 +1175,17 @@ def route_legs(network: RoadNetwork, routes: Routes, x: float, y: float,
         row position reached) is in ``attrs["service"]``. None if there is no route.
 
     """
+    found = _route(network, routes, x, y, service_xy)
+    if found is None:
+        return None
+    legs = _legs_frame(found[0])
+    legs.attrs["service"] = found[1]
+    return legs
+
+
+def _route(network: RoadNetwork, routes: Routes, x: float, y: float,
+           service_xy: tuple[np.ndarray, np.ndarray]) -> tuple[list[_Leg], int] | None:
+    """Return the merged legs of the fastest route and the service it reaches."""
     start = network.snap([x], [y])
     way = _via_network(routes, network, start).iloc[0]
     if not np.isfinite(way["minutes"]) or routes.targets is None:
@@ -1161,13 +1215,18 @@ def route_legs(network: RoadNetwork, routes: Routes, x: float, y: float,
                     _part(origin_line, float(start.along[0]), to_end)))
         n = len(network)
         assert routes.predecessor is not None
-        edges = network.edges
-        while int(routes.predecessor[node]) != n:
-            nxt = int(routes.predecessor[node])
-            row = edges.iloc[network.edge_between(node, nxt)]
-            raw.append((str(row["kind"]), str(row["road"]), float(row["km"]),
-                        float(row["minutes"]), _oriented(row["geometry"], network.nodes[node])))
-            node = nxt
+        kind, road, km, minutes, geometry = (network.edges[c].to_numpy() for c in
+                                             ("kind", "road", "km", "minutes", "geometry"))
+        path = [node]
+        while int(routes.predecessor[path[-1]]) != n:
+            path.append(int(routes.predecessor[path[-1]]))
+        here, there = np.array(path[:-1]), np.array(path[1:])
+        rows = np.asarray(network.edge_id[np.minimum(here, there),
+                                          np.maximum(here, there)]).ravel().astype(int) - 1
+        for a, e in zip(here.tolist(), rows.tolist(), strict=True):
+            raw.append((str(kind[e]), str(road[e]), float(km[e]), float(minutes[e]),
+                        _oriented(geometry[e], network.nodes[a])))
+        node = path[-1]
         from_end = 0.0 if node == goal.u[0] else 1.0
         share = abs(float(goal.along[0]) - from_end)
         raw.append(("road", road_of[goal.link[0]], share * link_km[goal.link[0]],
@@ -1176,23 +1235,11 @@ def route_legs(network: RoadNetwork, routes: Routes, x: float, y: float,
     sx, sy = service_xy[0][service], service_xy[1][service]
     raw.append(("access", "", float(goal.leg_km[0]), float(goal.leg_min[0]),
                 shapely.linestrings([shapely.get_coordinates(on_goal)[0], [sx, sy]])))
-    legs = _merge_legs(raw)
-    legs.attrs["service"] = service
-    return legs
-
-
-@dataclass
-class _Leg:
-    kind: str
-    road: str
-    km: float
-    minutes: float
-    coords: np.ndarray
-    ferry: str = ""
+    return _merge_legs(raw), service
 
 
 def _merge_legs(raw: list[tuple[str, str, float, float, shapely.LineString]]
-                ) -> gpd.GeoDataFrame:
+                ) -> list[_Leg]:
     """Join consecutive legs of one road or one crossing; name the crossings."""
     rows: list[_Leg] = []
     for kind, road, km, minutes, line in raw:
@@ -1223,6 +1270,11 @@ def _merge_legs(raw: list[tuple[str, str, float, float, shapely.LineString]]
         if leg.kind == "ferry":
             ends = dict.fromkeys(place_name(*leg.coords[k]) for k in (0, -1))
             leg.ferry = "–".join(name for name in ends if name)
+    return rows
+
+
+def _legs_frame(rows: list[_Leg]) -> gpd.GeoDataFrame:
+    """Return legs as a GeoDataFrame in WGS 84 (columns :data:`LEG_COLUMNS`)."""
     frame = gpd.GeoDataFrame(
         {"kind": [leg.kind for leg in rows], "road": [leg.road for leg in rows],
          "ferry": [leg.ferry for leg in rows], "km": [leg.km for leg in rows],
@@ -1300,9 +1352,9 @@ def nearest_route(network: RoadNetwork, lat: float, lon: float,
     return legs
 
 
-def _leg_text(leg: pd.Series) -> str:
-    label = leg["ferry"] if leg["kind"] == "ferry" else (leg["road"] or leg["kind"])
-    return f"{leg['kind']} {label} {leg['km']:.1f} km"
+def _leg_text(leg: _Leg) -> str:
+    label = leg.ferry if leg.kind == "ferry" else (leg.road or leg.kind)
+    return f"{leg.kind} {label} {leg.km:.1f} km"
 
 
 def travel_anomalies(network: RoadNetwork, services: pd.DataFrame, kommuner: pd.DataFrame,
@@ -1366,11 +1418,10 @@ def travel_anomalies(network: RoadNetwork, services: pd.DataFrame, kommuner: pd.
     picked = picked[~picked.index.duplicated()].sort_values("min_per_km", ascending=False)
     first, last, ferries = [], [], []
     for position in picked["position"].tolist():
-        legs = route_legs(network, routes, float(cx[position]), float(cy[position]), (sx, sy))
-        moving = legs[legs["kind"] != "access"] if legs is not None else pd.DataFrame()
-        first.append(_leg_text(moving.iloc[0]) if len(moving) else "")
-        last.append(_leg_text(moving.iloc[-1]) if len(moving) else "")
-        ferries.append("; ".join(moving.loc[moving["kind"] == "ferry", "ferry"])
-                       if len(moving) else "")
+        found = _route(network, routes, float(cx[position]), float(cy[position]), (sx, sy))
+        moving = [leg for leg in found[0] if leg.kind != "access"] if found else []
+        first.append(_leg_text(moving[0]) if moving else "")
+        last.append(_leg_text(moving[-1]) if moving else "")
+        ferries.append("; ".join(leg.ferry for leg in moving if leg.kind == "ferry"))
     return picked.assign(first_leg=first, last_leg=last, ferries=ferries)[columns].reset_index(
         drop=True)
