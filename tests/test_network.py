@@ -404,3 +404,14 @@ def test_build_names_the_unrouted_and_the_anomalies(dataset, kommuner):
     assert f"{worst['kommunenavn']} {worst['population_not_routed']:,}" in text
     assert dataset.anomalies is not None and len(dataset.anomalies) >= 5
     assert dataset.anomalies.iloc[0]["kommunenavn"] in text
+
+
+def test_a_route_through_one_node_only():
+    # The origin leaves its link at the very node the service's link starts from.
+    net = network.RoadNetwork.from_geodataframe(_links([
+        ("enkelBilveg", "K", None, [(0, 0), (10_000, 0)]),
+        ("enkelBilveg", "K", None, [(10_000, 0), (20_000, 0)])]))
+    legs = network.route_legs(net, net.nearest([15_000], [0]), 5_000, 0,
+                              (np.array([15_000.0]), np.array([0.0])))
+    assert network.route_summary(legs)["km_road"] == pytest.approx(10.0)
+    assert legs.attrs["service"] == 0

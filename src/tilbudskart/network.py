@@ -1220,9 +1220,11 @@ def _route(network: RoadNetwork, routes: Routes, x: float, y: float,
         path = [node]
         while int(routes.predecessor[path[-1]]) != n:
             path.append(int(routes.predecessor[path[-1]]))
-        here, there = np.array(path[:-1]), np.array(path[1:])
-        rows = np.asarray(network.edge_id[np.minimum(here, there),
-                                          np.maximum(here, there)]).ravel().astype(int) - 1
+        here, there = np.array(path[:-1], dtype=int), np.array(path[1:], dtype=int)
+        rows = np.zeros(0, dtype=int)
+        if len(here):
+            rows = np.asarray(network.edge_id[np.minimum(here, there), np.maximum(here, there)]
+                              ).ravel().astype(int) - 1
         for a, e in zip(here.tolist(), rows.tolist(), strict=True):
             raw.append((str(kind[e]), str(road[e]), float(km[e]), float(minutes[e]),
                         _oriented(geometry[e], network.nodes[a])))
