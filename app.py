@@ -24,7 +24,7 @@ import pandas as pd
 import streamlit as st
 from streamlit_folium import st_folium
 
-from tilbudskart import access, geocode, pipeline, planning, settings
+from tilbudskart import access, geocode, network, pipeline, planning, route_view, settings
 from tilbudskart.views import exports, maps, measures, tables
 from tilbudskart.views.text import (
     PRECISION_LABELS,
@@ -207,6 +207,12 @@ def page_find(data: pipeline.AppData) -> None:
                 f"Raskest med bil og ferje: **{escape_markdown(row['name'])}** "
                 f"({escape_markdown(settings.ORGANISATIONS[row['organisation']])}, "
                 f"{escape_markdown(row['kommunenavn'])}), {minutes(row['drive_min'])}.")
+        # The fastest route to a group, drawn on the map below (road solid, ferry dashed).
+        route = None if match.territory else network.nearest_route(
+            data.network, match.lat, match.lon,
+            data.services[data.services["kind"] == "self_help"])
+        if route is not None:
+            st.markdown(route_view.route_caption(route, escape_markdown))
         st.caption(FERRY_NOTE)
         st.subheader("Nærmeste gruppe i hver organisasjon")
         for row in answer.per_organisation.itertuples():
@@ -229,8 +235,15 @@ def page_find(data: pipeline.AppData) -> None:
         maps.searched_point(match.lat, match.lon, match.label).add_to(markers)
         nearest_km = (float(answer.nearest["distance_km"].iloc[0]) if len(answer.nearest)
                       else 50.0)
+        layers = [markers]
+        if route is not None:
+            layers.insert(0, route_view.route_layer(route))
+            # Show the whole route: as far as its farthest point from the search.
+            lat, lon = route.get_coordinates()[["y", "x"]].to_numpy().T
+            nearest_km = max(nearest_km, float(access.geodesic_km(
+                match.lat, match.lon, lat, lon).max()))
         st_folium(fmap, key="find_map", height=420, use_container_width=True,
-                  returned_objects=[], feature_group_to_add=markers,
+                  returned_objects=[], feature_group_to_add=layers,
                   center=(match.lat, match.lon),
                   zoom=maps.zoom_to_show(nearest_km, match.lat, height_px=420))
         st.caption("Kartet viser det samme som tabellene over. Hule, stiplede sirkler: "

@@ -8,6 +8,8 @@ from data (road labels, ferry names) is HTML-escaped; UI text is Norwegian bokmÃ
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import folium
 import geopandas as gpd
 import pandas as pd
@@ -69,8 +71,21 @@ def route_layer(legs: gpd.GeoDataFrame, name: str = "Raskeste rute") -> folium.F
     return group
 
 
-def route_caption(legs: gpd.GeoDataFrame) -> str:
-    """Return one sentence on the route: km by road, km by ferry and the ferries (escaped).
+def route_caption(legs: gpd.GeoDataFrame,
+                  escape_text: Callable[[object], str] = escape) -> str:
+    """Return one sentence on the route: km by road, km by ferry and the ferries.
+
+    Parameters
+    ----------
+    legs : geopandas.GeoDataFrame
+        From :func:`tilbudskart.network.nearest_route`.
+    escape_text : callable
+        Escapes the ferry names (from data): HTML by default; pass
+        :func:`tilbudskart.views.text.escape_markdown` for Streamlit Markdown.
+
+    Returns
+    -------
+    str
 
     Examples
     --------
@@ -84,7 +99,7 @@ def route_caption(legs: gpd.GeoDataFrame) -> str:
     km = legs.groupby("kind")["km"].sum()
     minutes = figure(legs["minutes"].sum())
     road = f"{figure(km.get('road', 0.0) + km.get('access', 0.0), 1)} km veg"
-    ferries = [escape(name) for name in legs.loc[legs["kind"] == "ferry", "ferry"]]
+    ferries = [escape_text(name) for name in legs.loc[legs["kind"] == "ferry", "ferry"]]
     if not ferries:
         return f"Raskeste rute: ca. {minutes} min, {road}, uten ferje."
     named = ", ".join(name for name in ferries if name)
