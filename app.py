@@ -247,7 +247,9 @@ def page_find(data: pipeline.AppData) -> None:
                   center=(match.lat, match.lon),
                   zoom=maps.zoom_to_show(nearest_km, match.lat, height_px=420))
         st.caption("Kartet viser det samme som tabellene over. Hule, stiplede sirkler: "
-                   "plasseringen er omtrentlig (kjent på sted-, kommune- eller regionnivå).")
+                   "plasseringen er omtrentlig (kjent på sted-, kommune- eller regionnivå). "
+                   "Linjen er raskeste rute med bil til en gruppe: heltrukket på veg, "
+                   "blå stiplet med ferje.")
 
 
 def kommune_detail(data: pipeline.AppData, number: str, organisation: str | None) -> None:

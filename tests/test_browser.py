@@ -117,7 +117,8 @@ def test_search_shows_list_and_map_without_errors(server, page):
     page.locator("iframe").first.screenshot(path=str(ARTIFACTS / "finn_alta_map.png"))
     assert _map_centre(page)[0] == pytest.approx(69.97, abs=0.3)
     on_map = "window.feature_group.filter(g => window.map.hasLayer(g)).length"
-    assert _map_frame_window(page).evaluate(on_map) == 1  # the first markers were removed
+    # The first markers and route were removed: the new markers and route are on the map.
+    assert _map_frame_window(page).evaluate(on_map) == 2
     # A marker's popup: open the first one and read what a person would read.
     _map_frame_window(page).evaluate(
         "(() => { const m = []; window.map.eachLayer(l => { if (l.feature && l.getLatLng)"
@@ -204,5 +205,37 @@ def test_new_groups_page_shows_the_planned_sites(server, page, query, k, shot):
     page.locator("iframe").first.scroll_into_view_if_needed()
     page.wait_for_timeout(1500)
     page.screenshot(path=str(ARTIFACTS / shot))
+    assert page.console_errors == []
+    assert page.outside_requests == []
+
+
+@pytest.mark.parametrize(("query", "ferry", "shot"), [("Hareid", True, "finn_hareid_route"),
+                                                      ("Rjukan", False, "finn_rjukan_route")])
+def test_search_draws_the_fastest_route(server, page, query, ferry, shot):
+    # Hareid: over the Hareid–Sulesund ferry to Ålesund (the ferry leg dashed); Rjukan: from
+    # Fv37 beside the centre, by road to Hokksund.
+    page.goto(f"{server}/?side=finn", wait_until="networkidle")
+    box = page.get_by_label("Adresse, postnummer, sted eller kommune")
+    box.fill(query)
+    box.press("Enter")
+    caption = page.get_by_text("Raskeste rute:")
+    caption.wait_for(timeout=60_000)
+    assert ("km ferje" in caption.inner_text()) == ferry
+    _map_frame(page)
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('iframe')].some(f => f.contentWindow.map"
+        " && f.contentWindow.feature_group && f.contentWindow.feature_group.length > 1)",
+        timeout=30_000)
+    # The route's legs are polylines (the map draws on a canvas): the ferry leg dashed.
+    lines, dashed = _map_frame_window(page).evaluate(
+        "(() => { let n = 0, d = 0; window.map.eachLayer(l => {"
+        " if (l instanceof L.Polyline && !(l instanceof L.Polygon)) {"
+        " n++; if (l.options.dashArray === '10 8') d++; } }); return [n, d]; })()")
+    assert lines >= 3  # off-road legs at both ends and the road
+    assert (dashed > 0) == ferry
+    page.locator("iframe").first.scroll_into_view_if_needed()
+    page.wait_for_timeout(1500)
+    page.screenshot(path=str(ARTIFACTS / f"{shot}.png"))
+    page.locator("iframe").first.screenshot(path=str(ARTIFACTS / f"{shot}_map.png"))
     assert page.console_errors == []
     assert page.outside_requests == []
