@@ -953,19 +953,24 @@ def minutes_matrix(network: RoadNetwork, from_x: Iterable[float], from_y: Iterab
         np.concatenate([goal.u[to_ok], goal.v[to_ok]]),
         np.concatenate([goal.leg_min[to_ok] + goal.to_u_min[to_ok],
                         goal.leg_min[to_ok] + goal.to_v_min[to_ok]]))
-    from_goal = dijkstra(graph, directed=False, indices=virtual)
+    # Node × destination, row-major: each origin gathers the rows of its link's two ends.
+    to_goal = np.ascontiguousarray(dijkstra(graph, directed=False, indices=virtual)[:, :n].T,
+                                   dtype=dtype)
     s = start.take(from_ok)
-    block = np.minimum(from_goal[:, s.u] + s.to_u_min[None, :],
-                       from_goal[:, s.v] + s.to_v_min[None, :]).T + s.leg_min[:, None]
+    block = np.minimum(to_goal[s.u] + s.to_u_min.astype(dtype)[:, None],
+                       to_goal[s.v] + s.to_v_min.astype(dtype)[:, None])
+    block += s.leg_min.astype(dtype)[:, None]
     # Along one shared link, straight to the destination.
     g = goal.take(to_ok)
     i, j = _same_link(s.link, g.link)
     if len(i):
         direct = (s.leg_min[i] + g.leg_min[j] + np.abs(s.along[i] - g.along[j])
                   * network.links["minutes"].to_numpy()[s.link[i]])
-        np.minimum.at(block, (i, j), direct)
+        np.minimum.at(block, (i, j), direct.astype(dtype))
     block[~np.isfinite(block)] = np.nan
-    result[np.ix_(from_ok, to_ok)] = block.astype(dtype)
+    if len(from_ok) == len(start.link) and len(to_ok) == len(goal.link):
+        return block
+    result[np.ix_(from_ok, to_ok)] = block
     return result
 
 
