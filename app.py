@@ -24,7 +24,7 @@ import pandas as pd
 import streamlit as st
 from streamlit_folium import st_folium
 
-from tilbudskart import access, geocode, network, pipeline, planning, route_view, settings
+from tilbudskart import access, geocode, pipeline, planning, route_view, settings
 from tilbudskart.views import exports, maps, measures, tables
 from tilbudskart.views.text import (
     PRECISION_LABELS,
@@ -208,9 +208,7 @@ def page_find(data: pipeline.AppData) -> None:
                 f"({escape_markdown(settings.ORGANISATIONS[row['organisation']])}, "
                 f"{escape_markdown(row['kommunenavn'])}), {minutes(row['drive_min'])}.")
         # The fastest route to a group, drawn on the map below (road solid, ferry dashed).
-        route = None if match.territory else network.nearest_route(
-            data.network, match.lat, match.lon,
-            data.services[data.services["kind"] == "self_help"])
+        route = None if match.territory else pipeline.fastest_route(data, match.lat, match.lon)
         if route is not None:
             st.markdown(route_view.route_caption(route, escape_markdown))
         st.caption(FERRY_NOTE)

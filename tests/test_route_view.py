@@ -5,6 +5,7 @@ from __future__ import annotations
 import folium
 import geopandas as gpd
 import pandas as pd
+import pytest
 from shapely.geometry import LineString
 
 from tilbudskart import network, route_view
@@ -47,3 +48,16 @@ def test_a_real_route_becomes_a_layer(road_network, services):
     assert sum(isinstance(c, folium.PolyLine) for c in layer._children.values()) == len(legs)
     assert "ferje" in route_view.route_caption(legs)
     assert isinstance(legs, gpd.GeoDataFrame) and isinstance(legs["km"], pd.Series)
+
+
+def test_the_app_route_is_the_fastest_group():
+    from tilbudskart import pipeline
+
+    data = pipeline.load_app_data()
+    legs = pipeline.fastest_route(data, 62.37041, 6.02902)  # Hareid
+    answer = pipeline.answer_search(data, 62.37041, 6.02902)
+    groups = data.services[data.services["kind"] == "self_help"]
+    assert groups.loc[legs.attrs["service"], "name"] == "Ålesund"
+    fastest = answer.fastest if len(answer.fastest) else answer.nearest
+    assert legs.attrs["summary"]["minutes"] == pytest.approx(fastest["drive_min"].iloc[0],
+                                                             abs=0.1)

@@ -756,12 +756,14 @@ def _with_virtual_nodes(graph: csr_matrix, virtual: np.ndarray, nodes: np.ndarra
     size = n + (int(virtual.max()) - n + 1 if len(virtual) else 0)
     # csgraph treats explicit zeros as missing edges: keep a zero leg just above zero;
     # one entry per (virtual, node) pair, the lightest (csr would add duplicates up).
-    extra = pd.DataFrame({"r": virtual, "c": nodes, "w": np.maximum(weights, 1e-9)})
-    extra = extra.groupby(["r", "c"], as_index=False).agg(w=("w", "min"))
+    weights = np.maximum(np.asarray(weights, dtype=float), 1e-9)
+    order = np.lexsort((weights, nodes, virtual))
+    pairs = np.column_stack([virtual[order], nodes[order]])
+    first = order[np.unique(pairs, axis=0, return_index=True)[1]] if len(order) else order
     coo = graph.tocoo()
-    rows = np.concatenate([coo.row, extra["r"].to_numpy()])
-    cols = np.concatenate([coo.col, extra["c"].to_numpy()])
-    data = np.concatenate([coo.data, extra["w"].to_numpy()])
+    rows = np.concatenate([coo.row, virtual[first]])
+    cols = np.concatenate([coo.col, nodes[first]])
+    data = np.concatenate([coo.data, weights[first]])
     return csr_matrix((data, (rows, cols)), shape=(size, size))
 
 

@@ -533,6 +533,41 @@ def kommune_figures(data: AppData, number: str, organisation: str | None = None)
     return pd.Series(figures, name=number)
 
 
+def fastest_route(data: AppData, lat: float, lon: float) -> gpd.GeoDataFrame | None:
+    """Return the fastest route from a point to the nearest self-help group, leg by leg.
+
+    Uses the nearest-group routes kept on ``data`` (one Dijkstra run per server process).
+
+    Parameters
+    ----------
+    data : AppData
+        The loaded app data.
+    lat, lon : float
+        The searched point (WGS 84).
+
+    Returns
+    -------
+    geopandas.GeoDataFrame or None
+        Legs as :func:`tilbudskart.network.route_legs`; ``attrs["service"]`` is the row
+        label in ``data.services``, ``attrs["summary"]`` the
+        :func:`tilbudskart.network.route_summary`. None where no group can be reached.
+
+    """
+    located = data.services[(data.services["status"] == "geocoded")
+                            & (data.services["kind"] == "self_help")].dropna(
+        subset=["lat", "lon"])
+    if located.empty:
+        return None
+    x, y = network.to_metric([lat], [lon])
+    legs = network.route_legs(data.network, _routes(data, None, located), float(x[0]),
+                              float(y[0]), network.to_metric(located["lat"], located["lon"]))
+    if legs is None:
+        return None
+    legs.attrs["service"] = located.index[legs.attrs["service"]]
+    legs.attrs["summary"] = network.route_summary(legs)
+    return legs
+
+
 def _routes(data: AppData, organisation: str | None, groups: pd.DataFrame) -> Routes:
     """Return (and keep on ``data``) the nearest-group routes of one organisation."""
     key = organisation or ""
