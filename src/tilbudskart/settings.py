@@ -250,7 +250,7 @@ PUBLIC_SNAP_M = 500.0
 #: to a group, and over repaired gaps. Default 30.
 ACCESS_SPEED_KMH = 30.0
 #: float: link ends of different network parts closer than this (metres) are joined:
-#: N1000's generalisation leaves small gaps, e.g. at ferry quays. Default 150.
+#: N1000's generalisation leaves small gaps where a road was cut in two. Default 150.
 NETWORK_GAP_M = 150.0
 #: float: a network part with no link to the main part is joined to it by a straight
 #: connector up to this long (metres) when the connector runs over land (kommune
