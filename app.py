@@ -24,8 +24,8 @@ import pandas as pd
 import streamlit as st
 from streamlit_folium import st_folium
 
-from tilbudskart import access, geocode, pipeline, planning, route_view, settings
-from tilbudskart.views import exports, maps, measures, tables
+from tilbudskart import access, geocode, pipeline, planning, settings
+from tilbudskart.views import exports, maps, measures, route, tables
 from tilbudskart.views.text import (
     PRECISION_LABELS,
     escape_markdown,
@@ -208,9 +208,9 @@ def page_find(data: pipeline.AppData) -> None:
                 f"({escape_markdown(settings.ORGANISATIONS[row['organisation']])}, "
                 f"{escape_markdown(row['kommunenavn'])}), {minutes(row['drive_min'])}.")
         # The fastest route to a group, drawn on the map below (road solid, ferry dashed).
-        route = None if match.territory else pipeline.fastest_route(data, match.lat, match.lon)
-        if route is not None:
-            st.markdown(route_view.route_caption(route, escape_markdown))
+        path = None if match.territory else pipeline.fastest_route(data, match.lat, match.lon)
+        if path is not None:
+            st.markdown(route.route_caption(path, escape_markdown))
         st.caption(FERRY_NOTE)
         st.subheader("Nærmeste gruppe i hver organisasjon")
         for row in answer.per_organisation.itertuples():
@@ -234,12 +234,9 @@ def page_find(data: pipeline.AppData) -> None:
         nearest_km = (float(answer.nearest["distance_km"].iloc[0]) if len(answer.nearest)
                       else 50.0)
         layers = [markers]
-        if route is not None:
-            layers.insert(0, route_view.route_layer(route))
-            # Show the whole route: as far as its farthest point from the search.
-            lat, lon = route.get_coordinates()[["y", "x"]].to_numpy().T
-            nearest_km = max(nearest_km, float(access.geodesic_km(
-                match.lat, match.lon, lat, lon).max()))
+        if path is not None:
+            layers.insert(0, route.route_layer(path))
+            nearest_km = max(nearest_km, route.farthest_km(path, match.lat, match.lon))
         st_folium(fmap, key="find_map", height=420, use_container_width=True,
                   returned_objects=[], feature_group_to_add=layers,
                   center=(match.lat, match.lon),

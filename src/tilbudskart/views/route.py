@@ -1,4 +1,4 @@
-"""Route view: the fastest route to the nearest group as a folium layer and a sentence.
+"""Route: the fastest route to the nearest group as a folium layer and a sentence.
 
 Pure functions over the legs of :func:`tilbudskart.network.nearest_route`: road legs are
 solid, car-ferry legs dashed in sea blue, and the straight legs between a point and the
@@ -12,6 +12,7 @@ from collections.abc import Callable
 
 import folium
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 
 from tilbudskart.views.text import escape, figure
@@ -105,3 +106,23 @@ def route_caption(legs: gpd.GeoDataFrame,
     named = ", ".join(name for name in ferries if name)
     ferry = f"{figure(km.get('ferry', 0.0), 1)} km ferje" + (f" ({named})" if named else "")
     return f"Raskeste rute: ca. {minutes} min, {road} og {ferry}."
+
+
+def farthest_km(legs: gpd.GeoDataFrame, lat: float, lon: float) -> float:
+    """Return how far (km, in a line) the route gets from a point: the map must show that.
+
+    Parameters
+    ----------
+    legs : geopandas.GeoDataFrame
+        The route's legs (EPSG:4326).
+    lat, lon : float
+        The searched point.
+
+    """
+    from tilbudskart.access import geodesic_km
+
+    lats, lons = legs.get_coordinates()[["y", "x"]].to_numpy().T
+    if len(lats) == 0:
+        return 0.0
+    return float(geodesic_km(np.full(len(lats), lat), np.full(len(lats), lon), lats,
+                             lons).max())

@@ -8,7 +8,8 @@ import pandas as pd
 import pytest
 from shapely.geometry import LineString
 
-from tilbudskart import network, route_view
+from tilbudskart import network
+from tilbudskart.views import route as route_view
 
 
 def _legs() -> gpd.GeoDataFrame:
