@@ -127,7 +127,11 @@ def test_search_offers_choices_for_ambiguous_names(gazetteer):
 
 def test_every_registry_row_is_in_the_output_with_status(services, registry_table):
     assert list(services["id"]) == list(registry_table["id"])
-    assert set(services["status"]) <= {"geocoded", "unresolved"}
+    assert set(services["status"]) <= {"geocoded", "unresolved", "duplicate"}
+    duplicates = services[services["status"] == "duplicate"]
+    assert list(duplicates["id"]) == list(
+        registry_table.loc[registry_table["duplicate_of"] != "", "id"])
+    assert duplicates["lat"].isna().all() and duplicates["reason"].str.len().gt(0).all()
     unresolved = services[services["status"] == "unresolved"]
     assert unresolved["reason"].str.len().gt(0).all()
     assert unresolved["lat"].isna().all()
@@ -311,3 +315,38 @@ def test_places_of_the_same_name_are_offered_alike(gazetteer):
                       "Nes (Nesbyen kommune, Buskerud)"]
     assert all(re.fullmatch(r"Bø \([^,]+ kommune, [^)]+\)", c.label)
                for c in gazetteer.search("bø").candidates)
+
+
+# -- corrections from an independent reading of the report ------------------------------------
+
+
+@pytest.mark.parametrize(("place", "county", "kommune", "centre"), [
+    ("Malvik", "Sør -Trøndelag", "5031", (63.41083, 10.79424)),  # Hommelvik, not the village
+    ("Luster", "Vestlandet", "4644", (61.40472, 7.29458)),  # Gaupne, not the village Luster
+    ("Oppegård", "Akershus", "3207", (59.81056, 10.80389)),  # Kolbotn (alias), not the village
+])
+def test_a_kommune_named_in_the_report_is_placed_at_its_centre(gazetteer, place, county,
+                                                               kommune, centre):
+    match = gazetteer.resolve(place, county).match
+    assert match is not None and match.kommunenummer == kommune
+    assert match.precision == "kommune"
+    assert (round(match.lat, 4), round(match.lon, 4)) == (round(centre[0], 4),
+                                                          round(centre[1], 4))
+
+
+def test_a_kommune_centre_named_as_a_place_keeps_place_precision(gazetteer):
+    match = gazetteer.resolve("Seljord", "Telemark").match
+    assert match is not None and match.precision == "place" and match.kommunenummer == "4022"
+
+
+def test_registry_corrections_are_applied(services):
+    rows = services.set_index("id")
+    assert rows.loc["lms-023", "status"] == "duplicate"
+    assert rows.loc["lms-023", "duplicate_of"] == "lms-036"
+    assert "Grenland" in rows.loc["lms-023", "note"]
+    rogaland = rows.loc["inst-059"]
+    assert (rogaland["status"], rogaland["kommunenavn"], rogaland["precision"]) == (
+        "geocoded", "Stavanger", "region")
+    assert "l.1866" in rogaland["note"]
+    for ident in ("lms-003", "lms-034", "fk-013"):
+        assert rows.loc[ident, "precision"] == "kommune", ident

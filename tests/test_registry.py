@@ -9,10 +9,14 @@ from tilbudskart import registry, settings
 
 def test_counts_reconcile_with_the_report(registry_table):
     totals = pd.read_csv(TEST_DATA / "report_totals.csv", dtype=str, keep_default_na=False)
+    counted = registry.counted(registry_table)
     for row in totals.itertuples():
-        rows = registry_table[registry_table["organisation"] == row.organisation]
+        printed = registry_table[registry_table["organisation"] == row.organisation]
+        rows = counted[counted["organisation"] == row.organisation]
         if row.ownership:
+            printed = printed[printed["ownership"] == row.ownership]
             rows = rows[rows["ownership"] == row.ownership]
+        assert len(printed) - len(rows) == int(row.duplicate_rows), row.organisation
         assert len(rows) == int(row.registry_rows), row.organisation
         if row.stated_total and int(row.stated_total) != len(rows):
             # A difference from the report must be explained, here and in the data notes.
@@ -97,3 +101,17 @@ def test_import_without_required_column_is_an_error(tmp_path):
 
 def test_organisations_in_registry_are_known(registry_table):
     assert set(registry_table["organisation"]) <= set(settings.ORGANISATIONS)
+
+
+def test_duplicates_are_kept_but_not_counted(registry_table):
+    groups = registry.counted(registry_table[registry_table["kind"] == "self_help"])
+    assert len(groups) == 131
+    assert (groups["organisation"] == "lms").sum() == 43
+    telemark = registry_table.set_index("id").loc["lms-023"]
+    assert telemark["duplicate_of"] == "lms-036" and telemark["name"] == "Telemark"
+
+
+def test_duplicate_of_must_name_a_row(registry_csv):
+    path = registry_csv([{"place": "Oslo", "duplicate_of": "nope"}])
+    with pytest.raises(registry.RegistryError, match="duplicate_of"):
+        registry.load_registry([path])

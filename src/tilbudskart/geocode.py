@@ -568,8 +568,16 @@ class Gazetteer:
         # Møre og Romsdal and a village in Kvinnherad), then old kommuner ("Os" was a
         # kommune in Hordaland too); one candidate per 2024 kommune, the finest kept.
         kommune = self.by_kommune(place, allowed)
+        places = self.by_place(place, allowed)
+        if kommune is not None:
+            # The name is a kommune's: it means the kommune (its administrative centre,
+            # precision "kommune"), not a village of that name inside it (Malvik, not the
+            # village Malvik but Hommelvik; Luster → Gaupne).
+            places = [kommune if p.kommunenummer == kommune.kommunenummer
+                      and not p.matched_as.endswith("(administrative centre)") else p
+                      for p in places]
         candidates: list[Match] = []
-        for match in [*self.by_place(place, allowed), *([kommune] if kommune else []),
+        for match in [*places, *([kommune] if kommune else []),
                       *self.by_old_kommune(place, allowed)]:
             if all(c.kommunenummer != match.kommunenummer for c in candidates):
                 candidates.append(match)
@@ -690,7 +698,9 @@ def geocode_services(registry: pd.DataFrame, gazetteer: Gazetteer) -> gpd.GeoDat
     -------
     geopandas.GeoDataFrame
         The columns of :data:`tilbudskart.settings.SERVICE_COLUMNS` and a point geometry
-        (EPSG:4326), one row per registry row, in registry order.
+        (EPSG:4326), one row per registry row, in registry order. ``status`` is one of
+        :data:`tilbudskart.settings.STATUSES`: rows with ``duplicate_of`` become
+        ``duplicate`` (no point), online-only rows ``online`` (their point, if any, kept).
 
     """
     records = []
@@ -705,6 +715,15 @@ def geocode_services(registry: pd.DataFrame, gazetteer: Gazetteer) -> gpd.GeoDat
                                           f"{resolution.match.territory}, outside the 2024 "
                                           f"kommuner (no access figures there)")
         match = resolution.match
+        status, reason = ("geocoded", "") if match else ("unresolved", resolution.reason)
+        if row.get("duplicate_of"):
+            # A repeated row is kept (with its note) but is no group of its own.
+            match, status = None, "duplicate"
+            reason = f"duplicate of {row['duplicate_of']}"
+        elif row.get("attendance") == "online":
+            # Online only: shown to every relative, never physical coverage.
+            status = "online"
+            reason = "online meeting (not counted as physical coverage)"
         records.append({
             **{c: row.get(c, "") for c in settings.SERVICE_COLUMNS},
             "kommunenummer": match.kommunenummer if match else "",
@@ -713,8 +732,8 @@ def geocode_services(registry: pd.DataFrame, gazetteer: Gazetteer) -> gpd.GeoDat
             "lon": round(match.lon, 6) if match else np.nan,
             "precision": match.precision if match else "",
             "matched_as": match.matched_as if match else "",
-            "status": "geocoded" if match else "unresolved",
-            "reason": "" if match else resolution.reason,
+            "status": status,
+            "reason": reason,
         })
     frame = pd.DataFrame.from_records(records, columns=list(settings.SERVICE_COLUMNS))
     geometry = gpd.points_from_xy(frame["lon"], frame["lat"], crs=settings.CRS_WGS84)

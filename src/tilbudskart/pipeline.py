@@ -22,7 +22,16 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from tilbudskart import access, datasources, geocode, network, outputs, registry, settings
+from tilbudskart import (
+    access,
+    csvsafe,
+    datasources,
+    geocode,
+    network,
+    outputs,
+    registry,
+    settings,
+)
 from tilbudskart.network import Routes
 
 logger = logging.getLogger(__name__)
@@ -115,7 +124,8 @@ def rounded(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def _write_csv(frame: pd.DataFrame, path: Path) -> None:
-    rounded(frame).to_csv(path, index=False, lineterminator="\n", encoding="utf-8")
+    """Write an output CSV: rounded, Excel-safe (no cell can start a formula)."""
+    csvsafe.to_csv(rounded(frame), path)
 
 
 def write_outputs(dataset: Dataset, out: Path) -> list[Path]:
@@ -149,7 +159,7 @@ def write_outputs(dataset: Dataset, out: Path) -> list[Path]:
         staging = publication.folder
         _write_csv(services, staging / "services.csv")
         _write_csv(dataset.kommuner, staging / "kommuner.csv")
-        unresolved = services[services["status"] != "geocoded"]
+        unresolved = services[services["status"] == "unresolved"]
         _write_csv(unresolved[["id", "name", "organisation", "place", "postcode", "county",
                                "source", "reason"]], staging / "unresolved.csv")
         gpkg = staging / "tilbudskart.gpkg"
@@ -167,13 +177,15 @@ def write_outputs(dataset: Dataset, out: Path) -> list[Path]:
 
 def summary(dataset: Dataset) -> str:
     """Return a short plain-text summary of a build."""
-    services, kommuner = dataset.services, dataset.kommuner
-    lines = ["Services per organisation (geocoded / total):"]
+    services, kommuner = registry.counted(dataset.services), dataset.kommuner
+    lines = ["Services per organisation (geocoded / total; duplicates left out):"]
     for organisation in settings.ORGANISATIONS:
         rows = services[services["organisation"] == organisation]
         done = int((rows["status"] == "geocoded").sum())
-        lines.append(f"  {organisation:<16} {done:>4} / {len(rows)}")
-    unresolved = services[services["status"] != "geocoded"]
+        online = int((rows["status"] == "online").sum())
+        extra = f" (+{online} online only)" if online else ""
+        lines.append(f"  {organisation:<16} {done:>4} / {len(rows)}{extra}")
+    unresolved = services[services["status"] == "unresolved"]
     lines.append(f"Unresolved: {len(unresolved)}")
     for row in unresolved.itertuples():
         lines.append(f"  {row.id}: {row.name} — {row.reason}")

@@ -23,6 +23,16 @@ REGISTRY_COLUMNS: tuple[str, ...] = (
     "source", "year", "note",
 )
 
+#: Optional columns, kept when present and otherwise filled with their default:
+#: ``attendance`` (``physical``, ``online`` or ``hybrid``; online-only meetings are shown
+#: in searches but are not physical coverage), ``url`` (a meeting's web or video link) and
+#: ``duplicate_of`` (the id of the row this one repeats; such a row is kept with its note
+#: but left out of every count and coverage figure).
+OPTIONAL_COLUMNS: dict[str, str] = {"attendance": "physical", "url": "", "duplicate_of": ""}
+
+#: Values of ``attendance``.
+ATTENDANCE = ("physical", "online", "hybrid")
+
 #: Columns an imported list must have; the others are filled with defaults.
 REQUIRED_IMPORT_COLUMNS: tuple[str, ...] = ("name", "organisation")
 
@@ -68,8 +78,9 @@ def validate(frame: pd.DataFrame, file: str | Path) -> pd.DataFrame:
     Returns
     -------
     pandas.DataFrame
-        The same rows, columns ordered as :data:`REGISTRY_COLUMNS`, plus ``lat``/``lon``
-        when the input has them (given coordinates are kept as floats).
+        The same rows, columns ordered as :data:`REGISTRY_COLUMNS`, then
+        :data:`OPTIONAL_COLUMNS` (filled with their defaults where missing), plus
+        ``lat``/``lon`` when the input has them (given coordinates are kept as floats).
 
     Raises
     ------
@@ -85,6 +96,9 @@ def validate(frame: pd.DataFrame, file: str | Path) -> pd.DataFrame:
         line = position + 2  # header is line 1
         _check_row({str(k): str(v) for k, v in row.items()}, file, line, seen)
     result = frame[list(REGISTRY_COLUMNS)].copy()
+    for column, default in OPTIONAL_COLUMNS.items():
+        result[column] = (frame[column].replace("", default) if column in frame.columns
+                          else default)
     if {"lat", "lon"} <= set(frame.columns):
         result["lat"] = pd.to_numeric(frame["lat"].replace("", None))
         result["lon"] = pd.to_numeric(frame["lon"].replace("", None))
@@ -117,6 +131,10 @@ def _check_row(row: dict[str, str], file: str | Path, line: int, seen: dict[str,
         raise fail("year", f"{row['year']!r} is not a year")
     if row.get("lat") or row.get("lon"):
         _check_coordinates(row, fail)
+    if row.get("attendance") and row["attendance"] not in ATTENDANCE:
+        raise fail("attendance", f"{row['attendance']!r} is not one of {', '.join(ATTENDANCE)}")
+    if row.get("duplicate_of") and row["duplicate_of"] == ident:
+        raise fail("duplicate_of", "a row cannot be a duplicate of itself")
 
 
 def _check_coordinates(row: dict[str, str],
@@ -164,7 +182,32 @@ def load_registry(paths: Iterable[Path] | None = None) -> pd.DataFrame:
         first = duplicated.iloc[0]
         raise RegistryError(first["registry_file"], None, "id",
                             f"id {first['id']!r} occurs in more than one registry file")
+    dangling = registry[(registry["duplicate_of"] != "")
+                        & ~registry["duplicate_of"].isin(registry["id"])]
+    if not dangling.empty:
+        first = dangling.iloc[0]
+        raise RegistryError(first["registry_file"], None, "duplicate_of",
+                            f"{first['id']}: duplicate_of {first['duplicate_of']!r} is no id")
     return registry
+
+
+def counted(table: pd.DataFrame) -> pd.DataFrame:
+    """Return the rows that count: every row but those marked ``duplicate_of`` another.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        Registry rows or geocoded services.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The rows without a ``duplicate_of`` (all rows if the column is absent).
+
+    """
+    if "duplicate_of" not in table.columns:
+        return table
+    return table[table["duplicate_of"].fillna("") == ""]
 
 
 def import_services(path: Path) -> pd.DataFrame:

@@ -357,6 +357,16 @@ SERVICE_COLUMNS: tuple[str, ...] = (
     "source",
     "year",
     "note",
+    "attendance",
+    "url",
+    "duplicate_of",
     "status",
     "reason",
 )
+
+#: tuple of str: values of the services' ``status``: ``geocoded`` (a physical service on
+#: the map, counted in every figure), ``unresolved`` (no place found; in
+#: ``unresolved.csv`` with a reason), ``online`` (an online-only meeting: shown in searches
+#: under "Møter på nett", never counted as physical coverage) and ``duplicate`` (a row that
+#: repeats another, kept with its note and left out of every count).
+STATUSES: tuple[str, ...] = ("geocoded", "unresolved", "online", "duplicate")
