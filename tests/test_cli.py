@@ -89,10 +89,25 @@ def test_bad_import_fails_cleanly_naming_file_row_field(tmp_path, capsys):
     bad = tmp_path / "bad.csv"
     bad.write_text("name,organisation,place\nOk,lms,Oslo\nFeil,nope,Oslo\n", encoding="utf-8")
     out = tmp_path / "out"
-    assert cli.main(["build", "--out", str(out), "--import", str(bad)]) == 1
+    assert cli.main(["build", "--out", str(out), "--import", str(bad), "--strict"]) == 1
     err = capsys.readouterr().err
     assert "bad.csv" in err and "row 3" in err and "'organisation'" in err
+    assert "Traceback" not in err
     assert not out.exists() or not any(out.iterdir())
+
+
+def test_bad_import_row_is_reported_and_the_rest_used(tmp_path, capsys):
+    bad = tmp_path / "bad.csv"
+    bad.write_text("name,organisation,place\nOk,lms,Oslo\nFeil,nope,Oslo\n", encoding="utf-8")
+    out = tmp_path / "out"
+    assert cli.main(["build", "--out", str(out), "--import", str(bad)]) == 0
+    printed = capsys.readouterr().out
+    assert "bad.csv, row 3, field 'organisation' 'nope': unknown organisation" in printed
+    report = pd.read_csv(out / "import_report.csv", encoding="utf-8-sig")
+    assert report[["file", "row", "field", "severity"]].values.tolist() == [
+        ["bad.csv", 3, "organisation", "error"]]
+    services = pd.read_csv(out / "services.csv", dtype=str, keep_default_na=False)
+    assert list(services.loc[services["source"].str.startswith("import:"), "name"]) == ["Ok"]
 
 
 def test_import_adds_a_group_that_changes_the_nearest(tmp_path, capsys):

@@ -30,8 +30,19 @@ from typing import NoReturn
 
 import pandas as pd
 
-from tilbudskart import access, datasources, geocode, network, outputs, registry, settings
+from tilbudskart import (
+    access,
+    datasources,
+    geocode,
+    importers,
+    network,
+    outputs,
+    registry,
+    settings,
+)
 from tilbudskart.pipeline import (
+    Dataset,
+    StrictImportError,
     build_dataset,
     read_national_lines,
     rounded,
@@ -132,9 +143,25 @@ def _input_file(text: str) -> Path:
 # -- commands -----------------------------------------------------------------------------
 
 
+def _say_imports(dataset: Dataset) -> None:
+    """Print what each imported list was read as, and every problem found."""
+    for line in dataset.imports:
+        _say(line)
+    if dataset.imports:
+        _say("Import report:")
+        _say(importers.format_report(dataset.import_report))
+
+
 def _cmd_build(args: argparse.Namespace) -> int:
-    dataset = build_dataset(args.imports, grid=args.grid)
+    try:
+        dataset = build_dataset(args.imports, grid=args.grid, organisation=args.organisation,
+                                strict=args.strict, mode="replace" if args.replace else "add")
+    except StrictImportError as exc:
+        _say("Import report:", err=True)
+        _say(importers.format_report(exc.report), err=True)
+        raise
     written = write_outputs(dataset, args.out)
+    _say_imports(dataset)
     _say(summary(dataset))
     _say("Wrote " + ", ".join(str(p) for p in written))
     return 0
@@ -154,7 +181,8 @@ def _cmd_nearest(args: argparse.Namespace) -> int:
         return 2
     match = resolution.match
     assert match is not None
-    services = build_dataset(args.imports).services if args.imports else geocode.geocode_services(
+    services = build_dataset(args.imports, organisation=args.organisation).services \
+        if args.imports else geocode.geocode_services(
         registry.load_registry(), gazetteer)
     # An organisation implies its kind (institutions are not self-help groups).
     kind = None if args.org else "self_help"
@@ -251,6 +279,11 @@ def _verbosity_options(parser: argparse.ArgumentParser, defaults: bool) -> None:
                        help="log only errors")
 
 
+def _import_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--organisation", choices=list(settings.ORGANISATIONS), default=None,
+                        help="organisation of imported lists that have no organisation column")
+
+
 def parser() -> argparse.ArgumentParser:
     """Return the argument parser of the ``tilbudskart`` command."""
     main_parser = _Parser(
@@ -268,9 +301,17 @@ def parser() -> argparse.ArgumentParser:
     build.add_argument("--out", type=_output_folder, required=True,
                        help="output folder (must be writable; checked before computing)")
     build.add_argument("--import", dest="imports", type=_input_file, action="append",
-                       default=[], help="a CSV list of services to add (repeatable)")
+                       default=[], help="a list of today's groups to add: CSV (UTF-8 or "
+                                        "Windows-1252, ',' or ';'), .xlsx or Meeting Guide "
+                                        "JSON (repeatable)")
     build.add_argument("--grid", choices=["1km", "250m"], default="1km",
                        help="population grid for weighting (default 1km)")
+    _import_options(build)
+    build.add_argument("--strict", action="store_true",
+                       help="fail if any imported row is rejected (default: report and skip)")
+    build.add_argument("--replace", action="store_true",
+                       help="imported lists replace the 2007 rows of their organisations "
+                            "(default: added to them)")
     _verbosity_options(build, defaults=False)
     build.set_defaults(func=_cmd_build)
 
@@ -283,6 +324,7 @@ def parser() -> argparse.ArgumentParser:
     nearest.add_argument("--json", action="store_true")
     nearest.add_argument("--import", dest="imports", type=_input_file, action="append",
                          default=[])
+    _import_options(nearest)
     _verbosity_options(nearest, defaults=False)
     nearest.set_defaults(func=_cmd_nearest)
 

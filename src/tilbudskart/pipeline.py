@@ -27,6 +27,7 @@ from tilbudskart import (
     csvsafe,
     datasources,
     geocode,
+    importers,
     network,
     outputs,
     registry,
@@ -37,8 +38,12 @@ from tilbudskart.network import Routes
 logger = logging.getLogger(__name__)
 
 #: Files ``build`` writes, in the order they are listed (all are published at once).
-OUTPUT_FILES = ("services.csv", "kommuner.csv", "unresolved.csv", "tilbudskart.gpkg",
-                "travel_anomalies.csv")
+OUTPUT_FILES = ("services.csv", "kommuner.csv", "unresolved.csv", "import_report.csv",
+                "tilbudskart.gpkg", "travel_anomalies.csv")
+
+#: How an imported list joins the 2007 registry: ``add`` to it, or ``replace`` the rows of
+#: the list's organisations.
+IMPORT_MODES = ("add", "replace")
 
 
 @dataclass
@@ -47,17 +52,120 @@ class Dataset:
 
     ``anomalies`` lists the kommuner whose drive minutes per straight-line km are extreme
     (:func:`tilbudskart.network.travel_anomalies`), so the next routing fault shows.
+
+    ``import_report`` holds every problem found in imported lists
+    (:data:`tilbudskart.importers.REPORT_COLUMNS`), ``imports`` one line per list (format,
+    detected encoding and separator, rows used and rejected).
     """
 
     services: gpd.GeoDataFrame
     kommuner: pd.DataFrame
     anomalies: pd.DataFrame | None = None
+    import_report: pd.DataFrame = field(default_factory=importers.empty_report)
+    imports: list[str] = field(default_factory=list)
 
 
-def build_dataset(imports: Sequence[Path] = (), grid: str = "1km",
+class StrictImportError(importers.ImportFileError):
+    """``strict`` was asked for and an imported list has rejected rows (see ``report``)."""
+
+    def __init__(self, report: pd.DataFrame):
+        self.report = report
+        errors = report[report["severity"] == importers.ERROR]
+        first = errors.iloc[0]
+        super().__init__(first["file"], None if pd.isna(first["row"]) else int(first["row"]),
+                         first["field"], f"{first['problem']} — and {len(errors) - 1} more "
+                         f"problem(s); strict import stops at any rejected row"
+                         if len(errors) > 1 else
+                         f"{first['problem']} (strict import stops at any rejected row)")
+
+
+def read_imports(imports: Sequence[Path | importers.ImportResult],
+                 organisation: str | None = None,
+                 gazetteer: geocode.Gazetteer | None = None) -> list[importers.ImportResult]:
+    """Read every imported list (paths are read; results already read are kept).
+
+    Parameters
+    ----------
+    imports : sequence of pathlib.Path or ImportResult
+        The lists.
+    organisation : str, optional
+        Organisation of lists without an organisation column.
+    gazetteer : Gazetteer, optional
+        For the postcode register (rows with an unknown postcode are reported).
+
+    Returns
+    -------
+    list of ImportResult
+
+    Raises
+    ------
+    tilbudskart.importers.ImportFileError
+        If a list cannot be read at all.
+
+    """
+    known = gazetteer.postcodes.index if gazetteer is not None else None
+    return [item if isinstance(item, importers.ImportResult)
+            else importers.import_file(Path(item), organisation, known) for item in imports]
+
+
+def kommune_tables(services: gpd.GeoDataFrame, population_grid: pd.DataFrame,
+                   road_network: network.RoadNetwork) -> pd.DataFrame:
+    """Return the kommune table for some services: straight-line and road figures.
+
+    Parameters
+    ----------
+    services : geopandas.GeoDataFrame
+        Geocoded services (only ``status == "geocoded"`` rows count: online-only meetings,
+        duplicates and unresolved rows do not).
+    population_grid : pandas.DataFrame
+        Grid cells with ``lat``/``lon``/``x``/``y``.
+    road_network : RoadNetwork
+        Roads and car ferries.
+
+    Returns
+    -------
+    pandas.DataFrame
+        :func:`tilbudskart.access.kommune_table` joined with
+        :func:`tilbudskart.network.travel_table`.
+
+    """
+    kommuner = access.kommune_table(
+        services,
+        datasources.read_admin_centres(),
+        datasources.read_population(),
+        population_grid,
+    )
+    travel = network.travel_table(road_network, services, kommuner, population_grid)
+    return kommuner.merge(travel, on="kommunenummer", how="left", validate="one_to_one")
+
+
+def _imported_services(base: pd.DataFrame, results: Sequence[importers.ImportResult],
+                       gazetteer: geocode.Gazetteer, strict: bool
+                       ) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
+    """Geocode the imported rows; return them and the report (duplicates, unresolved)."""
+    rows, report = importers.combine(results, base["id"])
+    if strict and (report["severity"] == importers.ERROR).any():
+        raise StrictImportError(report)
+    services = geocode.geocode_services(rows, gazetteer)
+    if len(rows):
+        located = rows[["id", "registry_file", "source_row"]].merge(
+            services[["id", "kommunenummer", "organisation", "name", "place", "status",
+                      "reason"]], on="id")
+        unresolved = located[located["status"] == "unresolved"]
+        report = importers.concat_reports([report, importers.report_frame(
+            {"file": r.registry_file, "row": r.source_row, "field": "place",
+             "value": r.place, "problem": f"not placed ({r.reason}); listed in unresolved.csv",
+             "severity": importers.WARNING} for r in unresolved.itertuples()),
+            importers.flag_duplicates(located)])
+    return services, report
+
+
+def build_dataset(imports: Sequence[Path | importers.ImportResult] = (), grid: str = "1km",
                   gazetteer: geocode.Gazetteer | None = None,
                   population_grid: pd.DataFrame | None = None,
-                  road_network: network.RoadNetwork | None = None) -> Dataset:
+                  road_network: network.RoadNetwork | None = None,
+                  organisation: str | None = None, strict: bool = False,
+                  mode: str = "add") -> Dataset:
     """Run the pipeline: registry (+ imports) → geocoded services → kommune table.
 
     The kommune table holds straight-line distances (:func:`tilbudskart.access.kommune_table`)
@@ -65,8 +173,9 @@ def build_dataset(imports: Sequence[Path] = (), grid: str = "1km",
 
     Parameters
     ----------
-    imports : sequence of pathlib.Path
-        User lists in registry form (see :func:`tilbudskart.registry.import_services`).
+    imports : sequence of pathlib.Path or ImportResult
+        Lists of today's groups: CSV, .xlsx or Meeting Guide JSON (see
+        :mod:`tilbudskart.importers`); rows with problems are reported, not used.
     grid : {"1km", "250m"}
         Population grid used for population weighting.
     gazetteer : Gazetteer, optional
@@ -75,40 +184,93 @@ def build_dataset(imports: Sequence[Path] = (), grid: str = "1km",
         Grid cells with ``lat``/``lon`` already loaded (read per ``grid`` if omitted).
     road_network : RoadNetwork, optional
         The road network already built (built from N1000 if omitted).
+    organisation : str, optional
+        Organisation of imported lists that have no organisation column.
+    strict : bool
+        Stop (:class:`StrictImportError`) if any imported row is rejected.
+    mode : {"add", "replace"}
+        ``replace``: the 2007 rows of every organisation in the imported lists are left
+        out (the lists replace them).
 
     Returns
     -------
     Dataset
 
+    Raises
+    ------
+    tilbudskart.registry.RegistryError
+        If the registry is invalid or an imported list cannot be read
+        (:class:`tilbudskart.importers.ImportFileError`, :class:`StrictImportError`).
+
     """
-    frames = [registry.load_registry(), *(registry.import_services(p) for p in imports)]
-    table = pd.concat(frames, ignore_index=True)
-    duplicated = table["id"].duplicated()
-    if duplicated.any():
-        first = table[duplicated].iloc[0]
-        raise registry.RegistryError(first["registry_file"], None, "id",
-                                     f"id {first['id']!r} is already used by the registry")
+    if mode not in IMPORT_MODES:
+        raise ValueError(f"mode must be one of {IMPORT_MODES}, not {mode!r}")
     if gazetteer is None:
         gazetteer = geocode.Gazetteer.from_data()
+    results = read_imports(imports, organisation, gazetteer)
+    base = registry.load_registry()
+    imported, report = _imported_services(base, results, gazetteer, strict)
+    services = geocode.geocode_services(base, gazetteer)
+    if mode == "replace":
+        services = services[~services["organisation"].isin(set(imported["organisation"]))]
+    services = _concat_services(services, imported)
     if population_grid is None:
         population_grid = access.grid_points(datasources.read_population_grid(grid))
-    services = geocode.geocode_services(table, gazetteer)
-    kommuner = access.kommune_table(
-        services,
-        datasources.read_admin_centres(),
-        datasources.read_population(),
-        population_grid,
-    )
     if road_network is None:
         road_network = network.national_network()
-    travel = network.travel_table(road_network, services, kommuner, population_grid)
-    kommuner = kommuner.merge(travel, on="kommunenummer", how="left", validate="one_to_one")
+    kommuner = kommune_tables(services, population_grid, road_network)
     anomalies = network.travel_anomalies(road_network, services, kommuner)
     located = int((services["status"] == "geocoded").sum())
-    logger.info("built: %d services (%d from %d imported lists), %d geocoded, %d unresolved; "
-                "%d kommuner", len(services), sum(len(f) for f in frames[1:]), len(imports),
-                located, len(services) - located, len(kommuner))
-    return Dataset(services, kommuner, anomalies)
+    logger.info("built: %d services (%d from %d imported lists), %d geocoded, %d not; "
+                "%d kommuner", len(services), len(imported), len(results), located,
+                len(services) - located, len(kommuner))
+    return Dataset(services, kommuner, anomalies, report, [r.describe() for r in results])
+
+
+def _concat_services(*frames: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    joined = pd.concat([f for f in frames if len(f)] or frames[:1], ignore_index=True)
+    return gpd.GeoDataFrame(joined, geometry="geometry", crs=settings.CRS_WGS84)
+
+
+def with_imported(data: AppData, results: Sequence[importers.ImportResult], mode: str = "add",
+                  organisations: Sequence[str] | None = None) -> Dataset:
+    """Return the services and kommune table with imported lists joined (app uploads).
+
+    Nothing is written: the registry's geocoded rows are taken from ``data``, only the
+    imported rows are geocoded, and every kommune figure is computed afresh. The app keeps
+    the result in one browser session.
+
+    Parameters
+    ----------
+    data : AppData
+        The loaded app data (registry only, or with the server's imports).
+    results : sequence of ImportResult
+        Lists read from uploaded bytes (:func:`tilbudskart.importers.import_bytes`).
+    mode : {"add", "replace"}
+        ``add`` the rows to the registry, or ``replace`` the 2007 rows of
+        ``organisations``.
+    organisations : sequence of str, optional
+        Whose 2007 rows ``replace`` leaves out (default: the organisations in the lists).
+
+    Returns
+    -------
+    Dataset
+        ``services``, ``kommuner``, ``import_report`` and ``imports`` for the session.
+
+    """
+    if mode not in IMPORT_MODES:
+        raise ValueError(f"mode must be one of {IMPORT_MODES}, not {mode!r}")
+    base = data.services
+    imported, report = _imported_services(base, results, data.gazetteer, strict=False)
+    if mode == "replace":
+        chosen = set(organisations) if organisations is not None else set(
+            imported["organisation"])
+        registry_ids = set(registry.load_registry()["id"])
+        base = base[~(base["organisation"].isin(chosen) & base["id"].isin(registry_ids))]
+    services = _concat_services(base, imported)
+    kommuner = kommune_tables(services, data.grid, data.network)
+    return Dataset(services, kommuner, import_report=report,
+                   imports=[r.describe() for r in results])
 
 
 def rounded(frame: pd.DataFrame) -> pd.DataFrame:
@@ -162,6 +324,7 @@ def write_outputs(dataset: Dataset, out: Path) -> list[Path]:
         unresolved = services[services["status"] == "unresolved"]
         _write_csv(unresolved[["id", "name", "organisation", "place", "postcode", "county",
                                "source", "reason"]], staging / "unresolved.csv")
+        importers.write_report(dataset.import_report, staging / "import_report.csv")
         gpkg = staging / "tilbudskart.gpkg"
         points = gpd.GeoDataFrame(rounded(dataset.services), geometry="geometry",
                                   crs=settings.CRS_WGS84)

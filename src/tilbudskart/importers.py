@@ -1,0 +1,904 @@
+"""Today's lists from the organisations: CSV, Excel and Meeting Guide JSON, every row checked.
+
+An organisation keeps its groups in whatever it has: a CSV saved from Norwegian Excel
+(``;``-separated, Windows-1252), a UTF-8 CSV (with or without a byte-order mark), an
+``.xlsx`` workbook, or the Meeting Guide JSON feed that meeting-list sites publish. This
+module reads all of them from bytes (so the app can import an upload without writing it to
+disk) and brings them into registry form (:mod:`tilbudskart.registry`).
+
+- **Format** is recognised from the content (a zip is a workbook, ``[``/``{`` is JSON,
+  anything else text); the encoding (UTF-8, UTF-16 with BOM, else Windows-1252) and the
+  separator (``,``, ``;`` or tab, the most frequent in the header line) are detected and
+  reported.
+- **Columns** may be named in Norwegian or English (``navn``/``name``,
+  ``organisasjon``/``organisation``, ``postnummer``/``postcode``, ``sted``/``place``,
+  ``fylke``/``county``, ``telefon``/``phone``, ``e-post``/``email`` …; see
+  :data:`COLUMN_NAMES`). A list without an organisation column takes the one given.
+- **Every row is accounted for.** All problems of all rows are collected (spreadsheet row
+  number, field, value, why) in a report; rows with an error are left out, rows with only
+  warnings are used. A problem with the file itself (empty, too big, not a table, a
+  required column missing) raises :class:`ImportFileError`.
+- **Limits**: :data:`MAX_BYTES`, :data:`MAX_ROWS`, :data:`MAX_CELL_CHARS`.
+- **Ids** that the list does not give are made from the file name, a hash of its bytes and
+  the row number, so several lists never collide.
+- **Online meetings** (``attendance``/``attendance_option``/``format``/``møteform`` online,
+  or a ``conference_url`` without a place) get ``attendance`` ``online`` or ``hybrid``.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import hashlib
+import io
+import json
+import math
+import re
+import zipfile
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from tilbudskart import csvsafe, geocode, registry, settings
+
+#: Largest file read (bytes): 5 MB.
+MAX_BYTES = 5 * 1024 * 1024
+#: Most data rows read from one list.
+MAX_ROWS = 20_000
+#: Longest cell (characters).
+MAX_CELL_CHARS = 500
+
+#: Columns of an import report, in order.
+REPORT_COLUMNS: tuple[str, ...] = ("file", "row", "field", "value", "problem", "severity")
+
+#: Severity of a problem: ``error`` (the row is not used) or ``warning`` (it is).
+ERROR, WARNING = "error", "warning"
+
+#: How a column may be named (folded: lower case, separators as ``_``) → registry field.
+COLUMN_NAMES: dict[str, tuple[str, ...]] = {
+    "id": ("id", "nr", "gruppe_id", "group_id"),
+    "name": ("name", "navn", "gruppe", "gruppenavn", "group", "group_name", "meeting",
+             "meeting_name", "mote", "møte", "tilbud_navn", "title", "tittel"),
+    "organisation": ("organisation", "organization", "organisasjon", "org", "forening",
+                     "forbund"),
+    "group_type": ("group_type", "gruppetype", "type_gruppe"),
+    "kind": ("kind",),
+    "place": ("place", "sted", "by", "city", "town", "kommune", "municipality", "poststed",
+              "tettsted", "locality"),
+    "address": ("address", "adresse", "gateadresse", "besoksadresse", "besøksadresse",
+                "street", "formatted_address"),
+    "postcode": ("postcode", "postnummer", "postnr", "post_nr", "postal_code", "zip",
+                 "zipcode", "zip_code", "post_code"),
+    "county": ("county", "fylke", "region", "state", "landsdel"),
+    "health_region": ("health_region", "helseregion"),
+    "ownership": ("ownership", "eierskap", "eier"),
+    "offer": ("offer", "tilbud"),
+    "age_groups": ("age_groups", "aldersgruppe", "aldersgrupper", "alder", "age"),
+    "phone": ("phone", "telefon", "tlf", "telefonnummer", "mobil", "telephone",
+              "conference_phone"),
+    "email": ("email", "e_post", "epost", "e_mail", "mail"),
+    "source": ("source", "kilde"),
+    "year": ("year", "år", "aar"),
+    "note": ("note", "notes", "merknad", "merknader", "kommentar", "notat", "beskrivelse",
+             "description"),
+    "attendance": ("attendance", "attendance_option", "format", "møteform", "moteform",
+                   "oppmøte", "oppmote", "digitalt"),
+    "url": ("url", "conference_url", "lenke", "nettside", "website", "web", "link",
+            "møtelenke"),
+    "lat": ("lat", "latitude", "breddegrad", "y"),
+    "lon": ("lon", "lng", "long", "longitude", "lengdegrad", "x"),
+    "day": ("day", "dag", "ukedag", "weekday"),
+    "time": ("time", "tid", "klokkeslett", "start", "start_time"),
+    "location": ("location", "lokale", "location_name", "venue"),
+    "types": ("types",),
+}
+
+#: Organisation names people write → organisation id (folded: letters and digits only).
+ORGANISATION_NAMES: dict[str, str] = {
+    "landsforbundetmotstoffmisbruk": "lms", "alanonalateenvba": "al_anon",
+    "alanon": "al_anon", "alateen": "al_anon", "vba": "al_anon",
+    "alanonfamiliegrupper": "al_anon", "familieklubb": "familieklubbene",
+    "familieklubbeneinorge": "familieklubbene", "rusnett": "rus_nett",
+    "adultchildrenofalcoholics": "aca", "institusjon": "institution",
+    "behandlingsinstitusjon": "institution",
+}
+
+#: Attendance words → ``physical``, ``online`` or ``hybrid`` (folded, letters only).
+ATTENDANCE_WORDS: dict[str, str] = {
+    "physical": "physical", "inperson": "physical", "fysisk": "physical",
+    "fysiske": "physical", "oppmøte": "physical", "oppmote": "physical", "ja": "physical",
+    "online": "online", "nett": "online", "pånett": "online", "panett": "online",
+    "digital": "online", "digitalt": "online", "video": "online", "zoom": "online",
+    "teams": "online", "telefon": "online", "phone": "online", "telefonmøte": "online",
+    "nettmøte": "online", "hybrid": "hybrid", "beggedeler": "hybrid", "begge": "hybrid",
+}
+
+#: Meeting Guide's days (0 = Sunday) in Norwegian.
+DAYS_NB = ("søndag", "mandag", "tirsdag", "onsdag", "torsdag", "fredag", "lørdag")
+
+#: Template columns (Norwegian headers) → registry field.
+TEMPLATE_COLUMNS: dict[str, str] = {
+    "navn": "name", "organisasjon": "organisation", "sted": "place", "adresse": "address",
+    "postnummer": "postcode", "fylke": "county", "telefon": "phone", "e-post": "email",
+    "møteform": "attendance", "lenke": "url", "merknad": "note",
+}
+
+_SEPARATORS = (",", ";", "\t")
+_ID = re.compile(r"[a-z0-9][a-z0-9_-]*")
+
+
+class ImportFileError(registry.RegistryError):
+    """A list cannot be read at all; the message names the file and, if any, the field."""
+
+
+@dataclass
+class ImportResult:
+    """One list read and checked.
+
+    Attributes
+    ----------
+    file : str
+        The list's file name (as shown in messages and ``source``).
+    format : str
+        ``"csv"``, ``"xlsx"`` or ``"meeting-guide"``.
+    encoding, separator : str
+        What was detected ("" where it does not apply).
+    rows_read : int
+        Data rows in the file (empty rows not counted).
+    services : pandas.DataFrame
+        The rows used, in registry form (:func:`tilbudskart.registry.validate`), with
+        ``registry_file`` and ``source_row`` (the spreadsheet row).
+    report : pandas.DataFrame
+        Every problem (:data:`REPORT_COLUMNS`).
+
+    """
+
+    file: str
+    format: str
+    encoding: str
+    separator: str
+    rows_read: int
+    services: pd.DataFrame
+    report: pd.DataFrame = field(default_factory=lambda: empty_report())
+
+    @property
+    def rejected(self) -> int:
+        """Rows not used (they had at least one error)."""
+        return self.rows_read - len(self.services)
+
+    def describe(self) -> str:
+        """Return one line: format, what was detected, rows used and rejected."""
+        how = {"csv": "CSV", "xlsx": "Excel workbook (.xlsx)",
+               "meeting-guide": "Meeting Guide JSON"}[self.format]
+        if self.format == "csv":
+            name = {",": "','", ";": "';'", "\t": "tab"}[self.separator]
+            how += f", encoding {self.encoding}, separator {name} (detected)"
+        elif self.format == "meeting-guide":
+            how += f", encoding {self.encoding}"
+        warnings = int((self.report["severity"] == WARNING).sum())
+        return (f"{self.file}: {how}; {self.rows_read} rows: {len(self.services)} used, "
+                f"{self.rejected} rejected, {warnings} warnings")
+
+
+def empty_report() -> pd.DataFrame:
+    """Return an import report with no rows."""
+    return pd.DataFrame({c: pd.Series(dtype="object") for c in REPORT_COLUMNS})
+
+
+def report_frame(problems: Iterable[dict[str, Any]]) -> pd.DataFrame:
+    """Return problems (dicts with the report's keys) as a report table."""
+    frame = pd.DataFrame.from_records(list(problems), columns=list(REPORT_COLUMNS))
+    if frame.empty:
+        return empty_report()
+    frame["row"] = frame["row"].astype("Int64")
+    return frame
+
+
+def concat_reports(reports: Iterable[pd.DataFrame]) -> pd.DataFrame:
+    """Return several reports as one (empty ones skipped)."""
+    frames = [r for r in reports if len(r)]
+    return pd.concat(frames, ignore_index=True) if frames else empty_report()
+
+
+def fold(name: str) -> str:
+    """Return a column name folded for matching (``"E-post "`` → ``"e_post"``)."""
+    text = geocode.clean_text(str(name)).casefold()
+    return re.sub(r"[\s\-./]+", "_", text).strip("_")
+
+
+_FIELD_BY_NAME = {alias: key for key, aliases in COLUMN_NAMES.items() for alias in aliases}
+
+
+# -- reading bytes into rows --------------------------------------------------------------
+
+
+@dataclass
+class _Table:
+    header: list[str]
+    rows: list[tuple[int, list[str]]]  # (spreadsheet row, cells)
+    format: str
+    encoding: str = ""
+    separator: str = ""
+
+
+def _decode(data: bytes, file: str) -> tuple[str, str]:
+    """Return the text and the encoding's name (UTF-8, UTF-16 or Windows-1252)."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        try:
+            return data.decode("utf-16"), "UTF-16"
+        except UnicodeDecodeError as exc:
+            raise ImportFileError(file, None, None, f"not UTF-16 text ({exc.reason})") from None
+    if b"\x00" in data[:4096]:
+        raise ImportFileError(file, None, None, "not a text file (binary data); save the list "
+                                                "as CSV (UTF-8 or semicolon-separated), .xlsx "
+                                                "or Meeting Guide JSON")
+    try:
+        text = data.decode("utf-8-sig")
+        return text, "UTF-8 with BOM" if data.startswith(b"\xef\xbb\xbf") else "UTF-8"
+    except UnicodeDecodeError:
+        pass
+    try:
+        return data.decode("cp1252"), "Windows-1252"
+    except UnicodeDecodeError:
+        return data.decode("latin-1"), "ISO-8859-1"
+
+
+def _separator(header_line: str) -> str:
+    """Return the separator most frequent in the header line (``,`` on a tie)."""
+    counts = {sep: header_line.count(sep) for sep in _SEPARATORS}
+    best = max(_SEPARATORS, key=lambda sep: (counts[sep], sep == ","))
+    return best if counts[best] else ","
+
+
+def _read_csv(text: str, encoding: str, file: str) -> _Table:
+    text = text.replace("\x00", "")
+    first = next((line for line in text.splitlines() if line.strip()), "")
+    sep = _separator(first)
+    csv.field_size_limit(max(csv.field_size_limit(), MAX_BYTES + 1))
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=sep)
+    header: list[str] | None = None
+    rows: list[tuple[int, list[str]]] = []
+    try:
+        for number, record in enumerate(reader, start=1):
+            if not any(cell.strip() for cell in record):
+                continue
+            if header is None:
+                header = record
+                continue
+            rows.append((number, record))
+            if len(rows) > MAX_ROWS:
+                break
+    except csv.Error as exc:
+        raise ImportFileError(file, reader.line_num, None,
+                              f"not a readable CSV file ({exc})") from None
+    if header is None:
+        raise ImportFileError(file, None, None, "empty file (no header and no rows)")
+    return _Table(header, rows, "csv", encoding, sep)
+
+
+def _cell(value: object) -> str:
+    """Return a workbook cell as text (whole numbers without ``.0``, times as HH:MM)."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "ja" if value else "nei"
+    if isinstance(value, float):
+        if math.isfinite(value) and value.is_integer() and abs(value) < 1e15:
+            return str(int(value))
+        return repr(value)
+    if isinstance(value, dt.datetime):
+        return value.isoformat(sep=" ")
+    if isinstance(value, dt.time):
+        return value.strftime("%H:%M")
+    if isinstance(value, (dt.date, dt.timedelta)):
+        return str(value)
+    return str(value)
+
+
+def _read_xlsx(data: bytes, file: str) -> _Table:
+    from python_calamine import CalamineWorkbook
+
+    try:
+        book = CalamineWorkbook.from_filelike(io.BytesIO(data))
+        if not book.sheet_names:
+            raise ImportFileError(file, None, None, "the workbook has no sheets")
+        sheet = book.get_sheet_by_index(0)
+        if sheet.total_height > MAX_ROWS + 1 + 100:
+            raise ImportFileError(file, None, None, f"{sheet.total_height} rows on the first "
+                                                    f"sheet; at most {MAX_ROWS} are read")
+        values = sheet.to_python(skip_empty_area=False)
+    except ImportFileError:
+        raise
+    except Exception as exc:  # calamine raises its own error types for broken workbooks
+        raise ImportFileError(file, None, None,
+                              f"not a readable .xlsx workbook ({type(exc).__name__})") from None
+    header: list[str] | None = None
+    rows: list[tuple[int, list[str]]] = []
+    for number, record in enumerate(values, start=1):
+        cells = [_cell(v) for v in record]
+        if not any(c.strip() for c in cells):
+            continue
+        if header is None:
+            header = cells
+            continue
+        rows.append((number, cells))
+        if len(rows) > MAX_ROWS:
+            break
+    if header is None:
+        raise ImportFileError(file, None, None, "the first sheet is empty")
+    return _Table(header, rows, "xlsx")
+
+
+def _read_json(text: str, encoding: str, file: str) -> _Table:
+    try:
+        payload = json.loads(text)
+    except (json.JSONDecodeError, RecursionError) as exc:
+        where = f" (line {exc.lineno}, column {exc.colno})" if isinstance(
+            exc, json.JSONDecodeError) else ""
+        raise ImportFileError(file, None, None, f"not valid JSON{where}") from None
+    if isinstance(payload, dict):
+        payload = payload.get("meetings", payload.get("data"))
+    if not isinstance(payload, list):
+        raise ImportFileError(file, None, None, "not a Meeting Guide feed (expected a list of "
+                                                "meetings)")
+    if len(payload) > MAX_ROWS:
+        raise ImportFileError(file, None, None, f"{len(payload)} meetings; at most {MAX_ROWS}")
+    keys: dict[str, None] = {}
+    for item in payload:
+        if isinstance(item, dict):
+            keys.update(dict.fromkeys(str(k) for k in item))
+    header = list(keys)
+    rows: list[tuple[int, list[str]]] = []
+    for number, item in enumerate(payload, start=1):
+        if not isinstance(item, dict):
+            rows.append((number, ["\x00not-an-object"]))
+            continue
+        rows.append((number, [_json_cell(key, item.get(key)) for key in header]))
+    return _Table(header, rows, "meeting-guide", encoding)
+
+
+def _json_cell(key: str, value: object) -> str:
+    if value is None:
+        return ""
+    if key == "day":
+        days = value if isinstance(value, list) else [value]
+        names = []
+        for day in days:
+            try:
+                names.append(DAYS_NB[int(str(day))])
+            except (ValueError, IndexError):
+                names.append(str(day))
+        return ", ".join(names)
+    if isinstance(value, list):
+        return ";".join(_json_cell("", v) for v in value)
+    if isinstance(value, dict):
+        return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, float):
+        return _cell(value) if value.is_integer() else repr(value)
+    return str(value)
+
+
+def read_table(data: bytes, file: str) -> tuple[list[str], list[tuple[int, list[str]]], str,
+                                                 str, str]:
+    """Read a list's bytes into a header and rows, whatever the format.
+
+    Parameters
+    ----------
+    data : bytes
+        The file's content.
+    file : str
+        Its name (for messages).
+
+    Returns
+    -------
+    tuple
+        ``(header, rows, format, encoding, separator)``; each row is
+        ``(spreadsheet row number, cells)``.
+
+    Raises
+    ------
+    ImportFileError
+        Empty, too big, too many rows, or not a table.
+
+    """
+    if not data.strip():
+        raise ImportFileError(file, None, None, "empty file")
+    if len(data) > MAX_BYTES:
+        raise ImportFileError(file, None, None, f"file too big ({len(data) / 1e6:.1f} MB; at "
+                                                f"most {MAX_BYTES / 1024 / 1024:.0f} MB)")
+    if data.startswith(b"PK\x03\x04"):
+        if not zipfile.is_zipfile(io.BytesIO(data)):
+            raise ImportFileError(file, None, None, "not a readable .xlsx workbook")
+        table = _read_xlsx(data, file)
+    elif data.startswith(b"\xd0\xcf\x11\xe0"):
+        raise ImportFileError(file, None, None, "an old Excel file (.xls): save it as .xlsx or "
+                                                "CSV")
+    else:
+        text, encoding = _decode(data, file)
+        stripped = text.lstrip()
+        if stripped.startswith(("[", "{")):
+            table = _read_json(text, encoding, file)
+        elif stripped[:200].lower().startswith(("<!doctype", "<html", "<?xml")):
+            raise ImportFileError(file, None, None, "a web page or XML, not a list (CSV, .xlsx "
+                                                    "or Meeting Guide JSON)")
+        else:
+            table = _read_csv(text, encoding, file)
+    if len(table.rows) > MAX_ROWS:
+        raise ImportFileError(file, None, None, f"more than {MAX_ROWS} rows; split the list")
+    return table.header, table.rows, table.format, table.encoding, table.separator
+
+
+# -- checking rows ------------------------------------------------------------------------
+
+
+def organisation_id(text: str) -> str | None:
+    """Return the organisation id a written name means (``"Al-Anon"`` → ``al_anon``)."""
+    key = re.sub(r"[^0-9a-zæøå]", "", geocode.clean_text(text).casefold())
+    if not key:
+        return None
+    for ident, organisation in settings.ORGANISATION_TABLE.items():
+        names = {ident, organisation.name}
+        short = organisation.name.split("(")[0]
+        names.add(short)
+        if key in {re.sub(r"[^0-9a-zæøå]", "", n.casefold()) for n in names}:
+            return ident
+    return ORGANISATION_NAMES.get(key)
+
+
+def _number(text: str) -> float | None:
+    try:
+        value = float(text.replace(",", ".").replace("\u2212", "-").strip())
+    except ValueError:
+        return None
+    return value if math.isfinite(value) else None
+
+
+def _slug(text: str) -> str:
+    text = geocode.normalise(text)
+    for a, b in (("æ", "ae"), ("ø", "o"), ("å", "a")):
+        text = text.replace(a, b)
+    return re.sub(r"[^a-z0-9]+", "-", text).strip("-")[:24] or "list"
+
+
+def id_prefix(data: bytes, file: str) -> str:
+    """Return the prefix of the ids made for a list: file name and a hash of its bytes.
+
+    Two different lists never share it, and the same list read twice gets the same ids.
+    """
+    return f"imp-{_slug(Path(file).stem)}-{hashlib.sha256(data).hexdigest()[:6]}"
+
+
+def import_bytes(data: bytes, file: str, organisation: str | None = None,
+                 known_postcodes: Iterable[str] | None = None,
+                 year: int | None = None) -> ImportResult:
+    """Read one list from bytes and check every row.
+
+    Parameters
+    ----------
+    data : bytes
+        The file's content (CSV, .xlsx or Meeting Guide JSON).
+    file : str
+        Its name, used in messages, ``source`` and the ids made for it.
+    organisation : str, optional
+        Organisation id for rows whose list has no organisation column (or an empty cell).
+    known_postcodes : iterable of str, optional
+        The postcode register; a postcode not in it is a problem (else only the form is
+        checked).
+    year : int, optional
+        Year recorded for rows without one (default: this year).
+
+    Returns
+    -------
+    ImportResult
+
+    Raises
+    ------
+    ImportFileError
+        If the file cannot be read as a list, a required column is missing, or it has no
+        rows.
+
+    """
+    if organisation is not None and organisation not in settings.ORGANISATIONS:
+        raise ImportFileError(file, None, "organisation",
+                              f"unknown organisation {organisation!r} (known: "
+                              f"{', '.join(settings.ORGANISATIONS)})")
+    header, rows, form, encoding, separator = read_table(data, file)
+    problems: list[dict[str, Any]] = []
+
+    def problem(row: int | None, field_: str, value: str, why: str,
+                severity: str = ERROR) -> None:
+        problems.append({"file": file, "row": row, "field": field_,
+                         "value": geocode.shorten(value, 80), "problem": why,
+                         "severity": severity})
+
+    columns: dict[str, int] = {}
+    for position, name in enumerate(header):
+        key = _FIELD_BY_NAME.get(fold(name))
+        if key is None:
+            if name.strip():
+                problem(None, geocode.shorten(geocode.clean_text(name), 60), "",
+                        "column not used (unknown name)", WARNING)
+        elif key in columns:
+            problem(None, name, "", f"second column for {key!r}; the first is used", WARNING)
+        else:
+            columns[key] = position
+    described = ", ".join(repr(geocode.shorten(geocode.clean_text(h), 30)) for h in header[:8])
+    if "name" not in columns:
+        hint = ""
+        if len(header) == 1 and any(s in header[0] for s in _SEPARATORS):
+            hint = " (the header is one column: is the separator right?)"
+        raise ImportFileError(file, None, "name", f"required column missing: navn/name; the "
+                                                  f"header has {described}{hint}")
+    if "organisation" not in columns and organisation is None:
+        raise ImportFileError(file, None, "organisation",
+                              "required column missing: organisasjon/organisation; add it, "
+                              "or choose the organisation for the whole list "
+                              "(--organisation ORG)")
+    if not rows:
+        raise ImportFileError(file, None, None, "header only: the list has no rows")
+    postcodes = set(known_postcodes) if known_postcodes is not None else None
+    prefix = id_prefix(data, file)
+    this_year = str(year or dt.date.today().year)
+    seen_ids: dict[str, int] = {}
+    good: list[dict[str, str]] = []
+    for number, cells in rows:
+        if cells == ["\x00not-an-object"]:
+            problem(number, "", "", "not a meeting (expected an object)")
+            continue
+        raw = {key: (cells[i] if i < len(cells) else "") for key, i in columns.items()}
+        before = len(problems)
+        extra = [c for c in cells[len(header):] if c.strip()]
+        if extra:
+            problem(number, "", extra[0], f"{len(extra)} cells beyond the header's "
+                                          f"{len(header)} columns (a separator in a cell "
+                                          f"without quotes?)")
+        row = _check_row(raw, number, problem, organisation, postcodes, this_year)
+        if row is not None:
+            ident = row["id"] or f"{prefix}-{number}"
+            if row["id"]:
+                if ident in seen_ids:
+                    problem(number, "id", ident, f"duplicate id (first on row {seen_ids[ident]})")
+                    row = None
+                else:
+                    seen_ids[ident] = number
+            if row is not None:
+                row["id"] = ident
+                row["source"] = row["source"] or f"import: {file}, row {number}"
+                row["source_row"] = str(number)
+        errors = [p for p in problems[before:] if p["severity"] == ERROR]
+        if row is not None and not errors:
+            good.append(row)
+    services = _registry_form(good, file)
+    return ImportResult(file, form, encoding, separator, len(rows), services,
+                        report_frame(problems))
+
+
+def _check_row(raw: dict[str, str], number: int, problem: Any, default_org: str | None,
+               postcodes: set[str] | None, this_year: str) -> dict[str, str] | None:
+    """Check one row; report every problem; return it in registry form (or ``None``)."""
+    row: dict[str, str] = {}
+    for key, value in raw.items():
+        if len(value) > MAX_CELL_CHARS:
+            problem(number, key, value, f"cell too long ({len(value)} characters; at most "
+                                        f"{MAX_CELL_CHARS})")
+            value = ""
+        row[key] = geocode.clean_text(value)
+    name = row.get("name", "")
+    if not name and "name" in raw and len(raw["name"]) <= MAX_CELL_CHARS:
+        problem(number, "name", "", "empty: every group needs a name")
+    written = row.get("organisation", "")
+    organisation = organisation_id(written) if written else default_org
+    if organisation is None:
+        if written:
+            known = ", ".join(settings.ORGANISATIONS)
+            problem(number, "organisation", written, f"unknown organisation (known: {known})")
+        else:
+            problem(number, "organisation", "", "empty, and no organisation chosen for the "
+                                                "list")
+        organisation = ""
+    kind = settings.ORGANISATION_TABLE[organisation].kind if organisation else ""
+    if row.get("kind") and organisation and row["kind"] != kind:
+        problem(number, "kind", row["kind"], f"does not fit organisation {organisation!r} "
+                                             f"(expected {kind!r})")
+    ident = row.get("id", "").casefold()
+    if ident and not _ID.fullmatch(ident):
+        problem(number, "id", row["id"], "not a valid id (letters a-z, digits, '-', '_')")
+    postcode = re.sub(r"\s", "", row.get("postcode", ""))
+    if postcode:
+        if re.fullmatch(r"\d{3}", postcode):
+            problem(number, "postcode", postcode, "three digits: a leading zero was restored "
+                                                  "(spreadsheets drop it)", WARNING)
+            postcode = "0" + postcode
+        if not re.fullmatch(r"\d{4}", postcode):
+            problem(number, "postcode", row["postcode"], "not a postcode (four digits)")
+            postcode = ""
+        elif postcode == "0000" or (postcodes is not None and postcode not in postcodes):
+            if row.get("place"):
+                problem(number, "postcode", postcode, "not in the postcode register; the "
+                                                      "place is used instead", WARNING)
+            else:
+                problem(number, "postcode", postcode, "not in the postcode register")
+            postcode = ""
+    lat, lon = _check_coordinates(row, number, problem)
+    attendance = _attendance(row, number, problem)
+    located = bool(row.get("place") or postcode or lat)
+    if not located and attendance != "online":
+        if not (row.get("postcode") or row.get("lat") or row.get("lon")):
+            problem(number, "place", "", "no place, postcode or coordinates (an online "
+                                         "meeting needs møteform 'nett' or a link)")
+    year = row.get("year", "") or this_year
+    if not re.fullmatch(r"(19|20)\d\d", year):
+        problem(number, "year", year, "not a year")
+    note = _note(row)
+    return {
+        "id": ident, "name": name, "organisation": organisation,
+        "group_type": row.get("group_type", ""), "kind": kind,
+        "place": row.get("place", ""), "address": row.get("address", ""),
+        "postcode": postcode, "county": row.get("county", ""),
+        "health_region": row.get("health_region", ""), "ownership": row.get("ownership", ""),
+        "offer": row.get("offer", ""), "age_groups": row.get("age_groups", ""),
+        "phone": row.get("phone", ""), "email": row.get("email", ""),
+        "source": row.get("source", ""), "year": year, "note": note,
+        "attendance": attendance, "url": row.get("url", ""), "duplicate_of": "",
+        "lat": lat, "lon": lon,
+    }
+
+
+def _check_coordinates(row: dict[str, str], number: int, problem: Any) -> tuple[str, str]:
+    lat_text, lon_text = row.get("lat", ""), row.get("lon", "")
+    if not lat_text and not lon_text:
+        return "", ""
+    values = {}
+    for key, text in (("lat", lat_text), ("lon", lon_text)):
+        if not text:
+            problem(number, key, "", "missing: give both latitude and longitude")
+            continue
+        value = _number(text)
+        if value is None:
+            problem(number, key, text, "not a number")
+        else:
+            values[key] = value
+    if len(values) < 2:
+        return "", ""
+    lat, lon = values["lat"], values["lon"]
+    if lat == 0 and lon == 0:
+        problem(number, "lat", "0, 0", "coordinates 0, 0 are a missing value, not a place")
+        return "", ""
+    lon_min, lat_min, lon_max, lat_max = settings.NORWAY_BBOX
+    bad = False
+    if not lat_min <= lat <= lat_max:
+        problem(number, "lat", lat_text, f"outside Norway (latitude {lat_min}–{lat_max})")
+        bad = True
+    if not lon_min <= lon <= lon_max:
+        problem(number, "lon", lon_text, f"outside Norway (longitude {lon_min}–{lon_max})")
+        bad = True
+    return ("", "") if bad else (repr(lat), repr(lon))
+
+
+def _attendance(row: dict[str, str], number: int, problem: Any) -> str:
+    written = row.get("attendance", "")
+    types = {t.strip().upper() for t in row.get("types", "").split(";")}
+    has_place = bool(row.get("place") or row.get("postcode") or row.get("lat")
+                     or row.get("address"))
+    if written:
+        key = re.sub(r"[^a-zæøå]", "", written.casefold())
+        if key in {"inactive", "nedlagt", "avsluttet"}:
+            problem(number, "attendance", written, "the meeting is inactive")
+            return ""
+        value = ATTENDANCE_WORDS.get(key)
+        if value is None:
+            problem(number, "attendance", written, "not understood (fysisk, nett or hybrid)")
+            return "physical"
+        return value
+    if row.get("url") or "ONL" in types:
+        return "hybrid" if has_place else "online"
+    return "physical"
+
+
+def _note(row: dict[str, str]) -> str:
+    parts = []
+    when = " ".join(p for p in (row.get("day", ""), row.get("time", "")) if p)
+    if when:
+        parts.append(f"Møtetid: {when}")
+    if row.get("location"):
+        parts.append(f"Lokale: {row['location']}")
+    if row.get("note"):
+        parts.append(row["note"])
+    return geocode.shorten("; ".join(parts), MAX_CELL_CHARS)
+
+
+def _registry_form(rows: list[dict[str, str]], file: str) -> pd.DataFrame:
+    columns = [*registry.REGISTRY_COLUMNS, *registry.OPTIONAL_COLUMNS, "lat", "lon"]
+    frame = pd.DataFrame.from_records(rows, columns=columns)
+    frame = frame.astype(str) if len(frame) else frame.astype(object)
+    source_rows = [r.get("source_row", "") for r in rows]
+    try:
+        frame = registry.validate(frame, file) if len(frame) else frame
+    except registry.RegistryError as exc:  # a check here that the rows above missed
+        raise ImportFileError(file, exc.row, exc.field, str(exc)) from None
+    frame["registry_file"] = file
+    frame["source_row"] = pd.array([int(r) for r in source_rows], dtype="Int64")
+    return frame
+
+
+def import_file(path: Path, organisation: str | None = None,
+                known_postcodes: Iterable[str] | None = None) -> ImportResult:
+    """Read one list from a file (see :func:`import_bytes`).
+
+    Raises
+    ------
+    ImportFileError
+        If the path is not a readable file, or the list cannot be read (see
+        :func:`import_bytes`).
+
+    """
+    path = Path(path)
+    if path.is_dir():
+        raise ImportFileError(path, None, None, "a folder, not a file")
+    if not path.is_file():
+        raise ImportFileError(path, None, None, "file not found")
+    try:
+        size = path.stat().st_size
+        if size > MAX_BYTES:
+            raise ImportFileError(path, None, None, f"file too big ({size / 1e6:.1f} MB; at "
+                                                    f"most {MAX_BYTES / 1024 / 1024:.0f} MB)")
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ImportFileError(path, None, None, f"cannot be read ({exc.strerror})") from None
+    return import_bytes(data, path.name, organisation, known_postcodes)
+
+
+# -- several lists together -----------------------------------------------------------------
+
+
+def combine(results: Sequence[ImportResult],
+            taken: Iterable[str] = ()) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Join several imported lists; rows whose id is already taken are reported, not used.
+
+    Parameters
+    ----------
+    results : sequence of ImportResult
+        Lists read by :func:`import_bytes`/:func:`import_file`.
+    taken : iterable of str
+        Ids already in use (the registry's).
+
+    Returns
+    -------
+    tuple of pandas.DataFrame
+        ``(services, report)``: the rows used, and every list's report plus the id
+        collisions.
+
+    """
+    used = set(taken)
+    frames, reports = [], [r.report for r in results]
+    for result in results:
+        rows = result.services
+        clash = rows["id"].isin(used) if len(rows) else pd.Series(dtype=bool)
+        if len(rows) and clash.any():
+            reports.append(report_frame(
+                {"file": result.file, "row": row.source_row, "field": "id", "value": row.id,
+                 "problem": "id already used by the registry or an earlier list",
+                 "severity": ERROR} for row in rows[clash].itertuples()))
+            rows = rows[~clash]
+        used.update(rows["id"])
+        frames.append(rows)
+    services = (pd.concat(frames, ignore_index=True) if frames
+                else _registry_form([], "").iloc[0:0])
+    return services, concat_reports(reports)
+
+
+def flag_duplicates(services: pd.DataFrame, threshold: float = 90.0) -> pd.DataFrame:
+    """Flag imported groups that look like the same group twice.
+
+    Two rows are flagged when they have the same organisation, the same place (the same
+    kommune once geocoded, else the same place text) and near-same names (rapidfuzz: the
+    better of ``ratio`` without spaces and ``token_sort_ratio``, ≥ ``threshold``, after
+    case-folding: "Seljord-gruppa" = "Seljordgruppa", "Gruppe A" ≠ "Gruppe B"). Both rows stay; the report
+    says which row repeats which.
+
+    Parameters
+    ----------
+    services : pandas.DataFrame
+        Imported rows with ``registry_file``, ``source_row``, ``organisation``, ``name``
+        and ``place`` (and ``kommunenummer`` when geocoded).
+    threshold : float
+        Similarity (0–100) from which two names count as the same.
+
+    Returns
+    -------
+    pandas.DataFrame
+        A report (:data:`REPORT_COLUMNS`), severity ``warning``, one row per later row of
+        a pair.
+
+    """
+    from rapidfuzz import fuzz
+
+    if services.empty:
+        return empty_report()
+    frame = services.reset_index(drop=True)
+    kommune = frame["kommunenummer"] if "kommunenummer" in frame else pd.Series("", frame.index)
+    where = kommune.fillna("").astype(str).where(
+        kommune.fillna("").astype(str) != "", frame["place"].map(geocode.normalise))
+    problems = []
+    for (_, _), group in frame.assign(_where=where).groupby(["organisation", "_where"],
+                                                           sort=False):
+        if len(group) < 2 or not group["_where"].iloc[0]:
+            continue
+        names = [geocode.normalise(n) for n in group["name"]]
+        records = group.to_dict("records")
+        for j in range(1, len(records)):
+            for i in range(j):
+                if _similarity(fuzz, names[i], names[j]) >= threshold:
+                    first = records[i]
+                    problems.append({
+                        "file": records[j]["registry_file"], "row": records[j]["source_row"],
+                        "field": "name", "value": geocode.shorten(str(records[j]["name"]), 80),
+                        "problem": f"looks like the same group as {first['name']!r} "
+                                   f"({first['registry_file']}, row {first['source_row']}): "
+                                   f"same organisation and place",
+                        "severity": WARNING})
+                    break
+    return report_frame(problems)
+
+
+def _similarity(fuzz: Any, a: str, b: str) -> float:
+    return float(max(fuzz.ratio(a.replace(" ", ""), b.replace(" ", "")),
+                     fuzz.token_sort_ratio(a, b)))
+
+
+# -- report and template --------------------------------------------------------------------
+
+
+def format_report(report: pd.DataFrame, limit: int = 50) -> str:
+    """Return the report as lines of text (at most ``limit`` problems, then a count)."""
+    if report.empty:
+        return "No problems found."
+    lines = []
+    for row in report.head(limit).itertuples():
+        where = f"row {row.row}" if pd.notna(row.row) else "file"
+        value = f" {row.value!r}" if row.value else ""
+        lines.append(f"  {row.severity:<7} {row.file}, {where}, field '{row.field}'{value}: "
+                     f"{row.problem}")
+    if len(report) > limit:
+        lines.append(f"  … and {len(report) - limit} more (see import_report.csv)")
+    return "\n".join(lines)
+
+
+def write_report(report: pd.DataFrame, path: Path) -> None:
+    """Write the report as Excel-safe CSV (UTF-8 with BOM, so Excel shows æøå)."""
+    csvsafe.to_csv(report, path, bom=True)
+
+
+def template() -> pd.DataFrame:
+    """Return the list template: Norwegian headers and two example rows."""
+    return pd.DataFrame([
+        {"navn": "Pårørendegruppe Seljord", "organisasjon": "LMS", "sted": "Seljord",
+         "adresse": "Brøløsvegen 1", "postnummer": "3840", "fylke": "Telemark",
+         "telefon": "400 00 000", "e-post": "seljord@example.no", "møteform": "fysisk",
+         "lenke": "", "merknad": "Første tirsdag i måneden kl. 19"},
+        {"navn": "Nettgruppe for pårørende", "organisasjon": "LMS", "sted": "", "adresse": "",
+         "postnummer": "", "fylke": "", "telefon": "", "e-post": "nett@example.no",
+         "møteform": "nett", "lenke": "https://example.no/mote",
+         "merknad": "Hver onsdag kl. 20 på video"},
+    ], columns=list(TEMPLATE_COLUMNS))
+
+
+def template_bytes(kind: str = "csv") -> bytes:
+    """Return the template as a file: ``"csv"`` (UTF-8 with BOM, ``;``) or ``"xlsx"``."""
+    frame = template()
+    if kind == "csv":
+        return csvsafe.excel_safe(frame).to_csv(index=False, sep=";",
+                                                lineterminator="\r\n").encode("utf-8-sig")
+    if kind == "xlsx":
+        buffer = io.BytesIO()
+        with pd.ExcelWriter(buffer, engine="openpyxl") as writer:
+            frame.to_excel(writer, index=False, sheet_name="Grupper")
+            sheet = writer.sheets["Grupper"]
+            for column in ("E",):  # postcodes stay text (leading zeros)
+                for cell in sheet[column]:
+                    cell.number_format = "@"
+        return buffer.getvalue()
+    raise ValueError(f"unknown template kind {kind!r} (csv or xlsx)")
