@@ -47,6 +47,7 @@ from tilbudskart.pipeline import (
     read_national_lines,
     rounded,
     summary,
+    then_and_now,
     write_outputs,
 )
 
@@ -257,6 +258,51 @@ def _cmd_gaps(args: argparse.Namespace) -> int:
     return 0
 
 
+def _list_argument(text: str) -> Path | None:
+    """Argparse type of ``compare``'s lists: a readable file, or ``2007`` (the registry)."""
+    if text == "2007":
+        return None
+    return _input_file(text)
+
+
+def _cmd_compare(args: argparse.Namespace) -> int:
+    from tilbudskart import csvsafe
+
+    if args.new is None:
+        _error("NEW must be a list of today's groups, not 2007")
+        return 2
+    result = then_and_now(args.new, args.old, organisation=args.organisation)
+    for line in result.imports:
+        _say(line)
+    if len(result.import_report):
+        _say("Import report:")
+        _say(importers.format_report(result.import_report))
+    then = "2007" if args.old is None else args.old.name
+    _say(f"\nGroups, {then} → {args.new.name} (matched per organisation by kommune and name):")
+    _say(f"  {'organisation':<16} {'same':>5} {'moved':>6} {'gone':>5} {'new':>5}")
+    for row in result.counts.itertuples():
+        _say(f"  {row.organisation:<16} {row.same:>5} {row.moved:>6} {row.gone:>5} {row.new:>5}")
+    changed = result.matches[result.matches["change"] != "same"]
+    for row in changed.head(args.top).itertuples():
+        what = {"moved": f"{row.then_name} ({row.then_kommune}) → {row.now_name} "
+                         f"({row.now_kommune}, {row.moved_km:.0f} km)",
+                "gone": f"{row.then_name} ({row.then_kommune})",
+                "new": f"{row.now_name} ({row.now_kommune or row.attendance})"}[row.change]
+        _say(f"  {row.change:<6} {row.organisation:<16} {what}")
+    if len(changed) > args.top:
+        _say(f"  … and {len(changed) - args.top} more")
+    _say("\nCoverage (then → now, change):")
+    for row in result.coverage.itertuples():
+        _say(f"  {row.organisation:<16} {row.measure:<24} {row.then:>12,.0f} → "
+             f"{row.now:>12,.0f}  ({row.change:+,.0f})")
+    if args.out is not None:
+        args.out.mkdir(parents=True, exist_ok=True)
+        csvsafe.to_csv(result.matches, args.out / "compare_groups.csv")
+        csvsafe.to_csv(result.coverage, args.out / "compare_coverage.csv")
+        _say(f"Wrote {args.out / 'compare_groups.csv'}, {args.out / 'compare_coverage.csv'}")
+    return 0
+
+
 # -- parser and entry point ---------------------------------------------------------------
 
 
@@ -327,6 +373,21 @@ def parser() -> argparse.ArgumentParser:
     _import_options(nearest)
     _verbosity_options(nearest, defaults=False)
     nearest.set_defaults(func=_cmd_nearest)
+
+    comparison = sub.add_parser(
+        "compare", help="then and now: a list against the 2007 registry (or an older list)",
+        description="Groups same, moved, gone and new (per organisation, by kommune and "
+                    "name), and coverage then and now: kommuner and people beyond 25/50 km "
+                    "and 60/120 minutes. OLD is '2007' (the registry) or a list; NEW a list.")
+    comparison.add_argument("old", type=_list_argument, help="'2007' or an earlier list")
+    comparison.add_argument("new", type=_list_argument, help="today's list")
+    _import_options(comparison)
+    comparison.add_argument("--top", type=_int_between(1, 1000), default=30,
+                            help="how many changed groups to list (default 30)")
+    comparison.add_argument("--out", type=_output_folder, default=None,
+                            help="also write compare_groups.csv and compare_coverage.csv here")
+    _verbosity_options(comparison, defaults=False)
+    comparison.set_defaults(func=_cmd_compare)
 
     gaps = sub.add_parser("gaps", help="the kommuner farthest from a self-help group")
     gaps.add_argument("--top", type=_int_between(1, KOMMUNER), default=20,

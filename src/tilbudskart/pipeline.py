@@ -750,3 +750,102 @@ def _routes(data: AppData, organisation: str | None, groups: pd.DataFrame) -> Ro
         data.routes[key] = data.network.nearest(*network.to_metric(groups["lat"],
                                                                    groups["lon"]))
     return data.routes[key]
+
+
+# -- then and now ------------------------------------------------------------------------
+
+
+@dataclass
+class ThenAndNow:
+    """A list compared with the 2007 registry (or with an earlier list).
+
+    Attributes
+    ----------
+    matches : pandas.DataFrame
+        Groups same, moved, gone and new (:func:`tilbudskart.compare.match_groups`).
+    counts : pandas.DataFrame
+        How many of each, per organisation (:func:`tilbudskart.compare.summary_table`).
+    coverage : pandas.DataFrame
+        Coverage then and now (:func:`tilbudskart.compare.coverage_change`).
+    import_report : pandas.DataFrame
+        Problems found in the lists.
+    imports : list of str
+        One line per list read.
+
+    """
+
+    matches: pd.DataFrame
+    counts: pd.DataFrame
+    coverage: pd.DataFrame
+    import_report: pd.DataFrame
+    imports: list[str]
+
+
+def then_and_now(new: Path | importers.ImportResult,
+                 old: Path | importers.ImportResult | None = None,
+                 organisation: str | None = None,
+                 gazetteer: geocode.Gazetteer | None = None,
+                 population_grid: pd.DataFrame | None = None,
+                 road_network: network.RoadNetwork | None = None,
+                 registry_services: gpd.GeoDataFrame | None = None) -> ThenAndNow:
+    """Compare a list of today's groups with the 2007 registry (or with an older list).
+
+    "Then" is the 2007 registry (``old`` omitted) or the registry with the organisations of
+    ``old`` replaced by it; "now" is the registry with the organisations of ``new``
+    replaced by ``new``. So the per-organisation figures compare the two lists, and the
+    figures for all groups show what the change means with every other group kept.
+
+    Parameters
+    ----------
+    new : pathlib.Path or ImportResult
+        Today's list.
+    old : pathlib.Path or ImportResult, optional
+        An earlier list (default: the 2007 registry).
+    organisation : str, optional
+        Organisation of lists without an organisation column.
+    gazetteer, population_grid, road_network : optional
+        Already loaded inputs (loaded when omitted).
+    registry_services : geopandas.GeoDataFrame, optional
+        The geocoded registry (the app's ``data.services``; geocoded when omitted).
+
+    Returns
+    -------
+    ThenAndNow
+
+    """
+    from tilbudskart import compare
+
+    if gazetteer is None:
+        gazetteer = geocode.Gazetteer.from_data()
+    if population_grid is None:
+        population_grid = access.grid_points(datasources.read_population_grid("1km"))
+    if road_network is None:
+        road_network = network.national_network()
+    if registry_services is None:
+        registry_services = geocode.geocode_services(registry.load_registry(), gazetteer)
+    lists = read_imports([item for item in (old, new) if item is not None], organisation,
+                         gazetteer)
+    geocoded = []
+    reports = []
+    for result in lists:
+        services, report = _imported_services(registry_services.iloc[0:0], [result],
+                                              gazetteer, strict=False)
+        geocoded.append(services)
+        reports.append(report)
+    now_list = geocoded[-1]
+    then_list = geocoded[0] if old is not None else None
+    chosen = list(dict.fromkeys([*now_list["organisation"],
+                                 *(then_list["organisation"] if then_list is not None
+                                   else [])]))
+    then = (compare.replaced(registry_services, then_list, chosen) if then_list is not None
+            else registry_services)
+    now = compare.replaced(registry_services, now_list, chosen)
+    matches = compare.match_groups(then, now, chosen)
+    centres = access.kommune_table(registry_services.iloc[0:0],
+                                   datasources.read_admin_centres(),
+                                   datasources.read_population(), population_grid)
+    self_help = [o for o in chosen if o in settings.SELF_HELP_ORGANISATIONS]
+    coverage = compare.coverage_change(then, now, centres, population_grid, road_network,
+                                       self_help)
+    return ThenAndNow(matches, compare.summary_table(matches), coverage,
+                      importers.concat_reports(reports), [r.describe() for r in lists])
