@@ -325,3 +325,76 @@ def test_argument_errors_are_short_and_terminal_safe(argv, capsys):
     assert cli.main(argv) == 2
     err = capsys.readouterr().err
     assert len(err) < 2000 and "\x1b" not in err and "error: " in err
+
+
+# -- imported lists (issue 12) --------------------------------------------------------------
+
+
+def test_two_lists_without_ids_and_an_organisation_chosen(tmp_path, capsys):
+    a, b = tmp_path / "a.csv", tmp_path / "b.xlsx"
+    a.write_bytes("Navn;Sted;Fylke\nPårørende Seljord;Seljord;Telemark\n".encode("cp1252"))
+    pd.DataFrame({"navn": ["Dovre-gruppa"], "sted": ["Dovre"]}).to_excel(b, index=False)
+    out = tmp_path / "out"
+    assert cli.main(["build", "--out", str(out), "--import", str(a), "--import", str(b),
+                     "--organisation", "lms"]) == 0
+    printed = capsys.readouterr().out
+    assert "a.csv: CSV, encoding Windows-1252, separator ';' (detected)" in printed
+    assert "b.xlsx: Excel workbook (.xlsx)" in printed
+    services = pd.read_csv(out / "services.csv", dtype=str, keep_default_na=False)
+    imported = services[services["source"].str.startswith("import:")]
+    assert list(imported["name"]) == ["Pårørende Seljord", "Dovre-gruppa"]
+    assert imported["id"].is_unique and imported["organisation"].eq("lms").all()
+    assert set(imported["kommunenavn"]) == {"Seljord", "Dovre"}
+
+
+@pytest.mark.parametrize("content", [b"", b"navn,organisasjon,sted\n", b"\x00\x01garbage"])
+def test_an_unreadable_list_leaves_earlier_outputs_untouched(built, tmp_path, capsys, content):
+    out = tmp_path / "out"
+    assert cli.main(["build", "--out", str(out)]) == 0
+    before = {name: (out / name).read_bytes() for name in pipeline.OUTPUT_FILES}
+    bad = tmp_path / "bad.csv"
+    bad.write_bytes(content)
+    capsys.readouterr()
+    assert cli.main(["build", "--out", str(out), "--import", str(bad)]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: bad.csv: ") and err.count("\n") == 1
+    assert {name: (out / name).read_bytes() for name in pipeline.OUTPUT_FILES} == before
+
+
+def test_a_folder_as_list_is_refused(tmp_path, capsys):
+    assert cli.main(["build", "--out", str(tmp_path / "out"), "--import", str(tmp_path)]) == 2
+    assert "is not a file" in capsys.readouterr().err
+
+
+def test_formulas_from_a_list_are_neutralised_in_every_csv(tmp_path, capsys):
+    mine = tmp_path / "mine.csv"
+    mine.write_text('name,organisation,place\n"=HYPERLINK(""http://x"",""y"")",lms,Alta\n'
+                    "+cmd,al_anon,Alta\n@SUM(1),lms,Xyzzy\n", encoding="utf-8")
+    out = tmp_path / "out"
+    assert cli.main(["build", "--out", str(out), "--import", str(mine)]) == 0
+    for name in ("services.csv", "kommuner.csv", "unresolved.csv", "import_report.csv"):
+        table = pd.read_csv(out / name, dtype=str, keep_default_na=False,
+                            encoding="utf-8-sig")
+        cells = table.to_numpy().ravel()
+        assert not any(c.startswith(("=", "+", "@")) for c in cells), name
+    services = pd.read_csv(out / "services.csv", dtype=str, keep_default_na=False)
+    assert "'=HYPERLINK(\"http://x\",\"y\")" in set(services["name"])
+    kommuner = pd.read_csv(out / "kommuner.csv", dtype=str, keep_default_na=False)
+    assert kommuner["nearest_group"].str.startswith("'").any()
+    assert pd.to_numeric(kommuner["nearest_group_km"]).ge(0).all()  # numbers stay numbers
+
+
+def test_compare_prints_then_and_now(tmp_path, capsys):
+    mine = tmp_path / "lms.csv"
+    mine.write_text("navn,organisasjon,sted\nDrøbak,LMS,Drøbak\nNy,LMS,Seljord\n",
+                    encoding="utf-8")
+    out = tmp_path / "cmp"
+    assert cli.main(["compare", "2007", str(mine), "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "  lms                  1      0    42     1" in printed
+    assert "new    lms              Ny (Seljord)" in printed
+    groups = pd.read_csv(out / "compare_groups.csv", dtype=str, keep_default_na=False)
+    assert groups["change"].value_counts().to_dict() == {"gone": 42, "same": 1, "new": 1}
+    coverage = pd.read_csv(out / "compare_coverage.csv")
+    assert set(coverage["organisation"]) == {"lms", "all"}
+    assert cli.main(["compare", str(mine), "2007"]) == 2

@@ -282,13 +282,15 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     _say(f"  {'organisation':<16} {'same':>5} {'moved':>6} {'gone':>5} {'new':>5}")
     for row in result.counts.itertuples():
         _say(f"  {row.organisation:<16} {row.same:>5} {row.moved:>6} {row.gone:>5} {row.new:>5}")
+    rank = {"moved": 0, "new": 1, "gone": 2}
     changed = result.matches[result.matches["change"] != "same"]
-    for row in changed.head(args.top).itertuples():
-        what = {"moved": f"{row.then_name} ({row.then_kommune}) → {row.now_name} "
-                         f"({row.now_kommune}, {row.moved_km:.0f} km)",
-                "gone": f"{row.then_name} ({row.then_kommune})",
-                "new": f"{row.now_name} ({row.now_kommune or row.attendance})"}[row.change]
-        _say(f"  {row.change:<6} {row.organisation:<16} {what}")
+    changed = changed.iloc[changed["change"].map(rank).argsort(kind="stable")]
+    for match in changed.head(args.top).to_dict("records"):
+        what = {"moved": f"{match['then_name']} ({match['then_kommune']}) → {match['now_name']} "
+                         f"({match['now_kommune']}, {match['moved_km']:.0f} km)",
+                "gone": f"{match['then_name']} ({match['then_kommune']})",
+                "new": f"{match['now_name']} ({match['now_kommune'] or match['attendance']})"}
+        _say(f"  {match['change']:<6} {match['organisation']:<16} {what[str(match['change'])]}")
     if len(changed) > args.top:
         _say(f"  … and {len(changed) - args.top} more")
     _say("\nCoverage (then → now, change):")

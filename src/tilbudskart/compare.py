@@ -96,37 +96,43 @@ def match_groups(then: pd.DataFrame, now: pd.DataFrame,
     rows: list[dict[str, object]] = []
     order = [o for o in settings.ORGANISATIONS if o in chosen]
     for organisation in order:
-        a = old[old["organisation"] == organisation].to_dict("records")
-        b = new[new["organisation"] == organisation].to_dict("records")
-        free_a, free_b = set(range(len(a))), set(range(len(b)))
-        pairs: list[tuple[int, int, str]] = []
-
-        def pair(condition: str) -> None:
-            scored = []
-            for i in free_a:
-                for j in free_b:
-                    same_kommune = bool(a[i]["kommunenummer"]) and (
-                        a[i]["kommunenummer"] == b[j]["kommunenummer"])
-                    score = _similarity(str(a[i]["name"]), str(b[j]["name"]))
-                    if condition == "kommune+name" and same_kommune and score >= threshold:
-                        scored.append((-score, i, j, "same"))
-                    elif condition == "kommune" and same_kommune:
-                        scored.append((-score, i, j, "same"))
-                    elif condition == "name" and not same_kommune and score >= threshold:
-                        scored.append((-score, i, j, "moved"))
-            for _, i, j, change in sorted(scored):
-                if i in free_a and j in free_b:
-                    free_a.discard(i)
-                    free_b.discard(j)
-                    pairs.append((i, j, change))
-
-        for condition in ("kommune+name", "kommune", "name"):
-            pair(condition)
+        a = _records(old[old["organisation"] == organisation])
+        b = _records(new[new["organisation"] == organisation])
+        pairs, free_a, free_b = _pair_up(a, b, threshold)
         for i, j, change in sorted(pairs):
             rows.append(_row(organisation, change, a[i], b[j]))
         rows.extend(_row(organisation, "gone", a[i], None) for i in sorted(free_a))
         rows.extend(_row(organisation, "new", None, b[j]) for j in sorted(free_b))
     return pd.DataFrame.from_records(rows, columns=list(MATCH_COLUMNS))
+
+
+def _records(frame: pd.DataFrame) -> list[dict[str, object]]:
+    return [{str(k): v for k, v in r.items()} for r in frame.to_dict("records")]
+
+
+def _pair_up(a: list[dict[str, object]], b: list[dict[str, object]], threshold: float
+             ) -> tuple[list[tuple[int, int, str]], set[int], set[int]]:
+    """Pair two lists' groups: kommune and name, then kommune, then name (moved)."""
+    free_a, free_b = set(range(len(a))), set(range(len(b)))
+    pairs: list[tuple[int, int, str]] = []
+    for condition in ("kommune+name", "kommune", "name"):
+        scored = []
+        for i in free_a:
+            for j in free_b:
+                same_kommune = bool(a[i]["kommunenummer"]) and (
+                    a[i]["kommunenummer"] == b[j]["kommunenummer"])
+                score = _similarity(str(a[i]["name"]), str(b[j]["name"]))
+                if same_kommune and (condition == "kommune" or (
+                        condition == "kommune+name" and score >= threshold)):
+                    scored.append((-score, i, j, "same"))
+                elif condition == "name" and not same_kommune and score >= threshold:
+                    scored.append((-score, i, j, "moved"))
+        for _, i, j, change in sorted(scored):
+            if i in free_a and j in free_b:
+                free_a.discard(i)
+                free_b.discard(j)
+                pairs.append((i, j, change))
+    return pairs, free_a, free_b
 
 
 def _row(organisation: str, change: str, a: dict[str, object] | None,

@@ -72,7 +72,7 @@ def excel_safe(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def to_csv(frame: pd.DataFrame, path: Path, bom: bool = False) -> None:
-    """Write a table as Excel-safe UTF-8 CSV (``\\n`` line ends, no index).
+    """Write a table as Excel-safe UTF-8 CSV (newline line ends, no index).
 
     Parameters
     ----------

@@ -528,7 +528,7 @@ def import_bytes(data: bytes, file: str, organisation: str | None = None,
     described = ", ".join(repr(geocode.shorten(geocode.clean_text(h), 30)) for h in header[:8])
     if "name" not in columns:
         hint = ""
-        if len(header) == 1 and any(s in header[0] for s in _SEPARATORS):
+        if len(header) == 1 and any(s in header[0] for s in (*_SEPARATORS, "|")):
             hint = " (the header is one column: is the separator right?)"
         raise ImportFileError(file, None, "name", f"required column missing: navn/name; the "
                                                   f"header has {described}{hint}")
@@ -625,9 +625,9 @@ def _check_row(raw: dict[str, str], number: int, problem: Any, default_org: str 
     lat, lon = _check_coordinates(row, number, problem)
     attendance = _attendance(row, number, problem)
     located = bool(row.get("place") or postcode or lat)
-    if not located and attendance != "online":
-        if not (row.get("postcode") or row.get("lat") or row.get("lon")):
-            problem(number, "place", "", "no place, postcode or coordinates (an online "
+    if not located and attendance != "online" and not (
+            row.get("postcode") or row.get("lat") or row.get("lon")):
+        problem(number, "place", "", "no place, postcode or coordinates (an online "
                                          "meeting needs møteform 'nett' or a link)")
     year = row.get("year", "") or this_year
     if not re.fullmatch(r"(19|20)\d\d", year):
@@ -796,8 +796,8 @@ def flag_duplicates(services: pd.DataFrame, threshold: float = 90.0) -> pd.DataF
     Two rows are flagged when they have the same organisation, the same place (the same
     kommune once geocoded, else the same place text) and near-same names (rapidfuzz: the
     better of ``ratio`` without spaces and ``token_sort_ratio``, ≥ ``threshold``, after
-    case-folding: "Seljord-gruppa" = "Seljordgruppa", "Gruppe A" ≠ "Gruppe B"). Both rows stay; the report
-    says which row repeats which.
+    case-folding: "Seljord-gruppa" = "Seljordgruppa", "Gruppe A" ≠ "Gruppe B"). Both rows
+    stay; the report says which row repeats which.
 
     Parameters
     ----------
@@ -857,11 +857,11 @@ def format_report(report: pd.DataFrame, limit: int = 50) -> str:
     if report.empty:
         return "No problems found."
     lines = []
-    for row in report.head(limit).itertuples():
-        where = f"row {row.row}" if pd.notna(row.row) else "file"
-        value = f" {row.value!r}" if row.value else ""
-        lines.append(f"  {row.severity:<7} {row.file}, {where}, field '{row.field}'{value}: "
-                     f"{row.problem}")
+    for row in report.head(limit).to_dict("records"):
+        where = "file" if pd.isna(row["row"]) else f"row {row['row']}"
+        value = f" {row['value']!r}" if row["value"] else ""
+        lines.append(f"  {row['severity']:<7} {row['file']}, {where}, field '{row['field']}'"
+                     f"{value}: {row['problem']}")
     if len(report) > limit:
         lines.append(f"  … and {len(report) - limit} more (see import_report.csv)")
     return "\n".join(lines)

@@ -575,6 +575,8 @@ class SearchAnswer:
     fastest: pd.DataFrame
     per_organisation: pd.DataFrame
     institutions: pd.DataFrame
+    #: Meetings anyone can join online ("Møter på nett"), wherever the search is from.
+    online: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     def shown(self) -> pd.DataFrame:
         """Return every service of the answer once (for the map)."""
@@ -625,7 +627,35 @@ def answer_search(data: AppData, lat: float, lon: float, n: int = 5,
     institutions = access.nearest_services(lat, lon, ranked, n=n_institutions,
                                            kind="institution")
     return SearchAnswer(nearest, fastest.reset_index(drop=True), per_organisation,
-                        institutions)
+                        institutions, online_meetings(data.services))
+
+
+def online_meetings(services: pd.DataFrame) -> pd.DataFrame:
+    """Return the meetings anyone can join online, for every search ("Møter på nett").
+
+    Online-only meetings (status ``online``) and hybrid ones (a place and a link), in the
+    organisations table's order, then by name. They are shown to every relative; only the
+    physical ones count as coverage (online-only rows are never ``geocoded``).
+
+    Parameters
+    ----------
+    services : pandas.DataFrame
+        Geocoded services with ``attendance``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The rows, without geometry.
+
+    """
+    if "attendance" not in services.columns:
+        return pd.DataFrame(columns=list(settings.SERVICE_COLUMNS))
+    chosen = services[services["attendance"].isin(["online", "hybrid"])
+                      & services["status"].isin(["online", "geocoded"])]
+    order = {organisation: i for i, organisation in enumerate(settings.ORGANISATIONS)}
+    chosen = chosen.assign(_order=chosen["organisation"].map(order)).sort_values(
+        ["_order", "name"], kind="stable").drop(columns="_order")
+    return pd.DataFrame(chosen.drop(columns="geometry", errors="ignore")).reset_index(drop=True)
 
 
 def kommune_figures(data: AppData, number: str, organisation: str | None = None) -> pd.Series:
