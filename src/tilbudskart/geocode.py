@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 
@@ -372,7 +373,19 @@ class Gazetteer:
         """Return the short 2024 name of a kommune (or "Svalbard", "Jan Mayen")."""
         if kommunenummer in self.territories:
             return self.territories[kommunenummer]
-        return str(self.population.at[kommunenummer, "navn"])
+        return self._short_names[kommunenummer]
+
+    @cached_property
+    def _postcode_rows(self) -> dict[str, dict[str, str]]:
+        """Postcode → its register row as text (one dict lookup per geocoded row)."""
+        table = self.postcodes.fillna("").astype(str)
+        return {str(code): {str(k): v for k, v in row.items()}
+                for code, row in zip(table.index, table.to_dict("records"), strict=True)}
+
+    @cached_property
+    def _short_names(self) -> dict[str, str]:
+        """Kommunenummer → short 2024 name (a dict: looked up once per geocoded row)."""
+        return {str(k): str(v) for k, v in self.population["navn"].items()}
 
     @cached_property
     def _territory_places(self) -> dict[str, str]:
@@ -441,10 +454,9 @@ class Gazetteer:
 
     def by_postcode(self, postcode: str) -> Match | None:
         """Step 1: a postcode of the 2026 register."""
-        if postcode not in self.postcodes.index:
+        row = self._postcode_rows.get(postcode)
+        if row is None:
             return None
-        row = {str(k): "" if pd.isna(v) else str(v)
-               for k, v in self.postcodes.loc[postcode].to_dict().items()}
         number = row["kommunenummer_punkt"] or row["kommunenummer"]
         territory = self.territories.get(number, "")
         note = territory_note(row["poststed"], territory) if territory else ""
@@ -704,9 +716,11 @@ def geocode_services(registry: pd.DataFrame, gazetteer: Gazetteer) -> gpd.GeoDat
 
     """
     records = []
-    for record in registry.to_dict("records"):
-        row = {str(key): value for key, value in record.items()}
-        given = _given_point(row)
+    rows = [{str(key): value for key, value in record.items()}
+            for record in registry.to_dict("records")]
+    given_points = _given_points(rows)
+    for position, row in enumerate(rows):
+        given = given_points.get(position)
         resolution = given if given is not None else gazetteer.resolve(
             row["place"], row["county"], row["postcode"])
         if resolution.match is not None and resolution.match.territory:
@@ -740,30 +754,62 @@ def geocode_services(registry: pd.DataFrame, gazetteer: Gazetteer) -> gpd.GeoDat
     return gpd.GeoDataFrame(frame, geometry=geometry, crs=settings.CRS_WGS84)
 
 
-def _given_point(row: dict[str, object]) -> Resolution | None:
-    """Use coordinates given in an imported row; the kommune is the one containing them."""
+def _coordinates(row: dict[str, object]) -> tuple[float, float] | None:
     try:
         lat, lon = float(str(row.get("lat"))), float(str(row.get("lon")))
     except ValueError:
         return None
-    if not (np.isfinite(lat) and np.isfinite(lon)):
-        return None
-    number = _kommune_at(float(lat), float(lon))
-    if number is None:
-        return Resolution(None, f"coordinates {lat}, {lon} lie in no kommune")
-    return Resolution(Match(number, float(lat), float(lon), "place",
-                            f"coordinates given in {row.get('registry_file', 'import')}"))
+    return (lat, lon) if np.isfinite(lat) and np.isfinite(lon) else None
 
 
-def _kommune_at(lat: float, lon: float) -> str | None:
+def _given_points(rows: list[dict[str, object]]) -> dict[int, Resolution]:
+    """Use coordinates given in imported rows; the kommune is the one containing them.
+
+    All points are looked up at once (:func:`kommuner_at`), so a list of thousands of
+    coordinates costs one spatial-index query.
+    """
+    given = {i: point for i, row in enumerate(rows) if (point := _coordinates(row))}
+    if not given:
+        return {}
+    positions = list(given)
+    numbers = kommuner_at([given[i][0] for i in positions], [given[i][1] for i in positions])
+    result = {}
+    for position, number in zip(positions, numbers, strict=True):
+        lat, lon = given[position]
+        if number is None:
+            result[position] = Resolution(None, f"coordinates {lat}, {lon} lie in no kommune")
+        else:
+            where = rows[position].get("registry_file", "import")
+            result[position] = Resolution(Match(number, lat, lon, "place",
+                                                f"coordinates given in {where}"))
+    return result
+
+
+def kommuner_at(lat: Sequence[float], lon: Sequence[float]) -> list[str | None]:
+    """Return the kommune containing each point (within the polygon tolerance), or ``None``.
+
+    Parameters
+    ----------
+    lat, lon : sequence of float
+        WGS 84 degrees.
+
+    Returns
+    -------
+    list of str or None
+        Kommunenummer per point; ``None`` farther than
+        :data:`tilbudskart.settings.POLYGON_TOLERANCE_M` from every kommune.
+
+    """
     polygons = datasources.kommune_polygons_metric()
-    point = gpd.GeoSeries(gpd.points_from_xy([lon], [lat]), crs=settings.CRS_WGS84)
-    point = point.to_crs(settings.CRS_METRIC)
-    distances = polygons.distance(point.iloc[0])
-    nearest = distances.idxmin()
-    if distances[nearest] > settings.POLYGON_TOLERANCE_M:
-        return None
-    return str(nearest)
+    points = gpd.GeoSeries(gpd.points_from_xy(lon, lat), crs=settings.CRS_WGS84)
+    points = points.to_crs(settings.CRS_METRIC)
+    found, _ = polygons.sindex.nearest(points, return_all=False, return_distance=True,
+                                       max_distance=settings.POLYGON_TOLERANCE_M)
+    numbers: list[str | None] = [None] * len(points)
+    names = polygons.index.to_numpy()
+    for point, polygon in zip(found[0], found[1], strict=True):
+        numbers[int(point)] = str(names[int(polygon)])
+    return numbers
 
 
 def distance_outside_kommune(services: gpd.GeoDataFrame) -> pd.Series:

@@ -711,14 +711,13 @@ def _note(row: dict[str, str]) -> str:
 
 
 def _registry_form(rows: list[dict[str, str]], file: str) -> pd.DataFrame:
+    # Every rule of registry.validate was checked row by row above (and is tested to
+    # agree), so the frame is only put in registry form here.
     columns = [*registry.REGISTRY_COLUMNS, *registry.OPTIONAL_COLUMNS, "lat", "lon"]
     frame = pd.DataFrame.from_records(rows, columns=columns)
-    frame = frame.astype(str) if len(frame) else frame.astype(object)
     source_rows = [r.get("source_row", "") for r in rows]
-    try:
-        frame = registry.validate(frame, file) if len(frame) else frame
-    except registry.RegistryError as exc:  # a check here that the rows above missed
-        raise ImportFileError(file, exc.row, exc.field, str(exc)) from None
+    for column in ("lat", "lon"):
+        frame[column] = pd.to_numeric(frame[column].replace("", None), errors="coerce")
     frame["registry_file"] = file
     frame["source_row"] = pd.array([int(r) for r in source_rows], dtype="Int64")
     return frame
@@ -796,8 +795,8 @@ def flag_duplicates(services: pd.DataFrame, threshold: float = 90.0) -> pd.DataF
     Two rows are flagged when they have the same organisation, the same place (the same
     kommune once geocoded, else the same place text) and near-same names (rapidfuzz: the
     better of ``ratio`` without spaces and ``token_sort_ratio``, ≥ ``threshold``, after
-    case-folding: "Seljord-gruppa" = "Seljordgruppa", "Gruppe A" ≠ "Gruppe B"). Both rows
-    stay; the report says which row repeats which.
+    case-folding: "Seljord-gruppa" = "Seljordgruppa", "Gruppe A" ≠ "Gruppe B"; names
+    with different numbers are different groups). Both rows stay; the report says which row repeats which.
 
     Parameters
     ----------
@@ -818,24 +817,24 @@ def flag_duplicates(services: pd.DataFrame, threshold: float = 90.0) -> pd.DataF
 
     if services.empty:
         return empty_report()
-    frame = services.reset_index(drop=True)
-    kommune = frame["kommunenummer"] if "kommunenummer" in frame else pd.Series("", frame.index)
-    where = kommune.fillna("").astype(str).where(
-        kommune.fillna("").astype(str) != "", frame["place"].map(geocode.normalise))
+    records = services.to_dict("records")
+    groups: dict[tuple[str, str], list[dict[Any, Any]]] = {}
+    for record in records:
+        kommune = record.get("kommunenummer")
+        where = str(kommune) if isinstance(kommune, str) and kommune else geocode.normalise(
+            str(record.get("place") or ""))
+        if where:
+            groups.setdefault((str(record["organisation"]), where), []).append(record)
     problems = []
-    for (_, _), group in frame.assign(_where=where).groupby(["organisation", "_where"],
-                                                           sort=False):
-        if len(group) < 2 or not group["_where"].iloc[0]:
-            continue
-        names = [geocode.normalise(n) for n in group["name"]]
-        records = group.to_dict("records")
-        for j in range(1, len(records)):
+    for group in groups.values():
+        names = [geocode.normalise(str(r["name"])) for r in group]
+        for j in range(1, len(group)):
             for i in range(j):
                 if _similarity(fuzz, names[i], names[j]) >= threshold:
-                    first = records[i]
+                    first, later = group[i], group[j]
                     problems.append({
-                        "file": records[j]["registry_file"], "row": records[j]["source_row"],
-                        "field": "name", "value": geocode.shorten(str(records[j]["name"]), 80),
+                        "file": later["registry_file"], "row": later["source_row"],
+                        "field": "name", "value": geocode.shorten(str(later["name"]), 80),
                         "problem": f"looks like the same group as {first['name']!r} "
                                    f"({first['registry_file']}, row {first['source_row']}): "
                                    f"same organisation and place",
@@ -845,6 +844,8 @@ def flag_duplicates(services: pd.DataFrame, threshold: float = 90.0) -> pd.DataF
 
 
 def _similarity(fuzz: Any, a: str, b: str) -> float:
+    if re.findall(r"\d+", a) != re.findall(r"\d+", b):
+        return 0.0  # "Gruppe 1" and "Gruppe 2" are two groups
     return float(max(fuzz.ratio(a.replace(" ", ""), b.replace(" ", "")),
                      fuzz.token_sort_ratio(a, b)))
 
