@@ -796,7 +796,8 @@ def flag_duplicates(services: pd.DataFrame, threshold: float = 90.0) -> pd.DataF
     kommune once geocoded, else the same place text) and near-same names (rapidfuzz: the
     better of ``ratio`` without spaces and ``token_sort_ratio``, ≥ ``threshold``, after
     case-folding: "Seljord-gruppa" = "Seljordgruppa", "Gruppe A" ≠ "Gruppe B"; names
-    with different numbers are different groups). Both rows stay; the report says which row repeats which.
+    with different numbers are different groups). Both rows stay; the report says which
+    row repeats which.
 
     Parameters
     ----------
