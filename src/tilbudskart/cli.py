@@ -343,7 +343,8 @@ def parser() -> argparse.ArgumentParser:
 
     build = sub.add_parser(
         "build", help="geocode the registry and write the access table",
-        description="Write services.csv, kommuner.csv, unresolved.csv and tilbudskart.gpkg. "
+        description="Write services.csv, kommuner.csv, unresolved.csv, import_report.csv and "
+                    "tilbudskart.gpkg. "
                     "The set is written into OUT/.builds/<stamp>/ and published at once by "
                     "swapping the symlink OUT/current; OUT/<file> links through it.")
     build.add_argument("--out", type=_output_folder, required=True,
