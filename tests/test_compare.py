@@ -120,3 +120,28 @@ def test_with_imported_replaces_for_one_session(road_network, grid, services, ko
     assert data.services is services and len(services) == 208  # the shared data untouched
     with pytest.raises(ValueError, match="mode"):
         pipeline.with_imported(data, [upload], "merge")
+
+
+def test_apply_upload_gives_one_session_its_own_data(road_network, grid, services, kommuner,
+                                                      gazetteer):
+    data = pipeline.AppData(gazetteer=gazetteer, grid=grid, network=road_network,
+                            services=services, kommuner=kommuner.reset_index(),
+                            polygons=None, lines=pd.DataFrame(), attributions=[])
+    key = pipeline.dataset_key(services)
+    files = [("lms_2026.csv", "Navn;Sted\nDrøbak;Drøbak\nSeljord;Seljord\nFeil;\n"
+              .encode("cp1252")), ("tom.csv", b"")]
+    upload = pipeline.apply_upload(data, files, organisation="lms", mode="replace")
+    assert upload.problems == ["tom.csv: empty file"]
+    assert upload.data is not None and upload.dataset is not None
+    assert upload.data.services is not services and upload.data.grid is grid
+    lms = upload.data.services[upload.data.services["organisation"] == "lms"]
+    assert list(lms["name"]) == ["Drøbak", "Seljord"]
+    assert upload.dataset.import_report[["row", "field"]].values.tolist() == [[4, "place"]]
+    assert upload.then_and_now is not None
+    assert upload.then_and_now.counts.set_index("organisation").loc["lms", "gone"] == 42
+    assert pipeline.dataset_key(upload.data.services) != key
+    assert pipeline.dataset_key(services) == key  # the shared data untouched
+    figures = pipeline.kommune_figures(upload.data, "4022", "lms")
+    assert figures["groups_in_kommune"] == 1
+    nothing = pipeline.apply_upload(data, [("tom.csv", b"")])
+    assert nothing.data is None and nothing.problems == ["tom.csv: empty file"]

@@ -14,7 +14,7 @@ import os
 import pickle
 import tempfile
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -879,3 +879,92 @@ def then_and_now(new: Path | importers.ImportResult,
                                        self_help)
     return ThenAndNow(matches, compare.summary_table(matches), coverage,
                       importers.concat_reports(reports), [r.describe() for r in lists])
+
+
+# -- an uploaded list, for one browser session ----------------------------------------------
+
+
+@dataclass
+class Upload:
+    """Uploaded lists applied to the app's data for one browser session (never on disk).
+
+    Attributes
+    ----------
+    results : list of ImportResult
+        The lists that could be read.
+    problems : list of str
+        One message per file that could not be read at all (file and reason).
+    data : AppData or None
+        The session's data: the shared data with the lists joined (``None`` if no list
+        could be read).
+    dataset : Dataset or None
+        Its services, kommune table and import report.
+    then_and_now : ThenAndNow or None
+        The lists compared with the 2007 registry.
+
+    """
+
+    results: list[importers.ImportResult]
+    problems: list[str]
+    data: AppData | None = None
+    dataset: Dataset | None = None
+    then_and_now: ThenAndNow | None = None
+
+
+def apply_upload(data: AppData, files: Sequence[tuple[str, bytes]],
+                 organisation: str | None = None, mode: str = "add") -> Upload:
+    """Read uploaded files and return the session's data with them joined.
+
+    Pure: nothing is written, ``data`` is not changed (its gazetteer, grid, network and
+    polygons are shared, its services and kommune table replaced in a copy).
+
+    Parameters
+    ----------
+    data : AppData
+        The shared app data.
+    files : sequence of (str, bytes)
+        File name and content of each upload.
+    organisation : str, optional
+        Organisation of lists without an organisation column.
+    mode : {"add", "replace"}
+        Add to the 2007 registry, or replace the 2007 rows of the lists' organisations
+        (``organisation``'s, if given).
+
+    Returns
+    -------
+    Upload
+
+    """
+    results, problems = [], []
+    known = data.gazetteer.postcodes.index
+    for name, content in files:
+        try:
+            results.append(importers.import_bytes(content, name, organisation, known))
+        except importers.ImportFileError as exc:
+            problems.append(str(exc))
+    if not results or not any(len(r.services) for r in results):
+        return Upload(results, problems)
+    chosen = [organisation] if organisation is not None else None
+    dataset = with_imported(data, results, mode, chosen)
+    session = replace(data, services=dataset.services, kommuner=dataset.kommuner, routes={})
+    comparison = None
+    imported = [r for r in results if len(r.services)]
+    if len(imported) == 1:
+        comparison = then_and_now(imported[0], gazetteer=data.gazetteer,
+                                  population_grid=data.grid, road_network=data.network,
+                                  registry_services=_registry_rows(data.services))
+    return Upload(results, problems, session, dataset, comparison)
+
+
+def _registry_rows(services: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Return the rows of the 2007 registry among some services."""
+    return services[services["id"].isin(set(registry.load_registry()["id"]))]
+
+
+def dataset_key(services: pd.DataFrame) -> str:
+    """Return a short key of a set of services (for caches of figures computed from them)."""
+    digest = hashlib.sha256()
+    for column in ("id", "status", "lat", "lon", "organisation"):
+        digest.update(pd.util.hash_pandas_object(services[column], index=False).to_numpy()
+                      .tobytes())
+    return digest.hexdigest()[:16]
