@@ -24,7 +24,7 @@ import pandas as pd
 import streamlit as st
 from streamlit_folium import st_folium
 
-from tilbudskart import access, geocode, pipeline, planning, settings
+from tilbudskart import access, geocode, importers, pipeline, planning, settings
 from tilbudskart.views import exports, maps, measures, route, tables
 from tilbudskart.views.text import (
     PRECISION_LABELS,
@@ -40,10 +40,10 @@ st.set_page_config(page_title="tilbudskart – hjelp for pårørende", page_icon
                    layout="wide")
 
 PAGES = {"finn": "Finn nærmeste gruppe", "dekning": "Dekningskart",
-         "nye": "Hvor trengs nye grupper"}
+         "nye": "Hvor trengs nye grupper", "last": "Last opp oppdatert liste"}
 #: URL parameters each page shares (anything else is dropped when the page changes).
 PAGE_PARAMS = {"finn": (), "dekning": ("org", "maal", "kommune"),
-               "nye": ("org", "antall", "naer", "med")}
+               "nye": ("org", "antall", "naer", "med"), "last": ()}
 ORG_CHOICES = {"alle": "Alle selvhjelpsgrupper",
                **{o: settings.ORGANISATIONS[o] for o in settings.SELF_HELP_ORGANISATIONS}}
 REPORT_KOMMUNER = {"4022": "Seljord", "3431": "Dovre", "5601": "Alta", "5610": "Karasjok",
@@ -70,10 +70,30 @@ def national_polygons() -> tuple[gpd.GeoDataFrame, str]:
     return polygons, maps.outline_geojson(polygons)
 
 
+def uploaded() -> pipeline.Upload | None:
+    """This browser session's uploaded list (kept in session state only, never on disk)."""
+    upload = st.session_state.get("opplasting")
+    return upload if isinstance(upload, pipeline.Upload) and upload.data is not None else None
+
+
+def current_data() -> pipeline.AppData:
+    """The data every page shows: the shared data, or this session's with its upload."""
+    upload = uploaded()
+    return upload.data if upload is not None and upload.data is not None else load()
+
+
 @st.cache_resource(show_spinner=False)
-def coverage_geojson(column: str, measure: str) -> str:
+def _shared_coverage_geojson(column: str, measure: str) -> str:
     """The choropleth of one column as GeoJSON text, serialised once per process."""
     return maps.coverage_geojson(national_polygons()[0], load().kommuner, column,
+                                 measures.MEASURES[measure])
+
+
+def coverage_geojson(column: str, measure: str) -> str:
+    """The choropleth of the data shown (an upload's is computed per session, not cached)."""
+    if uploaded() is None:
+        return _shared_coverage_geojson(column, measure)
+    return maps.coverage_geojson(national_polygons()[0], current_data().kommuner, column,
                                  measures.MEASURES[measure])
 
 
@@ -90,26 +110,55 @@ def near_arguments(near: str) -> dict[str, object]:
     return {"minutes": threshold, "road_network": load().network}
 
 
-@st.cache_data(show_spinner="Beregner rekkevidde …")
 def ranking(organisation: str, near: str) -> pd.DataFrame:
-    data = load()
+    if uploaded() is None:
+        return _shared_ranking(organisation, near)
+    return _ranking(current_data(), organisation, near)
+
+
+@st.cache_data(show_spinner="Beregner rekkevidde …")
+def _shared_ranking(organisation: str, near: str) -> pd.DataFrame:
+    return _ranking(load(), organisation, near)
+
+
+def _ranking(data: pipeline.AppData, organisation: str, near: str) -> pd.DataFrame:
     return planning.rank_new_sites(data.kommuner, data.grid, data.services,
                                    organisation=org_id(organisation),
                                    **near_arguments(near))  # type: ignore[arg-type]
 
 
-@st.cache_data(show_spinner="Beregner beste plassering …")
 def plan(organisation: str, near: str, k: int, method: str,
          fixed: tuple[str, ...] = ()) -> planning.Plan:
-    data = load()
+    if uploaded() is None:
+        return _shared_plan(organisation, near, k, method, fixed)
+    return _plan(current_data(), organisation, near, k, method, fixed)
+
+
+@st.cache_data(show_spinner="Beregner beste plassering …")
+def _shared_plan(organisation: str, near: str, k: int, method: str,
+                 fixed: tuple[str, ...] = ()) -> planning.Plan:
+    return _plan(load(), organisation, near, k, method, fixed)
+
+
+def _plan(data: pipeline.AppData, organisation: str, near: str, k: int, method: str,
+          fixed: tuple[str, ...] = ()) -> planning.Plan:
     return planning.plan_new_sites(data.kommuner, data.grid, data.services, k,
                                    organisation=org_id(organisation), method=method,
                                    fixed=fixed, **near_arguments(near))  # type: ignore[arg-type]
 
 
-@st.cache_data(show_spinner=False)
 def gpkg(kommunenumre: tuple[str, ...]) -> bytes:
-    data = load()
+    if uploaded() is None:
+        return _shared_gpkg(kommunenumre)
+    return _gpkg(current_data(), kommunenumre)
+
+
+@st.cache_data(show_spinner=False)
+def _shared_gpkg(kommunenumre: tuple[str, ...]) -> bytes:
+    return _gpkg(load(), kommunenumre)
+
+
+def _gpkg(data: pipeline.AppData, kommunenumre: tuple[str, ...]) -> bytes:
     table = data.kommuner[data.kommuner["kommunenummer"].isin(kommunenumre)]
     return exports.geopackage_bytes(national_polygons()[0], table)
 
@@ -221,6 +270,15 @@ def page_find(data: pipeline.AppData) -> None:
                 f"**{escape_markdown(organisation.name)}** – {escape_markdown(row.name)} "
                 f"({escape_markdown(row.kommunenavn)}), {kilometres(row.distance_km)}"
                 f"{drive}  \n{escape_markdown(organisation.offer)}")
+        if not answer.online.empty:
+            st.subheader("Møter på nett")
+            st.caption("Disse møtene kan du delta i hjemmefra, uansett hvor du bor.")
+            for row in answer.online.itertuples():
+                link = f"  \n{escape_markdown(row.url)}" if row.url else ""
+                note = f" – {escape_markdown(row.note)}" if row.note else ""
+                st.markdown(f"**{escape_markdown(row.name)}** "
+                            f"({escape_markdown(settings.ORGANISATIONS[row.organisation])})"
+                            f"{note}{link}")
         st.subheader("Nærmeste behandlingsinstitusjoner med tilbud til pårørende")
         st.dataframe(tables.styled(tables.result_table(answer.institutions),
                                    {"Avstand (km)": 1}),
@@ -420,6 +478,102 @@ def page_new_groups(data: pipeline.AppData) -> None:
                      hide_index=True, key="ranking_table")
 
 
+UPLOAD_MODES = {"add": "Legg til 2007-gruppene",
+                "replace": "Erstatt organisasjonens grupper fra 2007"}
+REPORT_HEADERS = {"file": "Fil", "row": "Rad", "field": "Felt", "value": "Verdi",
+                  "problem": "Problem", "severity": "Alvor"}
+
+
+def page_upload(data: pipeline.AppData) -> None:
+    st.markdown("Har organisasjonen en nyere liste over grupper? Last den opp for å se kartet, "
+                "søket og planleggingen med dagens grupper. Lista brukes **bare i denne "
+                "nettleserøkten**: den lagres ikke og vises ikke for andre.")
+    t1, t2 = st.columns(2)
+    t1.download_button("Last ned mal (CSV)", importers.template_bytes("csv"),
+                       file_name="tilbudskart_mal.csv", mime="text/csv")
+    t2.download_button("Last ned mal (Excel)", importers.template_bytes("xlsx"),
+                       file_name="tilbudskart_mal.xlsx",
+                       mime="application/vnd.openxmlformats-officedocument."
+                            "spreadsheetml.sheet")
+    upload_file = st.file_uploader(
+        "Liste: CSV (komma eller semikolon), Excel (.xlsx) eller Meeting Guide (JSON)",
+        type=["csv", "txt", "xlsx", "json"], key="liste",
+        max_upload_size=importers.MAX_BYTES // (1024 * 1024),
+        help=f"Høyst {importers.MAX_BYTES // (1024 * 1024)} MB, {importers.MAX_ROWS} rader "
+             f"og {importers.MAX_CELL_CHARS} tegn per celle.")
+    choices = ["fra_lista", *settings.ORGANISATIONS]
+    organisation = st.selectbox(
+        "Organisasjon", choices, key="liste_org",
+        format_func=lambda o: ("Står i lista (kolonnen «organisasjon»)" if o == "fra_lista"
+                               else settings.ORGANISATIONS[o]))
+    mode = st.radio("Gruppene fra 2007", list(UPLOAD_MODES), format_func=UPLOAD_MODES.get,
+                    key="liste_modus", horizontal=True)
+    left, right = st.columns(2)
+    if left.button("Bruk lista", type="primary", disabled=upload_file is None):
+        assert upload_file is not None
+        with st.spinner("Leser lista og regner ut alle tall på nytt …"):
+            st.session_state.opplasting = pipeline.apply_upload(
+                load(), [(upload_file.name, upload_file.getvalue())],
+                None if organisation == "fra_lista" else organisation, mode)
+    if right.button("Fjern opplastet liste", disabled="opplasting" not in st.session_state):
+        st.session_state.pop("opplasting", None)
+        st.rerun()
+    upload = st.session_state.get("opplasting")
+    if not isinstance(upload, pipeline.Upload):
+        return
+    for problem in upload.problems:
+        st.error(f"Kunne ikke lese lista: {escape_markdown(problem)}")
+    for result in upload.results:
+        st.markdown(f"**{escape_markdown(result.file)}**: {escape_markdown(result.describe_nb())}")
+    if upload.dataset is None:
+        if upload.results:
+            st.warning("Ingen rader kunne brukes; se rapporten under.")
+        report = importers.concat_reports(r.report for r in upload.results)
+    else:
+        report = upload.dataset.import_report
+    if len(report):
+        st.subheader("Rapport: rader med problemer")
+        shown = report.rename(columns=REPORT_HEADERS)
+        shown["Alvor"] = shown["Alvor"].map({"error": "feil (ikke brukt)",
+                                             "warning": "merknad (brukt)"})
+        st.dataframe(shown, hide_index=True, key="import_report")
+        st.download_button("Last ned rapporten (CSV)", exports.csv_bytes(shown),
+                           file_name="import_rapport.csv", mime="text/csv")
+    if upload.data is None:
+        return
+    st.subheader("Forhåndsvisning")
+    used = pd.concat([r.services for r in upload.results if len(r.services)])
+    preview = used[["source_row", "name", "organisation", "place", "postcode", "attendance"]]
+    st.dataframe(preview.rename(columns={
+        "source_row": "Rad", "name": "Navn", "organisation": "Organisasjon", "place": "Sted",
+        "postcode": "Postnummer", "attendance": "Møteform"}).head(200), hide_index=True,
+        key="import_preview")
+    st.success("Alle sidene viser nå lista di (bare i denne nettleserøkten).")
+    comparison = upload.then_and_now
+    if comparison is not None:
+        st.subheader("Da og nå: 2007 mot lista")
+        st.dataframe(comparison.counts.rename(columns={
+            "organisation": "Organisasjon", "same": "Samme", "moved": "Flyttet",
+            "gone": "Borte", "new": "Nye"}), hide_index=True, key="then_now_counts")
+        cover = comparison.coverage.assign(
+            organisation=comparison.coverage["organisation"].map(
+                lambda o: "Alle grupper" if o == "all" else settings.ORGANISATIONS[o]))
+        st.dataframe(cover[["organisation", "label", "then", "now", "change"]].rename(
+            columns={"organisation": "Organisasjon", "label": "Mål", "then": "2007",
+                     "now": "Nå", "change": "Endring"}), hide_index=True,
+            key="then_now_coverage")
+        changed = comparison.matches[comparison.matches["change"] != "same"]
+        with st.expander(f"Grupper som er nye, borte eller flyttet ({len(changed)})"):
+            st.dataframe(changed.rename(columns={
+                "organisation": "Organisasjon", "change": "Endring", "then_name": "2007",
+                "then_kommune": "Kommune 2007", "now_name": "Nå", "now_kommune": "Kommune nå",
+                "moved_km": "Flyttet (km)"})[[
+                    "Organisasjon", "Endring", "2007", "Kommune 2007", "Nå", "Kommune nå",
+                    "Flyttet (km)"]].replace({"Endring": {"new": "ny", "gone": "borte",
+                                                          "moved": "flyttet"}}),
+                hide_index=True, key="then_now_groups")
+
+
 def footer() -> None:
     st.divider()
     st.caption(
@@ -466,8 +620,12 @@ def main() -> None:
         if key != "side" and key not in PAGE_PARAMS[side]:
             del st.query_params[key]
     share_state("side")
-    page = {"finn": page_find, "dekning": page_coverage, "nye": page_new_groups}[side]
-    guarded(lambda: page(load()), f"page {side!r}")
+    if uploaded() is not None:
+        st.info("Du ser data med lista du lastet opp (bare i denne nettleserøkten). "
+                "Fjern den på siden «Last opp oppdatert liste».")
+    page = {"finn": page_find, "dekning": page_coverage, "nye": page_new_groups,
+            "last": page_upload}[side]
+    guarded(lambda: page(current_data()), f"page {side!r}")
     footer()
 
 

@@ -278,3 +278,41 @@ def test_a_very_long_query_is_not_echoed_in_full():
     assert not at.exception
     shown = " ".join(w.value for w in at.warning)
     assert "x" * 100 not in shown
+
+
+# -- upload of today's list (issue 12) ------------------------------------------------------
+
+
+def test_upload_changes_every_page_for_this_session_only(tmp_path):
+    listing = ("Navn;Organisasjon;Sted;Møteform\nDovre pårørende;LMS;Dovre;\n"
+               "Feil;Ukjent;Oslo;\nNettgruppa;LMS;;på nett\nUten sted;LMS;;\n"
+               ).encode("cp1252")
+    at = run({"side": "last"})
+    assert any(b.label == "Last ned mal (Excel)" for b in at.get("download_button"))
+    at.get("file_uploader")[0].set_value(("lms_2026.csv", listing, "text/csv"))
+    at.selectbox(key="liste_org").set_value("lms")
+    at.radio(key="liste_modus").set_value("replace").run()
+    next(b for b in at.button if b.label == "Bruk lista").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    text = text_of(at)
+    assert "skilletegn semikolon" in text and "4 rader: 2 brukt, 2 avvist" in text
+    tables = {tuple(d.value.columns): d.value for d in at.dataframe}
+    report = next(t for c, t in tables.items() if "Felt" in c)
+    assert report[["Rad", "Felt"]].values.tolist() == [[3, "organisation"], [5, "place"]]
+    counts = next(t for c, t in tables.items() if "Borte" in c).set_index("Organisasjon")
+    assert (counts.loc["lms", "Nye"], counts.loc["lms", "Borte"]) == (2, 43)
+    # The coverage page now measures to the uploaded LMS group at Dovre.
+    at.radio(key="side").set_value("dekning").run()
+    at.selectbox(key="org").set_value("lms").run()
+    at.selectbox(key="kommune").set_value("3431").run()
+    assert not at.exception, [e.value for e in at.exception]
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Grupper i kommunen"] == "1"
+    # Every search shows the online meeting; it is no group near Dovre.
+    at.radio(key="side").set_value("finn").run()
+    at.text_input(key="q").input("Seljord").run()
+    assert "Møter på nett" in [h.value for h in at.subheader]
+    assert "Nettgruppa" in text_of(at)
+    # Another session (a fresh AppTest) still sees the 2007 registry.
+    other = run({"side": "dekning", "kommune": "3431", "org": "lms"})
+    assert {m.label: m.value for m in other.metric}["Grupper i kommunen"] == "0"

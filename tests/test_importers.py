@@ -385,3 +385,9 @@ def test_fuzz_broken_files_never_raise_and_every_row_is_accounted_for(data, orga
     for column in services.columns:
         assert services[column].map(
             lambda v: not isinstance(v, str) or len(v) <= importers.MAX_CELL_CHARS).all()
+
+
+def test_norwegian_summary_for_the_app():
+    result = read(NORWEGIAN_EXCEL)
+    assert result.describe_nb() == ("CSV, tegnsett Windows-1252, skilletegn semikolon (funnet "
+                                    "automatisk); 2 rader: 2 brukt, 0 avvist, 0 merknader")

@@ -183,6 +183,18 @@ class ImportResult:
                 f"{self.rejected} rejected, {warnings} warnings")
 
 
+    def describe_nb(self) -> str:
+        """Return :meth:`describe` in Norwegian, for the app (without the file name)."""
+        how = {"csv": "CSV", "xlsx": "Excel-ark (.xlsx)",
+               "meeting-guide": "Meeting Guide (JSON)"}[self.format]
+        if self.format == "csv":
+            name = {",": "komma", ";": "semikolon", "\t": "tabulator"}[self.separator]
+            how += f", tegnsett {self.encoding}, skilletegn {name} (funnet automatisk)"
+        warnings = int((self.report["severity"] == WARNING).sum())
+        return (f"{how}; {self.rows_read} rader: {len(self.services)} brukt, "
+                f"{self.rejected} avvist, {warnings} merknader")
+
+
 def empty_report() -> pd.DataFrame:
     """Return an import report with no rows."""
     return pd.DataFrame({c: pd.Series(dtype="object") for c in REPORT_COLUMNS})
