@@ -481,7 +481,7 @@ def page_new_groups(data: pipeline.AppData) -> None:
 UPLOAD_MODES = {"add": "Legg til 2007-gruppene",
                 "replace": "Erstatt organisasjonens grupper fra 2007"}
 REPORT_HEADERS = {"file": "Fil", "row": "Rad", "field": "Felt", "value": "Verdi",
-                  "problem": "Problem", "severity": "Alvor"}
+                  "problem_nb": "Problem", "severity": "Alvor"}
 
 
 def page_upload(data: pipeline.AppData) -> None:
@@ -533,7 +533,7 @@ def page_upload(data: pipeline.AppData) -> None:
         report = upload.dataset.import_report
     if len(report):
         st.subheader("Rapport: rader med problemer")
-        shown = report.rename(columns=REPORT_HEADERS)
+        shown = report.drop(columns="problem").rename(columns=REPORT_HEADERS)
         shown["Alvor"] = shown["Alvor"].map({"error": "feil (ikke brukt)",
                                              "warning": "merknad (brukt)"})
         st.dataframe(shown, hide_index=True, key="import_report")

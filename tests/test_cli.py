@@ -106,6 +106,7 @@ def test_bad_import_row_is_reported_and_the_rest_used(tmp_path, capsys):
     report = pd.read_csv(out / "import_report.csv", encoding="utf-8-sig")
     assert report[["file", "row", "field", "severity"]].values.tolist() == [
         ["bad.csv", 3, "organisation", "error"]]
+    assert report.loc[0, "problem_nb"].startswith("ukjent organisasjon")
     services = pd.read_csv(out / "services.csv", dtype=str, keep_default_na=False)
     assert list(services.loc[services["source"].str.startswith("import:"), "name"]) == ["Ok"]
 

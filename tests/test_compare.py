@@ -131,7 +131,7 @@ def test_apply_upload_gives_one_session_its_own_data(road_network, grid, service
     files = [("lms_2026.csv", "Navn;Sted\nDrøbak;Drøbak\nSeljord;Seljord\nFeil;\n"
               .encode("cp1252")), ("tom.csv", b"")]
     upload = pipeline.apply_upload(data, files, organisation="lms", mode="replace")
-    assert upload.problems == ["tom.csv: empty file"]
+    assert upload.problems == ["tom.csv: tom fil"]
     assert upload.data is not None and upload.dataset is not None
     assert upload.data.services is not services and upload.data.grid is grid
     lms = upload.data.services[upload.data.services["organisation"] == "lms"]
@@ -144,4 +144,12 @@ def test_apply_upload_gives_one_session_its_own_data(road_network, grid, service
     figures = pipeline.kommune_figures(upload.data, "4022", "lms")
     assert figures["groups_in_kommune"] == 1
     nothing = pipeline.apply_upload(data, [("tom.csv", b"")])
-    assert nothing.data is None and nothing.problems == ["tom.csv: empty file"]
+    assert nothing.data is None and nothing.problems == ["tom.csv: tom fil"]
+
+
+def test_pipeline_messages_have_norwegian():
+    for message in ("not placed (no place, kommune, old kommune or alias named 'X'); listed "
+                    "in unresolved.csv",
+                    "looks like the same group as 'A' (a.csv, row 2): same organisation and "
+                    "place"):
+        assert importers.norwegian(message), message

@@ -203,6 +203,7 @@ def test_unreadable_files_are_named(data, message):
     with pytest.raises(importers.ImportFileError, match=message) as error:
         importers.import_bytes(data, "list.csv", organisation="lms")
     assert "list.csv" in str(error.value)
+    assert importers.norwegian(error.value.reason)  # the app says it in Norwegian
 
 
 def test_too_many_rows():
@@ -245,6 +246,7 @@ def test_ids_taken_by_the_registry_are_reported():
     services, report = importers.combine([given], taken=["lms-001"])
     assert list(services["id"]) == ["ny-1"]
     assert report[["row", "field", "severity"]].values.tolist() == [[2, "id", "error"]]
+    assert report.loc[0, "problem_nb"].startswith("id-en er allerede brukt")
 
 
 def test_duplicate_groups_are_flagged():
@@ -254,6 +256,7 @@ def test_duplicate_groups_are_flagged():
     flagged = importers.flag_duplicates(result.services)
     assert flagged[["row", "field", "severity"]].values.tolist() == [[3, "name", "warning"]]
     assert "Seljord-gruppa" in flagged.loc[0, "problem"]
+    assert flagged.loc[0, "problem_nb"].startswith("ser ut som samme gruppe som 'Seljord-gruppa'")
 
 
 # -- template and report ----------------------------------------------------------------------
@@ -366,10 +369,12 @@ def test_fuzz_broken_files_never_raise_and_every_row_is_accounted_for(data, orga
         result = importers.import_bytes(data, "fuzz.csv", organisation=organisation)
     except importers.ImportFileError as error:
         assert str(error).startswith("fuzz.csv")
+        assert importers.norwegian(error.reason), error.reason
         return
     report = result.report
     assert list(report.columns) == list(importers.REPORT_COLUMNS)
     assert report["problem"].str.len().gt(0).all()
+    assert all(importers.norwegian(p) for p in report["problem"]), list(report["problem"])
     errors = report[(report["severity"] == importers.ERROR) & report["row"].notna()]
     used = set(result.services["source_row"].astype(int))
     rejected = set(errors["row"].astype(int))

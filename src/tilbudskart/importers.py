@@ -52,7 +52,8 @@ MAX_ROWS = 20_000
 MAX_CELL_CHARS = 500
 
 #: Columns of an import report, in order.
-REPORT_COLUMNS: tuple[str, ...] = ("file", "row", "field", "value", "problem", "severity")
+REPORT_COLUMNS: tuple[str, ...] = ("file", "row", "field", "value", "problem", "severity",
+                                   "problem_nb")
 
 #: Severity of a problem: ``error`` (the row is not used) or ``warning`` (it is).
 ERROR, WARNING = "error", "warning"
@@ -131,7 +132,105 @@ _ID = re.compile(r"[a-z0-9][a-z0-9_-]*")
 
 
 class ImportFileError(registry.RegistryError):
-    """A list cannot be read at all; the message names the file and, if any, the field."""
+    """A list cannot be read at all; the message names the file and, if any, the field.
+
+    ``reason`` is the message without the place; :func:`norwegian` translates it.
+    """
+
+    def __init__(self, file: str | Path, row: int | None, field: str | None, message: str):
+        self.reason = message
+        super().__init__(file, row, field, message)
+
+
+#: English problem messages (regular expressions, matched whole) → Norwegian, for the app
+#: and the ``problem_nb`` column of the report. Every message this module and the pipeline
+#: write has a row here (the fuzz test checks it).
+NORWEGIAN: tuple[tuple[str, str], ...] = (
+    (r"column not used \(unknown name\)", "kolonnen brukes ikke (ukjent navn)"),
+    (r"second column for '(.*)'; the first is used", r"en kolonne til for «\1»; den første "
+                                                      r"brukes"),
+    (r"not a meeting \(expected an object\)", "ikke et møte (ventet et objekt)"),
+    (r"(\d+) cells beyond the header's (\d+) columns \(a separator in a cell without "
+     r"quotes\?\)", r"\1 celler utenfor overskriftens \2 kolonner (skilletegn i en celle "
+                    r"uten anførselstegn?)"),
+    (r"duplicate id \(first on row (\d+)\)", r"id-en finnes fra før (først på rad \1)"),
+    (r"cell too long \((\d+) characters; at most (\d+)\)",
+     r"cellen er for lang (\1 tegn; høyst \2)"),
+    (r"empty: every group needs a name", "tom: hver gruppe trenger et navn"),
+    (r"unknown organisation '(.*)' \(known: (.*)\)", r"ukjent organisasjon «\1» (kjente: \2)"),
+    (r"unknown organisation \(known: (.*)\)", r"ukjent organisasjon (kjente: \1)"),
+    (r"empty, and no organisation chosen for the list",
+     "tom, og ingen organisasjon er valgt for lista"),
+    (r"does not fit organisation '(.*)' \(expected '(.*)'\)",
+     r"passer ikke til organisasjonen «\1» (ventet «\2»)"),
+    (r"not a valid id .*", "ikke en gyldig id (bokstavene a–z, sifre, «-» og «_»)"),
+    (r"three digits: a leading zero was restored \(spreadsheets drop it\)",
+     "tre sifre: nullen foran er satt inn igjen (regneark fjerner den)"),
+    (r"not a postcode \(four digits\)", "ikke et postnummer (fire sifre)"),
+    (r"not in the postcode register; the place is used instead",
+     "finnes ikke i postnummerregisteret; stedet brukes i stedet"),
+    (r"not in the postcode register", "finnes ikke i postnummerregisteret"),
+    (r"no place, postcode or coordinates .*", "mangler sted, postnummer og koordinater (et "
+                                              "nettmøte trenger møteform «nett» eller en lenke)"),
+    (r"not a year", "ikke et årstall"),
+    (r"missing: give both latitude and longitude",
+     "mangler: oppgi både breddegrad og lengdegrad"),
+    (r"not a number", "ikke et tall"),
+    (r"coordinates 0, 0 are a missing value, not a place",
+     "koordinatene 0, 0 er en manglende verdi, ikke et sted"),
+    (r"outside Norway \(latitude (.*)\)", r"utenfor Norge (breddegrad \1)"),
+    (r"outside Norway \(longitude (.*)\)", r"utenfor Norge (lengdegrad \1)"),
+    (r"the meeting is inactive", "møtet holdes ikke lenger"),
+    (r"not understood \(fysisk, nett or hybrid\)", "ikke forstått (fysisk, nett eller hybrid)"),
+    (r"not placed \((.*)\); listed in unresolved.csv",
+     r"ikke plassert på kartet (\1); står i unresolved.csv"),
+    (r"looks like the same group as (.*) \((.*), row (.*)\): same organisation and place",
+     r"ser ut som samme gruppe som \1 (\2, rad \3): samme organisasjon og sted"),
+    (r"id already used by the registry or an earlier list",
+     "id-en er allerede brukt i registeret eller i en tidligere liste"),
+    (r"empty file.*", "tom fil"),
+    (r"header only: the list has no rows", "bare overskrifter: lista har ingen rader"),
+    (r"file too big \((.*) MB; at most (\d+) MB\)", r"fila er for stor (\1 MB; høyst \2 MB)"),
+    (r"more than (\d+) rows; split the list", r"mer enn \1 rader; del opp lista"),
+    (r"(\d+) rows on the first sheet; at most (\d+) are read",
+     r"\1 rader i det første arket; høyst \2 leses"),
+    (r"(\d+) meetings; at most (\d+)", r"\1 møter; høyst \2"),
+    (r"not a text file .*", "ikke en tekstfil (binære data); lagre lista som CSV (UTF-8 eller "
+                            "semikolonseparert), .xlsx eller Meeting Guide JSON"),
+    (r"not UTF-16 text .*", "ikke UTF-16-tekst"),
+    (r"not a readable CSV file \((.*)\)", r"ikke en lesbar CSV-fil (\1)"),
+    (r"not a readable \.xlsx workbook.*", "ikke et lesbart Excel-ark (.xlsx)"),
+    (r"the workbook has no sheets", "arbeidsboka har ingen ark"),
+    (r"the first sheet is empty", "det første arket er tomt"),
+    (r"not valid JSON \(line (\d+), column (\d+)\)", r"ikke gyldig JSON (linje \1, tegn \2)"),
+    (r"not valid JSON", "ikke gyldig JSON"),
+    (r"not a Meeting Guide feed .*", "ikke en Meeting Guide-liste (ventet en liste med møter)"),
+    (r"an old Excel file .*", "en gammel Excel-fil (.xls): lagre den som .xlsx eller CSV"),
+    (r"a web page or XML.*", "en nettside eller XML, ikke en liste (CSV, .xlsx eller "
+                             "Meeting Guide JSON)"),
+    (r"required column missing: navn/name; the header has (.*) \(the header is one column: "
+     r"is the separator right\?\)", r"kolonnen navn/name mangler; overskriftene er \1 "
+                                     r"(overskriften er én kolonne: er skilletegnet riktig?)"),
+    (r"required column missing: navn/name; the header has (.*)",
+     r"kolonnen navn/name mangler; overskriftene er \1"),
+    (r"required column missing: organisasjon/organisation.*",
+     "kolonnen organisasjon/organisation mangler; legg den til, eller velg organisasjonen "
+     "for hele lista"),
+    (r"a folder, not a file", "en mappe, ikke en fil"),
+    (r"file not found", "fila finnes ikke"),
+    (r"cannot be read \((.*)\)", r"kan ikke leses (\1)"),
+)
+
+_NORWEGIAN = [(re.compile(pattern, re.DOTALL), text) for pattern, text in NORWEGIAN]
+
+
+def norwegian(message: str) -> str | None:
+    """Return a problem message in Norwegian (``None`` if it has no translation)."""
+    for pattern, text in _NORWEGIAN:
+        match = pattern.fullmatch(message)
+        if match:
+            return match.expand(text)
+    return None
 
 
 @dataclass
@@ -206,6 +305,7 @@ def report_frame(problems: Iterable[dict[str, Any]]) -> pd.DataFrame:
     if frame.empty:
         return empty_report()
     frame["row"] = frame["row"].astype("Int64")
+    frame["problem_nb"] = [norwegian(p) or p for p in frame["problem"]]
     return frame
 
 

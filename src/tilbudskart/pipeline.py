@@ -893,7 +893,8 @@ class Upload:
     results : list of ImportResult
         The lists that could be read.
     problems : list of str
-        One message per file that could not be read at all (file and reason).
+        One message per file that could not be read at all (file and reason, in
+        Norwegian).
     data : AppData or None
         The session's data: the shared data with the lists joined (``None`` if no list
         could be read).
@@ -941,7 +942,7 @@ def apply_upload(data: AppData, files: Sequence[tuple[str, bytes]],
         try:
             results.append(importers.import_bytes(content, name, organisation, known))
         except importers.ImportFileError as exc:
-            problems.append(str(exc))
+            problems.append(f"{name}: {importers.norwegian(exc.reason) or exc.reason}")
     if not results or not any(len(r.services) for r in results):
         return Upload(results, problems)
     chosen = [organisation] if organisation is not None else None
