@@ -534,6 +534,7 @@ def page_upload(data: pipeline.AppData) -> None:
     if len(report):
         st.subheader("Rapport: rader med problemer")
         shown = report.drop(columns="problem").rename(columns=REPORT_HEADERS)
+        shown["Felt"] = shown["Felt"].map(lambda f: importers.FIELD_NB.get(f, f))
         shown["Alvor"] = shown["Alvor"].map({"error": "feil (ikke brukt)",
                                              "warning": "merknad (brukt)"})
         st.dataframe(shown, hide_index=True, key="import_report")

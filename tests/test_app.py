@@ -298,7 +298,8 @@ def test_upload_changes_every_page_for_this_session_only(tmp_path):
     assert "skilletegn semikolon" in text and "4 rader: 2 brukt, 2 avvist" in text
     tables = {tuple(d.value.columns): d.value for d in at.dataframe}
     report = next(t for c, t in tables.items() if "Felt" in c)
-    assert report[["Rad", "Felt"]].values.tolist() == [[3, "organisation"], [5, "place"]]
+    assert report[["Rad", "Felt"]].values.tolist() == [[3, "organisasjon"], [5, "sted"]]
+    assert report["Problem"].iloc[0].startswith("ukjent organisasjon")
     counts = next(t for c, t in tables.items() if "Borte" in c).set_index("Organisasjon")
     assert (counts.loc["lms", "Nye"], counts.loc["lms", "Borte"]) == (2, 43)
     # The coverage page now measures to the uploaded LMS group at Dovre.

@@ -239,3 +239,52 @@ def test_search_draws_the_fastest_route(server, page, query, ferry, shot):
     page.locator("iframe").first.screenshot(path=str(ARTIFACTS / f"{shot}_map.png"))
     assert page.console_errors == []
     assert page.outside_requests == []
+
+
+@pytest.mark.parametrize("kind", ["csv", "xlsx", "json"])
+def test_upload_a_list_in_the_browser(server, page, tmp_path, kind):
+    """A list from Norwegian Excel (';', Windows-1252), an .xlsx and a Meeting Guide feed."""
+    import json
+
+    import pandas as pd
+
+    rows = [{"navn": "Dovre pårørende", "organisasjon": "LMS", "sted": "Dovre"},
+            {"navn": "Feil", "organisasjon": "Ukjent", "sted": "Oslo"},
+            {"navn": "Alta-gruppa", "organisasjon": "LMS", "sted": "Alta"}]
+    path = tmp_path / f"lms_2026.{kind}"
+    if kind == "csv":
+        path.write_bytes(pd.DataFrame(rows).to_csv(index=False, sep=";").encode("cp1252"))
+    elif kind == "xlsx":
+        pd.DataFrame(rows).to_excel(path, index=False)
+    else:
+        path.write_text(json.dumps([
+            {"name": "Dovre pårørende", "city": "Dovre", "day": 2, "time": "19:00",
+             "attendance_option": "in_person"},
+            {"name": "Null", "latitude": 0, "longitude": 0},
+            {"name": "Nettmøte", "conference_url": "https://example.org/j/1",
+             "attendance_option": "online"}]), encoding="utf-8")
+    page.goto(f"{server}/?side=last", wait_until="networkidle")
+    page.locator("input[type='file']").set_input_files(str(path))
+    page.get_by_text(path.name).first.wait_for(timeout=30_000)
+    if kind == "json":
+        page.get_by_role("combobox", name="Organisasjon").click()
+        page.get_by_role("option", name=settings_name("lms")).click()
+    page.get_by_role("button", name="Bruk lista").click()
+    page.get_by_text("Da og nå: 2007 mot lista").wait_for(timeout=120_000)
+    page.get_by_text("Rapport: rader med problemer").wait_for()
+    page.wait_for_timeout(1000)
+    page.screenshot(path=str(ARTIFACTS / f"last_opp_{kind}.png"), full_page=True)
+    # Every page of this session now shows the list (a reload is a new session: gone).
+    page.get_by_text("Dekningskart").first.click()
+    page.get_by_text("Du ser data med lista du lastet opp").wait_for(timeout=60_000)
+    page.get_by_text("Alle kommuner", exact=True).wait_for(timeout=60_000)
+    page.wait_for_timeout(1500)
+    page.screenshot(path=str(ARTIFACTS / f"last_opp_{kind}_dekning.png"))
+    assert not page.outside_requests
+    assert not [e for e in page.console_errors if "favicon" not in e]
+
+
+def settings_name(organisation: str) -> str:
+    from tilbudskart import settings
+
+    return settings.ORGANISATIONS[organisation]

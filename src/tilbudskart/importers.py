@@ -120,6 +120,14 @@ ATTENDANCE_WORDS: dict[str, str] = {
 #: Meeting Guide's days (0 = Sunday) in Norwegian.
 DAYS_NB = ("søndag", "mandag", "tirsdag", "onsdag", "torsdag", "fredag", "lørdag")
 
+#: Registry field → the Norwegian column name people know it by (for the app's report).
+FIELD_NB: dict[str, str] = {
+    "id": "id", "name": "navn", "organisation": "organisasjon", "kind": "type",
+    "place": "sted", "address": "adresse", "postcode": "postnummer", "county": "fylke",
+    "phone": "telefon", "email": "e-post", "year": "år", "note": "merknad",
+    "attendance": "møteform", "url": "lenke", "lat": "breddegrad", "lon": "lengdegrad",
+}
+
 #: Template columns (Norwegian headers) → registry field.
 TEMPLATE_COLUMNS: dict[str, str] = {
     "navn": "name", "organisasjon": "organisation", "sted": "place", "adresse": "address",
