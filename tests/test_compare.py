@@ -47,6 +47,10 @@ def test_match_groups_same_moved_gone_new():
     assert set(matches["organisation"]) == {"lms"}  # al_anon is not in the new list
     counts = compare.summary_table(matches)
     assert counts.set_index("organisation").loc["lms"].tolist() == [2, 1, 1, 1]
+    points = compare.change_points(matches, then, now).set_index("change")
+    assert sorted(points.index) == ["gone", "moved", "same", "same"]  # online: no point
+    assert points.loc["gone", "name"] == "Bodø" and points.loc["gone", "lat"] == 67.28
+    assert (points.loc["moved", "lat"], points.loc["moved", "from_lat"]) == (70.66, 69.97)
 
 
 def test_coverage_of_all_groups_reproduces_the_kommune_table(services, kommuner, grid,

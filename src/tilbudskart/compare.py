@@ -291,3 +291,47 @@ def summary_table(matches: pd.DataFrame) -> pd.DataFrame:
     counts = counts.reindex(columns=list(CHANGES), fill_value=0)
     order = [o for o in settings.ORGANISATIONS if o in counts.index]
     return counts.loc[order].reset_index()
+
+
+def change_points(matches: pd.DataFrame, then: pd.DataFrame,
+                  now: pd.DataFrame) -> pd.DataFrame:
+    """Return one point per compared group, for a map of change.
+
+    Parameters
+    ----------
+    matches : pandas.DataFrame
+        From :func:`match_groups`.
+    then, now : pandas.DataFrame
+        The services it compared (``id``, ``lat``, ``lon``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``organisation``, ``change``, ``name``, ``kommune``, ``lat``, ``lon`` (where the
+        group is now; where it was, for a group that is gone) and ``from_lat``/``from_lon``
+        (where a moved group was; NaN otherwise). Groups without a point (online-only,
+        unresolved) are left out.
+
+    """
+    then_at = then.set_index("id")[["lat", "lon"]]
+    now_at = now.set_index("id")[["lat", "lon"]]
+    rows = []
+    for match in matches.to_dict("records"):
+        gone = match["change"] == "gone"
+        at = then_at if gone else now_at
+        ident = match["then_id"] if gone else match["now_id"]
+        if ident not in at.index:
+            continue
+        lat, lon = (float(v) for v in at.loc[ident, ["lat", "lon"]])
+        if not (np.isfinite(lat) and np.isfinite(lon)):
+            continue
+        from_lat = from_lon = np.nan
+        if match["change"] == "moved" and match["then_id"] in then_at.index:
+            from_lat, from_lon = (float(v) for v in then_at.loc[match["then_id"],
+                                                                ["lat", "lon"]])
+        rows.append({"organisation": match["organisation"], "change": match["change"],
+                     "name": match["then_name"] if gone else match["now_name"],
+                     "kommune": match["then_kommune"] if gone else match["now_kommune"],
+                     "lat": lat, "lon": lon, "from_lat": from_lat, "from_lon": from_lon})
+    return pd.DataFrame(rows, columns=["organisation", "change", "name", "kommune", "lat",
+                                       "lon", "from_lat", "from_lon"])
