@@ -80,25 +80,6 @@ def test_duplicate_ids_are_rejected(registry_csv):
         registry.load_registry([path])
 
 
-def test_import_fills_defaults_and_keeps_every_row(tmp_path):
-    path = tmp_path / "mine.csv"
-    path.write_text("name,organisation,place\nNy gruppe,lms,Seljord\nUkjent,al_anon,\n",
-                    encoding="utf-8")
-    imported = registry.import_services(path)
-    assert list(imported["id"]) == ["import-001", "import-002"]
-    assert list(imported["kind"]) == ["self_help", "self_help"]
-    assert imported["source"].eq("import: mine.csv").all()
-    assert list(imported.columns[: len(registry.REGISTRY_COLUMNS)]) == list(
-        registry.REGISTRY_COLUMNS)
-
-
-def test_import_without_required_column_is_an_error(tmp_path):
-    path = tmp_path / "bad.csv"
-    path.write_text("name,place\nX,Oslo\n", encoding="utf-8")
-    with pytest.raises(registry.RegistryError, match="field 'organisation'"):
-        registry.import_services(path)
-
-
 def test_organisations_in_registry_are_known(registry_table):
     assert set(registry_table["organisation"]) <= set(settings.ORGANISATIONS)
 

@@ -436,7 +436,7 @@ def build_app_data(imports: Sequence[Path] = ()) -> AppData:
     Parameters
     ----------
     imports : sequence of pathlib.Path
-        Extra service lists (see :func:`tilbudskart.registry.import_services`).
+        Extra service lists (see :func:`tilbudskart.importers.import_bytes`).
 
     Returns
     -------
