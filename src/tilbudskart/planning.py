@@ -74,7 +74,7 @@ OBJECTIVES = ("coverage", "median")
 WORST_MINUTES = max(settings.BEYOND_MINUTES)
 
 #: Side (metres) of the blocks the p-median's demand is aggregated to.
-MEDIAN_BLOCK_M = 5000.0
+MEDIAN_BLOCK_M = 10_000.0
 
 #: Candidates closer than this (km) to an earlier candidate are dropped as duplicates.
 PLACE_SPACING_KM = 1.0
@@ -1333,7 +1333,8 @@ class Planner:
             Kommune numbers whose centre must get one of the groups.
         objective : {"coverage", "median"}
             Most people within the threshold (MCLP) or least population-weighted distance
-            or time of the people beyond it today (p-median on 5 km blocks).
+            or time of the people beyond it today (p-median on blocks of
+            :data:`MEDIAN_BLOCK_M`).
         places : bool
             Candidates are the kommune centres (default) or centres and places.
         method : {"optimal", "greedy"}
@@ -1401,7 +1402,9 @@ class Planner:
             plan = model.cover_all(fixed, solver)
             cells = self.cells(t, organisation)
             lost = ~model.coverable
-            reason = np.where(model.routed | (t.unit == "km"), "beyond_candidates", "no_route")
+            no_route = (cells["minutes"].isna().to_numpy() if t.unit == "min"
+                        else np.zeros(len(cells), dtype=bool))
+            reason = np.where(no_route, "no_route", "beyond_candidates")
             left = (cells.assign(reason=reason)[lost]
                     .groupby(["kommunenummer", "reason"], as_index=False)["befolkning"].sum()
                     .rename(columns={"befolkning": "people"}))
