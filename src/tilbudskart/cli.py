@@ -313,7 +313,7 @@ def _cmd_plan(args: argparse.Namespace) -> int:
              "every candidate site.")
         for row in left.head(5).itertuples():
             _say(f"       {row.kommunenavn} ({row.kommunenummer}): {row.people:,} "
-                 f"({row.reason.replace('_', ' ')})")
+                 f"({str(row.reason).replace('_', ' ')})")
     else:
         for key, series in extra["worst_off"].items():
             _say(f"  worst-off {key.replace('_', ' ')}: " + ", ".join(

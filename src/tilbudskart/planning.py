@@ -1406,8 +1406,8 @@ class Planner:
                         else np.zeros(len(cells), dtype=bool))
             reason = np.where(no_route, "no_route", "beyond_candidates")
             left = (cells.assign(reason=reason)[lost]
-                    .groupby(["kommunenummer", "reason"], as_index=False)["befolkning"].sum()
-                    .rename(columns={"befolkning": "people"}))
+                    .groupby(["kommunenummer", "reason"])["befolkning"].sum()
+                    .reset_index(name="people"))
             names = dict(zip(self.kommuner["kommunenummer"], self.kommuner["kommunenavn"],
                              strict=True))
             left.insert(1, "kommunenavn", left["kommunenummer"].map(names))
