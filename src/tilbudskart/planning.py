@@ -385,7 +385,7 @@ def km_pairs(demand_lat: np.ndarray, demand_lon: np.ndarray, cand_lat: np.ndarra
 
 def minutes_pairs(road_network: network.RoadNetwork, demand_x: np.ndarray,
                   demand_y: np.ndarray, cand_x: np.ndarray, cand_y: np.ndarray,
-                  keep_below: float | np.ndarray, chunk: int = 256) -> sparse.coo_array:
+                  keep_below: float | np.ndarray, chunk: int = 512) -> sparse.coo_array:
     """Return minutes by road and car ferry between demand points and candidates.
 
     :func:`tilbudskart.network.minutes_matrix`, in chunks of candidates, keeping only the
@@ -847,17 +847,7 @@ class NewGroupSites:
     def _reduced(self) -> tuple[sparse.csr_array, np.ndarray]:
         """Merge demand rows covered by the same candidates; drop rows nobody covers (cached)."""
         if self._reduction is None:
-            coo = self.coverage.tocoo()
-            order = np.lexsort((coo.col, coo.row))
-            signature = pd.Series(coo.col[order]).groupby(coo.row[order]).agg(tuple)
-            weights = pd.Series(self.weights[signature.index.to_numpy()]).groupby(
-                signature.to_numpy()).sum()
-            keys = list(weights.index)
-            rows = np.repeat(np.arange(len(keys)), [len(k) for k in keys])
-            cols = np.fromiter((c for k in keys for c in k), dtype=np.int64, count=len(rows))
-            reduced = sparse.csr_array((np.ones(len(rows), dtype=bool), (rows, cols)),
-                                       shape=(len(keys), self.coverage.shape[1]))
-            self._reduction = (reduced, weights.to_numpy(dtype=float))
+            self._reduction = _merge_rows(self.coverage, self.weights)
         return self._reduction
 
     def _fixed(self, fixed: Sequence[int]) -> list[int]:
@@ -915,14 +905,13 @@ class NewGroupSites:
         if method == "median":
             chosen = self._median(k, must, solver)
         else:
-            useful = np.flatnonzero(np.asarray(coverage.sum(axis=0)).ravel() > 0)
-            columns = np.union1d(useful, np.asarray(must, dtype=np.int64))
+            columns = _undominated(coverage, must)
             if method == "greedy" or len(columns) <= k:
                 chosen = _greedy(coverage, weights, k, start=must)
             else:
                 position = {int(c): i for i, c in enumerate(columns)}
-                found = _mclp(coverage[:, columns], weights, k,
-                              [position[f] for f in must], solver)
+                sub, sub_weights = _merge_rows(coverage[:, columns], weights)
+                found = _mclp(sub, sub_weights, k, [position[f] for f in must], solver)
                 chosen = [int(columns[j]) for j in found]
         return self.evaluate(chosen, must, method)
 
@@ -954,7 +943,13 @@ class NewGroupSites:
         """
         must = self._fixed(fixed)
         coverage, _ = self._reduced()
-        chosen = _lscp(coverage, must, solver) if coverage.shape[0] else list(must)
+        if coverage.shape[0]:
+            columns = _undominated(coverage, must)
+            position = {int(c): i for i, c in enumerate(columns)}
+            sub, _ = _merge_rows(coverage[:, columns], np.ones(coverage.shape[0]))
+            chosen = [int(columns[j]) for j in _lscp(sub, [position[f] for f in must], solver)]
+        else:
+            chosen = list(must)
         return self.evaluate(chosen, must, "lscp")
 
     def evaluate(self, chosen: Sequence[int], fixed: Sequence[int] = (),
@@ -1009,6 +1004,43 @@ class NewGroupSites:
         if len(columns) <= k:
             return [int(c) for c in columns]
         return _p_median(rows, cols, saving, columns, k, fixed, solver)
+
+
+def _merge_rows(coverage: sparse.csr_array, weights: np.ndarray,
+                ) -> tuple[sparse.csr_array, np.ndarray]:
+    """Merge rows covered by the same columns (weights summed); drop rows nobody covers."""
+    csr = sparse.csr_array(coverage, copy=True)
+    csr.sum_duplicates()
+    csr.sort_indices()
+    indptr, indices = csr.indptr, csr.indices.astype(np.int64)
+    covered = np.flatnonzero(np.diff(indptr) > 0)
+    signature = np.empty(len(covered), dtype=object)
+    signature[:] = [indices[indptr[i]:indptr[i + 1]].tobytes() for i in covered]
+    codes = pd.factorize(signature)[0]
+    first = covered[np.unique(codes, return_index=True)[1]]
+    merged = np.bincount(codes, weights=weights[covered], minlength=len(first))
+    return sparse.csr_array(csr[first].astype(bool)), merged.astype(float)
+
+
+def _undominated(coverage: sparse.csr_array, keep: Sequence[int] = ()) -> np.ndarray:
+    """Return the columns worth solving over: those covering something, minus dominated ones.
+
+    Column ``j`` is dominated when another column covers every row ``j`` covers (and more,
+    or the same rows at a lower position): dropping it changes neither the MCLP's nor the
+    LSCP's optimum (weights are non-negative). Columns in ``keep`` always stay.
+    """
+    size = np.asarray(coverage.sum(axis=0)).ravel().astype(np.int64)
+    useful = np.flatnonzero(size > 0)
+    if len(useful) > 1:
+        sub = sparse.csc_array(coverage[:, useful].astype(np.int32))
+        overlap = sparse.coo_array(sub.T @ sub)
+        i, j = useful[overlap.row], useful[overlap.col]
+        # i covers all of j's rows, and is larger (or as large and earlier).
+        dominates = (i != j) & (overlap.data == size[j]) & (
+            (size[i] > size[j]) | ((size[i] == size[j]) & (i < j)))
+        dropped = np.setdiff1d(np.unique(j[dominates]), np.asarray(keep, dtype=np.int64))
+        useful = np.setdiff1d(useful, dropped)
+    return np.union1d(useful, np.asarray(keep, dtype=np.int64)).astype(np.int64)
 
 
 def _greedy(coverage: sparse.csr_array, weights: np.ndarray, k: int,
