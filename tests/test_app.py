@@ -278,3 +278,28 @@ def test_a_very_long_query_is_not_echoed_in_full():
     assert not at.exception
     shown = " ".join(w.value for w in at.warning)
     assert "x" * 100 not in shown
+
+
+def test_planning_page_says_how_many_groups_it_would_take_and_its_limits():
+    at = run({"side": "nye", "antall": "3", "hensyn": "rettferdighet"})
+    assert at.radio(key="hensyn").value == "rettferdighet"
+    text = text_of(at)
+    assert re.search(r"trengs minst \*\*\d+ nye grupper\*\*", text)
+    assert any("drives av frivillige" in info.value and "ikke en spådom" in info.value
+               for info in at.info)
+    worst = at.dataframe[2].value
+    assert list(worst["Plassering"]) == ["I dag", "Med disse gruppene"]
+    today, planned = worst["Lengst avstand (km)"]
+    assert planned <= today
+    assert len(at.get("vega_lite_chart")) == 1  # the curve
+    cover_all = at.dataframe[3].value
+    assert cover_all["Legger til"].is_monotonic_decreasing
+
+
+def test_planning_values_from_the_url_are_checked():
+    at = run({"side": "nye", "antall": "99", "naer": "30km", "hensyn": "<b>",
+              "med": "4022,abcd"})
+    assert at.select_slider(key="antall").value == "5"
+    assert at.radio(key="naer").value == "50km"
+    assert at.radio(key="hensyn").value == "dekning"
+    assert at.multiselect(key="med").value == ["4022"]

@@ -1266,7 +1266,8 @@ class Planner:
 
     The app keeps one per process (``st.cache_resource``); the CLI makes one per run.
     Models are keyed by threshold, organisation and candidate set; answers by their whole
-    question. Safe to share between threads.
+    question. Safe to share between threads: each model is built once, and building one
+    does not hold up questions about another; :meth:`warm` builds them ahead.
 
     Parameters
     ----------
@@ -1296,14 +1297,37 @@ class Planner:
         self.grid = grid
         self.services = services
         self.road_network = road_network
-        self._lock = threading.RLock()
+        self._lock = threading.Lock()
+        self._building: dict[tuple[Any, ...], threading.Lock] = {}
         self._cache: dict[tuple[Any, ...], Any] = {}
 
     def _cached(self, key: tuple[Any, ...], make: Any) -> Any:
+        """Return the value of ``key``, made once; other keys are not held up meanwhile."""
         with self._lock:
-            if key not in self._cache:
-                self._cache[key] = make()
-            return self._cache[key]
+            if key in self._cache:
+                return self._cache[key]
+            building = self._building.setdefault(key, threading.Lock())
+        with building:
+            with self._lock:
+                if key in self._cache:
+                    return self._cache[key]
+            value = make()
+            with self._lock:
+                self._cache[key] = value
+            return value
+
+    def warm(self, nears: Sequence[str] = ("50km", "60min", "25km", "45min", "75min"),
+             organisation: str | None = None) -> None:
+        """Build the models of ``nears`` ahead of the first question (e.g. in a thread).
+
+        Coverage models and their LSCP answers first, then the p-median models.
+        """
+        thresholds = [self._check(near, organisation) for near in nears]
+        for t in thresholds:
+            self.cover_all(t, organisation)
+            self.ranking(t, organisation)
+        for t in thresholds:
+            self.median_model(t, organisation)
 
     def _check(self, near: str | Threshold, organisation: str | None) -> Threshold:
         threshold = check_threshold(near)
@@ -1451,9 +1475,43 @@ class Planner:
         return make() if solver is not None else self._cached(key, make)
 
     def worst_off(self, sites: pd.DataFrame, organisation: str | None = None) -> pd.Series:
-        """Return :func:`worst_off` of ``sites`` on this dataset."""
-        return worst_off(self.grid, self.services, sites, check_organisation(organisation),
-                         self.road_network)
+        """Return :func:`worst_off` of ``sites`` on this dataset (kept per site set)."""
+        check_organisation(organisation)
+        points = tuple(zip(sites["lat"].round(6), sites["lon"].round(6), strict=True))
+        return self._cached(("worst_off", organisation, points), lambda: worst_off(
+            self.grid, self.services, sites, organisation, self.road_network))
+
+    def ranking(self, near: str | Threshold, organisation: str | None = None) -> pd.DataFrame:
+        """Rank kommune centres by the people one new group there would reach.
+
+        The same table as :func:`rank_new_sites`, from the cached model.
+
+        Returns
+        -------
+        pandas.DataFrame
+            ``kommunenummer``, ``kommunenavn``, ``fylkesnavn``, ``folkemengde``,
+            ``km_now`` or ``min_now``, ``reach``, ``uncovered_in_kommune``; highest reach
+            first.
+
+        """
+        t = self._check(near, organisation)
+
+        def make() -> pd.DataFrame:
+            result = self.kommuner[["kommunenummer", "kommunenavn", "fylkesnavn",
+                                    "folkemengde"]].copy()
+            if t.unit == "km":
+                result["km_now"] = self.kommuner[settings.km_column(organisation)].to_numpy()
+            else:
+                result["min_now"] = self.kommuner[
+                    settings.minutes_column(organisation)].to_numpy()
+            result["reach"] = self.model(t, organisation).reach()
+            inside = self.cells(t, organisation).groupby("kommunenummer")["befolkning"].sum()
+            result["uncovered_in_kommune"] = (
+                result["kommunenummer"].map(inside).fillna(0).astype("int64"))
+            return result.sort_values(["reach", "kommunenummer"], ascending=[False, True],
+                                      ignore_index=True)
+
+        return self._cached(("ranking", t.key, organisation), make)
 
     def compare_objectives(self, k: int, near: str | Threshold = "50km",
                            organisation: str | None = None, kept: Sequence[str] = (),
