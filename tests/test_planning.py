@@ -371,3 +371,27 @@ def test_cli_plan_json_and_bad_input(capsys):
         assert cli.main(["plan", *argv]) == 2, argv
         err = capsys.readouterr().err
         assert "error" in err and "Traceback" not in err
+
+
+def test_planner_ranking_is_the_single_site_ranking(planner, kommuner, grid, services,
+                                                    road_network):
+    for near, arguments in (("50km", {"radius_km": 50}),
+                            ("60min", {"minutes": 60, "road_network": road_network})):
+        expected = planning.rank_new_sites(kommuner.reset_index(), grid, services,
+                                           **arguments)
+        pd.testing.assert_frame_equal(planner.ranking(near), expected)
+
+
+def test_worst_off_and_curve_tables_in_norwegian():
+    from tilbudskart.views import tables
+
+    figures = pd.DataFrame({"max_km": [470.8, 136.4], "p95_km": [60.2, 41.7],
+                            "people_beyond_120min": [203776.0, 57947.0]},
+                           index=["today", "median"])
+    table = tables.worst_off_table(figures, {"today": "I dag", "median": "Rettferdighet"})
+    assert list(table["Plassering"]) == ["I dag", "Rettferdighet"]
+    assert list(table["Lengst avstand (km)"]) == [471, 136]
+    assert "Lengst kjøretid (min)" not in table.columns  # no figure, no column
+    curve = planning.Plan(pd.DataFrame({"added": [6, 3]}), 9, 9, "lscp", beyond=10).curve()
+    assert tables.curve_table(curve).to_dict("list") == {
+        "Nye grupper": [0, 1, 2], "Innbyggere lenger unna": [10, 4, 1]}
