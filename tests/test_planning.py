@@ -395,3 +395,31 @@ def test_worst_off_and_curve_tables_in_norwegian():
     curve = planning.Plan(pd.DataFrame({"added": [6, 3]}), 9, 9, "lscp", beyond=10).curve()
     assert tables.curve_table(curve).to_dict("list") == {
         "Nye grupper": [0, 1, 2], "Innbyggere lenger unna": [10, 4, 1]}
+
+
+def test_docstring_examples_run():
+    import doctest
+
+    result = doctest.testmod(planning, optionflags=doctest.NORMALIZE_WHITESPACE)
+    assert result.attempted > 10 and result.failed == 0
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")
+@pytest.mark.parametrize("seed", range(3))
+def test_sparse_models_agree_with_spopt(seed):
+    # spopt's LSCP and MCLP (dense builders) are the reference for the sparse PuLP models.
+    from spopt.locate import LSCP, MCLP
+
+    rng = np.random.default_rng(seed)
+    cost = rng.uniform(0, 100, (30, 8))
+    cost[0] = 99.0  # nobody reaches the first demand point: left out of the LSCP
+    weights = rng.integers(1, 20, 30).astype(float)
+    model = planning.NewGroupSites.from_cost_matrix(cost, weights, 35.0,
+                                                    pd.DataFrame({"site": range(8)}))
+    coverable = (cost <= 35.0).any(axis=1)
+    lscp = LSCP.from_cost_matrix(cost[coverable], 35.0).solve(planning.default_solver())
+    assert len(model.cover_all().sites) == sum(v.value() > 0.5 for v in lscp.fac_vars)
+    for k in (1, 3):
+        mclp = MCLP.from_cost_matrix(cost, weights, 35.0, p_facilities=k).solve(
+            planning.default_solver())
+        assert model.solve(k).covered == pytest.approx(mclp.problem.objective.value())

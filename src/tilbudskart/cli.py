@@ -293,13 +293,14 @@ def _cmd_plan(args: argparse.Namespace) -> int:
                             json_escape=True))
         return 0
     who = settings.ORGANISATIONS[args.org] if args.org else "any self-help group"
+    near = re.sub(r"(\d)([a-z])", r"\1 \2", args.near)  # "60min" → "60 min"
     if args.cover_all:
         _say(f"{len(plan.sites)} new groups would put everyone a candidate site can reach "
-             f"within {args.near} of a group ({who}): {plan.covered:,} of the "
+             f"within {near} of a group ({who}): {plan.covered:,} of the "
              f"{plan.beyond:,} people beyond it today.")
     else:
         _say(f"{len(plan.sites)} new groups ({args.objective}) would bring {plan.covered:,} of "
-             f"the {plan.beyond:,} people beyond {args.near} of a group ({who}) within it.")
+             f"the {plan.beyond:,} people beyond {near} of a group ({who}) within it.")
     for site in payload["sites"]:
         kept = "  (kept)" if site["kept"] else ""
         _say(f"  {site['order']:>3}. {site['place']} ({site['kommunenavn']}, "
@@ -307,7 +308,7 @@ def _cmd_plan(args: argparse.Namespace) -> int:
     if args.cover_all:
         left = answer.left
         by_reason = left.groupby("reason")["people"].sum()
-        _say(f"{plan.left:,} people stay beyond {args.near}: "
+        _say(f"{plan.left:,} people stay beyond {near}: "
              f"{int(by_reason.get('no_route', 0)):,} have no route by road and car ferry, "
              f"{int(by_reason.get('beyond_candidates', 0)):,} live farther than that from "
              "every candidate site.")
