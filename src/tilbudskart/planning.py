@@ -807,9 +807,9 @@ class NewGroupSites:
         if demand.crs != candidates.crs:
             raise ValueError(f"CRS mismatch: demand is {demand.crs.to_string()}, "
                              f"candidates are {candidates.crs.to_string()}")
-        for column in (weight, current):
+        for kind, column in (("weight", weight), ("current-cost", current)):
             if column is not None and column not in demand.columns:
-                raise ValueError(f"demand has no weight column {column!r}")
+                raise ValueError(f"demand has no {kind} column {column!r}")
         for name, frame in (("demand", demand), ("candidates", candidates)):
             if len(frame) and not (frame.geom_type == "Point").all():
                 raise ValueError(f"{name} must be points")
