@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 import traceback
 from collections.abc import Callable
 from pathlib import Path
@@ -43,15 +44,23 @@ PAGES = {"finn": "Finn nærmeste gruppe", "dekning": "Dekningskart",
          "nye": "Hvor trengs nye grupper", "last": "Last opp oppdatert liste"}
 #: URL parameters each page shares (anything else is dropped when the page changes).
 PAGE_PARAMS = {"finn": (), "dekning": ("org", "maal", "kommune"),
-               "nye": ("org", "antall", "naer", "med"), "last": ()}
+               "nye": ("org", "antall", "naer", "med", "hensyn"), "last": ()}
 ORG_CHOICES = {"alle": "Alle selvhjelpsgrupper",
                **{o: settings.ORGANISATIONS[o] for o in settings.SELF_HELP_ORGANISATIONS}}
 REPORT_KOMMUNER = {"4022": "Seljord", "3431": "Dovre", "5601": "Alta", "5610": "Karasjok",
                    "4616": "Tysnes", "5528": "Dyrøy"}
 MEASURE_CHOICES = {key: measure.label for key, measure in measures.MEASURES.items()}
 #: What counts as "near" a group on the planning page: (unit, threshold).
-NEAR_CHOICES = {"25km": ("km", 25), "50km": ("km", 50), "60min": ("min", 60)}
-NEAR_LABELS = {"25km": "25 km", "50km": "50 km", "60min": "60 min med bil"}
+NEAR_CHOICES = {key: (t.unit, t.value) for key, t in planning.THRESHOLDS.items()}
+NEAR_LABELS = {key: f"{t.value:g} km" if t.unit == "km" else f"{t.value:g} min med bil"
+               for key, t in planning.THRESHOLDS.items()}
+#: Objectives on the planning page (URL ``?hensyn=``): label and planning objective.
+OBJECTIVE_CHOICES = {"dekning": ("Dekning: flest innenfor", "coverage"),
+                     "rettferdighet": ("Rettferdighet: kortest vei for de lengst unna",
+                                       "median")}
+NEW_GROUP_CHOICES = [str(n) for n in range(1, planning.MAX_NEW_GROUPS + 1)]
+LIMITS_NOTE = ("Grupper drives av frivillige. Et sted her er der en gruppe ville nå flest "
+               "mennesker, ikke en spådom om at en gruppe kan eller vil starte der.")
 FERRY_NOTE = (f"Kjøretid er et anslag på Kartverkets forenklede vegnett (N1000) med antatte "
               f"hastigheter og {settings.FERRY_WAIT_MIN:.0f} minutters venting per ferje.")
 
@@ -102,49 +111,48 @@ def org_id(choice: str) -> str | None:
     return None if choice == "alle" else choice
 
 
-def near_arguments(near: str) -> dict[str, object]:
-    """Keyword arguments of the planning functions for a choice of NEAR_CHOICES."""
-    unit, threshold = NEAR_CHOICES[near]
-    if unit == "km":
-        return {"radius_km": threshold}
-    return {"minutes": threshold, "road_network": load().network}
+@st.cache_resource(show_spinner=False)
+def planner() -> planning.Planner:
+    """The planning models of this process: each built once, then kept (thread-safe)."""
+    data = load()
+    models = planning.Planner(data.kommuner, data.grid, data.services, data.network)
+    # Build every threshold's models for "all groups" in the background, so that the
+    # first question on the planning page finds them ready.
+    threading.Thread(target=warm_up, args=(models,), name="planning-warm-up",
+                     daemon=True).start()
+    return models
+
+
+def warm_up(models: planning.Planner) -> None:
+    """Build the planning models ahead; a failure is logged, the page builds on demand."""
+    try:
+        models.warm()
+    except Exception as exc:  # the page will meet (and show) the same error itself
+        logger.warning("planning warm-up failed with %s", type(exc).__name__)
 
 
 def ranking(organisation: str, near: str) -> pd.DataFrame:
-    if uploaded() is None:
-        return _shared_ranking(organisation, near)
-    return _ranking(current_data(), organisation, near)
-
-
-@st.cache_data(show_spinner="Beregner rekkevidde …")
-def _shared_ranking(organisation: str, near: str) -> pd.DataFrame:
-    return _ranking(load(), organisation, near)
-
-
-def _ranking(data: pipeline.AppData, organisation: str, near: str) -> pd.DataFrame:
-    return planning.rank_new_sites(data.kommuner, data.grid, data.services,
-                                   organisation=org_id(organisation),
-                                   **near_arguments(near))  # type: ignore[arg-type]
+    return current_planner().ranking(near, org_id(organisation))
 
 
 def plan(organisation: str, near: str, k: int, method: str,
-         fixed: tuple[str, ...] = ()) -> planning.Plan:
-    if uploaded() is None:
-        return _shared_plan(organisation, near, k, method, fixed)
-    return _plan(current_data(), organisation, near, k, method, fixed)
+         fixed: tuple[str, ...] = (), objective: str = "coverage") -> planning.Plan:
+    return current_planner().new_sites(k, near, org_id(organisation), fixed, objective,
+                                       method="greedy" if method == "greedy" else "optimal")
 
 
-@st.cache_data(show_spinner="Beregner beste plassering …")
-def _shared_plan(organisation: str, near: str, k: int, method: str,
-                 fixed: tuple[str, ...] = ()) -> planning.Plan:
-    return _plan(load(), organisation, near, k, method, fixed)
-
-
-def _plan(data: pipeline.AppData, organisation: str, near: str, k: int, method: str,
-          fixed: tuple[str, ...] = ()) -> planning.Plan:
-    return planning.plan_new_sites(data.kommuner, data.grid, data.services, k,
-                                   organisation=org_id(organisation), method=method,
-                                   fixed=fixed, **near_arguments(near))  # type: ignore[arg-type]
+def current_planner() -> planning.Planner:
+    """The planner of the data shown: the shared one, or this session's for its upload."""
+    upload = uploaded()
+    if upload is None or upload.data is None:
+        return planner()
+    kept = st.session_state.get("opplasting_planner")
+    if not (isinstance(kept, tuple) and kept[0] is upload):
+        data = upload.data
+        kept = (upload, planning.Planner(data.kommuner, data.grid, data.services,
+                                         data.network))
+        st.session_state["opplasting_planner"] = kept
+    return kept[1]
 
 
 def gpkg(kommunenumre: tuple[str, ...]) -> bytes:
@@ -419,7 +427,9 @@ def page_coverage(data: pipeline.AppData) -> None:
 
 def page_new_groups(data: pipeline.AppData) -> None:
     init_state("org", list(ORG_CHOICES), "alle")
-    init_state("antall", [str(n) for n in range(1, 11)], "5")
+    init_state("antall", NEW_GROUP_CHOICES, "5")
+    init_state("hensyn", list(OBJECTIVE_CHOICES), "dekning")
+    st.info(LIMITS_NOTE)
     cols = st.columns(3)
     cols[0].selectbox("Organisasjon", list(ORG_CHOICES), format_func=ORG_CHOICES.get, key="org")
     init_state("naer", list(NEAR_CHOICES), "50km")
@@ -428,15 +438,20 @@ def page_new_groups(data: pipeline.AppData) -> None:
     near = st.session_state.naer
     unit, threshold = NEAR_CHOICES[near]
     far = f"mer enn {NEAR_LABELS[near].replace(' med bil', '')}"
-    cols[2].select_slider("Antall nye grupper", [str(n) for n in range(1, 11)], key="antall")
+    cols[2].select_slider("Antall nye grupper", NEW_GROUP_CHOICES, key="antall")
+    st.radio("Hva skal plasseringen ta hensyn til?", list(OBJECTIVE_CHOICES), horizontal=True,
+             format_func=lambda key: OBJECTIVE_CHOICES[key][0], key="hensyn")
+    objective = OBJECTIVE_CHOICES[st.session_state.hensyn][1]
     names = dict(zip(data.kommuner["kommunenummer"], data.kommuner["kommunenavn"], strict=True))
     if "med" not in st.session_state:  # from a shared link: ?med=4022,3431 (each once)
         st.session_state.med = list(dict.fromkeys(
-            n for n in st.query_params.get("med", "").split(",") if n in names))
+            n for n in st.query_params.get("med", "").split(",") if n in names
+        ))[:planning.MAX_NEW_GROUPS]
     fixed = st.multiselect("Hva om disse kommunene får en gruppe? (resten velges rundt dem)",
                            list(names), key="med", format_func=lambda n: f"{names[n]} ({n})",
-                           placeholder="Velg kommuner …")
-    share_state("org", "antall", "naer")
+                           placeholder="Velg kommuner …",
+                           max_selections=planning.MAX_NEW_GROUPS)
+    share_state("org", "antall", "naer", "hensyn")
     if fixed:
         st.query_params["med"] = ",".join(fixed)
     elif "med" in st.query_params:
@@ -444,24 +459,32 @@ def page_new_groups(data: pipeline.AppData) -> None:
     k = max(int(st.session_state.antall), len(fixed))
     if len(fixed) > int(st.session_state.antall):
         st.info(f"Du har valgt {len(fixed)} kommuner, så planen har {len(fixed)} grupper.")
-    best = plan(st.session_state.org, near, k, "mclp", tuple(fixed))
-    one_by_one = plan(st.session_state.org, near, k, "greedy", tuple(fixed))
+    with st.spinner("Beregner beste plassering …"):
+        best = plan(st.session_state.org, near, k, "mclp", tuple(fixed), objective)
     share = best.covered / best.demand if best.demand else 0.0
-    st.markdown(
-        f"**{k} nye grupper**, plassert ved kommunesentrene under, ville til sammen nå "
-        f"**{figure(best.covered)}** av de {figure(best.demand)} innbyggerne som i dag bor "
-        f"{far} fra nærmeste gruppe{' med bil og ferje' if unit == 'min' else ''} og kan "
-        f"nås fra et kommunesenter ({figure(100 * share)} %). Valgt ett og ett (det beste "
-        f"først) ville de nådd {figure(one_by_one.covered)}.")
+    text = (f"**{k} nye grupper**, plassert ved kommunesentrene under, ville til sammen nå "
+            f"**{figure(best.covered)}** av de {figure(best.demand)} innbyggerne som i dag bor "
+            f"{far} fra nærmeste gruppe{' med bil og ferje' if unit == 'min' else ''} og kan "
+            f"nås fra et kommunesenter ({figure(100 * share)} %).")
+    if objective == "coverage":
+        one_by_one = plan(st.session_state.org, near, k, "greedy", tuple(fixed))
+        text += (f" Valgt ett og ett (det beste først) ville de nådd "
+                 f"{figure(one_by_one.covered)}.")
+    else:
+        text += (" Stedene er valgt for at de som bor lengst unna skal få kortest vei "
+                 "(p-median: minst samlet avstand for alle som bor for langt unna i dag).")
+    st.markdown(text)
     if fixed:
-        free = plan(st.session_state.org, near, k, "mclp")
+        free = plan(st.session_state.org, near, k, "mclp", (), objective)
         st.markdown(f"Uten dine valg ville {k} grupper, best plassert, nådd "
                     f"{figure(free.covered)} ({figure(free.covered - best.covered)} flere).")
     st.dataframe(tables.styled(tables.plan_table(best.sites)), hide_index=True,
                  key="plan_table")
-    st.caption("Optimal plassering (maksimal dekning, spopt MCLP). Innbyggere på SSBs "
-               "rutenett 2019; " + ("avstand i luftlinje." if unit == "km" else
-                                    "anslått kjøretid på vegnettet N1000."))
+    st.caption(("Optimal plassering (maksimal dekning, MCLP). " if objective == "coverage"
+                else "Optimal plassering (p-median, befolkningen samlet i 10 km-ruter). ")
+               + "Innbyggere på SSBs rutenett 2019; "
+               + ("avstand i luftlinje." if unit == "km" else
+                  "anslått kjøretid på vegnettet N1000."))
 
     measure = measures.MEASURES[unit]
     fmap = maps.base_map()
@@ -476,6 +499,57 @@ def page_new_groups(data: pipeline.AppData) -> None:
         ranked = ranking(st.session_state.org, near)
         st.dataframe(tables.styled(tables.ranking_table(ranked, far).head(25)),
                      hide_index=True, key="ranking_table")
+
+    worst_off_section(best, st.session_state.org, objective)
+    how_many_section(st.session_state.org, near, far)
+
+
+def worst_off_section(best: planning.Plan, organisation: str, objective: str) -> None:
+    """What the plan does for those who live farthest from a group today."""
+    st.subheader("Hva betyr planen for dem som bor lengst unna?")
+    labels = {"today": "I dag", "plan": "Med disse gruppene"}
+    figures = pd.DataFrame({
+        "today": current_planner().worst_off(best.sites.iloc[:0], org_id(organisation)),
+        "plan": current_planner().worst_off(best.sites, org_id(organisation))}).T
+    st.dataframe(tables.styled(tables.worst_off_table(figures, labels)), hide_index=True,
+                 key="worst_off_table")
+    other = "rettferdighet" if objective == "coverage" else "dekning"
+    st.caption(f"Avstand i luftlinje og anslått kjøretid fra hver rute i SSBs rutenett til "
+               f"nærmeste gruppe. Velg «{OBJECTIVE_CHOICES[other][0]}» over for å se hva "
+               "den andre målsettingen gir.")
+
+
+def how_many_section(organisation: str, near: str, far: str) -> None:
+    """The fewest groups that would put everyone within reach, and the curve."""
+    import altair as alt
+
+    st.subheader("Hvor mange grupper trengs?")
+    with st.spinner("Beregner hvor mange grupper som trengs …"):
+        answer = current_planner().cover_all(near, org_id(organisation))
+    whole = answer.plan
+    reasons = answer.left.groupby("reason")["people"].sum()
+    label = NEAR_LABELS[near]
+    text = (f"For at alle som i dag bor {far} fra en gruppe ({figure(whole.beyond)} "
+            f"innbyggere) skal ha en gruppe innen {label}, trengs minst "
+            f"**{figure(len(whole.sites))} nye grupper** ved kommunesentre.")
+    if whole.left:
+        text += (f" Selv da bor {figure(whole.left)} innbyggere lenger unna enn {label} fra "
+                 f"alle kommunesentre")
+        if reasons.get("no_route", 0):
+            text += (f"; av dem har {figure(int(reasons['no_route']))} ingen vei- eller "
+                     "fergeforbindelse i kartet (øyer uten bilferje)")
+        text += "."
+    st.markdown(text)
+    curve = tables.curve_table(answer.curve)
+    chart = alt.Chart(curve).mark_line(point=alt.OverlayMarkDef(size=12)).encode(
+        x=alt.X("Nye grupper:Q"), y=alt.Y("Innbyggere lenger unna:Q"),
+        tooltip=["Nye grupper", "Innbyggere lenger unna"]).properties(height=260)
+    st.altair_chart(chart, use_container_width=True)
+    st.caption("Kurven legger til stedene i den minste løsningen ett og ett, hvert gang det "
+               "som får flest nye innenfor (LSCP, løst eksakt).")
+    with st.expander(f"De {figure(len(whole.sites))} stedene, i rekkefølge"):
+        st.dataframe(tables.styled(tables.plan_table(whole.sites)), hide_index=True,
+                     key="cover_all_table")
 
 
 UPLOAD_MODES = {"add": "Legg til 2007-gruppene",

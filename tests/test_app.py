@@ -317,3 +317,28 @@ def test_upload_changes_every_page_for_this_session_only(tmp_path):
     # Another session (a fresh AppTest) still sees the 2007 registry.
     other = run({"side": "dekning", "kommune": "3431", "org": "lms"})
     assert {m.label: m.value for m in other.metric}["Grupper i kommunen"] == "0"
+
+
+def test_planning_page_says_how_many_groups_it_would_take_and_its_limits():
+    at = run({"side": "nye", "antall": "3", "hensyn": "rettferdighet"})
+    assert at.radio(key="hensyn").value == "rettferdighet"
+    text = text_of(at)
+    assert re.search(r"trengs minst \*\*\d+ nye grupper\*\*", text)
+    assert any("drives av frivillige" in info.value and "ikke en spådom" in info.value
+               for info in at.info)
+    worst = at.dataframe[2].value
+    assert list(worst["Plassering"]) == ["I dag", "Med disse gruppene"]
+    today, planned = worst["Lengst avstand (km)"]
+    assert planned <= today
+    assert len(at.get("vega_lite_chart")) == 1  # the curve
+    cover_all = at.dataframe[3].value
+    assert cover_all["Legger til"].is_monotonic_decreasing
+
+
+def test_planning_values_from_the_url_are_checked():
+    at = run({"side": "nye", "antall": "99", "naer": "30km", "hensyn": "<b>",
+              "med": "4022,abcd"})
+    assert at.select_slider(key="antall").value == "5"
+    assert at.radio(key="naer").value == "50km"
+    assert at.radio(key="hensyn").value == "dekning"
+    assert at.multiselect(key="med").value == ["4022"]

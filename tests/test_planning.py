@@ -179,3 +179,247 @@ def test_planning_by_travel_time(kommuner, grid, services, road_network):
     assert (uncovered["minutes"].dropna() > 60).all()
     with pytest.raises(ValueError, match="road_network"):
         planning.plan_new_sites(table, grid, services, 5, minutes=60)
+
+
+# -- how many would it take (LSCP), p-median, solvers, checks ------------------------------
+
+import itertools  # noqa: E402
+import json  # noqa: E402
+
+import pulp  # noqa: E402
+
+from tilbudskart import cli  # noqa: E402
+
+
+def _random_model(seed: int, n_demand: int = 12, n_cand: int = 6) -> planning.NewGroupSites:
+    rng = np.random.default_rng(seed)
+    cost = rng.uniform(0, 100, (n_demand, n_cand))
+    current = rng.uniform(20, 120, n_demand)
+    weights = rng.integers(1, 50, n_demand)
+    return planning.NewGroupSites.from_cost_matrix(
+        cost, weights, 40.0, pd.DataFrame({"site": range(n_cand)}), current=current)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_mclp_lscp_and_median_match_brute_force(seed):
+    model = _random_model(seed)
+    dense = np.full(model.coverage.shape, np.inf)
+    dense[model.rows, model.cols] = model.costs
+    covers = dense <= 40.0
+    w = model.weights
+    for k in (1, 2, 3):
+        best_cover = max(w[covers[:, list(s)].any(axis=1)].sum()
+                         for s in itertools.combinations(range(6), k))
+        assert model.solve(k).covered == round(best_cover)
+
+        def total(sites):
+            return (w * np.minimum(model.current, dense[:, list(sites)].min(axis=1))).sum()
+
+        best_cost = min(total(s) for s in itertools.combinations(range(6), k))
+        median = model.solve(k, "median")
+        assert total(median.sites["site"]) == pytest.approx(best_cost)
+    coverable = covers.any(axis=1)
+    fewest = min(n for n in range(7) for s in itertools.combinations(range(6), n)
+                 if (covers[:, list(s)].any(axis=1) | ~coverable).all())
+    plan = model.cover_all()
+    assert len(plan.sites) == fewest and plan.covered == round(w[coverable].sum())
+
+
+def test_cover_all_orders_sites_and_says_who_is_left():
+    # d5 (4 people) is beyond every candidate.
+    cost = np.where(np.array([[1, 1, 0], [1, 0, 1], [0, 1, 0], [0, 0, 1], [0, 0, 0]]) == 1,
+                    10.0, 99.0)
+    model = planning.NewGroupSites.from_cost_matrix(
+        cost, np.array([3, 3, 2, 2, 4]), 50.0, pd.DataFrame({"site": ["X", "Y", "Z"]}))
+    plan = model.cover_all()
+    assert sorted(plan.sites["site"]) == ["Y", "Z"]
+    assert list(plan.sites["added"]) == [5, 5]
+    assert (plan.beyond, plan.covered, plan.demand, plan.left) == (14, 10, 10, 4)
+    assert plan.curve()["people_beyond"].tolist() == [14, 9, 4]
+    assert list(model.coverable) == [True, True, True, True, False]
+    kept = model.cover_all(fixed=[0])
+    assert kept.sites["site"].iloc[0] == "X" and len(kept.sites) == 3
+
+
+def test_median_prefers_the_far_off_where_coverage_prefers_the_many():
+    # A: 10 people just beyond the threshold (60 km now, 45 with a site at P);
+    # B: 6 people 300 km from any group, 30 km from Q.
+    cost = np.array([[45.0, 400.0], [400.0, 30.0]])
+    model = planning.NewGroupSites.from_cost_matrix(
+        cost, np.array([10, 6]), 50.0, pd.DataFrame({"site": ["P", "Q"]}),
+        current=np.array([60.0, 300.0]))
+    assert model.solve(1).sites["site"].tolist() == ["P"]
+    assert model.solve(1, "median").sites["site"].tolist() == ["Q"]
+
+
+def test_highs_and_cbc_agree():
+    model = _random_model(7, 40, 12)
+    for k in (2, 4):
+        highs = model.solve(k, solver=planning.default_solver())
+        cbc = model.solve(k, solver=pulp.PULP_CBC_CMD(msg=False))
+        assert highs.covered == cbc.covered
+    assert (len(model.cover_all(solver=pulp.PULP_CBC_CMD(msg=False)).sites)
+            == len(model.cover_all().sites))
+
+
+def test_candidate_reach_and_the_model_share_one_builder(kommuner, grid, services):
+    cells = planning.uncovered_cells(grid, services, 25)
+    candidates = planning.centre_candidates(kommuner.reset_index())
+    reach = planning.candidate_reach(candidates["lat"].to_numpy(), candidates["lon"].to_numpy(),
+                                     cells, 25)
+    model = planning._model_from_cells(cells, candidates, planning.THRESHOLDS["25km"], None)
+    assert (reach == model.reach()).all() and reach.max() > 0
+
+
+@pytest.mark.parametrize("call, bad", [
+    (lambda: planning.check_threshold("30km"), "30km"),
+    (lambda: planning.check_organisation("institution"), "institution"),
+    (lambda: planning.check_new_groups(0), "0"),
+    (lambda: planning.check_new_groups(51), "51"),
+    (lambda: planning.check_new_groups(True), "True"),
+    (lambda: planning.check_objective("fairness"), "fairness"),
+    (lambda: planning.check_kept(["4022", "4022"], pd.DataFrame(
+        {"kommunenummer": ["4022"], "source": ["kommunesenter"]})), "4022"),
+    (lambda: planning.check_kept(["0000"], pd.DataFrame(
+        {"kommunenummer": ["4022"], "source": ["kommunesenter"]})), "0000"),
+])
+def test_bad_arguments_are_named(call, bad):
+    with pytest.raises(ValueError, match=bad):
+        call()
+
+
+def test_plan_new_sites_checks_before_any_work():
+    # No data is touched: the organisation is refused first.
+    with pytest.raises(ValueError, match="'institution' is not a self-help"):
+        planning.plan_new_sites(pd.DataFrame(), pd.DataFrame(), pd.DataFrame(), 5,
+                                organisation="institution")
+    with pytest.raises(ValueError, match="from 1 to 50, not 0"):
+        planning.plan_new_sites(pd.DataFrame(), pd.DataFrame(), pd.DataFrame(), 0)
+
+
+def test_cli_offers_what_planning_offers():
+    assert tuple(planning.THRESHOLDS) == cli.PLAN_THRESHOLDS
+    assert cli.MAX_NEW_GROUPS == planning.MAX_NEW_GROUPS
+
+
+@pytest.fixture(scope="module")
+def planner(kommuner, grid, services, road_network):
+    return planning.Planner(kommuner.reset_index(), grid, services, road_network)
+
+
+def test_planner_reproduces_the_recorded_figures_and_caches(planner):
+    expected = pd.read_csv(TEST_DATA / "planning_50km.csv")
+    for row in expected.itertuples():
+        method = "optimal" if row.method == "mclp" else "greedy"
+        assert planner.new_sites(row.k, "50km", method=method).covered == row.covered
+    assert planner.new_sites(10, "50km") is planner.new_sites(10, "50km")
+    assert planner.model("50km") is planner.model("50km")
+    with pytest.raises(ValueError, match="institution"):
+        planner.new_sites(5, organisation="institution")
+    with pytest.raises(ValueError, match="unknown kommunenummer"):
+        planner.new_sites(5, kept=["9999"])
+
+
+def test_cover_all_at_an_hour(planner):
+    answer = planner.cover_all("60min")
+    plan, curve, left = answer.plan, answer.curve, answer.left
+    assert len(plan.sites) > 10 and (plan.sites["added"] > 0).all()
+    assert plan.sites["added"].is_monotonic_decreasing  # the order that matters most
+    assert curve["people_beyond"].iloc[0] == plan.beyond
+    assert curve["people_beyond"].iloc[-1] == plan.left == left["people"].sum()
+    assert curve["people_beyond"].is_monotonic_decreasing
+    assert set(left["reason"]) <= {"no_route", "beyond_candidates"}
+    assert left.loc[left["reason"] == "no_route", "people"].sum() > 0  # islands, no ferry
+    # Nobody a centre can reach is left: each left cell is beyond every centre.
+    assert plan.covered == plan.demand
+
+
+def test_median_and_coverage_side_by_side(planner):
+    table = planner.compare_objectives(10, "50km")
+    assert table.at["coverage", "covered"] >= table.at["median", "covered"] > 0
+    for objective in ("coverage", "median"):
+        assert table.at[objective, "max_km"] <= table.at["today", "max_km"]
+        assert table.at[objective, "p95_km"] <= table.at["today", "p95_km"]
+        assert (table.at[objective, "people_beyond_120min"]
+                <= table.at["today", "people_beyond_120min"])
+    # The p-median goes where people are farthest: its worst-off are better off.
+    assert table.at["median", "max_km"] < table.at["coverage", "max_km"]
+
+
+def test_place_candidates_reach_at_least_as_many(planner):
+    places = planner.candidates(places=True)
+    centres = planner.candidates()
+    assert len(places) > 2000
+    assert places.iloc[:len(centres)].equals(centres)
+    tree_pairs = planning.cKDTree(planning.unit_vectors(places["lat"], places["lon"])
+                                  ).query_pairs(planning.chord(0.99))
+    assert not tree_pairs
+    assert (planner.new_sites(3, "50km", places=True).covered
+            >= planner.new_sites(3, "50km").covered)
+
+
+def test_cli_plan_json_and_bad_input(capsys):
+    assert cli.main(["plan", "--new", "2", "--keep", "4022", "--json"]) == 0
+    payload = json.loads(capsys.readouterr().out)
+    assert payload["sites"][0]["kommunenummer"] == "4022"
+    assert payload["sites"][0]["kept"] and len(payload["sites"]) == 2
+    assert sum(s["people_newly_covered"] for s in payload["sites"]) == payload[
+        "people_newly_covered"]
+    for argv in (["--new", "0"], ["--new", "5", "--org", "institution"],
+                 ["--new", "5", "--near", "30km"], ["--new", "5", "--keep", "4022", "4022"],
+                 ["--new", "5", "--keep", "9999"], ["--cover-all", "--objective", "median"]):
+        assert cli.main(["plan", *argv]) == 2, argv
+        err = capsys.readouterr().err
+        assert "error" in err and "Traceback" not in err
+
+
+def test_planner_ranking_is_the_single_site_ranking(planner, kommuner, grid, services,
+                                                    road_network):
+    for near, arguments in (("50km", {"radius_km": 50}),
+                            ("60min", {"minutes": 60, "road_network": road_network})):
+        expected = planning.rank_new_sites(kommuner.reset_index(), grid, services,
+                                           **arguments)
+        pd.testing.assert_frame_equal(planner.ranking(near), expected)
+
+
+def test_worst_off_and_curve_tables_in_norwegian():
+    from tilbudskart.views import tables
+
+    figures = pd.DataFrame({"max_km": [470.8, 136.4], "p95_km": [60.2, 41.7],
+                            "people_beyond_120min": [203776.0, 57947.0]},
+                           index=["today", "median"])
+    table = tables.worst_off_table(figures, {"today": "I dag", "median": "Rettferdighet"})
+    assert list(table["Plassering"]) == ["I dag", "Rettferdighet"]
+    assert list(table["Lengst avstand (km)"]) == [471, 136]
+    assert "Lengst kjøretid (min)" not in table.columns  # no figure, no column
+    curve = planning.Plan(pd.DataFrame({"added": [6, 3]}), 9, 9, "lscp", beyond=10).curve()
+    assert tables.curve_table(curve).to_dict("list") == {
+        "Nye grupper": [0, 1, 2], "Innbyggere lenger unna": [10, 4, 1]}
+
+
+def test_docstring_examples_run():
+    import doctest
+
+    result = doctest.testmod(planning, optionflags=doctest.NORMALIZE_WHITESPACE)
+    assert result.attempted > 10 and result.failed == 0
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")
+@pytest.mark.parametrize("seed", range(3))
+def test_sparse_models_agree_with_spopt(seed):
+    # spopt's LSCP and MCLP (dense builders) are the reference for the sparse PuLP models.
+    from spopt.locate import LSCP, MCLP
+
+    rng = np.random.default_rng(seed)
+    cost = rng.uniform(0, 100, (30, 8))
+    cost[0] = 99.0  # nobody reaches the first demand point: left out of the LSCP
+    weights = rng.integers(1, 20, 30).astype(float)
+    model = planning.NewGroupSites.from_cost_matrix(cost, weights, 35.0,
+                                                    pd.DataFrame({"site": range(8)}))
+    coverable = (cost <= 35.0).any(axis=1)
+    lscp = LSCP.from_cost_matrix(cost[coverable], 35.0).solve(planning.default_solver())
+    assert len(model.cover_all().sites) == sum(v.value() > 0.5 for v in lscp.fac_vars)
+    for k in (1, 3):
+        mclp = MCLP.from_cost_matrix(cost, weights, 35.0, p_facilities=k).solve(
+            planning.default_solver())
+        assert model.solve(k).covered == pytest.approx(mclp.problem.objective.value())

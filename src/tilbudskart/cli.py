@@ -1,4 +1,4 @@
-"""Command-line interface: ``tilbudskart build | nearest | gaps``.
+"""Command-line interface: ``tilbudskart build | nearest | gaps | plan``.
 
 ``build`` checks that the output folder can be written before computing anything. It writes
 every output into a fresh folder ``out/.builds/<stamp>/`` and publishes the whole set at
@@ -26,7 +26,7 @@ import sys
 import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 import pandas as pd
 
@@ -56,6 +56,12 @@ MAX_RESULTS = 50
 
 #: Kommuner in the 2024 table (the most ``gaps --top`` can list).
 KOMMUNER = 357
+
+#: Most new groups ``plan --new`` plans (as :data:`tilbudskart.planning.MAX_NEW_GROUPS`).
+MAX_NEW_GROUPS = 50
+
+#: Thresholds ``plan --near`` offers (as :data:`tilbudskart.planning.THRESHOLDS`).
+PLAN_THRESHOLDS = ("25km", "50km", "45min", "60min", "75min")
 
 #: Longest error message printed (characters).
 MAX_MESSAGE = 500
@@ -139,6 +145,14 @@ def _input_file(text: str) -> Path:
     if not os.access(path, os.R_OK):
         raise argparse.ArgumentTypeError(f"{text} cannot be read")
     return path
+
+
+def _kommunenummer(text: str) -> str:
+    """Argparse type of ``--keep``: a four-digit kommune number."""
+    if not re.fullmatch(r"\d{4}", text):
+        raise argparse.ArgumentTypeError(
+            f"{geocode.shorten(text)!r} is not a kommunenummer (four digits)")
+    return text
 
 
 # -- commands -----------------------------------------------------------------------------
@@ -305,6 +319,85 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     return 0
 
 
+def _plan_payload(args: argparse.Namespace, plan: Any, extra: dict[str, Any]) -> dict[str, Any]:
+    sites = [{"order": n, "kommunenummer": row.kommunenummer, "kommunenavn": row.kommunenavn,
+              "place": row.place, "lat": round(float(row.lat), 5),
+              "lon": round(float(row.lon), 5), "people_newly_covered": int(row.added),
+              "kept": bool(row.fixed)}
+             for n, row in enumerate(plan.sites.itertuples(), start=1)]
+    return {"question": "cover_all" if args.cover_all else "new", "near": args.near,
+            "organisation": args.org or "all", "candidates": "places" if args.places
+            else "kommune_centres", "method": plan.method, "new_groups": len(sites),
+            "people_beyond_today": plan.beyond, "people_reachable": plan.demand,
+            "people_newly_covered": plan.covered, "people_left": plan.left,
+            "sites": sites, **extra}
+
+
+def _cmd_plan(args: argparse.Namespace) -> int:
+    from tilbudskart import pipeline, planning
+
+    if args.cover_all and args.objective is not None:
+        _error("--objective applies to --new, not to --cover-all")
+        return 2
+    args.near = args.near or ("60min" if args.cover_all else "50km")
+    args.objective = args.objective or "coverage"
+    data = pipeline.load_app_data()
+    planner = planning.Planner(data.kommuner, data.grid, data.services, data.network)
+    try:
+        planner.candidates(args.places)  # the kept sites are checked against these
+        planning.check_kept(args.keep, planner.candidates(args.places))
+        if args.cover_all:
+            answer = planner.cover_all(args.near, args.org, args.keep, args.places)
+            plan = answer.plan
+            extra: dict[str, Any] = {
+                "curve": answer.curve.to_dict("records"),
+                "left": answer.left.to_dict("records")}
+        else:
+            plan = planner.new_sites(args.new, args.near, args.org, args.keep, args.objective,
+                                     args.places)
+            figures = {"today": planner.worst_off(plan.sites.iloc[:0], args.org),
+                       "with_sites": planner.worst_off(plan.sites, args.org)}
+            extra = {"objective": args.objective, "worst_off": {
+                key: {name: round(float(value), 1) for name, value in series.items()}
+                for key, series in figures.items()}}
+    except ValueError as exc:
+        _error(str(exc))
+        return 2
+    payload = _plan_payload(args, plan, extra)
+    if args.json:
+        print(terminal_safe(json.dumps(payload, ensure_ascii=False, indent=2),
+                            json_escape=True))
+        return 0
+    who = settings.ORGANISATIONS[args.org] if args.org else "any self-help group"
+    near = re.sub(r"(\d)([a-z])", r"\1 \2", args.near)  # "60min" → "60 min"
+    if args.cover_all:
+        _say(f"{len(plan.sites)} new groups would put everyone a candidate site can reach "
+             f"within {near} of a group ({who}): {plan.covered:,} of the "
+             f"{plan.beyond:,} people beyond it today.")
+    else:
+        _say(f"{len(plan.sites)} new groups ({args.objective}) would bring {plan.covered:,} of "
+             f"the {plan.beyond:,} people beyond {near} of a group ({who}) within it.")
+    for site in payload["sites"]:
+        kept = "  (kept)" if site["kept"] else ""
+        _say(f"  {site['order']:>3}. {site['place']} ({site['kommunenavn']}, "
+             f"{site['kommunenummer']})  +{site['people_newly_covered']:,}{kept}")
+    if args.cover_all:
+        left = answer.left
+        by_reason = left.groupby("reason")["people"].sum()
+        _say(f"{plan.left:,} people stay beyond {near}: "
+             f"{int(by_reason.get('no_route', 0)):,} have no route by road and car ferry, "
+             f"{int(by_reason.get('beyond_candidates', 0)):,} live farther than that from "
+             "every candidate site.")
+        for row in left.head(5).itertuples():
+            _say(f"       {row.kommunenavn} ({row.kommunenummer}): {row.people:,} "
+                 f"({str(row.reason).replace('_', ' ')})")
+    else:
+        for key, series in extra["worst_off"].items():
+            _say(f"  worst-off {key.replace('_', ' ')}: " + ", ".join(
+                f"{name} {value:,.0f}" for name, value in series.items()))
+    return 0
+
+
 # -- parser and entry point ---------------------------------------------------------------
 
 
@@ -400,6 +493,32 @@ def parser() -> argparse.ArgumentParser:
                       help="straight-line km (default) or minutes by road and car ferry")
     _verbosity_options(gaps, defaults=False)
     gaps.set_defaults(func=_cmd_gaps)
+
+    plan = sub.add_parser(
+        "plan", help="where new groups would reach most people; how many it would take",
+        description="--new K: the K sites (kommune centres, or with --places also towns and "
+                    "postal places) that together bring the most people within the "
+                    "threshold of a group (--objective coverage, MCLP) or most reduce their "
+                    "distance (median, p-median). --cover-all: the fewest new groups "
+                    "putting everyone within it (LSCP), with the curve and who is left.")
+    question = plan.add_mutually_exclusive_group(required=True)
+    question.add_argument("--new", type=_int_between(1, MAX_NEW_GROUPS), metavar="K",
+                          help=f"how many new groups (1–{MAX_NEW_GROUPS})")
+    question.add_argument("--cover-all", action="store_true",
+                          help="the fewest new groups that put everyone within --near")
+    plan.add_argument("--near", choices=list(PLAN_THRESHOLDS), default=None,
+                      help="what counts as near (default 50km; 60min with --cover-all)")
+    plan.add_argument("--org", choices=list(settings.SELF_HELP_ORGANISATIONS), default=None,
+                      help="count only this organisation's groups as existing")
+    plan.add_argument("--keep", nargs="+", default=[], type=_kommunenummer,
+                      metavar="KOMMUNENUMMER", help="kommuner whose centre must get a group")
+    plan.add_argument("--objective", choices=["coverage", "median"], default=None,
+                      help="coverage (MCLP, default) or median (p-median)")
+    plan.add_argument("--places", action="store_true",
+                      help="candidates: also every town and postal place, not only centres")
+    plan.add_argument("--json", action="store_true")
+    _verbosity_options(plan, defaults=False)
+    plan.set_defaults(func=_cmd_plan)
     return main_parser
 
 

@@ -1,38 +1,285 @@
-"""Planning: where would a new self-help group reach the most people who now have none.
+"""Planning: where new self-help groups would reach the most people who now have none.
 
-A *candidate site* is a kommune's administrative centre. Its *reach* is the population
-(SSB grid, 2019) that now lives farther than ``radius_km`` from any group (or from any group
-of one organisation) and would live within ``radius_km`` of a group at the candidate.
-:func:`rank_new_sites` is the single-site "what if". :class:`NewGroupSites` chooses *K*
-sites together, maximising the population newly within reach: the maximal covering
-location problem (MCLP), solved exactly with spopt and the CBC solver that ships with PuLP.
-Before solving, demand cells that the same set of candidates would cover are merged (an
-exact reduction: 27 000 uncovered cells become about 950 rows), so K = 10 solves in
-seconds.
+Three questions, each answered on the SSB population grid (2019) against the groups that
+exist today (all self-help groups, or one organisation's):
+
+- **Where should K new groups go?** :meth:`NewGroupSites.solve` with ``method="mclp"``
+  (maximal covering location problem: the K sites that together bring the most people
+  within the threshold) or ``method="median"`` (p-median: the K sites that most reduce the
+  population-weighted distance or travel time of the people beyond the threshold, which
+  favours the farthest);
+- **How many would it take?** :meth:`NewGroupSites.cover_all` (location set covering
+  problem, LSCP: the fewest new groups that put everyone a candidate can reach within the
+  threshold) and :meth:`NewGroupSites.curve` (people beyond the threshold against the
+  number of new groups);
+- **What does a plan do to the worst-off?** :func:`worst_off` (max and 95th percentile of
+  distance and drive time, people beyond 120 minutes).
+
+"Near" is one of :data:`THRESHOLDS`: 25 or 50 km in a straight line, or 45/60/75 minutes by
+road and car ferry (SSB's centrality thresholds). Candidate sites are the 357 kommune
+centres (:func:`centre_candidates`) or, in addition, every populated place with a postcode or
+a central place name (:func:`place_candidates`).
+
+The models follow spopt's shape (:mod:`spopt.locate`): :meth:`NewGroupSites.from_geodataframe`
+builds the cost matrix and returns :meth:`NewGroupSites.from_cost_matrix` (one construction
+path), the solver is passed to the solve method (HiGHS through PuLP by default,
+:func:`default_solver`; CBC works too) and one status check (:func:`check_status`) guards
+every solution. Unlike spopt, whose builders loop over every demand × candidate pair in
+Python, the PuLP models here are written from the sparse coverage: demand rows covered by the
+same candidates are merged first (exact; 27 000 cells become about 1 000 rows), so an answer
+takes well under a second. :class:`Planner` builds each model once per organisation,
+threshold and candidate set and keeps it (the app and the CLI ask it).
+
+Examples
+--------
+>>> import numpy as np, pandas as pd
+>>> from tilbudskart.planning import NewGroupSites
+>>> cost = np.array([[10.0, 99.0], [99.0, 10.0], [10.0, 10.0]])  # km, demand × candidate
+>>> model = NewGroupSites.from_cost_matrix(cost, np.array([5, 3, 1]), 25,
+...                                        pd.DataFrame({"place": ["A", "B"]}))
+>>> plan = model.solve(1)
+>>> plan.sites[["place", "added"]].to_dict("records"), plan.covered
+([{'place': 'A', 'added': 6}], 6)
+>>> model.cover_all().sites["place"].tolist()
+['A', 'B']
+
 """
 
 from __future__ import annotations
 
-import warnings
-from collections.abc import Sequence
+import contextlib
+import os
+import threading
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from typing import Any, Literal
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pulp
 from scipy import sparse
 from scipy.spatial import cKDTree
 
-from tilbudskart import network, settings
+from tilbudskart import datasources, network, settings
 from tilbudskart.access import NearestIndex, unit_vectors
 
-#: Columns of the kommune table that describe a candidate site (its administrative centre).
-_CANDIDATE_COLUMNS = ["kommunenummer", "kommunenavn", "fylkesnavn", "admin_lat", "admin_lon"]
+#: Most new groups a question may ask for (CLI ``--new``, the page, :meth:`Planner.new_sites`).
+MAX_NEW_GROUPS = 50
+
+#: Objectives of :meth:`Planner.new_sites`: ``coverage`` (MCLP) or ``median`` (p-median).
+OBJECTIVES = ("coverage", "median")
+
+#: Drive time (minutes) beyond which :func:`worst_off` counts a person as worst-off.
+WORST_MINUTES = max(settings.BEYOND_MINUTES)
+
+#: Side (metres) of the blocks the p-median's demand is aggregated to.
+MEDIAN_BLOCK_M = 10_000.0
+
+#: Candidates closer than this (km) to an earlier candidate are dropped as duplicates.
+PLACE_SPACING_KM = 1.0
 
 
-def chord(radius_km: float) -> float:
+@dataclass(frozen=True)
+class Threshold:
+    """What counts as "near" a group.
+
+    Attributes
+    ----------
+    key : str
+        ``"25km"``, ``"50km"``, ``"45min"``, ``"60min"`` or ``"75min"``.
+    unit : {"km", "min"}
+        Straight-line kilometres or minutes by road and car ferry.
+    value : float
+        The threshold.
+
+    """
+
+    key: str
+    unit: Literal["km", "min"]
+    value: float
+
+
+#: dict of str to Threshold: the thresholds offered (25/50 km; SSB's 45/60/75 minutes).
+THRESHOLDS: dict[str, Threshold] = {t.key: t for t in (
+    Threshold("25km", "km", 25.0), Threshold("50km", "km", 50.0),
+    Threshold("45min", "min", 45.0), Threshold("60min", "min", 60.0),
+    Threshold("75min", "min", 75.0))}
+
+
+# -- argument checks (every public function checks before any work) ------------------------
+
+
+def check_threshold(near: str | Threshold) -> Threshold:
+    """Return the :class:`Threshold` of ``near``.
+
+    Raises
+    ------
+    ValueError
+        Naming the value, if it is not one of :data:`THRESHOLDS`.
+
+    Examples
+    --------
+    >>> check_threshold("60min")
+    Threshold(key='60min', unit='min', value=60.0)
+
+    """
+    if isinstance(near, Threshold) and THRESHOLDS.get(near.key) == near:
+        return near
+    if isinstance(near, str) and near in THRESHOLDS:
+        return THRESHOLDS[near]
+    raise ValueError(f"threshold {near!r} is not offered; choose one of "
+                     f"{', '.join(THRESHOLDS)}")
+
+
+def check_organisation(organisation: str | None) -> str | None:
+    """Return ``organisation`` if it is a self-help organisation (or None: all of them).
+
+    Raises
+    ------
+    ValueError
+        Naming the value, e.g. ``"institution"`` (treatment institutions are not groups).
+
+    """
+    if organisation is None or organisation in settings.SELF_HELP_ORGANISATIONS:
+        return organisation
+    raise ValueError(f"organisation {organisation!r} is not a self-help organisation; choose "
+                     f"one of {', '.join(settings.SELF_HELP_ORGANISATIONS)}")
+
+
+def check_new_groups(k: object, low: int = 1) -> int:
+    """Return ``k`` if it is a whole number from ``low`` to :data:`MAX_NEW_GROUPS`.
+
+    Raises
+    ------
+    ValueError
+        Naming the value.
+
+    """
+    if isinstance(k, bool) or not isinstance(k, int | np.integer) or not (
+            low <= int(k) <= MAX_NEW_GROUPS):
+        raise ValueError(f"number of new groups must be a whole number from {low} to "
+                         f"{MAX_NEW_GROUPS}, not {k!r}")
+    return int(k)
+
+
+def check_objective(objective: str) -> str:
+    """Return ``objective`` if it is one of :data:`OBJECTIVES`."""
+    if objective not in OBJECTIVES:
+        raise ValueError(f"objective {objective!r} is not offered; choose one of "
+                         f"{', '.join(OBJECTIVES)}")
+    return objective
+
+
+def check_kept(kept: Sequence[str], candidates: pd.DataFrame) -> list[int]:
+    """Return the candidate positions of kept kommuner (their centres).
+
+    Parameters
+    ----------
+    kept : sequence of str
+        Kommune numbers whose centre must be among the sites.
+    candidates : pandas.DataFrame
+        From :func:`centre_candidates` or :func:`place_candidates`.
+
+    Raises
+    ------
+    ValueError
+        If a number is repeated or names no kommune.
+
+    """
+    if isinstance(kept, str):
+        raise ValueError(f"kept sites must be a list of kommune numbers, not the text {kept!r}")
+    kept = [str(number) for number in kept]
+    repeated = sorted({n for n in kept if kept.count(n) > 1})
+    if repeated:
+        raise ValueError(f"kept kommune repeated: {', '.join(repeated)}")
+    centres = candidates[candidates["source"] == "kommunesenter"]
+    position = dict(zip(centres["kommunenummer"], centres.index, strict=True))
+    unknown = [n for n in kept if n not in position]
+    if unknown:
+        raise ValueError(f"unknown kommunenummer in kept sites: {', '.join(unknown)}")
+    return [int(position[n]) for n in kept]
+
+
+# -- solver ------------------------------------------------------------------------------
+
+_BANNER_LOCK = threading.Lock()
+_BANNER_SHOWN = False
+
+
+def default_solver(msg: bool = False) -> pulp.LpSolver:
+    """Return PuLP's HiGHS solver (``highspy``), without HiGHS's banner on standard output.
+
+    highspy prints a copyright banner on the process's standard output the first time a
+    solver is made, even with ``msg=False``; that would corrupt ``plan --json``. The first
+    call makes that solver with the output file descriptor pointed at ``/dev/null``.
+
+    Examples
+    --------
+    >>> type(default_solver()).__name__
+    'HiGHS'
+
+    """
+    global _BANNER_SHOWN
+    with _BANNER_LOCK:
+        if not _BANNER_SHOWN:
+            import highspy
+
+            with _stdout_to_devnull():
+                highspy.Highs()
+            _BANNER_SHOWN = True
+    return pulp.HiGHS(msg=msg)
+
+
+@contextlib.contextmanager
+def _stdout_to_devnull() -> Iterator[None]:
+    import sys
+
+    with contextlib.suppress(AttributeError, ValueError):
+        sys.stdout.flush()
+    saved = os.dup(1)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 1)
+        yield
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+        os.close(devnull)
+
+
+def check_status(problem: pulp.LpProblem) -> None:
+    """Raise unless ``problem`` was solved to optimality (spopt's ``check_status``).
+
+    Raises
+    ------
+    RuntimeError
+        With PuLP's name of the status.
+
+    """
+    if problem.status != pulp.LpStatusOptimal:
+        raise RuntimeError(f"{problem.name} not solved: {pulp.LpStatus[problem.status]}")
+
+
+def _solve(problem: pulp.LpProblem, solver: pulp.LpSolver | None) -> None:
+    problem.solve(solver if solver is not None else default_solver())
+    check_status(problem)
+
+
+# -- demand and candidates -----------------------------------------------------------------
+
+
+def chord(radius_km: float | np.ndarray) -> Any:
     """Return the unit-sphere chord length of a great-circle distance (km)."""
-    return float(2 * np.sin(radius_km / (2 * settings.EARTH_RADIUS_KM)))
+    return 2 * np.sin(np.asarray(radius_km, dtype=float) / (2 * settings.EARTH_RADIUS_KM)) \
+        if np.ndim(radius_km) else float(2 * np.sin(radius_km / (2 * settings.EARTH_RADIUS_KM)))
+
+
+def _groups(services: pd.DataFrame, organisation: str | None) -> pd.DataFrame:
+    groups = services[(services["kind"] == "self_help") & (services["status"] == "geocoded")]
+    if organisation is not None:
+        groups = groups[groups["organisation"] == organisation]
+    return groups
 
 
 def uncovered_cells(grid: pd.DataFrame, services: pd.DataFrame, radius_km: float,
@@ -56,10 +303,9 @@ def uncovered_cells(grid: pd.DataFrame, services: pd.DataFrame, radius_km: float
         The uncovered cells with their distance ``km``.
 
     """
-    groups = services[(services["kind"] == "self_help") & (services["status"] == "geocoded")]
-    if organisation is not None:
-        groups = groups[groups["organisation"] == organisation]
-    km = NearestIndex.from_services(groups).distance_km(grid["lat"], grid["lon"])
+    check_organisation(organisation)
+    km = NearestIndex.from_services(_groups(services, organisation)).distance_km(
+        grid["lat"], grid["lon"])
     cells = grid.assign(km=km)
     return cells[~(cells["km"] <= radius_km)].reset_index(drop=True)
 
@@ -88,13 +334,84 @@ def uncovered_cells_by_time(grid: pd.DataFrame, services: pd.DataFrame,
         The uncovered cells with their travel time ``minutes`` (NaN: no route at all).
 
     """
-    groups = services[(services["kind"] == "self_help") & (services["status"] == "geocoded")]
-    if organisation is not None:
-        groups = groups[groups["organisation"] == organisation]
+    check_organisation(organisation)
+    groups = _groups(services, organisation)
     routes = road_network.nearest(*network.to_metric(groups["lat"], groups["lon"]))
     travel = network.travel_from(routes, road_network, grid["x"], grid["y"])
     cells = grid.assign(minutes=travel["minutes"].to_numpy())
     return cells[~(cells["minutes"] <= minutes)].reset_index(drop=True)
+
+
+def km_pairs(demand_lat: np.ndarray, demand_lon: np.ndarray, cand_lat: np.ndarray,
+             cand_lon: np.ndarray, radius_km: float | np.ndarray) -> sparse.coo_array:
+    """Return great-circle km between demand points and the candidates within a radius.
+
+    The one builder of coverage in km (:func:`candidate_reach`,
+    :meth:`NewGroupSites.from_geodataframe`): a cKDTree on the unit sphere finds the pairs,
+    and their distance is the great-circle distance on the mean-radius sphere.
+
+    Parameters
+    ----------
+    demand_lat, demand_lon, cand_lat, cand_lon : numpy.ndarray
+        WGS 84 degrees.
+    radius_km : float or numpy.ndarray
+        One radius, or one per demand point.
+
+    Returns
+    -------
+    scipy.sparse.coo_array
+        Demand × candidate; stored entries (zeros included) are the km of the pairs within
+        the radius, absent entries are farther.
+
+    Examples
+    --------
+    >>> km_pairs(np.array([60.0]), np.array([10.0]), np.array([60.0, 61.0]),
+    ...          np.array([10.0, 10.0]), 50).toarray().round(1)
+    array([[0., 0.]])
+
+    """
+    n_demand, n_cand = len(demand_lat), len(cand_lat)
+    if n_demand == 0 or n_cand == 0:
+        return sparse.coo_array((n_demand, n_cand))
+    tree = cKDTree(unit_vectors(cand_lat, cand_lon))
+    points = unit_vectors(demand_lat, demand_lon)
+    hits = tree.query_ball_point(points, r=chord(radius_km))
+    rows = np.repeat(np.arange(n_demand), [len(h) for h in hits])
+    cols = np.fromiter((c for h in hits for c in h), dtype=np.int64, count=len(rows))
+    gap = np.linalg.norm(points[rows] - tree.data[cols], axis=1)
+    km = 2 * settings.EARTH_RADIUS_KM * np.arcsin(np.clip(gap / 2, 0, 1))
+    return sparse.coo_array((km, (rows, cols)), shape=(n_demand, n_cand))
+
+
+def minutes_pairs(road_network: network.RoadNetwork, demand_x: np.ndarray,
+                  demand_y: np.ndarray, cand_x: np.ndarray, cand_y: np.ndarray,
+                  keep_below: float | np.ndarray, chunk: int = 512) -> sparse.coo_array:
+    """Return minutes by road and car ferry between demand points and candidates.
+
+    :func:`tilbudskart.network.minutes_matrix`, in chunks of candidates, keeping only the
+    pairs at most ``keep_below`` (one value, or one per demand point).
+
+    Returns
+    -------
+    scipy.sparse.coo_array
+        Demand × candidate minutes; absent entries are slower or have no route.
+
+    """
+    rows, cols, values = [], [], []
+    limit = np.broadcast_to(np.asarray(keep_below, dtype=float), (len(demand_x),))
+    for start in range(0, len(cand_x), chunk):
+        block = network.minutes_matrix(road_network, demand_x, demand_y,
+                                       cand_x[start:start + chunk], cand_y[start:start + chunk])
+        with np.errstate(invalid="ignore"):
+            r, c = np.nonzero(block <= limit[:, None])
+        rows.append(r)
+        cols.append(c + start)
+        values.append(block[r, c].astype(float))
+    if not rows:
+        return sparse.coo_array((len(demand_x), len(cand_x)))
+    return sparse.coo_array((np.concatenate(values), (np.concatenate(rows),
+                                                      np.concatenate(cols))),
+                            shape=(len(demand_x), len(cand_x)))
 
 
 def candidate_reach(lat: np.ndarray, lon: np.ndarray, uncovered: pd.DataFrame,
@@ -114,13 +431,104 @@ def candidate_reach(lat: np.ndarray, lon: np.ndarray, uncovered: pd.DataFrame,
     -------
     numpy.ndarray of int
 
+    Examples
+    --------
+    >>> cells = pd.DataFrame({"lat": [60.0, 62.0], "lon": [10.0, 10.0], "befolkning": [7, 1]})
+    >>> candidate_reach(np.array([60.1]), np.array([10.0]), cells, 30).tolist()
+    [7]
+
     """
-    if uncovered.empty:
-        return np.zeros(len(lat), dtype=np.int64)
-    tree = cKDTree(unit_vectors(uncovered["lat"], uncovered["lon"]))
-    population = uncovered["befolkning"].to_numpy()
-    hits = tree.query_ball_point(unit_vectors(lat, lon), r=chord(radius_km))
-    return np.array([int(population[h].sum()) for h in hits], dtype=np.int64)
+    if radius_km < 0:
+        raise ValueError(f"radius_km must not be negative, not {radius_km!r}")
+    pairs = km_pairs(uncovered["lat"].to_numpy(), uncovered["lon"].to_numpy(),
+                     np.asarray(lat, dtype=float), np.asarray(lon, dtype=float), radius_km)
+    population = uncovered["befolkning"].to_numpy(dtype=float)
+    reach = np.bincount(pairs.col, weights=population[pairs.row], minlength=len(lat))
+    return np.round(reach).astype(np.int64)
+
+
+#: Columns of a candidate table (see :func:`centre_candidates`).
+CANDIDATE_COLUMNS = ["kommunenummer", "kommunenavn", "fylkesnavn", "place", "source", "lat",
+                     "lon", "admin_lat", "admin_lon"]
+
+
+def centre_candidates(kommuner: pd.DataFrame) -> pd.DataFrame:
+    """Return the kommune centres as candidate sites (one per kommune, in table order).
+
+    Parameters
+    ----------
+    kommuner : pandas.DataFrame
+        The kommune table (``kommunenummer``, ``kommunenavn``, ``fylkesnavn``,
+        ``admin_centre``, ``admin_lat``, ``admin_lon``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        :data:`CANDIDATE_COLUMNS`; ``source`` is ``"kommunesenter"``, ``lat``/``lon`` the
+        site (here the centre itself).
+
+    """
+    table = kommuner.reset_index(drop=True)
+    place = table["admin_centre"] if "admin_centre" in table else table["kommunenavn"]
+    return pd.DataFrame({
+        "kommunenummer": table["kommunenummer"], "kommunenavn": table["kommunenavn"],
+        "fylkesnavn": table["fylkesnavn"], "place": place, "source": "kommunesenter",
+        "lat": table["admin_lat"].astype(float), "lon": table["admin_lon"].astype(float),
+        "admin_lat": table["admin_lat"].astype(float),
+        "admin_lon": table["admin_lon"].astype(float)})
+
+
+def place_candidates(kommuner: pd.DataFrame, postcodes: pd.DataFrame | None = None,
+                     gazetteer: pd.DataFrame | None = None,
+                     spacing_km: float = PLACE_SPACING_KM) -> pd.DataFrame:
+    """Return the kommune centres and every populated place with a postcode or place name.
+
+    Places are the gazetteer's towns, villages and postal places and one point per postal
+    place (``poststed``) of the postcode register; a place closer than ``spacing_km`` to an
+    earlier candidate (centres first) is a duplicate and dropped.
+
+    Parameters
+    ----------
+    kommuner : pandas.DataFrame
+        The kommune table (see :func:`centre_candidates`).
+    postcodes, gazetteer : pandas.DataFrame, optional
+        Default :func:`tilbudskart.datasources.read_postcodes` / ``read_gazetteer``.
+    spacing_km : float
+        Closest two candidates may be.
+
+    Returns
+    -------
+    pandas.DataFrame
+        :data:`CANDIDATE_COLUMNS`; the centres first (positions as in ``kommuner``).
+
+    """
+    if spacing_km < 0:
+        raise ValueError(f"spacing_km must not be negative, not {spacing_km!r}")
+    centres = centre_candidates(kommuner)
+    postcodes = datasources.read_postcodes() if postcodes is None else postcodes
+    gazetteer = datasources.read_gazetteer() if gazetteer is None else gazetteer
+    named = gazetteer[~gazetteer["kommunesenter"]
+                      & ~gazetteer["navn"].str.contains("ikkje i bruk|ikke i bruk", case=False)]
+    places = pd.concat([
+        pd.DataFrame({"kommunenummer": named["kommunenummer"], "place": named["navn"],
+                      "source": named["type"], "lat": named["lat"], "lon": named["lon"]}),
+        postcodes.groupby(["kommunenummer", "poststed"], as_index=False)[["lat", "lon"]]
+        .median().rename(columns={"poststed": "place"}).assign(source="postnummer"),
+    ], ignore_index=True)
+    info = centres.set_index("kommunenummer")
+    places = places[places["kommunenummer"].isin(info.index)
+                    & places["lat"].notna() & places["lon"].notna()]
+    places = places.sort_values(["kommunenummer", "place", "source"], kind="stable")
+    for column in ("kommunenavn", "fylkesnavn", "admin_lat", "admin_lon"):
+        places[column] = places["kommunenummer"].map(info[column])
+    table = pd.concat([centres, places[CANDIDATE_COLUMNS]], ignore_index=True)
+    points = unit_vectors(table["lat"], table["lon"])
+    keep = np.ones(len(table), dtype=bool)
+    tree = cKDTree(points)
+    for i, j in sorted(tree.query_pairs(chord(spacing_km))):
+        if keep[i] and j >= len(centres):
+            keep[j] = False
+    return table[keep].reset_index(drop=True)
 
 
 def rank_new_sites(kommuner: pd.DataFrame, grid: pd.DataFrame, services: pd.DataFrame,
@@ -155,27 +563,32 @@ def rank_new_sites(kommuner: pd.DataFrame, grid: pd.DataFrame, services: pd.Data
         ``reach``; highest reach first.
 
     """
-    if organisation is not None and organisation not in settings.SELF_HELP_ORGANISATIONS:
-        raise ValueError(f"unknown self-help organisation {organisation!r}")
+    check_organisation(organisation)
+    if minutes is not None and road_network is None:
+        raise ValueError("planning by travel time needs road_network")
     result = kommuner[["kommunenummer", "kommunenavn", "fylkesnavn", "folkemengde"]].copy()
-    suffix = f"_{organisation}" if organisation else ""
     if minutes is None:
         uncovered = uncovered_cells(grid, services, radius_km, organisation)
-        result["km_now"] = kommuner[f"km{suffix}" if organisation else "nearest_group_km"
-                                    ].to_numpy()
+        result["km_now"] = kommuner[settings.km_column(organisation)].to_numpy()
         result["reach"] = candidate_reach(kommuner["admin_lat"].to_numpy(),
                                           kommuner["admin_lon"].to_numpy(), uncovered,
                                           radius_km)
     else:
-        model, uncovered = _time_model(kommuner, grid, services, minutes, road_network,
-                                       organisation)
-        result["min_now"] = kommuner[f"drive_min{suffix}"].to_numpy()
+        assert road_network is not None
+        uncovered = uncovered_cells_by_time(grid, services, road_network, minutes, organisation)
+        model = _model_from_cells(uncovered, centre_candidates(kommuner),
+                                  Threshold(f"{minutes:g}min", "min", float(minutes)),
+                                  road_network)
+        result["min_now"] = kommuner[settings.minutes_column(organisation)].to_numpy()
         result["reach"] = model.reach()
     inside = uncovered.groupby("kommunenummer")["befolkning"].sum()
     result["uncovered_in_kommune"] = (
         result["kommunenummer"].map(inside).fillna(0).astype("int64"))
     return result.sort_values(["reach", "kommunenummer"], ascending=[False, True],
                               ignore_index=True)
+
+
+# -- the models -------------------------------------------------------------------------
 
 
 @dataclass
@@ -185,14 +598,17 @@ class Plan:
     Attributes
     ----------
     sites : pandas.DataFrame
-        The candidates' own columns plus ``reach`` (people the site alone would reach),
-        ``added`` (people it adds, in the order listed: best first) and ``cumulative``.
+        The candidates' own columns plus ``fixed`` (kept by the user), ``reach`` (people
+        the site alone would bring within the threshold), ``added`` (people it adds, in the
+        order listed: kept sites first, then each the one adding most) and ``cumulative``.
     covered : int
-        People within reach of at least one chosen site.
+        People newly within the threshold of at least one chosen site.
     demand : int
-        People who could be reached by some candidate at all.
+        People beyond the threshold today whom some candidate could reach at all.
     method : str
-        ``"mclp"`` (optimal) or ``"greedy"``.
+        ``"mclp"``, ``"median"``, ``"lscp"`` (optimal) or ``"greedy"``.
+    beyond : int
+        People beyond the threshold today (those no candidate can reach included).
 
     """
 
@@ -200,76 +616,158 @@ class Plan:
     covered: int
     demand: int
     method: str
+    beyond: int = 0
+
+    @property
+    def left(self) -> int:
+        """People still beyond the threshold with these sites."""
+        return self.beyond - self.covered
+
+    def curve(self) -> pd.DataFrame:
+        """Return people beyond the threshold after the first 0, 1, … n sites (in order).
+
+        Returns
+        -------
+        pandas.DataFrame
+            ``new_groups`` (0 … n) and ``people_beyond``.
+
+        Examples
+        --------
+        >>> plan = Plan(pd.DataFrame({"added": [6, 3]}), 9, 9, "lscp", beyond=10)
+        >>> plan.curve()["people_beyond"].tolist()
+        [10, 4, 1]
+
+        """
+        added = np.concatenate([[0], self.sites["added"].to_numpy(dtype=np.int64)])
+        return pd.DataFrame({"new_groups": np.arange(len(added)),
+                             "people_beyond": self.beyond - np.cumsum(added)})
 
 
 class NewGroupSites:
-    """Where K new groups would reach the most people who now have none (MCLP).
+    """Where new groups would bring the most people within a threshold of one.
 
-    Build it with :meth:`from_cost_matrix` or :meth:`from_geodataframe`, then call
-    :meth:`solve`.
+    Build it with :meth:`from_cost_matrix` or :meth:`from_geodataframe` (which computes the
+    cost matrix and calls :meth:`from_cost_matrix`), then call :meth:`solve` (K sites:
+    MCLP, p-median or greedy) or :meth:`cover_all` (LSCP).
 
     Parameters
     ----------
-    coverage : scipy.sparse matrix of bool
-        Demand × candidate: True where the candidate would reach the demand point.
+    pairs : scipy.sparse.coo_array
+        Demand × candidate costs (km or minutes) of the pairs that matter: within the
+        service radius, or cheaper than the demand's ``current`` cost.
     weights : numpy.ndarray
         People per demand point.
     candidates : pandas.DataFrame
         One row per candidate site (returned with the chosen sites).
+    service_radius : float
+        A candidate reaches a demand point when the cost is at most this.
+    current : numpy.ndarray, optional
+        Cost from each demand point to the nearest existing group (NaN or inf: none). Needed
+        by the p-median only.
 
-    Raises
-    ------
-    ValueError
-        If the shapes disagree or a weight is negative or missing.
+    Examples
+    --------
+    >>> cost = np.array([[10.0, 99.0], [99.0, 10.0]])
+    >>> model = NewGroupSites.from_cost_matrix(cost, np.array([5, 3]), 25,
+    ...                                        pd.DataFrame({"place": ["A", "B"]}))
+    >>> model.reach().tolist()
+    [5, 3]
 
     """
 
-    def __init__(self, coverage: sparse.spmatrix, weights: np.ndarray,
-                 candidates: pd.DataFrame) -> None:
-        coverage = sparse.csr_matrix(coverage, dtype=bool)
-        weights = np.asarray(weights, dtype=float)
-        if coverage.shape != (len(weights), len(candidates)):
-            raise ValueError(f"coverage is {coverage.shape[0]}×{coverage.shape[1]}, but there are "
-                             f"{len(weights)} demand weights and {len(candidates)} candidates")
-        if np.isnan(weights).any() or (weights < 0).any():
-            raise ValueError("demand weights must be non-negative numbers")
-        self.coverage = coverage
-        self.weights = weights
+    def __init__(self, pairs: sparse.coo_array, weights: np.ndarray, candidates: pd.DataFrame,
+                 service_radius: float, current: np.ndarray | None = None) -> None:
+        pairs = sparse.coo_array(pairs)
+        self.weights = np.asarray(weights, dtype=float)
         self.candidates = candidates.reset_index(drop=True)
+        self.service_radius = float(service_radius)
+        n_demand, n_cand = len(self.weights), len(self.candidates)
+        if pairs.shape != (n_demand, n_cand):
+            raise ValueError(f"cost matrix is {pairs.shape[0]}×{pairs.shape[1]}, but there "
+                             f"are {n_demand} demand weights and {n_cand} candidates")
+        self.current = (np.full(n_demand, np.inf) if current is None
+                        else np.asarray(current, dtype=float))
+        self.current = np.where(np.isnan(self.current), np.inf, self.current)
+        self.rows = np.asarray(pairs.row, dtype=np.int64)
+        self.cols = np.asarray(pairs.col, dtype=np.int64)
+        self.costs = np.asarray(pairs.data, dtype=float)
+        within = self.costs <= self.service_radius
+        self.coverage = sparse.csr_array(
+            (np.ones(int(within.sum()), dtype=bool), (self.rows[within], self.cols[within])),
+            shape=(n_demand, n_cand))
+        self._reduction: tuple[sparse.csr_array, np.ndarray] | None = None
 
     @classmethod
-    def from_cost_matrix(cls, cost_matrix: np.ndarray, weights: np.ndarray,
-                         service_radius: float, candidates: pd.DataFrame) -> NewGroupSites:
+    def from_cost_matrix(cls, cost_matrix: np.ndarray | sparse.sparray | sparse.spmatrix,
+                         weights: np.ndarray, service_radius: float, candidates: pd.DataFrame,
+                         current: np.ndarray | None = None) -> NewGroupSites:
         """Build from a demand × candidate cost matrix (km, minutes …).
 
         Parameters
         ----------
-        cost_matrix : numpy.ndarray
-            Shape ``(n_demand, n_candidates)``; NaN means unreachable.
+        cost_matrix : numpy.ndarray or scipy sparse array
+            Shape ``(n_demand, n_candidates)``. Dense: NaN means no route. Sparse: stored
+            entries (explicit zeros included) are the costs, absent ones are out of reach.
         weights : numpy.ndarray
-            People per demand point.
+            People per demand point (non-negative).
         service_radius : float
             A candidate reaches a demand point when the cost is at most this.
         candidates : pandas.DataFrame
             One row per column of ``cost_matrix``.
+        current : numpy.ndarray, optional
+            Cost from each demand point to the nearest existing group (for the p-median).
+            Pairs costing more than both ``service_radius`` and ``current`` are dropped:
+            they change no answer.
 
         Returns
         -------
         NewGroupSites
 
+        Raises
+        ------
+        ValueError
+            If the shapes disagree, the radius is negative or a weight negative or missing.
+
+        Examples
+        --------
+        >>> model = NewGroupSites.from_cost_matrix(np.array([[1.0, np.nan]]), np.array([2]),
+        ...                                        5, pd.DataFrame({"place": ["A", "B"]}))
+        >>> model.reach().tolist()
+        [2, 0]
+
         """
-        cost = np.asarray(cost_matrix, dtype=float)
-        if cost.ndim != 2:
-            raise ValueError("cost_matrix must be two-dimensional (demand × candidates)")
-        if service_radius < 0:
-            raise ValueError("service_radius must not be negative")
-        with np.errstate(invalid="ignore"):
-            return cls(sparse.csr_matrix(cost <= service_radius), weights, candidates)
+        weights = np.asarray(weights, dtype=float)
+        if weights.ndim != 1 or np.isnan(weights).any() or (weights < 0).any():
+            raise ValueError("demand weights must be non-negative numbers")
+        if not np.isfinite(service_radius) or service_radius < 0:
+            raise ValueError(f"service_radius must be a non-negative number, not "
+                             f"{service_radius!r}")
+        if current is not None and len(current) != len(weights):
+            raise ValueError(f"{len(current)} current costs for {len(weights)} demand points")
+        if sparse.issparse(cost_matrix):
+            pairs = sparse.coo_array(cost_matrix)
+        else:
+            cost = np.asarray(cost_matrix, dtype=float)
+            if cost.ndim != 2:
+                raise ValueError("cost_matrix must be two-dimensional (demand × candidates)")
+            rows, cols = np.nonzero(np.isfinite(cost))
+            pairs = sparse.coo_array((cost[rows, cols], (rows, cols)), shape=cost.shape)
+        if pairs.shape != (len(weights), len(candidates)):
+            raise ValueError(f"cost matrix is {pairs.shape[0]}×{pairs.shape[1]}, but there "
+                             f"are {len(weights)} demand weights and {len(candidates)} "
+                             "candidates")
+        limit = np.full(len(weights), float(service_radius))
+        if current is not None:
+            limit = np.fmax(limit, np.where(np.isnan(current), np.inf, current))
+        keep = np.isfinite(pairs.data) & (pairs.data <= limit[pairs.row])
+        pairs = sparse.coo_array((pairs.data[keep], (pairs.row[keep], pairs.col[keep])),
+                                 shape=pairs.shape)
+        return cls(pairs, weights, candidates, service_radius, current)
 
     @classmethod
     def from_geodataframe(cls, demand: gpd.GeoDataFrame, candidates: gpd.GeoDataFrame,
                           service_radius_km: float, weight: str = "befolkning",
-                          ) -> NewGroupSites:
+                          current: str | None = None) -> NewGroupSites:
         """Build from demand and candidate points, reaching within a great-circle radius.
 
         Parameters
@@ -282,6 +780,8 @@ class NewGroupSites:
             Reach of a group (great circle on the mean-radius sphere).
         weight : str
             Column of ``demand`` holding the people.
+        current : str, optional
+            Column of ``demand`` holding the km to the nearest existing group (p-median).
 
         Returns
         -------
@@ -290,7 +790,16 @@ class NewGroupSites:
         Raises
         ------
         ValueError
-            On a missing or mismatched CRS, non-point geometry or a missing weight column.
+            On a missing or mismatched CRS, non-point geometry or a missing column.
+
+        Examples
+        --------
+        >>> people = gpd.GeoDataFrame({"befolkning": [7, 5]}, crs="EPSG:4326",
+        ...                           geometry=gpd.points_from_xy([10.0, 10.0], [60.0, 60.5]))
+        >>> site = gpd.GeoDataFrame({"place": ["S"]}, crs="EPSG:4326",
+        ...                         geometry=gpd.points_from_xy([10.0], [60.1]))
+        >>> NewGroupSites.from_geodataframe(people, site, 20).reach().tolist()
+        [7]
 
         """
         if demand.crs is None or candidates.crs is None:
@@ -298,93 +807,183 @@ class NewGroupSites:
         if demand.crs != candidates.crs:
             raise ValueError(f"CRS mismatch: demand is {demand.crs.to_string()}, "
                              f"candidates are {candidates.crs.to_string()}")
-        if weight not in demand.columns:
-            raise ValueError(f"demand has no weight column {weight!r}")
+        for kind, column in (("weight", weight), ("current-cost", current)):
+            if column is not None and column not in demand.columns:
+                raise ValueError(f"demand has no {kind} column {column!r}")
         for name, frame in (("demand", demand), ("candidates", candidates)):
             if len(frame) and not (frame.geom_type == "Point").all():
                 raise ValueError(f"{name} must be points")
+        if not np.isfinite(service_radius_km) or service_radius_km < 0:
+            raise ValueError(f"service_radius_km must be a non-negative number, not "
+                             f"{service_radius_km!r}")
+        now = None if current is None else demand[current].to_numpy(dtype=float)
+        radius = (np.full(len(demand), float(service_radius_km)) if now is None else
+                  np.fmax(service_radius_km, np.where(np.isnan(now), np.inf, now)))
         demand_ll = demand.geometry.to_crs(settings.CRS_WGS84)
         cand_ll = candidates.geometry.to_crs(settings.CRS_WGS84)
-        tree = cKDTree(unit_vectors(cand_ll.y, cand_ll.x))
-        hits = tree.query_ball_point(unit_vectors(demand_ll.y, demand_ll.x),
-                                     r=chord(service_radius_km))
-        rows = np.repeat(np.arange(len(hits)), [len(h) for h in hits])
-        cols: np.ndarray = (np.concatenate([np.asarray(h, dtype=np.int64) for h in hits])
-                            if len(hits) else np.zeros(0, dtype=np.int64))
-        coverage = sparse.csr_matrix((np.ones(len(rows), dtype=bool), (rows, cols)),
-                                     shape=(len(demand), len(candidates)))
-        return cls(coverage, demand[weight].to_numpy(dtype=float),
-                   pd.DataFrame(candidates.drop(columns="geometry")))
+        pairs = km_pairs(demand_ll.y.to_numpy(), demand_ll.x.to_numpy(),
+                         cand_ll.y.to_numpy(), cand_ll.x.to_numpy(),
+                         np.minimum(radius, np.pi * settings.EARTH_RADIUS_KM))
+        return cls.from_cost_matrix(pairs, demand[weight].to_numpy(dtype=float),
+                                    service_radius_km,
+                                    pd.DataFrame(candidates.drop(columns="geometry")), now)
+
+    # -- what the model knows ----------------------------------------------------------
 
     def reach(self) -> np.ndarray:
         """Return, per candidate, the people it alone would reach (int)."""
         return np.round(self.coverage.T.astype(float) @ self.weights).astype("int64")
 
-    def _reduced(self) -> tuple[sparse.csr_matrix, np.ndarray]:
-        """Merge demand rows covered by the same candidates; drop rows nobody covers."""
-        coo = self.coverage.tocoo()
-        signature = pd.Series(coo.col).groupby(coo.row).agg(tuple)
-        weights = pd.Series(self.weights[signature.index.to_numpy()]).groupby(
-            signature.to_numpy()).sum()
-        keys = list(weights.index)
-        rows = np.repeat(np.arange(len(keys)), [len(k) for k in keys])
-        cols = np.fromiter((c for k in keys for c in k), dtype=np.int64, count=len(rows))
-        reduced = sparse.csr_matrix((np.ones(len(rows), dtype=bool), (rows, cols)),
-                                    shape=(len(keys), self.coverage.shape[1]))
-        return reduced, weights.to_numpy(dtype=float)
+    @property
+    def coverable(self) -> np.ndarray:
+        """Return, per demand point, whether some candidate reaches it."""
+        return np.diff(self.coverage.indptr) > 0
 
-    def solve(self, k: int, method: str = "mclp", fixed: Sequence[int] = ()) -> Plan:
+    @property
+    def routed(self) -> np.ndarray:
+        """Return, per demand point, whether it has any cost at all (a route, for minutes)."""
+        return np.bincount(self.rows, minlength=len(self.weights)) > 0
+
+    def _reduced(self) -> tuple[sparse.csr_array, np.ndarray]:
+        """Merge demand rows covered by the same candidates; drop rows nobody covers (cached)."""
+        if self._reduction is None:
+            self._reduction = _merge_rows(self.coverage, self.weights)
+        return self._reduction
+
+    def _fixed(self, fixed: Sequence[int]) -> list[int]:
+        must = [int(f) for f in fixed]
+        if len(set(must)) != len(must) or any(not 0 <= f < len(self.candidates) for f in must):
+            raise ValueError(f"fixed sites must be distinct candidate positions 0 … "
+                             f"{len(self.candidates) - 1}, not {list(fixed)}")
+        return must
+
+    # -- solving -----------------------------------------------------------------------
+
+    def solve(self, k: int, method: str = "mclp", fixed: Sequence[int] = (),
+              solver: pulp.LpSolver | None = None) -> Plan:
         """Choose ``k`` sites.
 
         Parameters
         ----------
         k : int
             Number of new groups (≥ 1), the fixed ones included.
-        method : {"mclp", "greedy"}
-            ``"mclp"``: optimal (spopt MCLP, CBC). ``"greedy"``: repeatedly take the site
-            adding the most people (the baseline the optimum is measured against).
+        method : {"mclp", "median", "greedy"}
+            ``"mclp"``: the most people within the threshold (maximal covering).
+            ``"median"``: the least population-weighted cost (distance or time) to the
+            nearest group, existing or new, for the demand of this model (p-median; needs
+            ``current``). ``"greedy"``: repeatedly the site adding the most people (the
+            baseline the optimum is measured against).
         fixed : sequence of int
             Candidate positions that must be among the sites (a "what if we start here"):
             the other ``k - len(fixed)`` are chosen around them.
+        solver : pulp.LpSolver, optional
+            Default :func:`default_solver` (HiGHS); e.g. ``pulp.PULP_CBC_CMD(msg=False)``.
 
         Returns
         -------
         Plan
             Fixed sites first (``fixed`` column True), then the others best first.
 
+        Examples
+        --------
+        >>> cost = np.where(np.array([[1, 1, 0], [1, 0, 1], [0, 1, 0], [0, 0, 1]]), 1.0, 9.0)
+        >>> model = NewGroupSites.from_cost_matrix(cost, np.array([3, 3, 2, 2]), 5,
+        ...                                        pd.DataFrame({"site": list("XYZ")}))
+        >>> model.solve(2).covered, model.solve(2, "greedy").covered
+        (10, 8)
+
         """
-        if int(k) != k or k < 1:
+        if isinstance(k, bool) or not isinstance(k, int | np.integer) or k < 1:
             raise ValueError(f"k must be a positive whole number, not {k!r}")
-        if method not in {"mclp", "greedy"}:
-            raise ValueError(f"method must be 'mclp' or 'greedy', not {method!r}")
-        must = [int(f) for f in fixed]
-        if len(set(must)) != len(must) or any(not 0 <= f < len(self.candidates) for f in must):
-            raise ValueError(f"fixed sites must be distinct candidate positions 0 … "
-                             f"{len(self.candidates) - 1}, not {list(fixed)}")
+        if method not in {"mclp", "median", "greedy"}:
+            raise ValueError(f"method must be 'mclp', 'median' or 'greedy', not {method!r}")
+        must = self._fixed(fixed)
         if len(must) > k:
             raise ValueError(f"{len(must)} fixed sites do not fit in k = {k}")
         coverage, weights = self._reduced()
         k = min(int(k), coverage.shape[1])
-        useful = np.flatnonzero(np.asarray(coverage.sum(axis=0)).ravel() > 0)
-        columns = np.union1d(useful, np.asarray(must, dtype=np.int64))
-        if method == "greedy" or len(columns) <= k:
-            chosen = _greedy(coverage, weights, k, start=must)
+        if method == "median":
+            chosen = self._median(k, must, solver)
         else:
-            position = {int(c): i for i, c in enumerate(columns)}
-            found = _mclp(coverage[:, columns], weights, k, [position[f] for f in must])
-            chosen = [int(columns[j]) for j in found]
-        return self._plan(chosen, must, coverage, weights, method)
+            columns = _undominated(coverage, must)
+            if method == "greedy" or len(columns) <= k:
+                chosen = _greedy(coverage, weights, k, start=must)
+            else:
+                position = {int(c): i for i, c in enumerate(columns)}
+                sub, sub_weights = _merge_rows(coverage[:, columns], weights)
+                found = _mclp(sub, sub_weights, k, [position[f] for f in must], solver)
+                chosen = [int(columns[j]) for j in found]
+        return self.evaluate(chosen, must, method)
 
-    def _plan(self, chosen: list[int], fixed: list[int], coverage: sparse.csr_matrix,
-              weights: np.ndarray, method: str) -> Plan:
-        # Fixed sites first, then the rest best first: each adds the most of what is left.
+    def cover_all(self, fixed: Sequence[int] = (), solver: pulp.LpSolver | None = None) -> Plan:
+        """Return the fewest sites that reach everyone some candidate can reach (LSCP).
+
+        Parameters
+        ----------
+        fixed : sequence of int
+            Candidate positions that must be among the sites.
+        solver : pulp.LpSolver, optional
+            Default :func:`default_solver` (HiGHS).
+
+        Returns
+        -------
+        Plan
+            ``method="lscp"``; fixed sites first, then in the order of people newly
+            covered (each the one adding most); ``beyond - covered`` people no candidate can
+            reach stay beyond.
+
+        Examples
+        --------
+        >>> cost = np.where(np.array([[1, 1, 0], [1, 0, 1], [0, 1, 0], [0, 0, 1]]), 1.0, 9.0)
+        >>> model = NewGroupSites.from_cost_matrix(cost, np.array([3, 3, 2, 2]), 5,
+        ...                                        pd.DataFrame({"site": list("XYZ")}))
+        >>> model.cover_all().sites["site"].tolist()
+        ['Y', 'Z']
+
+        """
+        must = self._fixed(fixed)
+        coverage, _ = self._reduced()
+        if coverage.shape[0]:
+            columns = _undominated(coverage, must)
+            position = {int(c): i for i, c in enumerate(columns)}
+            sub, _ = _merge_rows(coverage[:, columns], np.ones(coverage.shape[0]))
+            chosen = [int(columns[j]) for j in _lscp(sub, [position[f] for f in must], solver)]
+        else:
+            chosen = list(must)
+        return self.evaluate(chosen, must, "lscp")
+
+    def evaluate(self, chosen: Sequence[int], fixed: Sequence[int] = (),
+                 method: str = "given") -> Plan:
+        """Return the :class:`Plan` of given sites: fixed first, then each adding most.
+
+        Parameters
+        ----------
+        chosen : sequence of int
+            Candidate positions (``fixed`` among them).
+        fixed : sequence of int
+            Positions kept by the user.
+        method : str
+            Recorded in the plan.
+
+        Returns
+        -------
+        Plan
+
+        """
+        chosen = [int(c) for c in chosen]
+        fixed = self._fixed(fixed)
+        if len(set(chosen)) != len(chosen) or not set(fixed) <= set(chosen) or any(
+                not 0 <= c < len(self.candidates) for c in chosen):
+            raise ValueError(f"chosen sites must be distinct candidate positions including "
+                             f"the fixed ones, not {chosen}")
+        coverage, weights = self._reduced()
         order = _greedy(coverage[:, chosen], weights, len(chosen),
                         start=[chosen.index(f) for f in fixed])
         chosen = [chosen[i] for i in order]
         covered = np.zeros(coverage.shape[0], dtype=bool)
         added = []
         for site in chosen:
-            column = coverage[:, site].toarray().ravel()
+            column = coverage[:, [site]].toarray().ravel()
             added.append(float(weights[column & ~covered].sum()))
             covered |= column
         sites = self.candidates.iloc[chosen].reset_index(drop=True).copy()
@@ -392,55 +991,567 @@ class NewGroupSites:
         sites["reach"] = self.reach()[chosen]
         sites["added"] = np.round(added).astype("int64")
         sites["cumulative"] = sites["added"].cumsum()
-        return Plan(sites, round(float(weights[covered].sum())), round(float(weights.sum())),
-                    method)
+        return Plan(sites, int(sites["added"].sum()), round(float(weights.sum())), method,
+                    beyond=round(float(self.weights.sum())))
+
+    def _median(self, k: int, fixed: list[int], solver: pulp.LpSolver | None) -> list[int]:
+        saves = self.costs < self.current[self.rows]
+        rows, cols = self.rows[saves], self.cols[saves]
+        saving = self.weights[rows] * (self.current[rows] - self.costs[saves])
+        finite = np.isfinite(saving)
+        rows, cols, saving = rows[finite], cols[finite], saving[finite]
+        columns = np.union1d(np.unique(cols), np.asarray(fixed, dtype=np.int64))
+        if len(columns) <= k:
+            return [int(c) for c in columns]
+        return _p_median(rows, cols, saving, columns, k, fixed, solver)
 
 
-def _greedy(coverage: sparse.csr_matrix, weights: np.ndarray, k: int,
+def _merge_rows(coverage: sparse.csr_array, weights: np.ndarray,
+                ) -> tuple[sparse.csr_array, np.ndarray]:
+    """Merge rows covered by the same columns (weights summed); drop rows nobody covers."""
+    csr = sparse.csr_array(coverage, copy=True)
+    csr.sum_duplicates()
+    csr.sort_indices()
+    indptr, indices = csr.indptr, csr.indices.astype(np.int64)
+    covered = np.flatnonzero(np.diff(indptr) > 0)
+    signature = np.empty(len(covered), dtype=object)
+    signature[:] = [indices[indptr[i]:indptr[i + 1]].tobytes() for i in covered]
+    codes = pd.factorize(signature)[0]
+    first = covered[np.unique(codes, return_index=True)[1]]
+    merged = np.bincount(codes, weights=weights[covered], minlength=len(first))
+    return sparse.csr_array(csr[first].astype(bool)), merged.astype(float)
+
+
+def _undominated(coverage: sparse.csr_array, keep: Sequence[int] = ()) -> np.ndarray:
+    """Return the columns worth solving over: those covering something, minus dominated ones.
+
+    Column ``j`` is dominated when another column covers every row ``j`` covers (and more,
+    or the same rows at a lower position): dropping it changes neither the MCLP's nor the
+    LSCP's optimum (weights are non-negative). Columns in ``keep`` always stay.
+    """
+    size = np.asarray(coverage.sum(axis=0)).ravel().astype(np.int64)
+    useful = np.flatnonzero(size > 0)
+    if len(useful) > 1:
+        sub = sparse.csc_array(coverage[:, useful].astype(np.int32))
+        overlap = sparse.coo_array(sub.T @ sub)
+        i, j = useful[overlap.row], useful[overlap.col]
+        # i covers all of j's rows, and is larger (or as large and earlier).
+        dominates = (i != j) & (overlap.data == size[j]) & (
+            (size[i] > size[j]) | ((size[i] == size[j]) & (i < j)))
+        dropped = np.setdiff1d(np.unique(j[dominates]), np.asarray(keep, dtype=np.int64))
+        useful = np.setdiff1d(useful, dropped)
+    return np.union1d(useful, np.asarray(keep, dtype=np.int64)).astype(np.int64)
+
+
+def _greedy(coverage: sparse.csr_array, weights: np.ndarray, k: int,
             start: Sequence[int] = ()) -> list[int]:
     """Pick ``k`` columns: ``start`` first, then one by one the one adding the most weight."""
     left = weights.copy()
-    matrix = coverage.T.astype(float).tocsr()
+    matrix = sparse.csr_array(coverage.T.astype(float))
     chosen: list[int] = []
     for column in start:
         chosen.append(int(column))
-        left[coverage[:, column].toarray().ravel()] = 0.0
+        left[coverage[:, [column]].toarray().ravel()] = 0.0
     for _ in range(min(k, coverage.shape[1]) - len(chosen)):
         gain = matrix @ left
         gain[chosen] = -1.0
         best = int(np.argmax(gain))  # ties: the lowest index (stable, reproducible)
         chosen.append(best)
-        left[coverage[:, best].toarray().ravel()] = 0.0
+        left[coverage[:, [best]].toarray().ravel()] = 0.0
     return chosen
 
 
-def _mclp(coverage: sparse.csr_matrix, weights: np.ndarray, k: int,
-          fixed: Sequence[int] = ()) -> list[int]:
-    """Solve the MCLP exactly with spopt (CBC); return the chosen column positions."""
-    import pulp
-    from spopt.locate import MCLP
+def _site_variables(problem: pulp.LpProblem, n: int, fixed: Sequence[int]) -> list[pulp.LpVariable]:
+    must = set(fixed)
+    return [problem.add_variable(f"x_{j}", 1 if j in must else 0, 1, cat=pulp.LpInteger)
+            for j in range(n)]
 
-    cost = np.where(coverage.toarray(), 0.0, 1.0)  # reached ⇔ cost ≤ 0.5
-    with warnings.catch_warnings():
-        # PuLP 3 warns about its own API changes for 4.0 (spopt builds variables the 3.x
-        # way, once per variable); the dependency is pinned below 4.
-        warnings.simplefilter("ignore", DeprecationWarning)
-        predefined = np.zeros(coverage.shape[1], dtype=int)
-        predefined[list(fixed)] = 1
-        model = MCLP.from_cost_matrix(cost, weights, service_radius=0.5, p_facilities=k,
-                                      predefined_facilities_arr=predefined if fixed else None)
-        model = model.solve(pulp.PULP_CBC_CMD(msg=False))
-    if pulp.LpStatus[model.problem.status] != "Optimal":
-        raise RuntimeError(f"MCLP not solved: {pulp.LpStatus[model.problem.status]}")
-    return [j for j, var in enumerate(model.fac_vars) if (var.value() or 0) > 0.5]
+
+def _mclp(coverage: sparse.csr_array, weights: np.ndarray, k: int, fixed: Sequence[int],
+          solver: pulp.LpSolver | None) -> list[int]:
+    """Maximal covering: ``k`` columns covering the most weight (sparse PuLP model)."""
+    problem = pulp.LpProblem("mclp", pulp.LpMaximize)
+    x = _site_variables(problem, coverage.shape[1], fixed)
+    y = [problem.add_variable(f"y_{i}", 0, 1) for i in range(coverage.shape[0])]
+    problem += pulp.LpAffineExpression(list(zip(y, weights.tolist(), strict=True)))
+    indptr, indices = coverage.indptr, coverage.indices
+    for i in range(coverage.shape[0]):
+        terms = [(x[j], 1) for j in indices[indptr[i]:indptr[i + 1]]]
+        problem += pulp.LpAffineExpression([*terms, (y[i], -1)]) >= 0
+    problem += pulp.LpAffineExpression([(v, 1) for v in x]) == k
+    _solve(problem, solver)
+    return [j for j, var in enumerate(x) if (var.value() or 0) > 0.5]
+
+
+def _lscp(coverage: sparse.csr_array, fixed: Sequence[int],
+          solver: pulp.LpSolver | None) -> list[int]:
+    """Location set covering: the fewest columns covering every row (sparse PuLP model)."""
+    problem = pulp.LpProblem("lscp", pulp.LpMinimize)
+    x = _site_variables(problem, coverage.shape[1], fixed)
+    problem += pulp.LpAffineExpression([(v, 1) for v in x])
+    indptr, indices = coverage.indptr, coverage.indices
+    for i in range(coverage.shape[0]):
+        problem += pulp.LpAffineExpression(
+            [(x[j], 1) for j in indices[indptr[i]:indptr[i + 1]]]) >= 1
+    _solve(problem, solver)
+    return [j for j, var in enumerate(x) if (var.value() or 0) > 0.5]
+
+
+def _p_median(rows: np.ndarray, cols: np.ndarray, saving: np.ndarray, columns: np.ndarray,
+              k: int, fixed: Sequence[int], solver: pulp.LpSolver | None) -> list[int]:
+    """p-median with existing groups: choose ``k`` columns saving the most weighted cost.
+
+    A demand point keeps its current cost unless assigned (``z``) to an open site that is
+    cheaper; ``saving`` is weight × (current − cost) of each such pair.
+    """
+    problem = pulp.LpProblem("p_median", pulp.LpMaximize)
+    position = {int(c): i for i, c in enumerate(columns)}
+    x = _site_variables(problem, len(columns), [position[f] for f in fixed])
+    z = [problem.add_variable(f"z_{p}", 0, 1) for p in range(len(rows))]
+    problem += pulp.LpAffineExpression(list(zip(z, saving.tolist(), strict=True)))
+    for p, col in enumerate(cols.tolist()):
+        problem += pulp.LpAffineExpression([(z[p], 1), (x[position[col]], -1)]) <= 0
+    order = np.argsort(rows, kind="stable")
+    bounds = np.flatnonzero(np.diff(rows[order])) + 1
+    for group in np.split(order, bounds):
+        problem += pulp.LpAffineExpression([(z[p], 1) for p in group.tolist()]) <= 1
+    problem += pulp.LpAffineExpression([(v, 1) for v in x]) == k
+    _solve(problem, solver)
+    return [int(columns[j]) for j, var in enumerate(x) if (var.value() or 0) > 0.5]
+
+
+# -- models from the data ---------------------------------------------------------------
+
+
+def _model_from_cells(cells: pd.DataFrame, candidates: pd.DataFrame, near: Threshold,
+                      road_network: network.RoadNetwork | None,
+                      current: str | None = None) -> NewGroupSites:
+    """Build a model of ``cells`` (demand) and candidates at threshold ``near``.
+
+    ``current`` names the column of the cells' cost to the nearest existing group (for
+    the p-median); without it only pairs within the threshold are kept.
+    """
+    if near.unit == "km":
+        demand = gpd.GeoDataFrame(cells.drop(columns=["geometry"], errors="ignore"),
+                                  geometry=gpd.points_from_xy(cells["lon"], cells["lat"]),
+                                  crs=settings.CRS_WGS84)
+        sites = gpd.GeoDataFrame(candidates, crs=settings.CRS_WGS84,
+                                 geometry=gpd.points_from_xy(candidates["lon"],
+                                                             candidates["lat"]))
+        return NewGroupSites.from_geodataframe(demand, sites, near.value, current=current)
+    if road_network is None:
+        raise ValueError("planning by travel time needs road_network")
+    now = None if current is None else cells[current].to_numpy(dtype=float)
+    keep = near.value if now is None else np.fmax(near.value, np.where(np.isnan(now), 0, now))
+    pairs = minutes_pairs(road_network, cells["x"].to_numpy(), cells["y"].to_numpy(),
+                          *network.to_metric(candidates["lat"], candidates["lon"]), keep)
+    return NewGroupSites.from_cost_matrix(pairs, cells["befolkning"].to_numpy(dtype=float),
+                                          near.value, candidates, now)
+
+
+def median_blocks(cells: pd.DataFrame, current: str, block_m: float = MEDIAN_BLOCK_M,
+                  ) -> pd.DataFrame:
+    """Aggregate demand cells to square blocks for the p-median.
+
+    Parameters
+    ----------
+    cells : pandas.DataFrame
+        ``x``, ``y`` (EPSG:25833), ``lat``, ``lon``, ``befolkning`` and ``current``.
+    current : str
+        Column of the cost to the nearest group now; cells without one (no route) are
+        left out.
+    block_m : float
+        Block side in metres.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per block: population-weighted mean position and current cost, summed
+        ``befolkning``.
+
+    """
+    cells = cells[cells[current].notna() & (cells["befolkning"] > 0)]
+    key = [np.floor(cells["x"] / block_m).astype(np.int64),
+           np.floor(cells["y"] / block_m).astype(np.int64)]
+    people = cells["befolkning"].astype(float)
+    weighted = cells[["x", "y", "lat", "lon", current]].mul(people, axis=0)
+    sums = weighted.groupby(key).sum()
+    total = people.groupby(key).sum()
+    blocks = sums.div(total, axis=0).reset_index(drop=True)
+    blocks["befolkning"] = total.to_numpy()
+    return blocks
+
+
+def worst_off(grid: pd.DataFrame, services: pd.DataFrame, sites: pd.DataFrame,
+              organisation: str | None = None,
+              road_network: network.RoadNetwork | None = None) -> pd.Series:
+    """Return how far the worst-off people are from a group, with ``sites`` added.
+
+    Parameters
+    ----------
+    grid : pandas.DataFrame
+        Population grid (``lat``, ``lon``, ``x``, ``y``, ``befolkning``).
+    services : pandas.DataFrame
+        Geocoded services (the existing groups).
+    sites : pandas.DataFrame
+        New sites (``lat``, ``lon``), e.g. ``Plan.sites``; may be empty (today).
+    organisation : str, optional
+        Count only this organisation's existing groups.
+    road_network : RoadNetwork, optional
+        With it, drive times too.
+
+    Returns
+    -------
+    pandas.Series
+        ``max_km``, ``p95_km`` (population-weighted 95th percentile of the straight-line
+        distance) and, with ``road_network``, ``max_min``, ``p95_min``,
+        ``people_beyond_120min`` (:data:`WORST_MINUTES`) and ``people_not_routed``.
+
+    """
+    check_organisation(organisation)
+    groups = _groups(services, organisation)
+    lat = np.concatenate([groups["lat"].to_numpy(float), sites["lat"].to_numpy(float)])
+    lon = np.concatenate([groups["lon"].to_numpy(float), sites["lon"].to_numpy(float)])
+    people = grid["befolkning"].to_numpy(dtype=float)
+    km = NearestIndex(lat, lon).distance_km(grid["lat"], grid["lon"])
+    figures = {"max_km": float(np.max(km)), "p95_km": _weighted_quantile(km, people, 0.95)}
+    if road_network is not None:
+        routes = road_network.nearest(*network.to_metric(lat, lon))
+        minutes = network.travel_from(routes, road_network, grid["x"], grid["y"])[
+            "minutes"].to_numpy()
+        routed = np.isfinite(minutes)
+        figures.update({
+            "max_min": float(np.max(minutes[routed])),
+            "p95_min": _weighted_quantile(minutes[routed], people[routed], 0.95),
+            f"people_beyond_{WORST_MINUTES}min": int(people[routed & (np.nan_to_num(
+                minutes, nan=0.0) > WORST_MINUTES)].sum()),
+            "people_not_routed": int(people[~routed].sum())})
+    return pd.Series(figures)
+
+
+def _weighted_quantile(values: np.ndarray, weights: np.ndarray, q: float) -> float:
+    order = np.argsort(values)
+    cumulative = np.cumsum(weights[order])
+    if not len(cumulative) or cumulative[-1] <= 0:
+        return float("nan")
+    return float(values[order][np.searchsorted(cumulative, q * cumulative[-1])])
+
+
+@dataclass
+class CoverAll:
+    """How many new groups it would take to put everyone within a threshold.
+
+    Attributes
+    ----------
+    plan : Plan
+        The fewest sites (LSCP), in the order of people newly covered.
+    curve : pandas.DataFrame
+        ``new_groups`` 0 … n and ``people_beyond``: following the plan's order (greedy
+        along the LSCP's sites), people still beyond the threshold.
+    left : pandas.DataFrame
+        People no candidate can bring within the threshold, per kommune and reason:
+        ``kommunenummer``, ``kommunenavn``, ``reason`` (``"no_route"``: no route by road
+        and car ferry at all; ``"beyond_candidates"``: farther than the threshold from
+        every candidate site), ``people``; most people first.
+
+    """
+
+    plan: Plan
+    curve: pd.DataFrame
+    left: pd.DataFrame
+
+
+class Planner:
+    """Planning questions on one dataset, each model built once and kept.
+
+    The app keeps one per process (``st.cache_resource``); the CLI makes one per run.
+    Models are keyed by threshold, organisation and candidate set; answers by their whole
+    question. Safe to share between threads: each model is built once, and building one
+    does not hold up questions about another; :meth:`warm` builds them ahead.
+
+    Parameters
+    ----------
+    kommuner : pandas.DataFrame
+        The kommune table.
+    grid : pandas.DataFrame
+        The population grid (``lat``, ``lon``, ``x``, ``y``, ``befolkning``,
+        ``kommunenummer``).
+    services : pandas.DataFrame
+        Geocoded services.
+    road_network : RoadNetwork, optional
+        Needed for thresholds in minutes and drive times in :meth:`worst_off`.
+
+    Examples
+    --------
+    >>> from tilbudskart import pipeline
+    >>> data = pipeline.load_app_data()  # doctest: +SKIP
+    >>> planner = Planner(data.kommuner, data.grid, data.services, data.network)  # doctest: +SKIP
+    >>> planner.new_sites(10, "50km").covered  # doctest: +SKIP
+    264155
+
+    """
+
+    def __init__(self, kommuner: pd.DataFrame, grid: pd.DataFrame, services: pd.DataFrame,
+                 road_network: network.RoadNetwork | None = None) -> None:
+        self.kommuner = kommuner.reset_index(drop=True)
+        self.grid = grid
+        self.services = services
+        self.road_network = road_network
+        self._lock = threading.Lock()
+        self._building: dict[tuple[Any, ...], threading.Lock] = {}
+        self._cache: dict[tuple[Any, ...], Any] = {}
+
+    def _cached(self, key: tuple[Any, ...], make: Any) -> Any:
+        """Return the value of ``key``, made once; other keys are not held up meanwhile."""
+        with self._lock:
+            if key in self._cache:
+                return self._cache[key]
+            building = self._building.setdefault(key, threading.Lock())
+        with building:
+            with self._lock:
+                if key in self._cache:
+                    return self._cache[key]
+            value = make()
+            with self._lock:
+                self._cache[key] = value
+            return value
+
+    def warm(self, nears: Sequence[str] = ("50km", "60min", "25km", "45min", "75min"),
+             organisation: str | None = None) -> None:
+        """Build the models of ``nears`` ahead of the first question (e.g. in a thread).
+
+        Coverage models and their LSCP answers first, then the p-median models.
+        """
+        thresholds = [self._check(near, organisation) for near in nears]
+        for t in thresholds:
+            self.cover_all(t, organisation)
+            self.ranking(t, organisation)
+        for t in thresholds:
+            self.median_model(t, organisation)
+
+    def _check(self, near: str | Threshold, organisation: str | None) -> Threshold:
+        threshold = check_threshold(near)
+        check_organisation(organisation)
+        if threshold.unit == "min" and self.road_network is None:
+            raise ValueError(f"threshold {threshold.key!r} needs the road network")
+        return threshold
+
+    def candidates(self, places: bool = False) -> pd.DataFrame:
+        """Return the candidate sites: kommune centres, or centres and places."""
+        return self._cached(("candidates", bool(places)), lambda: (
+            place_candidates(self.kommuner) if places else centre_candidates(self.kommuner)))
+
+    def cells(self, near: str | Threshold, organisation: str | None = None) -> pd.DataFrame:
+        """Return the grid cells beyond the threshold today (with ``km`` or ``minutes``)."""
+        t = self._check(near, organisation)
+
+        def make() -> pd.DataFrame:
+            if t.unit == "km":
+                return uncovered_cells(self.grid, self.services, t.value, organisation)
+            assert self.road_network is not None
+            return uncovered_cells_by_time(self.grid, self.services, self.road_network,
+                                           t.value, organisation)
+
+        return self._cached(("cells", t.key, organisation), make)
+
+    def model(self, near: str | Threshold, organisation: str | None = None,
+              places: bool = False) -> NewGroupSites:
+        """Return the coverage model (demand: the cells beyond the threshold today)."""
+        t = self._check(near, organisation)
+        return self._cached(("model", t.key, organisation, bool(places)), lambda: (
+            _model_from_cells(self.cells(t, organisation), self.candidates(places), t,
+                              self.road_network)))
+
+    def median_model(self, near: str | Threshold, organisation: str | None = None,
+                     places: bool = False) -> NewGroupSites:
+        """Return the p-median model: the same people, in blocks (:func:`median_blocks`)."""
+        t = self._check(near, organisation)
+        current = "km" if t.unit == "km" else "minutes"
+        return self._cached(("median", t.key, organisation, bool(places)), lambda: (
+            _model_from_cells(median_blocks(self.cells(t, organisation), current),
+                              self.candidates(places), t, self.road_network, current)))
+
+    def new_sites(self, k: int, near: str | Threshold = "50km",
+                  organisation: str | None = None, kept: Sequence[str] = (),
+                  objective: str = "coverage", places: bool = False,
+                  method: str = "optimal", solver: pulp.LpSolver | None = None) -> Plan:
+        """Choose ``k`` new groups (kept kommuner's centres among them).
+
+        Parameters
+        ----------
+        k : int
+            1 … :data:`MAX_NEW_GROUPS` (at least the number kept).
+        near : str
+            One of :data:`THRESHOLDS`.
+        organisation : str, optional
+            Count only this organisation's groups as existing.
+        kept : sequence of str
+            Kommune numbers whose centre must get one of the groups.
+        objective : {"coverage", "median"}
+            Most people within the threshold (MCLP) or least population-weighted distance
+            or time of the people beyond it today (p-median on blocks of
+            :data:`MEDIAN_BLOCK_M`).
+        places : bool
+            Candidates are the kommune centres (default) or centres and places.
+        method : {"optimal", "greedy"}
+            The optimum or the one-by-one baseline (coverage only).
+        solver : pulp.LpSolver, optional
+            Default HiGHS.
+
+        Returns
+        -------
+        Plan
+            Added people counted exactly on the grid cells, for either objective.
+
+        """
+        t = self._check(near, organisation)
+        k = check_new_groups(k)
+        check_objective(objective)
+        if method not in {"optimal", "greedy"}:
+            raise ValueError(f"method {method!r} is not offered; choose optimal or greedy")
+        fixed = check_kept(kept, self.candidates(places))
+        if len(fixed) > k:
+            raise ValueError(f"{len(fixed)} kept sites do not fit in {k} new groups")
+        key = ("plan", t.key, organisation, tuple(kept), objective, bool(places), method, k)
+
+        def make() -> Plan:
+            model = self.model(t, organisation, places)
+            if objective == "coverage":
+                return model.solve(k, "mclp" if method == "optimal" else "greedy", fixed,
+                                   solver)
+            chosen = self.median_model(t, organisation, places).solve(
+                k, "median" if method == "optimal" else "greedy", fixed, solver)
+            positions = [int(p) for p in _positions_of(chosen.sites, self.candidates(places))]
+            return model.evaluate(positions, fixed, chosen.method)
+
+        return make() if solver is not None else self._cached(key, make)
+
+    def cover_all(self, near: str | Threshold = "60min", organisation: str | None = None,
+                  kept: Sequence[str] = (), places: bool = False,
+                  solver: pulp.LpSolver | None = None) -> CoverAll:
+        """Return the fewest new groups that put everyone reachable within ``near``.
+
+        Parameters
+        ----------
+        near : str
+            One of :data:`THRESHOLDS`.
+        organisation : str, optional
+            Count only this organisation's groups as existing.
+        kept : sequence of str
+            Kommune numbers whose centre must be among the sites.
+        places : bool
+            Candidates: kommune centres (default) or centres and places.
+        solver : pulp.LpSolver, optional
+            Default HiGHS.
+
+        Returns
+        -------
+        CoverAll
+
+        """
+        t = self._check(near, organisation)
+        fixed = check_kept(kept, self.candidates(places))
+        key = ("cover_all", t.key, organisation, tuple(kept), bool(places))
+
+        def make() -> CoverAll:
+            model = self.model(t, organisation, places)
+            plan = model.cover_all(fixed, solver)
+            cells = self.cells(t, organisation)
+            lost = ~model.coverable
+            no_route = (cells["minutes"].isna().to_numpy() if t.unit == "min"
+                        else np.zeros(len(cells), dtype=bool))
+            reason = np.where(no_route, "no_route", "beyond_candidates")
+            left = (cells.assign(reason=reason)[lost]
+                    .groupby(["kommunenummer", "reason"])["befolkning"].sum()
+                    .reset_index(name="people"))
+            names = dict(zip(self.kommuner["kommunenummer"], self.kommuner["kommunenavn"],
+                             strict=True))
+            left.insert(1, "kommunenavn", left["kommunenummer"].map(names))
+            left["people"] = left["people"].round().astype("int64")
+            left = left.sort_values(["people", "kommunenummer"], ascending=[False, True],
+                                    ignore_index=True)
+            return CoverAll(plan, plan.curve(), left)
+
+        return make() if solver is not None else self._cached(key, make)
+
+    def worst_off(self, sites: pd.DataFrame, organisation: str | None = None) -> pd.Series:
+        """Return :func:`worst_off` of ``sites`` on this dataset (kept per site set)."""
+        check_organisation(organisation)
+        points = tuple(zip(sites["lat"].round(6), sites["lon"].round(6), strict=True))
+        return self._cached(("worst_off", organisation, points), lambda: worst_off(
+            self.grid, self.services, sites, organisation, self.road_network))
+
+    def ranking(self, near: str | Threshold, organisation: str | None = None) -> pd.DataFrame:
+        """Rank kommune centres by the people one new group there would reach.
+
+        The same table as :func:`rank_new_sites`, from the cached model.
+
+        Returns
+        -------
+        pandas.DataFrame
+            ``kommunenummer``, ``kommunenavn``, ``fylkesnavn``, ``folkemengde``,
+            ``km_now`` or ``min_now``, ``reach``, ``uncovered_in_kommune``; highest reach
+            first.
+
+        """
+        t = self._check(near, organisation)
+
+        def make() -> pd.DataFrame:
+            result = self.kommuner[["kommunenummer", "kommunenavn", "fylkesnavn",
+                                    "folkemengde"]].copy()
+            if t.unit == "km":
+                result["km_now"] = self.kommuner[settings.km_column(organisation)].to_numpy()
+            else:
+                result["min_now"] = self.kommuner[
+                    settings.minutes_column(organisation)].to_numpy()
+            result["reach"] = self.model(t, organisation).reach()
+            inside = self.cells(t, organisation).groupby("kommunenummer")["befolkning"].sum()
+            result["uncovered_in_kommune"] = (
+                result["kommunenummer"].map(inside).fillna(0).astype("int64"))
+            return result.sort_values(["reach", "kommunenummer"], ascending=[False, True],
+                                      ignore_index=True)
+
+        return self._cached(("ranking", t.key, organisation), make)
+
+    def compare_objectives(self, k: int, near: str | Threshold = "50km",
+                           organisation: str | None = None, kept: Sequence[str] = (),
+                           places: bool = False) -> pd.DataFrame:
+        """Return, for today and each objective's ``k`` sites, the reach and the worst-off.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Index ``today``, ``coverage``, ``median``; columns ``covered`` (people newly
+            within the threshold) and the figures of :func:`worst_off`.
+
+        """
+        rows = {"today": pd.Series({"covered": 0}).combine_first(
+            self.worst_off(self.candidates().iloc[:0], organisation))}
+        for objective in OBJECTIVES:
+            plan = self.new_sites(k, near, organisation, kept, objective, places)
+            rows[objective] = pd.Series({"covered": plan.covered}).combine_first(
+                self.worst_off(plan.sites, organisation))
+        return pd.DataFrame(rows).T
+
+
+def _positions_of(sites: pd.DataFrame, candidates: pd.DataFrame) -> list[int]:
+    """Positions in ``candidates`` of rows of ``sites`` (same place, kommune and point)."""
+    keys = list(zip(candidates["kommunenummer"], candidates["place"], candidates["lat"],
+                    candidates["lon"], strict=True))
+    position = {key: i for i, key in enumerate(keys)}
+    return [position[key] for key in zip(sites["kommunenummer"], sites["place"], sites["lat"],
+                                         sites["lon"], strict=True)]
 
 
 def plan_new_sites(kommuner: pd.DataFrame, grid: pd.DataFrame, services: pd.DataFrame,
                    k: int, radius_km: float = 50.0, organisation: str | None = None,
                    method: str = "mclp", fixed: Sequence[str] = (),
                    minutes: float | None = None,
-                   road_network: network.RoadNetwork | None = None) -> Plan:
+                   road_network: network.RoadNetwork | None = None,
+                   solver: pulp.LpSolver | None = None) -> Plan:
     """Choose ``k`` kommune centres for new groups that together reach the most people.
+
+    A one-off question; :class:`Planner` keeps its models between questions.
 
     Parameters
     ----------
@@ -451,11 +1562,11 @@ def plan_new_sites(kommuner: pd.DataFrame, grid: pd.DataFrame, services: pd.Data
     services : pandas.DataFrame
         Geocoded services: people within ``radius_km`` of a group already count as reached.
     k : int
-        Number of new groups.
+        Number of new groups (1 … :data:`MAX_NEW_GROUPS`).
     radius_km : float
         Reach of a group.
     organisation : str, optional
-        Count only this organisation's groups as existing coverage.
+        Count only this self-help organisation's groups as existing coverage.
     method : {"mclp", "greedy"}
         See :meth:`NewGroupSites.solve`.
     fixed : sequence of str
@@ -464,48 +1575,39 @@ def plan_new_sites(kommuner: pd.DataFrame, grid: pd.DataFrame, services: pd.Data
         Measure reach by travel time by road and car ferry instead of ``radius_km``.
     road_network : RoadNetwork, optional
         Required with ``minutes``.
+    solver : pulp.LpSolver, optional
+        Default HiGHS.
 
     Returns
     -------
     Plan
-        Sites with ``kommunenummer``, ``kommunenavn``, ``fylkesnavn``, ``admin_lat``,
-        ``admin_lon``, ``reach``, ``added``, ``cumulative``.
+        Sites with ``kommunenummer``, ``kommunenavn``, ``fylkesnavn``, ``place``, ``lat``,
+        ``lon``, ``reach``, ``added``, ``cumulative``.
+
+    Examples
+    --------
+    >>> plan_new_sites(kommuner, grid, services, 10, 50).covered  # doctest: +SKIP
+    264155
 
     """
-    if minutes is not None:
-        model, _ = _time_model(kommuner, grid, services, minutes, road_network, organisation)
-        return model.solve(k, method, _positions(model.candidates, fixed))
-    uncovered = uncovered_cells(grid, services, radius_km, organisation)
-    demand = gpd.GeoDataFrame(uncovered[["befolkning"]],
-                              geometry=gpd.points_from_xy(uncovered["lon"], uncovered["lat"]),
-                              crs=settings.CRS_WGS84)
-    candidates = gpd.GeoDataFrame(
-        kommuner[_CANDIDATE_COLUMNS].reset_index(drop=True),
-        geometry=gpd.points_from_xy(kommuner["admin_lon"], kommuner["admin_lat"]),
-        crs=settings.CRS_WGS84)
-    model = NewGroupSites.from_geodataframe(demand, candidates, radius_km)
-    return model.solve(k, method, _positions(candidates, fixed))
-
-
-def _positions(candidates: pd.DataFrame, fixed: Sequence[str]) -> list[int]:
-    numbers = candidates["kommunenummer"].tolist()
-    unknown = [f for f in fixed if f not in numbers]
-    if unknown:
-        raise ValueError(f"unknown kommunenummer in fixed: {unknown}")
-    return [numbers.index(f) for f in fixed]
-
-
-def _time_model(kommuner: pd.DataFrame, grid: pd.DataFrame, services: pd.DataFrame,
-                minutes: float, road_network: network.RoadNetwork | None,
-                organisation: str | None) -> tuple[NewGroupSites, pd.DataFrame]:
-    """Build the planning model with reach in minutes by road and ferry; return its demand."""
-    if road_network is None:
+    check_organisation(organisation)
+    k = check_new_groups(k)
+    if method not in {"mclp", "greedy"}:
+        raise ValueError(f"method must be 'mclp' or 'greedy', not {method!r}")
+    if minutes is not None and road_network is None:
         raise ValueError("planning by travel time needs road_network")
-    uncovered = uncovered_cells_by_time(grid, services, road_network, minutes, organisation)
-    candidates = kommuner[_CANDIDATE_COLUMNS].reset_index(drop=True)
-    cost = network.minutes_matrix(road_network, uncovered["x"], uncovered["y"],
-                                  *network.to_metric(candidates["admin_lat"],
-                                                     candidates["admin_lon"]))
-    model = NewGroupSites.from_cost_matrix(cost, uncovered["befolkning"].to_numpy(), minutes,
-                                           candidates)
-    return model, uncovered
+    if minutes is None and (not np.isfinite(radius_km) or radius_km < 0):
+        raise ValueError(f"radius_km must be a non-negative number, not {radius_km!r}")
+    candidates = centre_candidates(kommuner)
+    must = check_kept(fixed, candidates)
+    if len(must) > k:
+        raise ValueError(f"{len(must)} kept sites do not fit in {k} new groups")
+    if minutes is None:
+        near = Threshold(f"{radius_km:g}km", "km", float(radius_km))
+        cells = uncovered_cells(grid, services, radius_km, organisation)
+    else:
+        assert road_network is not None
+        near = Threshold(f"{minutes:g}min", "min", float(minutes))
+        cells = uncovered_cells_by_time(grid, services, road_network, minutes, organisation)
+    model = _model_from_cells(cells, candidates, near, road_network)
+    return model.solve(k, method, must, solver)

@@ -72,6 +72,42 @@ def plan_table(sites: pd.DataFrame) -> pd.DataFrame:
     })
 
 
+#: Norwegian headings of :func:`tilbudskart.planning.worst_off`'s figures.
+WORST_OFF_HEADINGS = {
+    "max_km": "Lengst avstand (km)",
+    "p95_km": "95 % bor nærmere enn (km)",
+    "max_min": "Lengst kjøretid (min)",
+    "p95_min": "95 % har kortere kjøretid enn (min)",
+    "people_beyond_120min": "Innbyggere over 120 min unna",
+}
+
+
+def worst_off_table(figures: pd.DataFrame, labels: dict[str, str]) -> pd.DataFrame:
+    """Return the worst-off figures of plans (one row each) as a Norwegian table.
+
+    Parameters
+    ----------
+    figures : pandas.DataFrame
+        Rows of :func:`tilbudskart.planning.worst_off` (e.g.
+        :meth:`~tilbudskart.planning.Planner.compare_objectives`), indexed by plan.
+    labels : dict of str to str
+        Norwegian name of each row ("I dag", "Dekning" …); rows without one are left out.
+
+    """
+    rows = [key for key in figures.index if key in labels]
+    table = pd.DataFrame({"Plassering": [labels[key] for key in rows]})
+    for column, heading in WORST_OFF_HEADINGS.items():
+        if column in figures.columns:
+            table[heading] = figures.loc[rows, column].astype(float).round(0).to_numpy()
+    return table
+
+
+def curve_table(curve: pd.DataFrame) -> pd.DataFrame:
+    """Return a plan's curve (:meth:`tilbudskart.planning.Plan.curve`) with Norwegian names."""
+    return pd.DataFrame({"Nye grupper": curve["new_groups"].to_numpy(),
+                         "Innbyggere lenger unna": curve["people_beyond"].to_numpy()})
+
+
 def ranking_table(ranked: pd.DataFrame, far: str) -> pd.DataFrame:
     """Return the single-site ranking (:func:`tilbudskart.planning.rank_new_sites`) in Norwegian.
 
