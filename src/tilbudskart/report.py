@@ -667,6 +667,13 @@ def _kommune_map(fig: Figure, rect: tuple[float, float, float, float], data: Rep
     return route_drawn
 
 
+def rank_text(rank: int, tied: bool, people: int) -> str:
+    """Return a kommune's place among 357 ("12", "30 (delt)"; "–" when nobody is that far)."""
+    if people == 0:
+        return "–"
+    return f"{rank}{' (delt)' if tied else ''}"
+
+
 def _share(value: float) -> str:
     """Return a share as Norwegian per cent ("97 %")."""
     return f"{figure(100 * value)} %"
@@ -806,7 +813,7 @@ def _render_kommune(data: ReportData, facts: dict[str, Any], pdf: PdfPages) -> N
                    "kommunen med flest innbyggere så langt unna.", size=8.5, colour=_MUTED)
     rows = []
     for b in facts["beyond"]:
-        place = f"{b['rank']}{' (delt)' if b['tied'] else ''}"
+        place = rank_text(b["rank"], b["tied"], b["people"])
         rows.append([f"Bor {b['label']}", figure(b["people"]), _share(b["share"]),
                      place, figure(b["median"])])
     page.table(["", "Innbyggere", "Andel", "Plass av 357", "Median, landets kommuner"],
@@ -1052,11 +1059,11 @@ def coverage_image(polygons: gpd.GeoDataFrame, kommuner: pd.DataFrame, measure: 
     layer["colour"] = [DISTANCE_COLOURS[int(c)] if not math.isnan(c) else NO_DATA_COLOUR
                        for c in classes]
     whose = ("nærmeste selvhjelpsgruppe" if organisation is None
-             else settings.ORGANISATIONS[organisation])
+             else "nærmeste gruppe i " + settings.ORGANISATIONS[organisation].split(" (")[0])
     with _style():
         fig = Figure(figsize=(IMAGE_PX[0] / IMAGE_DPI, IMAGE_PX[1] / IMAGE_DPI))
         FigureCanvasAgg(fig)
-        ax = fig.add_axes((0.01, 0.02, 0.5, 0.96))
+        ax = fig.add_axes((0.01, 0.02, 0.52, 0.96))
         layer.plot(ax=ax, color=layer["colour"], edgecolor="#777777", linewidth=0.15)
         x0, y0, x1, y1 = layer.total_bounds
         ax.set_xlim(x0 - 20_000, x1 + 20_000)
@@ -1068,17 +1075,29 @@ def coverage_image(polygons: gpd.GeoDataFrame, kommuner: pd.DataFrame, measure: 
         bx0, bx1 = ax.get_xlim()
         by0, by1 = ax.get_ylim()
         _scale_bar(ax, bx0 + 0.45 * (bx1 - bx0), by0, bx1, by1, size=8)
-        fig.text(0.53, 0.93, f"{chosen.label} til {whose}", fontsize=15, weight="bold",
-                 va="top", color=_INK)
-        fig.text(0.53, 0.855, "fra kommunesenteret, per kommune (357 kommuner, grenser 2024)",
-                 fontsize=10, va="top", color=_MUTED)
+        width_in = 0.43 * IMAGE_PX[0] / IMAGE_DPI
+        height_in = IMAGE_PX[1] / IMAGE_DPI
+        y = 0.94
+
+        def write(text: str, size: float, gap: float = 0.02, **kwargs: Any) -> None:
+            nonlocal y
+            for line in _wrap(text, width_in * (0.85 if kwargs.get("weight") else 0.97), size):
+                fig.text(0.55, y, line, fontsize=size, va="top", **kwargs)
+                y -= size * 1.35 / 72 / height_in
+            y -= gap
+
+        write(f"{chosen.label} til {whose}", 14, weight="bold", color=_INK)
+        write("fra kommunesenteret, per kommune (357 kommuner, grenser "
+              f"{settings.DATA_YEARS['boundaries']})", 10, gap=0.04, color=_MUTED)
         entries = [Patch(facecolor=colour, edgecolor="#777777", label=label)
                    for colour, label in _legend_entries(chosen)]
         entries.append(Patch(facecolor=NO_DATA_COLOUR, edgecolor="#777777",
                              label=chosen.missing.capitalize()))
-        fig.legend(handles=entries, loc="upper left", bbox_to_anchor=(0.53, 0.79),
-                   fontsize=10, frameon=False, title=chosen.label,
+        fig.legend(handles=entries, loc="upper left", bbox_to_anchor=(0.545, y),
+                   fontsize=10, frameon=False, title=f"{chosen.figure_label} ({chosen.unit})",
+                   alignment="left",
                    title_fontproperties={"weight": "bold", "size": 10})
+        y -= 0.39
         years = settings.DATA_YEARS
         notes = (f"Registeret over tilbud er fra {years['registry']} (ISF-rapporten): kartet "
                  f"viser tilbudene slik rapporten fant dem, ikke dagens.")
@@ -1086,12 +1105,10 @@ def coverage_image(polygons: gpd.GeoDataFrame, kommuner: pd.DataFrame, measure: 
             notes += (" Kjøretid er et anslag med bil og bilferje på Kartverkets vegnett N1000 "
                       f"(antatte hastigheter, {settings.FERRY_WAIT_MIN:g} min venting per "
                       "ferje).")
-        for k, line in enumerate(_wrap(notes, 4.3, 8.5)):
-            fig.text(0.53, 0.35 - k * 0.035, line, fontsize=8.5, color=_INK, va="top")
-        credits = ("Kilder: tilbud ISF 2007; grenser og vegnett © Kartverket (CC BY 4.0); "
-                   "folketall © SSB (CC BY 4.0); stedsnavn GeoNames; postnummer Erik Bolstad.")
-        for k, line in enumerate(_wrap(credits, 4.3, 7.5)):
-            fig.text(0.53, 0.12 - k * 0.03, line, fontsize=7.5, color=_MUTED, va="top")
+        write(notes, 8.5, gap=0.03, color=_INK)
+        write("Kilder: tilbud ISF 2007; grenser og vegnett © Kartverket (CC BY 4.0); folketall "
+              "© SSB (CC BY 4.0); stedsnavn GeoNames; postnummer Erik Bolstad.", 7.5,
+              color=_MUTED)
         buffer = io.BytesIO()
         if fmt == "png":
             fig.savefig(buffer, format="png", dpi=IMAGE_DPI, facecolor="white",
@@ -1107,3 +1124,155 @@ def _legend_entries(measure: Measure) -> list[tuple[str, str]]:
     from tilbudskart.views.maps import legend_entries
 
     return [(colour, label.replace(".", ",")) for colour, label in legend_entries(measure)]
+
+
+# -- finding a kommune, and many reports at once --------------------------------------------
+
+
+@dataclass
+class KommuneLookup:
+    """The outcome of looking up a kommune typed by a person.
+
+    Attributes
+    ----------
+    number : str or None
+        The kommunenummer found (None if none or several).
+    candidates : list of str
+        Labels to choose from when the name is ambiguous ("Herøy (1515, Møre og Romsdal)").
+    reason : str
+        Why nothing was found (empty when found or ambiguous).
+
+    """
+
+    number: str | None
+    candidates: list[str] = field(default_factory=list)
+    reason: str = ""
+
+
+def find_kommune(kommuner: pd.DataFrame, query: str,
+                 gazetteer: Any | None = None) -> KommuneLookup:
+    """Find one kommune by number or name (then, with a gazetteer, by place or postcode).
+
+    Parameters
+    ----------
+    kommuner : pandas.DataFrame
+        The kommune table (column or index ``kommunenummer``; ``kommunenavn``,
+        ``fylkesnavn``, optionally ``kommunenavn_offisielt``).
+    query : str
+        "4022", "Seljord", "Kárášjohka", "Guovdageaidnu - Kautokeino" …
+    gazetteer : Gazetteer, optional
+        For a place or postcode ("Bø i Telemark", "3840"): its kommune.
+
+    Returns
+    -------
+    KommuneLookup
+
+    """
+    from tilbudskart.geocode import clean_text, normalise
+
+    table = kommuner.reset_index() if "kommunenummer" not in kommuner.columns else kommuner
+    text = clean_text(query)
+    if not text:
+        return KommuneLookup(None, reason="empty kommune")
+    numbers = table["kommunenummer"].astype(str)
+    if text.isdigit() and text.zfill(4) in set(numbers):
+        return KommuneLookup(text.zfill(4))
+    key = normalise(text)
+    names = [table["kommunenavn"].astype(str)]
+    if "kommunenavn_offisielt" in table.columns:
+        official = table["kommunenavn_offisielt"].astype(str)
+        names.append(official)
+        names.extend(official.str.split(" - ").str[i].fillna("") for i in range(3))
+    hit = np.zeros(len(table), dtype=bool)
+    for column in names:
+        hit |= column.map(normalise).to_numpy() == key
+    if hit.sum() == 1:
+        return KommuneLookup(str(numbers[hit].iloc[0]))
+    if hit.sum() > 1:
+        chosen = table[hit]
+        return KommuneLookup(None, [f"{k} ({n}, {f})" for n, k, f in zip(
+            chosen["kommunenummer"], chosen["kommunenavn"], chosen["fylkesnavn"], strict=True)])
+    if gazetteer is not None:
+        resolution = gazetteer.search(text)
+        if resolution.ok and not resolution.match.territory:
+            return KommuneLookup(resolution.match.kommunenummer)
+        if resolution.candidates:
+            return KommuneLookup(None, [c.label for c in resolution.candidates])
+        return KommuneLookup(None, reason=resolution.reason or "not found")
+    return KommuneLookup(None, reason=f"no kommune named {text[:60]!r}")
+
+
+_WORKER: dict[str, Any] = {}
+
+
+def _init_worker(data: ReportData, ranks: pd.DataFrame) -> None:
+    _WORKER["data"], _WORKER["ranks"] = data, ranks
+
+
+def _render_to(job: tuple[str, str]) -> str:
+    number, path = job
+    _write_atomic(path, kommune_report(_WORKER["data"], number, _WORKER["ranks"]))
+    return path
+
+
+def _write_atomic(path: str | Any, content: bytes) -> None:
+    """Write bytes to a temporary file beside ``path``, then rename it into place."""
+    import os
+    import tempfile
+    from pathlib import Path
+
+    target = Path(path)
+    with tempfile.NamedTemporaryFile(dir=target.parent, prefix=f".{target.name}.",
+                                     suffix=".tmp", delete=False) as handle:
+        handle.write(content)
+    os.chmod(handle.name, 0o644)
+    os.replace(handle.name, target)
+
+
+def write_reports(data: ReportData, folder: Any, numbers: Sequence[str] | None = None,
+                  workers: int = 2) -> list[Any]:
+    """Write one report per kommune into ``folder`` (in parallel), and ``index.csv``.
+
+    Parameters
+    ----------
+    data : ReportData
+        Prepared report data.
+    folder : pathlib.Path
+        Output folder (created if missing).
+    numbers : sequence of str, optional
+        Kommunenumre (default all).
+    workers : int
+        Processes (1: in this process). Workers are forked, so the data is not copied.
+
+    Returns
+    -------
+    list of pathlib.Path
+        The reports written, then ``index.csv`` (kommunenummer, name, fylke, population,
+        file name; UTF-8 with BOM, Excel-safe).
+
+    """
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+    from pathlib import Path
+
+    from tilbudskart.views.exports import csv_bytes
+
+    out = Path(folder)
+    out.mkdir(parents=True, exist_ok=True)
+    index = report_index(data.kommuner)
+    if numbers is not None:
+        index = index[index["kommunenummer"].isin(list(numbers))]
+    ranks = beyond_ranks(data.kommuner)
+    jobs = [(n, str(out / f)) for n, f in zip(index["kommunenummer"], index["fil"],
+                                              strict=True)]
+    methods = multiprocessing.get_all_start_methods()
+    if workers <= 1 or "fork" not in methods:
+        _init_worker(data, ranks)
+        written = [_render_to(job) for job in jobs]
+    else:
+        with ProcessPoolExecutor(max_workers=workers,
+                                 mp_context=multiprocessing.get_context("fork"),
+                                 initializer=_init_worker, initargs=(data, ranks)) as pool:
+            written = list(pool.map(_render_to, jobs, chunksize=4))
+    _write_atomic(out / "index.csv", csv_bytes(index))
+    return [Path(p) for p in written] + [out / "index.csv"]
