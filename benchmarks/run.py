@@ -376,12 +376,40 @@ def bench_import() -> None:
     row("… import build peak memory (tracemalloc)", f"{peak / 2**20:.0f} MiB")
 
 
+def bench_reports() -> None:
+    """One kommune report after the data is loaded; all 357 on 2 processes, as a ratio."""
+    from tilbudskart import report
+
+    data = pipeline.load_app_data()
+    t_prepare, prepared = timed(lambda: report.ReportData.from_app_data(data))
+    assert isinstance(prepared, report.ReportData)
+    ranks = report.beyond_ranks(prepared.kommuner)
+    report.kommune_report(prepared, "0301", ranks)  # fonts and caches warm
+    singles = []
+    for number in ("4022", "5610", "4614", "3401", "1856"):
+        start = time.perf_counter()
+        report.kommune_report(prepared, number, ranks)
+        singles.append(time.perf_counter() - start)
+    one = statistics.median(singles)
+    row("Kommune report (2 A4 pages, map), after the data is loaded: median of 5",
+        f"{one:.2f} s = {one:.2f}× of target (preparing: {t_prepare:.2f} s once)", "≤ 1 s")
+    with tempfile.TemporaryDirectory() as folder:
+        t_all, written = timed(lambda: report.write_reports(prepared, Path(folder), workers=2))
+    assert isinstance(written, list)
+    row(f"All {len(written) - 1} kommune reports on 2 processes vs one report",
+        f"{t_all:.0f} s = {t_all / one:.0f}× one report "
+        f"({t_all / (len(written) - 1) / one:.2f}× per report)", "2 cores: ideal 0.5×")
+
+
 def main() -> int:
     if not os.environ.get(settings.DATA_DIR_ENV):
         print(f"Set {settings.DATA_DIR_ENV} (e.g. ../shared/data)", file=sys.stderr)
         return 2
     print(f"Machine: {platform.node()} · {platform.processor() or platform.machine()} · "
           f"{os.cpu_count()} cores · Python {platform.python_version()}\n")
+    if "--only-reports" in sys.argv:
+        bench_reports()
+        return 0
     dataset = bench_build()
     bench_nearest(dataset.services)
     bench_query(dataset.services)
@@ -392,6 +420,7 @@ def main() -> int:
     bench_search_map()
     bench_app_data_cache()
     bench_import()
+    bench_reports()
     if "--no-app" not in sys.argv:
         bench_app()
     print("\n| benchmark | figure | target / note |\n|---|---|---|")

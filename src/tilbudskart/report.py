@@ -13,7 +13,7 @@ Every figure on a report is read from the kommune table the pipeline builds (the
 table ``build`` writes to ``kommuner.csv``) and formatted by
 :mod:`tilbudskart.views.text`; :func:`kommune_facts` returns them as plain values, which is
 what the tests compare. Output is byte-stable: no creation date, a fixed SVG hash salt,
-fonts subset the same way every time (DejaVu Sans, which ships with matplotlib and carries
+fonts subset the same way every time (DejaVu Sans as Type 3, which ships with matplotlib and carries
 æ, ø, å and the Sami letters á, č, đ, ŋ, š, ŧ, ž).
 
 Build a :class:`ReportData` once (:meth:`ReportData.from_app_data`, about a second: it ranks
@@ -28,7 +28,7 @@ import textwrap
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import geopandas as gpd
 import matplotlib as mpl
@@ -55,11 +55,13 @@ SITE_RADIUS_KM = 50.0
 #: tuple of float: A4 portrait, inches.
 A4 = (8.27, 11.69)
 
-#: dict: matplotlib settings for every drawing here (fonts embedded as TrueType, so text
-#: can be searched and copied; one fixed hash salt, so SVG ids are the same every time).
+#: dict: matplotlib settings for every drawing here. Fonts are embedded as Type 3 subsets
+#: with a Unicode map, so text can be searched, copied and read back (TrueType/Type 42
+#: subsetting by fontTools doubled the time of a report); one fixed SVG hash salt, so SVG
+#: ids are the same every time.
 RC: dict[str, Any] = {
     "font.family": "DejaVu Sans",
-    "pdf.fonttype": 42,
+    "pdf.fonttype": 3,
     "svg.fonttype": "path",
     "svg.hashsalt": "tilbudskart",
     "pdf.compression": 6,
@@ -113,7 +115,7 @@ class ReportData:
         at the centre of kommune *j* would reach; rows and columns in ``kommuner`` order.
     uncovered_by_kommune : numpy.ndarray
         People (grid 2019) of each kommune now beyond :data:`SITE_RADIUS_KM`.
-    network : RoadNetwork or None
+    road_network : RoadNetwork or None
         The road network (for the fastest group and, when available, its route).
 
     """
@@ -125,7 +127,7 @@ class ReportData:
     ranked: pd.DataFrame
     reach_by_kommune: np.ndarray
     uncovered_by_kommune: np.ndarray
-    network: network.RoadNetwork | None = None
+    road_network: network.RoadNetwork | None = None
     _positions: dict[str, int] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
@@ -197,6 +199,8 @@ class ReportData:
         if polygons is None:
             polygons = datasources.read_kommuner("M")
         shapes = polygons.to_crs(settings.CRS_METRIC)[["kommunenummer", "navn", "geometry"]]
+        # 100 m is below a printed point at the scale of any kommune map (≥ 60 km wide).
+        shapes = shapes.assign(geometry=shapes.geometry.simplify(100.0))
         ranked = planning.rank_new_sites(table, grid, services, radius_km=radius_km)
         ranked = ranked.assign(rank=np.arange(1, len(ranked) + 1)).set_index("kommunenummer")
         uncovered = planning.uncovered_cells(grid, services, radius_km)
@@ -205,8 +209,8 @@ class ReportData:
         reach = np.zeros((len(numbers), len(numbers)), dtype=np.int64)
         if not uncovered.empty:
             tree = cKDTree(access.unit_vectors(uncovered["lat"], uncovered["lon"]))
-            hits = tree.query_ball_point(access.unit_vectors(table["admin_lat"], table["admin_lon"]),
-                                         r=planning.chord(radius_km))
+            centres = access.unit_vectors(table["admin_lat"], table["admin_lon"])
+            hits = tree.query_ball_point(centres, r=planning.chord(radius_km))
             cell_row = uncovered["kommunenummer"].map(row_of).to_numpy()
             people = uncovered["befolkning"].to_numpy(dtype=np.int64)
             for column, found in enumerate(hits):
@@ -218,7 +222,8 @@ class ReportData:
         uncovered_by_kommune = np.array([int(inside.get(n, 0)) for n in numbers], dtype=np.int64)
         return cls(kommuner=table.set_index("kommunenummer"), services=located,
                    polygons=shapes, lines=lines, ranked=ranked, reach_by_kommune=reach,
-                   uncovered_by_kommune=uncovered_by_kommune, network=road_network)
+                   uncovered_by_kommune=uncovered_by_kommune,
+                   road_network=road_network)
 
 
 # -- facts: every figure a report shows ------------------------------------------------------
@@ -264,8 +269,8 @@ def _nearest_by_organisation(data: ReportData, row: pd.Series) -> pd.DataFrame:
     """Return one row per organisation: nearest in a line and fastest by road from the centre."""
     ranked = access.by_distance(float(row["admin_lat"]), float(row["admin_lon"]),
                                 data.services)
-    if data.network is not None:
-        ranked["drive"] = network.minutes_to(data.network, float(row["admin_lat"]),
+    if data.road_network is not None:
+        ranked["drive"] = network.minutes_to(data.road_network, float(row["admin_lat"]),
                                              float(row["admin_lon"]), ranked)
     else:
         ranked["drive"] = np.nan
@@ -337,14 +342,14 @@ def best_site(data: ReportData, number: str, share: float = 0.5) -> dict[str, An
     order = np.lexsort((numbers, -here, -reach))  # most reach, then most here, then number
     chosen = int(next(j for j in order if eligible[j]))
     site = str(numbers[chosen])
-    row = data.kommuner.loc[site]
-    x, y = network.to_metric([row["admin_lat"]], [row["admin_lon"]])
+    row = cast(pd.Series, data.kommuner.loc[site])
+    x, y = network.to_metric([float(row["admin_lat"])], [float(row["admin_lon"])])
     return {
         "kommunenummer": site, "kommunenavn": str(row["kommunenavn"]),
         "fylkesnavn": str(row["fylkesnavn"]), "admin_centre": str(row["admin_centre"]),
         "x": float(x[0]), "y": float(y[0]), "reach": int(reach[chosen]),
         "reach_here": int(here[chosen]), "uncovered_here": uncovered,
-        "rank": int(data.ranked.loc[site, "rank"]),
+        "rank": int(cast(Any, data.ranked.at[site, "rank"])),
     }
 
 
@@ -378,14 +383,14 @@ def kommune_facts(data: ReportData, number: str,
     data.position(number)
     if ranks is None:
         ranks = beyond_ranks(data.kommuner)
-    row = data.kommuner.loc[number]
+    row = cast(pd.Series, data.kommuner.loc[number])
     beyond = []
     for column, label in _columns().items():
         people = int(row[column])
         beyond.append({
             "column": column, "label": label, "people": people,
             "share": people / float(row["folkemengde"]) if row["folkemengde"] else 0.0,
-            "rank": int(ranks.at[number, f"{column}_rank"]),
+            "rank": int(cast(Any, ranks.at[number, f"{column}_rank"])),
             "tied": bool(ranks.at[number, f"{column}_tied"]),
             "median": float(ranks.attrs["median"][column]),
         })
@@ -400,7 +405,7 @@ def kommune_facts(data: ReportData, number: str,
 @contextmanager
 def _style() -> Iterator[None]:
     """Draw with the report's fonts and fixed hash salt, leaving global settings alone."""
-    with mpl.rc_context(RC):
+    with mpl.rc_context(cast(Any, RC)):
         yield
 
 
@@ -533,10 +538,10 @@ def _route_legs(data: ReportData, row: pd.Series) -> gpd.GeoDataFrame | None:
     is drawn and the page says only the drive time.
     """
     route = getattr(network, "nearest_route", None)
-    if route is None or data.network is None:
+    if route is None or data.road_network is None:
         return None
     groups = data.services[data.services["kind"] == "self_help"]
-    legs = route(data.network, float(row["admin_lat"]), float(row["admin_lon"]), groups)
+    legs = route(data.road_network, float(row["admin_lat"]), float(row["admin_lon"]), groups)
     return legs if isinstance(legs, gpd.GeoDataFrame) and not legs.empty else None
 
 
@@ -584,8 +589,7 @@ def _kommune_map(fig: Figure, rect: tuple[float, float, float, float], data: Rep
     shown = data.polygons.cx[x0:x1, y0:y1]
     shown.plot(ax=ax, facecolor=_LAND, edgecolor="#9a9a9a", linewidth=0.35)
     home.plot(ax=ax, facecolor=_HOME, edgecolor="#8a4b08", linewidth=1.3, zorder=3)
-    touching = shown[shown.geometry.touches(home.geometry.iloc[0])
-                     | shown.geometry.intersects(home.geometry.iloc[0].buffer(200))]
+    touching = shown[shown.geometry.dwithin(home.geometry.iloc[0], 200.0)]
     for n in touching.itertuples():
         if n.kommunenummer == number:
             continue
@@ -631,8 +635,10 @@ def _kommune_map(fig: Figure, rect: tuple[float, float, float, float], data: Rep
                        linewidth=0.8)
             labels.setdefault((round(g.x, -2), round(g.y, -2)), []).append(str(g.group))
     for (x, y), names in labels.items():
-        ax.annotate(" / ".join(dict.fromkeys(names)), (x, y), xytext=(6, 5),
+        right = x > x0 + 0.7 * (x1 - x0)
+        ax.annotate(" / ".join(dict.fromkeys(names)), (x, y), xytext=(-6 if right else 6, 5),
                     textcoords="offset points", fontsize=7, weight="bold", color=_INK,
+                    ha="right" if right else "left", annotation_clip=True,
                     zorder=11, bbox={"boxstyle": "round,pad=0.15", "fc": "white",
                                      "ec": "none", "alpha": 0.8})
     ax.scatter([cx[0]], [cy[0]], marker="*", s=120, color=_INK, zorder=12,
@@ -679,17 +685,17 @@ def _share(value: float) -> str:
     return f"{figure(100 * value)} %"
 
 
-def _drive(value: float) -> str:
+def _drive(value: Any) -> str:
     """Return a drive time for a table cell: "ca. 70 min" or "ingen rute"."""
-    if value is None or not np.isfinite(value):
+    if value is None or not np.isfinite(float(value)):
         return "ingen rute"
     hours = f" (≈ {figure(value / 60)} t)" if value >= 180 else ""
     return f"ca. {figure(value)} min{hours}"
 
 
-def _km(value: float) -> str:
+def _km(value: Any) -> str:
     """Return a distance in a line for a table cell ("64 km")."""
-    return "–" if value is None or not np.isfinite(value) else f"{figure(value)} km"
+    return "–" if value is None or not np.isfinite(float(value)) else f"{figure(value)} km"
 
 
 def _where(g: pd.Series | Any) -> str:
@@ -713,8 +719,8 @@ def organisation_rows(facts: dict[str, Any]) -> list[list[str]]:
         drive = _drive(g.drive_min)
         if g.fastest_id != g.group_id and np.isfinite(g.drive_min):
             drive += f" (til {g.fastest}, {g.fastest_kommune})"
-        rows.append([g.organisation_name.split(" (")[0], f"{g.group} – {_where(g)}", _km(g.km), drive,
-                     PRECISION_TEXT.get(g.precision, g.precision)])
+        rows.append([g.organisation_name.split(" (")[0], f"{g.group} – {_where(g)}",
+                     _km(g.km), drive, PRECISION_TEXT.get(g.precision, g.precision)])
     return rows
 
 
@@ -789,8 +795,9 @@ def _render_kommune(data: ReportData, facts: dict[str, Any], pdf: PdfPages) -> N
     else:
         nearest += "Vegnettet har ingen rute fra kommunesenteret til en gruppe."
     groups = int(row["groups_in_kommune"])
-    nearest += (f" Kommunen har {figure(groups)} selvhjelpsgruppe{'r' if groups != 1 else ''} "
-                f"i registeret.")
+    count = "ingen" if groups == 0 else figure(groups)
+    nearest += (f" Kommunen har {count} selvhjelpsgruppe{'r' if groups != 1 else ''} "
+                f"i registeret fra {settings.DATA_YEARS['registry']}.")
     page.paragraph(nearest, size=9.5, gap=0.12)
 
     map_height = 4.55
