@@ -558,7 +558,9 @@ def _kommune_map(fig: Figure, rect: tuple[float, float, float, float], data: Rep
     points = [(float(cx[0]), float(cy[0]))]
     organisations = facts["organisations"]
     groups = organisations[organisations["organisation"] != "institution"]
-    near_km = 450.0
+    # Groups far beyond the nearest one would shrink the kommune to a dot: they are named
+    # in the legend ("utenfor kartet") instead.
+    near_km = max(80.0, 2.5 * float(row["nearest_group_km"]))
     for g in groups.itertuples():
         if g.km <= near_km:
             points.append((g.x, g.y))
