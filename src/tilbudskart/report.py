@@ -116,7 +116,10 @@ class ReportData:
     uncovered_by_kommune : numpy.ndarray
         People (grid 2019) of each kommune now beyond :data:`SITE_RADIUS_KM`.
     road_network : RoadNetwork or None
-        The road network (for the fastest group and, when available, its route).
+        The road network (for the fastest group and its route).
+    routes : Routes or None
+        Every network node's fastest self-help group (``services`` of kind ``self_help``,
+        in order), for the route drawn on each map.
 
     """
 
@@ -128,6 +131,7 @@ class ReportData:
     reach_by_kommune: np.ndarray
     uncovered_by_kommune: np.ndarray
     road_network: network.RoadNetwork | None = None
+    routes: network.Routes | None = None
     _positions: dict[str, int] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
@@ -220,10 +224,14 @@ class ReportData:
                           people[found][known])
         inside = uncovered.groupby("kommunenummer")["befolkning"].sum()
         uncovered_by_kommune = np.array([int(inside.get(n, 0)) for n in numbers], dtype=np.int64)
+        routes = None
+        if road_network is not None:
+            groups = located[located["kind"] == "self_help"]
+            routes = road_network.nearest(groups["x"].to_numpy(), groups["y"].to_numpy())
         return cls(kommuner=table.set_index("kommunenummer"), services=located,
                    polygons=shapes, lines=lines, ranked=ranked, reach_by_kommune=reach,
                    uncovered_by_kommune=uncovered_by_kommune,
-                   road_network=road_network)
+                   road_network=road_network, routes=routes)
 
 
 # -- facts: every figure a report shows ------------------------------------------------------
@@ -531,18 +539,22 @@ def _scale_bar(ax: Any, x0: float, y0: float, x1: float, y1: float, size: float 
 
 
 def _route_legs(data: ReportData, row: pd.Series) -> gpd.GeoDataFrame | None:
-    """Return the fastest route from the centre to a self-help group, if the network can.
+    """Return the fastest route from the centre to a self-help group, leg by leg.
 
-    HOOK(net): uses ``tilbudskart.network.nearest_route`` (legs with ``kind`` road, ferry or
-    access, WGS 84) when the network module offers it (branch ``net``); until then no route
-    is drawn and the page says only the drive time.
+    Uses :func:`tilbudskart.network.route_legs` on the nearest-group routes computed once
+    (:attr:`ReportData.routes`); None without a road network or a route.
     """
-    route = getattr(network, "nearest_route", None)
-    if route is None or data.road_network is None:
+    if data.road_network is None or data.routes is None:
         return None
     groups = data.services[data.services["kind"] == "self_help"]
-    legs = route(data.road_network, float(row["admin_lat"]), float(row["admin_lon"]), groups)
-    return legs if isinstance(legs, gpd.GeoDataFrame) and not legs.empty else None
+    x, y = network.to_metric([float(row["admin_lat"])], [float(row["admin_lon"])])
+    legs = network.route_legs(data.road_network, data.routes, float(x[0]), float(y[0]),
+                              (groups["x"].to_numpy(), groups["y"].to_numpy()))
+    if legs is None or legs.empty:
+        return None
+    end = groups.iloc[int(legs.attrs["service"])]
+    legs.attrs["end"] = (float(end["x"]), float(end["y"]), str(end["name"]))
+    return legs
 
 
 def _kommune_map(fig: Figure, rect: tuple[float, float, float, float], data: ReportData,
@@ -612,6 +624,16 @@ def _kommune_map(fig: Figure, rect: tuple[float, float, float, float], data: Rep
                 part.plot(ax=ax, color=_ROUTE if kind != "access" else _MUTED,
                           linewidth=2.0 if kind != "access" else 1.0, linestyle=style, zorder=7)
         route_drawn = True
+        ex, ey, name = legs.attrs["end"]
+        ax.scatter([ex], [ey], s=42, color=_ROUTE, zorder=10, edgecolor="white", linewidth=0.8)
+        # A group labelled already needs no second label where the route ends.
+        if not any(abs(ex - g.x) < 1000 and abs(ey - g.y) < 1000 for g in groups.itertuples()):
+            right = ex > x0 + 0.7 * (x1 - x0)
+            ax.annotate(f"{name} (raskest med bil)", (ex, ey), xytext=(-6 if right else 6, -9),
+                        textcoords="offset points", fontsize=7, color=_ROUTE, weight="bold",
+                        ha="right" if right else "left", zorder=11, annotation_clip=True,
+                        bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none",
+                              "alpha": 0.8})
     if site is not None:
         circle = gpd.GeoSeries.from_xy([site["x"]], [site["y"]]).buffer(SITE_RADIUS_KM * 1000)
         circle.plot(ax=ax, facecolor="none", edgecolor=_SITE, linewidth=1.0, linestyle="--",
@@ -802,12 +824,12 @@ def _render_kommune(data: ReportData, facts: dict[str, Any], pdf: PdfPages) -> N
                 f"i registeret fra {settings.DATA_YEARS['registry']}.")
     page.paragraph(nearest, size=9.5, gap=0.12)
 
-    map_height = 4.55
+    map_height = 4.4
     page.need(map_height + 0.9)
     rect = (page.left / A4[0], (page.y - map_height) / A4[1],
             (page.right - page.left) / A4[0], map_height / A4[1])
     _kommune_map(page.fig, rect, data, facts)
-    page.y -= map_height + 0.72
+    page.y -= map_height + 0.88
 
     page.heading("Nærmeste tilbud per organisasjon, fra kommunesenteret", size=11)
     page.table(["Organisasjon", "Nærmeste i luftlinje – der den møtes", "Luftlinje",
