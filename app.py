@@ -25,7 +25,7 @@ import pandas as pd
 import streamlit as st
 from streamlit_folium import st_folium
 
-from tilbudskart import access, geocode, importers, pipeline, planning, settings
+from tilbudskart import access, geocode, importers, pipeline, planning, report, settings
 from tilbudskart.views import exports, maps, measures, route, tables
 from tilbudskart.views.text import (
     PRECISION_LABELS,
@@ -153,6 +153,47 @@ def current_planner() -> planning.Planner:
                                          data.network))
         st.session_state["opplasting_planner"] = kept
     return kept[1]
+
+
+@st.cache_resource(show_spinner=False)
+def _shared_report_data() -> report.ReportData:
+    """What every kommune report needs (site ranking, polygons), once per process."""
+    return report.ReportData.from_app_data(load())
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _shared_kommune_pdf(number: str) -> bytes:
+    return report.kommune_report(_shared_report_data(), number)
+
+
+@st.cache_data(show_spinner=False, max_entries=24)
+def _shared_coverage_picture(measure: str, organisation: str, fmt: str) -> bytes:
+    data = load()
+    return report.coverage_image(data.polygons, data.kommuner, measure,
+                                 org_id(organisation), fmt)
+
+
+def kommune_pdf(number: str) -> Callable[[], bytes]:
+    """Return what makes one kommune's report (PDF) when its button is clicked.
+
+    The data (shared, or this session's with its upload) is chosen now, while the page
+    is drawn; the PDF is made only on a click (a deferred download).
+    """
+    upload = uploaded()
+    if upload is None or upload.data is None:
+        return lambda: _shared_kommune_pdf(number)
+    data = upload.data
+    return lambda: report.kommune_report(report.ReportData.from_app_data(data), number)
+
+
+def coverage_picture(measure: str, organisation: str, fmt: str) -> Callable[[], bytes]:
+    """Return what makes the national coverage map (PNG/SVG, 1920 × 1080 px) on a click."""
+    upload = uploaded()
+    if upload is None or upload.data is None:
+        return lambda: _shared_coverage_picture(measure, organisation, fmt)
+    data = upload.data
+    return lambda: report.coverage_image(data.polygons, data.kommuner, measure,
+                                         org_id(organisation), fmt)
 
 
 def gpkg(kommunenumre: tuple[str, ...]) -> bytes:
@@ -345,6 +386,12 @@ def kommune_detail(data: pipeline.AppData, number: str, organisation: str | None
             f"({escape_markdown(settings.ORGANISATIONS[r.organisation])}, "
             f"{escape_markdown(r.kommunenavn)}; plassering: "
             f"{escape_markdown(PRECISION_LABELS.get(r.precision, r.precision))})")
+    # The PDF is made only when the button is clicked (a callable: deferred download).
+    st.download_button("Last ned kommunerapport (PDF)", kommune_pdf(number),
+                       file_name=report.report_filename(number, str(row["kommunenavn"])),
+                       mime="application/pdf", on_click="ignore", key="kommune_pdf",
+                       help="To A4-sider til utskrift: kart, avstander, kjøretider, hvor "
+                            "mange som bor langt unna og beste sted for en ny gruppe.")
 
 
 def page_coverage(data: pipeline.AppData) -> None:
@@ -403,6 +450,16 @@ def page_coverage(data: pipeline.AppData) -> None:
                     "Anslått kjøretid med bil og ferje (vegnett N1000)")
                    + " fra kommunesenteret. Klikk på en kommune for detaljer; tabellen under "
                    "viser det samme for alle kommuner.")
+        chosen_org = str(st.session_state.org)
+        picture = f"tilbudskart_{measure.key}_{chosen_org}"
+        p1, p2 = st.columns(2)
+        for column, fmt, mime in ((p1, "png", "image/png"), (p2, "svg", "image/svg+xml")):
+            column.download_button(
+                f"Last ned kartet ({fmt.upper()})",
+                coverage_picture(measure.key, chosen_org, fmt),
+                file_name=f"{picture}.{fmt}", mime=mime, on_click="ignore",
+                key=f"map_{fmt}", help="1920 × 1080 piksler, med tegnforklaring og "
+                                       "målestokk – til lysbilder og saksdokumenter.")
     with right:
         kommune_detail(data, st.session_state.kommune, organisation)
 

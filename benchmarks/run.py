@@ -469,12 +469,53 @@ def bench_planning_page() -> None:
         "first ≤ 1.5 s, repeated ≤ 300 ms (solving; the page adds its map)")
 
 
+def bench_reports() -> None:
+    """One kommune report after the data is loaded; all 357 on 2 processes, as a ratio."""
+    from tilbudskart import report
+
+    data = pipeline.load_app_data()
+    t_prepare, prepared = timed(lambda: report.ReportData.from_app_data(data))
+    assert isinstance(prepared, report.ReportData)
+    ranks = report.beyond_ranks(prepared.kommuner)
+    report.kommune_report(prepared, "0301", ranks)  # fonts and caches warm
+    singles = []
+    for number in ("4022", "5610", "4614", "3401", "1856"):
+        start = time.perf_counter()
+        report.kommune_report(prepared, number, ranks)
+        singles.append(time.perf_counter() - start)
+    one = statistics.median(singles)
+    row("Kommune report (2 A4 pages, map), after the data is loaded: median of 5",
+        f"{one:.2f} s = {one:.2f}× of target (preparing: {t_prepare:.2f} s once)", "≤ 1 s")
+    import resource
+
+    sample = prepared.kommuner.index[::15].tolist()  # 24 kommuner, serial, same run
+    with tempfile.TemporaryDirectory() as folder:
+        t_serial, _ = timed(lambda: report.write_reports(prepared, Path(folder), sample,
+                                                         workers=1))
+    per_serial = t_serial / len(sample)
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    with tempfile.TemporaryDirectory() as folder:
+        t_all, written = timed(lambda: report.write_reports(prepared, Path(folder), workers=2))
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    assert isinstance(written, list)
+    n = len(written) - 1
+    row(f"All {n} kommune reports on 2 processes vs one report (serial, {len(sample)} "
+        "in the same run)",
+        f"{t_all:.0f} s = {t_all / one:.0f}× one report; per report "
+        f"{t_all / n / per_serial:.2f}× serial; workers busy {cpu / t_all:.1f} cores",
+        "2 cores: ideal 0.5×")
+
+
 def main() -> int:
     if not os.environ.get(settings.DATA_DIR_ENV):
         print(f"Set {settings.DATA_DIR_ENV} (e.g. ../shared/data)", file=sys.stderr)
         return 2
     print(f"Machine: {platform.node()} · {platform.processor() or platform.machine()} · "
           f"{os.cpu_count()} cores · Python {platform.python_version()}\n")
+    if "--only-reports" in sys.argv:
+        bench_reports()
+        return print_rows()
     dataset = bench_build()
     bench_nearest(dataset.services)
     bench_query(dataset.services)
@@ -486,9 +527,15 @@ def main() -> int:
     bench_search_map()
     bench_app_data_cache()
     bench_import()
+    bench_reports()
     if "--no-app" not in sys.argv:
         bench_app()
         bench_planning_page()
+    return print_rows()
+
+
+def print_rows() -> int:
+    """Print every figure measured as a Markdown table (for the README)."""
     print("\n| benchmark | figure | target / note |\n|---|---|---|")
     for name, figure, target in ROWS:
         print(f"| {name} | {figure} | {target} |")

@@ -288,3 +288,29 @@ def settings_name(organisation: str) -> str:
     from tilbudskart import settings
 
     return settings.ORGANISATIONS[organisation]
+
+
+def test_kommune_report_and_map_images_download(server, page):
+    page.goto(f"{server}/?side=dekning&kommune=4022", wait_until="networkidle")
+    page.get_by_role("heading", name="Seljord").wait_for(timeout=60_000)
+    button = page.get_by_role("button", name="Last ned kommunerapport (PDF)")
+    button.scroll_into_view_if_needed()
+    with page.expect_download(timeout=60_000) as info:
+        button.click()
+    download = info.value
+    assert download.suggested_filename == "4022_Seljord.pdf"
+    content = Path(download.path()).read_bytes()
+    assert content.startswith(b"%PDF")
+    (ARTIFACTS / "download_4022_Seljord.pdf").write_bytes(content)
+    import io
+
+    from pypdf import PdfReader
+
+    text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(content)).pages)
+    assert "Seljord" in text and "Registeret over tilbud er fra 2007" in text
+    with page.expect_download(timeout=60_000) as info:
+        page.get_by_role("button", name="Last ned kartet (PNG)").click()
+    assert Path(info.value.path()).read_bytes().startswith(b"\x89PNG")
+    page.screenshot(path=str(ARTIFACTS / "dekning_seljord_downloads.png"))
+    assert page.console_errors == []
+    assert page.outside_requests == []

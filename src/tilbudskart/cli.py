@@ -1,4 +1,4 @@
-"""Command-line interface: ``tilbudskart build | nearest | gaps | plan``.
+"""Command-line interface: ``tilbudskart build | nearest | gaps | plan | compare | report | map``.
 
 ``build`` checks that the output folder can be written before computing anything. It writes
 every output into a fresh folder ``out/.builds/<stamp>/`` and publishes the whole set at
@@ -398,6 +398,81 @@ def _cmd_plan(args: argparse.Namespace) -> int:
     return 0
 
 
+def _report_data() -> object:
+    """Load the app data (disk cache when inputs are unchanged) and prepare reports."""
+    from tilbudskart import pipeline, report
+
+    return report.ReportData.from_app_data(pipeline.load_app_data())
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    from tilbudskart import report
+
+    chosen = [x for x in (args.kommune, args.all or None, args.fylke) if x]
+    if len(chosen) != 1:
+        _say("error: give one of KOMMUNE, --all or --fylke NAME", err=True)
+        return 2
+    out = Path(args.out)
+    if args.all:
+        try:
+            outputs.check_writable(out)
+        except outputs.OutputError as exc:
+            _error(str(exc))
+            return 2
+    elif not out.parent.is_dir() or not os.access(out.parent, os.W_OK):
+        _error(f"cannot write {out}: folder {out.parent} is missing or not writable")
+        return 2
+    data = _report_data()
+    assert isinstance(data, report.ReportData)
+    if args.all:
+        written = report.write_reports(data, out, workers=args.workers)
+        _say(f"Wrote {len(written) - 1} reports and {written[-1]}")
+        return 0
+    if args.fylke:
+        found = report.find_fylke(data.kommuner, args.fylke)
+        if len(found) != 1:
+            _say(f"«{geocode.shorten(args.fylke)}» is "
+                 f"{'ambiguous' if found else 'not a fylke'}; try one of:", err=True)
+            for name in found or report.fylke_names(data.kommuner):
+                _say(f"  {name}", err=True)
+            return 2
+        report._write_atomic(out, report.fylke_report(data, found[0]))
+        _say(f"Wrote {out} ({found[0]})")
+        return 0
+    lookup = report.find_kommune(data.kommuner, args.kommune, geocode.Gazetteer.from_data())
+    if lookup.number is None:
+        shown = geocode.shorten(geocode.clean_text(args.kommune))
+        if lookup.candidates:
+            _say(f"«{shown}» is ambiguous; try one of:", err=True)
+            for candidate in lookup.candidates:
+                _say(f"  {candidate}", err=True)
+        else:
+            _say(f"Not found: {geocode.shorten(lookup.reason, MAX_MESSAGE)}", err=True)
+        return 2
+    report._write_atomic(out, report.kommune_report(data, lookup.number))
+    row = data.kommuner.loc[lookup.number]
+    _say(f"Wrote {out} ({lookup.number} {row['kommunenavn']})")
+    return 0
+
+
+def _cmd_map(args: argparse.Namespace) -> int:
+    from tilbudskart import pipeline, report
+
+    out = Path(args.out)
+    fmt = out.suffix.lower().lstrip(".")
+    if fmt not in {"png", "svg"}:
+        _error(f"--out must end in .png or .svg, not {out.name!r}")
+        return 2
+    if not out.parent.is_dir() or not os.access(out.parent, os.W_OK):
+        _error(f"cannot write {out}: folder {out.parent} is missing or not writable")
+        return 2
+    data = pipeline.load_app_data()
+    image = report.coverage_image(data.polygons, data.kommuner, args.measure, args.org, fmt)
+    report._write_atomic(out, image)
+    _say(f"Wrote {out}")
+    return 0
+
+
 # -- parser and entry point ---------------------------------------------------------------
 
 
@@ -519,6 +594,28 @@ def parser() -> argparse.ArgumentParser:
     plan.add_argument("--json", action="store_true")
     _verbosity_options(plan, defaults=False)
     plan.set_defaults(func=_cmd_plan)
+
+    report = sub.add_parser(
+        "report", help="a printable PDF report per kommune (or all, or a fylke summary)",
+        description="Write a two-page A4 report (Norwegian) for one kommune, for all 357 "
+                    "(--all, into a folder with index.csv) or a fylke summary (--fylke).")
+    report.add_argument("kommune", nargs="?", help="kommune number or name (or a place)")
+    report.add_argument("--all", action="store_true", help="all kommuner into the folder --out")
+    report.add_argument("--fylke", help="a fylke summary (name, e.g. Telemark)")
+    report.add_argument("--out", required=True, help="PDF file (or folder with --all)")
+    report.add_argument("--workers", type=_int_between(1, 16), default=2,
+                        help="processes for --all (default 2)")
+    _verbosity_options(report, defaults=False)
+    report.set_defaults(func=_cmd_report)
+
+    image = sub.add_parser("map", help="the national coverage map as PNG or SVG (for slides)")
+    image.add_argument("--measure", choices=["km", "min"], default="km",
+                       help="straight-line km (default) or minutes by road and car ferry")
+    image.add_argument("--org", choices=list(settings.SELF_HELP_ORGANISATIONS), default=None,
+                       help="one organisation (default: any self-help group)")
+    image.add_argument("--out", required=True, help="image file ending in .png or .svg")
+    _verbosity_options(image, defaults=False)
+    image.set_defaults(func=_cmd_map)
     return main_parser
 
 
