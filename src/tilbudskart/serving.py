@@ -55,6 +55,7 @@ def set_html_lang(html: bytes, lang: str = LANG) -> bytes:
     --------
     >>> set_html_lang(b'<!doctype html><html lang="en"><head>')
     b'<!doctype html><html lang="nb"><head>'
+
     """
     start = html.find(b"<html")
     if start < 0:
@@ -81,6 +82,7 @@ class HtmlLang:
         The wrapped application.
     lang : str
         The language tag to set.
+
     """
 
     def __init__(self, app: ASGIApp, lang: str = LANG) -> None:
@@ -115,10 +117,10 @@ class HtmlLang:
             if page:
                 page = (gzip.compress(set_html_lang(gzip.decompress(page), self.lang))
                         if gzipped else set_html_lang(page, self.lang))
-                headers = [(k, v) for k, v in start.get("headers", [])
-                           if k.lower() != b"content-length"]
-                headers.append((b"content-length", str(len(page)).encode()))
-                start = {**start, "headers": headers}
+                kept = [(k, v) for k, v in start.get("headers", [])
+                        if k.lower() != b"content-length"]
+                start = {**start,
+                         "headers": [*kept, (b"content-length", str(len(page)).encode())]}
             await send(start)
             await send({"type": "http.response.body", "body": page, "more_body": False})
 
@@ -135,13 +137,14 @@ def allowed_origin_hosts() -> set[str]:
     -------
     set[str]
         Lower-case host names without port.
+
     """
     from streamlit import config
 
     hosts = set(LOOPBACK_HOSTS)
     address = str(config.get_option("browser.serverAddress") or "")
-    hosts.add((urlsplit(address).hostname if "//" in address else address.split(":")[0])
-              .lower())
+    name = urlsplit(address).hostname if "//" in address else address.split(":")[0]
+    hosts.add((name or "").lower())
     for origin in config.get_option("server.corsAllowedOrigins") or []:
         if urlsplit(origin.strip()).hostname:
             hosts.add(str(urlsplit(origin.strip()).hostname).lower())
@@ -172,6 +175,7 @@ def origin_allowed(origin: str | None, host: str | None, allowed: set[str]) -> b
     False
     >>> origin_allowed("https://kart.example.no", "kart.example.no", {"localhost"})
     True
+
     """
     if origin is None:
         return True
@@ -188,6 +192,7 @@ class SameOriginWebsocket:
     ----------
     app : ASGIApp
         The wrapped application.
+
     """
 
     def __init__(self, app: ASGIApp) -> None:
@@ -228,6 +233,7 @@ class StreamlitSession:
         The app's base URL, e.g. ``http://127.0.0.1:8501``.
     headers : dict[str, str], optional
         Extra request headers of the websocket handshake (e.g. ``Origin``, a cookie).
+
     """
 
     def __init__(self, url: str, headers: dict[str, str] | None = None) -> None:
@@ -269,6 +275,7 @@ class StreamlitSession:
         -------
         float
             Seconds from sending the request to the ``script_finished`` message.
+
         """
         import asyncio
         import time
