@@ -52,8 +52,8 @@ while [ "$i" -lt "$replicas" ]; do
 done
 sed -e "s|@RUN@|$run|g" -e "s|@LISTEN@|$listen|g" -e "s|@UPSTREAMS@|$upstreams|" \
     deploy/nginx.conf > "$run/nginx.conf"
-nginx -t -q -c "$run/nginx.conf" -p "$run"
-nginx -c "$run/nginx.conf" -p "$run" &
+nginx -e stderr -t -q -c "$run/nginx.conf" -p "$run"
+nginx -e stderr -c "$run/nginx.conf" -p "$run" &
 pids="$pids $!"
 echo "tilbudskart: $replicas replicas behind nginx on http://$listen (run folder $run)"
 # Stop everything as soon as any one of them ends.

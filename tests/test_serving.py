@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -229,3 +230,92 @@ def test_origin_check(origin, host, allowed):
 ])
 def test_set_html_lang(page, expected):
     assert serving.set_html_lang(page) == expected
+
+
+def _established_to(port: int) -> int:
+    """Open TCP connections (IPv4) to a loopback port, from /proc/net/tcp."""
+    count = 0
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        if fields[2].endswith(f":{port:04X}") and fields[3] == "01":
+            count += 1
+    return count
+
+
+@pytest.mark.skipif(shutil.which("nginx") is None or not Path("/proc/net/tcp").exists(),
+                    reason="needs Debian's nginx and Linux /proc")
+def test_serve_script_spreads_browsers_and_keeps_each_on_its_replica(tmp_path):
+    listen, first = _free_port(), _free_port()
+    while first + 1 == listen:
+        first = _free_port()
+    env = {**os.environ, "TILBUDSKART_LISTEN": f"127.0.0.1:{listen}",
+           "TILBUDSKART_REPLICA_PORT": str(first), "TILBUDSKART_RUN_DIR": str(tmp_path),
+           "PYTHON": sys.executable,
+           "PYTHONPATH": os.pathsep.join([str(REPO_ROOT / "src"),
+                                          os.environ.get("PYTHONPATH", "")])}
+    script = subprocess.Popen(["sh", "scripts/serve.sh", "2"], cwd=REPO_ROOT, env=env,
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                              start_new_session=True)
+    url = f"http://127.0.0.1:{listen}"
+    try:
+        deadline = time.monotonic() + 60
+        for port in (first, first + 1):  # both replicas up, then nginx
+            while True:
+                try:
+                    with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health",
+                                                timeout=2):
+                        break
+                except OSError:
+                    if time.monotonic() > deadline or script.poll() is not None:
+                        pytest.fail("serve.sh did not start")
+                    time.sleep(0.3)
+        while True:
+            try:
+                with urllib.request.urlopen(f"{url}/?side=finn", timeout=2) as answer:
+                    page, cookie = answer.read(), answer.headers["Set-Cookie"]
+                    break
+            except OSError:
+                if time.monotonic() > deadline or script.poll() is not None:
+                    pytest.fail("serve.sh did not start")
+                time.sleep(0.3)
+        assert b'<html lang="nb">' in page
+        assert cookie.startswith("tk_route=") and "HttpOnly" in cookie
+        route = cookie.split(";")[0]
+        request = urllib.request.Request(url, headers={"Cookie": route})
+        with urllib.request.urlopen(request, timeout=10) as answer:
+            assert answer.headers["Set-Cookie"] is None  # a browser keeps its route
+
+        async def browsers() -> tuple[list[int], list[int], list[str]]:
+            ports = (first, first + 1)
+            before = [_established_to(p) for p in ports]
+            # 16 browsers, each with its own route, hold a websocket open ...
+            routes = [f"tk_route=browser{i}" for i in range(16)]
+            many = [serving.StreamlitSession(url, {"Origin": url, "Cookie": r})
+                    for r in routes]
+            for session in many:
+                await session.__aenter__()
+            spread = [_established_to(p) - b for p, b in zip(ports, before, strict=True)]
+            # ... and 4 tabs of one more browser, with the same route, all go to one replica.
+            tabs = [serving.StreamlitSession(url, {"Origin": url, "Cookie": route})
+                    for _ in range(4)]
+            for session in tabs:
+                await session.__aenter__()
+            same = [_established_to(p) - b - s
+                    for p, b, s in zip(ports, before, spread, strict=True)]
+            await tabs[0].run("side=finn")
+            await tabs[0].run("side=finn", {SEARCH_LABEL: "Alta"})
+            for session in many + tabs:
+                await session.__aexit__()
+            return spread, same, tabs[0].texts
+
+        spread, same, texts = asyncio.run(browsers())
+        assert sum(spread) == 16 and min(spread) >= 1, spread  # both replicas serve
+        assert sorted(same) == [0, 4], same  # sticky: one route, one replica
+        assert "Nærmeste selvhjelpsgrupper" in texts  # a search through nginx
+    finally:
+        script.terminate()
+        output = script.communicate(timeout=30)[0].decode()
+    # The script stops every process it started: nothing listens any more.
+    for port in (listen, first, first + 1):
+        with socket.socket() as sock:
+            assert sock.connect_ex(("127.0.0.1", port)) != 0, (port, output)
