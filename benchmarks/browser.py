@@ -9,8 +9,9 @@ the app as served in production (``streamlit run serve.py``) and
   its ratio to the bare page's rerun (Enter → "Svar: …" visible). Targets ≤ 300 ms, ≤ 3×.
 - coverage page: pick a kommune, switch km/min, change organisation → the panel shows
   the new heading/caption, p50/p95. Target ≤ 300 ms.
-- cold first page: server process start → first page's content visible (the app data
-  from the disk cache, as after a restart). Target ≤ 2 s.
+- cold first page: server process start → first page's content visible, after a restart
+  (the app data from the disk cache; a first start that had to build it is not counted).
+  Target ≤ 2 s.
 
 Nothing here is a test: figures are printed as a Markdown table for the README.
 """
@@ -210,6 +211,7 @@ def main() -> int:
         browser = playwright.chromium.launch(
             executable_path=chromium,
             args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+        bench_cold(browser)  # fills the disk cache if the code or data changed
         healthy, first = bench_cold(browser)
         bare, bare_url, _ = start("benchmarks/bare_app.py")
         app, app_url, _ = start("serve.py")
@@ -229,8 +231,9 @@ def main() -> int:
                        ("maal", "Coverage: km ↔ min → the map caption"),
                        ("org", "Coverage: organisation → the panel caption")]:
         row(label, ms(coverage[key]), "target p95 ≤ 300 ms")
-    row("Cold first page: server start → healthy / → page visible",
-        f"{healthy:.2f} s / {first:.2f} s", "target ≤ 2 s (app data from the disk cache)")
+    row("Cold first page after a restart: process start → healthy; healthy → page visible",
+        f"{healthy:.2f} s; {first - healthy:.2f} s (total {first:.2f} s)",
+        "target ≤ 2 s (app data from the disk cache)")
     print("\n| benchmark | figure | target / note |\n|---|---|---|")
     for name, figure, target in ROWS:
         print(f"| {name} | {figure} | {target} |")

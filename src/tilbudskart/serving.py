@@ -16,8 +16,14 @@ with ``streamlit run app.py`` during development.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import gzip
-from collections.abc import Awaitable, Callable, MutableMapping
+import importlib
+import logging
+import os
+from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -215,6 +221,40 @@ class SameOriginWebsocket:
 
 #: What ``serve.py`` passes to :class:`streamlit.App`.
 MIDDLEWARE = [Middleware(SameOriginWebsocket), Middleware(HtmlLang)]
+
+#: Modules the app imports on its first run (seconds of imports), imported at start instead.
+WARM_MODULES = ("pandas", "geopandas", "shapely", "pyproj", "scipy.sparse", "folium",
+                "streamlit_folium", "tilbudskart.pipeline", "tilbudskart.planning",
+                "tilbudskart.access", "tilbudskart.geocode", "tilbudskart.views.maps",
+                "tilbudskart.views.tables", "tilbudskart.views.exports")
+
+logger = logging.getLogger("tilbudskart.serving")
+
+
+def warm_up() -> None:
+    """Do at server start what the first visitor would otherwise wait for.
+
+    Imports :data:`WARM_MODULES` and makes sure the app data is in the disk cache
+    (:func:`tilbudskart.pipeline.load_app_data`, with ``TILBUDSKART_IMPORTS`` as the app
+    reads it), so a first start builds it before the server answers, and the first page
+    only reads it. A failure is logged, never raised: the app shows its own message.
+    """
+    try:
+        for name in WARM_MODULES:
+            importlib.import_module(name)
+        from tilbudskart import pipeline
+
+        imports = os.environ.get("TILBUDSKART_IMPORTS", "")
+        pipeline.load_app_data(tuple(Path(p) for p in imports.split(os.pathsep) if p))
+    except Exception as exc:  # the app reports a broken data folder itself
+        logger.warning("warm-up at start failed with %s", type(exc).__name__)
+
+
+@contextlib.asynccontextmanager
+async def lifespan(app: object) -> AsyncIterator[None]:
+    """``st.App`` lifespan: :func:`warm_up` before the server takes its first request."""
+    await asyncio.to_thread(warm_up)
+    yield
 
 
 # -- a Streamlit session over the websocket (load benchmark, serving tests) ---------------
