@@ -182,6 +182,10 @@ def test_the_server_reaches_no_other_machine(production):
 
     texts = asyncio.run(search())
     assert "Nærmeste selvhjelpsgrupper" in texts  # the search really ran
+    # The map's component frame is served (serve.py's warm-up must not import it early).
+    with urllib.request.urlopen(f"{url}/component/streamlit_folium.st_folium/index.html",
+                                timeout=10) as answer:
+        assert answer.status == 200
     # A websocket from another site is refused before Streamlit would look up its IPs.
     with pytest.raises(InvalidStatus) as refused:
         _foreign_websocket(url)

@@ -223,8 +223,10 @@ class SameOriginWebsocket:
 MIDDLEWARE = [Middleware(SameOriginWebsocket), Middleware(HtmlLang)]
 
 #: Modules the app imports on its first run (seconds of imports), imported at start instead.
+#: Not ``streamlit_folium``: it registers its component when first imported, which must
+#: happen inside the running app (imported earlier, its frame is a 404).
 WARM_MODULES = ("pandas", "geopandas", "shapely", "pyproj", "scipy.sparse", "folium",
-                "streamlit_folium", "tilbudskart.pipeline", "tilbudskart.planning",
+                "tilbudskart.pipeline", "tilbudskart.planning",
                 "tilbudskart.access", "tilbudskart.geocode", "tilbudskart.views.maps",
                 "tilbudskart.views.tables", "tilbudskart.views.exports")
 
