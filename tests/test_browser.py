@@ -1,7 +1,9 @@
 """The app in a real headless Chromium: what a person sees.
 
-Starts ``streamlit run app.py`` on a free loopback port, searches, clicks a kommune on the
-map, and saves screenshots in ``tests/artifacts/``. Skipped when Debian's chromium is absent.
+Starts ``streamlit run serve.py`` (the app as served in production) on a free loopback port,
+searches, clicks a kommune on the map, checks every page with axe-core and the search with
+the keyboard alone, and saves screenshots in ``tests/artifacts/``. Skipped when Debian's
+chromium is absent.
 """
 
 from __future__ import annotations
@@ -38,7 +40,7 @@ def server():
     port = _free_port()
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     process = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(REPO_ROOT / "app.py"),
+        [sys.executable, "-m", "streamlit", "run", str(REPO_ROOT / "serve.py"),
          "--server.port", str(port), "--server.address", "127.0.0.1",
          "--server.headless", "true", "--browser.gatherUsageStats", "false"],
         cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
@@ -237,6 +239,74 @@ def test_search_draws_the_fastest_route(server, page, query, ferry, shot):
     page.wait_for_timeout(1500)
     page.screenshot(path=str(ARTIFACTS / f"{shot}.png"))
     page.locator("iframe").first.screenshot(path=str(ARTIFACTS / f"{shot}_map.png"))
+
+# -- accessibility ------------------------------------------------------------------------
+
+SEARCH_LABEL = "Adresse, postnummer, sted eller kommune"
+#: What axe-core may not find at all (WCAG 2 A/AA rules; "moderate" and "minor" are reported
+#: by the benchmark's notes, not failed on).
+BLOCKING = ("serious", "critical")
+
+
+def _axe_blocking(target) -> list[str]:
+    """axe-core's serious and critical violations in a page or frame, one line each."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    violations = Axe().run(target).response["violations"]
+    return [f"{v['impact']} {v['id']}: {v['help']} — {[n['target'] for n in v['nodes']][:3]}"
+            for v in violations if v["impact"] in BLOCKING]
+
+
+@pytest.mark.parametrize("side", ["finn", "dekning", "nye"])
+def test_every_page_passes_axe(server, page, side):
+    page.set_viewport_size({"width": 1366, "height": 1000})
+    page.goto(f"{server}/?side={side}", wait_until="networkidle")
+    page.get_by_text("Kilde for tjenestene").wait_for(timeout=120_000)
+    if side == "finn":  # the answer, not only the empty page
+        box = page.get_by_label(SEARCH_LABEL)
+        box.fill("3840")
+        box.press("Enter")
+        page.get_by_text("Nærmeste selvhjelpsgrupper").wait_for(timeout=60_000)
+    _map_frame(page)  # the map has loaded: its frame is checked too
+    page.wait_for_timeout(1000)
+    assert page.evaluate("document.documentElement.lang") == "nb"
+    found = _axe_blocking(page)
+    for frame in page.frames:
+        if "streamlit_folium" in frame.url:
+            found += [f"map: {line}" for line in _axe_blocking(frame)]
+    assert found == []
+
+
+def test_search_with_the_keyboard_alone(server, page):
+    page.set_viewport_size({"width": 1366, "height": 1000})
+    page.goto(f"{server}/?side=finn", wait_until="networkidle")
+    page.get_by_text("Kilde for tjenestene").wait_for(timeout=120_000)
+    focused = ("[document.activeElement.tagName,"
+               " document.activeElement.getAttribute('aria-label')]")
+    tabbed = []
+    for _ in range(15):  # Tab from the top of the page to the search box
+        page.keyboard.press("Tab")
+        tabbed.append(page.evaluate(focused))
+        if tabbed[-1] == ["INPUT", SEARCH_LABEL]:
+            break
+    assert tabbed[-1] == ["INPUT", SEARCH_LABEL], tabbed
+    page.keyboard.type("3840")
+    page.keyboard.press("Enter")
+    page.get_by_text("Nærmeste selvhjelpsgrupper").wait_for(timeout=60_000)
+    page.get_by_test_id("stDataFrame").first.wait_for()
+    page.wait_for_timeout(500)
+    in_results = ("(() => { const t = document.activeElement.closest('[data-testid]');"
+                  " return t ? t.getAttribute('data-testid') : ''; })()")
+    passed = []
+    for _ in range(25):  # ... and on from the box to the results table
+        page.keyboard.press("Tab")
+        passed.append(page.evaluate(in_results))
+        if passed[-1] == "data-grid-canvas" or passed[-1].startswith("glide-cell"):
+            break
+    assert passed[-1] == "data-grid-canvas" or passed[-1].startswith("glide-cell"), passed
+    # The focused table is the answer: its accessible cells hold the nearest group.
+    table = "document.activeElement.closest('[data-testid=stDataFrame]').textContent"
+    assert "Grenland" in page.evaluate(table)
     assert page.console_errors == []
     assert page.outside_requests == []
 

@@ -1,0 +1,244 @@
+"""Speed in a real browser (headless Chromium), against a bare Streamlit page in the same run.
+
+Run: ``TILBUDSKART_DATA_DIR=../shared/data .venv/bin/python benchmarks/browser.py``
+(``--repeat 20`` by default; needs Debian's chromium). Starts two servers on loopback:
+the app as served in production (``streamlit run serve.py``) and
+``benchmarks/bare_app.py`` (one text input and its echo). Measures, as a person sees it:
+
+- search answer: Enter in the search box → "Viser … fra <place>" visible, p50/p95, and
+  its ratio to the bare page's rerun (Enter → "Svar: …" visible). Targets ≤ 300 ms, ≤ 3×.
+- coverage page: pick a kommune, switch km/min, change organisation → the panel shows
+  the new heading/caption, p50/p95. Target ≤ 300 ms.
+- cold first page: server process start → first page's content visible, after a restart
+  (the app data from the disk cache; a first start that had to build it is not counted).
+  Target ≤ 2 s.
+
+Nothing here is a test: figures are printed as a Markdown table for the README.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Callable
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO_ROOT / "src"))
+
+from tilbudskart import geocode, settings  # noqa: E402
+
+SEARCH_LABEL = "Adresse, postnummer, sted eller kommune"
+QUERIES = ["3840", "Alta", "Tysnes", "0150", "Bodø", "Karasjok", "5200", "Dovre", "Tromsø",
+           "Dyrøy"]
+KOMMUNER = ["Alta", "Seljord", "Tysnes", "Dovre", "Karasjok", "Dyrøy", "Bergen", "Vardø"]
+ROWS: list[tuple[str, str, str]] = []
+
+
+def row(name: str, figure: str, target: str = "") -> None:
+    ROWS.append((name, figure, target))
+    print(f"{name:<60} {figure:<40} {target}", flush=True)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def start(script: str) -> tuple[subprocess.Popen[bytes], str, float]:
+    """Start ``streamlit run script``; return the process, its URL and seconds to healthy."""
+    port = free_port()
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
+        [str(REPO_ROOT / "src"), os.environ.get("PYTHONPATH", "")])}
+    began = time.perf_counter()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", script, "--server.port", str(port),
+         "--server.address", "127.0.0.1"], cwd=REPO_ROOT, env=env,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    while time.perf_counter() - began < 120:
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2):
+                return process, url, time.perf_counter() - began
+        except OSError:
+            time.sleep(0.05)
+    process.kill()
+    raise SystemExit(f"{script} did not start")
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+
+
+def p95(values: list[float]) -> float:
+    return sorted(values)[max(0, round(0.95 * len(values)) - 1)]
+
+
+def ms(values: list[float]) -> str:
+    return f"p50 {1000 * statistics.median(values):.0f} ms, p95 {1000 * p95(values):.0f} ms"
+
+
+def visible_text(page, text: str, selector: str = "[data-testid=stMarkdownContainer]",
+                 timeout: float = 60_000) -> None:
+    """Wait until an element of ``selector`` shows ``text`` (and is on screen)."""
+    page.wait_for_function(
+        """([sel, text]) => [...document.querySelectorAll(sel)].some(
+               e => e.innerText.includes(text) && e.getClientRects().length)""",
+        arg=[selector, text], timeout=timeout, polling="raf")
+
+
+def timed(action: Callable[[], None], done: Callable[[], None]) -> float:
+    began = time.perf_counter()
+    action()
+    done()
+    return time.perf_counter() - began
+
+
+def type_and_enter(page, label: str, value: str) -> Callable[[], None]:
+    box = page.get_by_label(label)
+
+    def go() -> None:
+        box.press("Enter")
+
+    box.fill(value)
+    return go
+
+
+def choose(page, label: str, option: str) -> Callable[[], None]:
+    """Open a selectbox and type an option; the returned action presses Enter."""
+    box = page.get_by_label(label, exact=True)
+    box.click()
+    page.keyboard.type(option)
+    page.get_by_role("option", name=option).first.wait_for()
+    return lambda: page.keyboard.press("Enter")
+
+
+def bench_bare(page, url: str, repeat: int) -> list[float]:
+    page.goto(url, wait_until="networkidle")
+    page.get_by_label("Søk").wait_for()
+    times = []
+    for i in range(repeat + 2):
+        value = f"svar-{i}"
+        t = timed(type_and_enter(page, "Søk", value), lambda v=value: visible_text(page,
+                                                                                  f"Svar: {v}"))
+        if i >= 2:  # the first two warm the browser and the server
+            times.append(t)
+    return times
+
+
+def bench_search(page, url: str, repeat: int) -> list[float]:
+    gazetteer = geocode.Gazetteer.from_data()
+    labels = {q: gazetteer.search(q).match.label for q in QUERIES}
+    page.goto(f"{url}/?side=finn", wait_until="networkidle")
+    page.get_by_label(SEARCH_LABEL).wait_for(timeout=120_000)
+    times = []
+    for i in range(repeat + 2):
+        query = QUERIES[i % len(QUERIES)]
+        t = timed(type_and_enter(page, SEARCH_LABEL, query),
+                  lambda q=query: visible_text(page, f"fra {labels[q]}."))
+        if i >= 2:
+            times.append(t)
+    return times
+
+
+def bench_coverage(page, url: str, repeat: int) -> dict[str, list[float]]:
+    page.goto(f"{url}/?side=dekning", wait_until="networkidle")
+    page.get_by_text("Kilde for tjenestene").wait_for(timeout=120_000)
+    times: dict[str, list[float]] = {"kommune": [], "maal": [], "org": []}
+    measures = ["Kjøretid med bil og ferje", "Avstand i luftlinje"]
+    captions = {"Kjøretid med bil og ferje": "Anslått kjøretid med bil og ferje",
+                "Avstand i luftlinje": "Avstand i luftlinje fra kommunesenteret"}
+    organisations = [*(settings.ORGANISATIONS[o] for o in settings.SELF_HELP_ORGANISATIONS),
+                     "Alle selvhjelpsgrupper"]
+    for i in range(repeat + 1):
+        name = KOMMUNER[i % len(KOMMUNER)]
+        t_k = timed(choose(page, "Kommune", name),
+                    lambda n=name: visible_text(page, f"{n} (", "h3"))
+        measure = measures[i % 2]
+        t_m = timed(choose(page, "Mål", measure),
+                    lambda m=measure: visible_text(page, captions[m],
+                                                   "[data-testid=stCaptionContainer]"))
+        org = organisations[i % len(organisations)]
+        whose = "nærmeste selvhjelpsgruppe" if org.startswith("Alle") else org
+        t_o = timed(choose(page, "Avstand til", org),
+                    lambda w=whose: visible_text(page, f"avstand til {w}.",
+                                                 "[data-testid=stCaptionContainer]"))
+        if i >= 1:
+            times["kommune"].append(t_k)
+            times["maal"].append(t_m)
+            times["org"].append(t_o)
+    return times
+
+
+def bench_cold(browser) -> tuple[float, float]:
+    """Server start → health, and → the first page's content visible."""
+    began = time.perf_counter()
+    process, url, _ = start("serve.py")
+    healthy = time.perf_counter() - began
+    page = browser.new_page(viewport={"width": 1366, "height": 1000})
+    try:
+        page.goto(f"{url}/?side=finn")
+        page.get_by_label(SEARCH_LABEL).wait_for(timeout=120_000)
+        visible_text(page, "Ring for råd")
+        return healthy, time.perf_counter() - began
+    finally:
+        page.close()
+        stop(process)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=20)
+    args = parser.parse_args()
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    if chromium is None:
+        raise SystemExit("needs Debian's chromium (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=chromium,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+        bench_cold(browser)  # fills the disk cache if the code or data changed
+        healthy, first = bench_cold(browser)
+        bare, bare_url, _ = start("benchmarks/bare_app.py")
+        app, app_url, _ = start("serve.py")
+        try:
+            page = browser.new_page(viewport={"width": 1366, "height": 1000})
+            base = bench_bare(page, bare_url, args.repeat)
+            search = bench_search(page, app_url, args.repeat)
+            coverage = bench_coverage(page, app_url, args.repeat)
+        finally:
+            stop(bare)
+            stop(app)
+            browser.close()
+    row("Bare Streamlit page: Enter → echo visible", ms(base), "baseline")
+    row("Search answer: Enter → 'Viser … fra <sted>' visible", ms(search),
+        f"{p95(search) / p95(base):.1f}× the bare page (p95); targets ≤ 300 ms, ≤ 3×")
+    for key, label in [("kommune", "Coverage: pick a kommune → its heading"),
+                       ("maal", "Coverage: km ↔ min → the map caption"),
+                       ("org", "Coverage: organisation → the panel caption")]:
+        row(label, ms(coverage[key]), "target p95 ≤ 300 ms")
+    row("Cold first page after a restart: process start → healthy; healthy → page visible",
+        f"{healthy:.2f} s; {first - healthy:.2f} s (total {first:.2f} s)",
+        "target ≤ 2 s (app data from the disk cache)")
+    print("\n| benchmark | figure | target / note |\n|---|---|---|")
+    for name, figure, target in ROWS:
+        print(f"| {name} | {figure} | {target} |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

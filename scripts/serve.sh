@@ -1,0 +1,68 @@
+#!/bin/sh
+# Serve tilbudskart in production: N replicas of the app behind nginx, in the foreground.
+#
+#   scripts/serve.sh [REPLICAS]        (default 2; 0 = one server, no nginx)
+#
+# Environment (all optional):
+#   TILBUDSKART_LISTEN        address:port nginx listens on        (127.0.0.1:8080)
+#   TILBUDSKART_REPLICA_PORT  first replica's loopback port         (8501, then 8502, …)
+#   TILBUDSKART_RUN_DIR       folder for nginx's config, pid, temp  (a new temporary folder)
+#   PYTHON                    the Python with tilbudskart installed (python)
+#   TILBUDSKART_DATA_DIR, STREAMLIT_BROWSER_SERVER_ADDRESS, … are passed on to the app.
+#
+# Replicas listen on 127.0.0.1 only; people reach them through nginx. With 0 replicas the
+# one server listens on TILBUDSKART_LISTEN itself. Stops everything on SIGINT/SIGTERM.
+# The Dockerfile runs exactly this script.
+set -eu
+
+replicas=${1:-${TILBUDSKART_REPLICAS:-2}}
+listen=${TILBUDSKART_LISTEN:-127.0.0.1:8080}
+first_port=${TILBUDSKART_REPLICA_PORT:-8501}
+python=${PYTHON:-python}
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+
+pids=""
+stop() {
+    trap - INT TERM EXIT
+    for pid in $pids; do kill "$pid" 2>/dev/null || true; done
+    wait 2>/dev/null || true
+}
+trap 'stop; exit 0' INT TERM
+trap stop EXIT
+
+if [ "$replicas" -eq 0 ]; then
+    "$python" -m streamlit run serve.py --server.address "${listen%:*}" \
+        --server.port "${listen##*:}" &
+    pids="$!"
+    wait "$pids"
+    exit $?
+fi
+
+run=${TILBUDSKART_RUN_DIR:-$(mktemp -d "${TMPDIR:-/tmp}/tilbudskart-serve.XXXXXX")}
+mkdir -p "$run"
+upstreams=""
+i=0
+while [ "$i" -lt "$replicas" ]; do
+    port=$((first_port + i))
+    "$python" -m streamlit run serve.py --server.address 127.0.0.1 --server.port "$port" &
+    pids="$pids $!"
+    upstreams="$upstreams        server 127.0.0.1:$port;\\n"
+    i=$((i + 1))
+done
+sed -e "s|@RUN@|$run|g" -e "s|@LISTEN@|$listen|g" -e "s|@UPSTREAMS@|$upstreams|" \
+    deploy/nginx.conf > "$run/nginx.conf"
+nginx -e stderr -t -q -c "$run/nginx.conf" -p "$run"
+nginx -e stderr -c "$run/nginx.conf" -p "$run" &
+pids="$pids $!"
+echo "tilbudskart: $replicas replicas behind nginx on http://$listen (run folder $run)"
+# Stop everything as soon as any one of them ends.
+while :; do
+    for pid in $pids; do
+        if ! kill -0 "$pid" 2>/dev/null; then
+            echo "tilbudskart: process $pid ended; stopping" >&2
+            exit 1
+        fi
+    done
+    sleep 2
+done

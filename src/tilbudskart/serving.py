@@ -1,0 +1,356 @@
+"""How the app is served in production: two small ASGI middlewares around Streamlit.
+
+``serve.py`` (beside ``app.py``) wraps the app in :class:`streamlit.App` with
+:data:`MIDDLEWARE`; ``scripts/serve.sh``, the Dockerfile and the browser tests run
+``streamlit run serve.py``. The app itself (``app.py``) is unchanged and still runs alone
+with ``streamlit run app.py`` during development.
+
+- :class:`HtmlLang` serves Streamlit's single page with ``<html lang="nb">`` instead of
+  ``lang="en"``, so screen readers read the Norwegian page with a Norwegian voice.
+- :class:`SameOriginWebsocket` refuses a websocket whose ``Origin`` is neither the page's
+  own host nor a configured one. Streamlit itself would answer such a request by looking
+  up the machine's internal and external IP address (a UDP socket towards 8.8.8.8 and an
+  HTTP request to checkip.amazonaws.com) before refusing it: any web page could make the
+  server contact a third party, and, offline, block it for two seconds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import gzip
+import importlib
+import logging
+import os
+from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from starlette.middleware import Middleware
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+#: The page language the app is written in (Norwegian bokmål).
+LANG = "nb"
+#: Origins a websocket may always come from (Streamlit allows these too, on any port).
+LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "0.0.0.0", "[::1]", "::1"})
+
+
+def set_html_lang(html: bytes, lang: str = LANG) -> bytes:
+    """Set the ``lang`` attribute of a page's ``<html>`` tag.
+
+    Parameters
+    ----------
+    html : bytes
+        The page (UTF-8).
+    lang : str
+        A BCP 47 language tag.
+
+    Returns
+    -------
+    bytes
+        The page with ``<html lang="…">`` as its first ``<html`` tag; unchanged if the
+        page has no ``<html`` tag.
+
+    Examples
+    --------
+    >>> set_html_lang(b'<!doctype html><html lang="en"><head>')
+    b'<!doctype html><html lang="nb"><head>'
+
+    """
+    start = html.find(b"<html")
+    if start < 0:
+        return html
+    end = html.find(b">", start)
+    if end < 0:
+        return html
+    return html[:start] + f'<html lang="{lang}"'.encode() + html[end:]
+
+
+def _headers(message: Message) -> dict[bytes, bytes]:
+    return {key.lower(): value for key, value in message.get("headers", [])}
+
+
+class HtmlLang:
+    """ASGI middleware: every HTML page is served with ``<html lang="nb">``.
+
+    Only ``text/html`` answers are touched (Streamlit's ``index.html``, a few kB); they
+    are buffered, changed and sent with a corrected ``Content-Length``, gzip or not.
+
+    Parameters
+    ----------
+    app : ASGIApp
+        The wrapped application.
+    lang : str
+        The language tag to set.
+
+    """
+
+    def __init__(self, app: ASGIApp, lang: str = LANG) -> None:
+        self.app = app
+        self.lang = lang
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Pass the request on; rewrite the answer if it is an HTML page."""
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        start: Message | None = None
+        body: list[bytes] = []
+
+        async def rewrite(message: Message) -> None:
+            nonlocal start
+            if message["type"] == "http.response.start":
+                headers = _headers(message)
+                if headers.get(b"content-type", b"").startswith(b"text/html"):
+                    start = message  # hold it until the body is complete
+                    return
+                await send(message)
+                return
+            if start is None or message["type"] != "http.response.body":
+                await send(message)
+                return
+            body.append(message.get("body", b""))
+            if message.get("more_body", False):
+                return
+            page = b"".join(body)
+            gzipped = _headers(start).get(b"content-encoding") == b"gzip"
+            if page:
+                page = (gzip.compress(set_html_lang(gzip.decompress(page), self.lang))
+                        if gzipped else set_html_lang(page, self.lang))
+                kept = [(k, v) for k, v in start.get("headers", [])
+                        if k.lower() != b"content-length"]
+                start = {**start,
+                         "headers": [*kept, (b"content-length", str(len(page)).encode())]}
+            await send(start)
+            await send({"type": "http.response.body", "body": page, "more_body": False})
+
+        await self.app(scope, receive, rewrite)
+
+
+def allowed_origin_hosts() -> set[str]:
+    """Host names a websocket's ``Origin`` may name besides the page's own host.
+
+    Loopback names, the host of ``browser.serverAddress`` and those of
+    ``server.corsAllowedOrigins`` (Streamlit's own settings).
+
+    Returns
+    -------
+    set[str]
+        Lower-case host names without port.
+
+    """
+    from streamlit import config
+
+    hosts = set(LOOPBACK_HOSTS)
+    address = str(config.get_option("browser.serverAddress") or "")
+    name = urlsplit(address).hostname if "//" in address else address.split(":")[0]
+    hosts.add((name or "").lower())
+    for origin in config.get_option("server.corsAllowedOrigins") or []:
+        if urlsplit(origin.strip()).hostname:
+            hosts.add(str(urlsplit(origin.strip()).hostname).lower())
+    hosts.discard("")
+    return hosts
+
+
+def origin_allowed(origin: str | None, host: str | None, allowed: set[str]) -> bool:
+    """Whether a websocket from ``origin`` to ``host`` may connect.
+
+    Parameters
+    ----------
+    origin : str or None
+        The ``Origin`` header (browsers always send one; other clients may not).
+    host : str or None
+        The ``Host`` header of the request.
+    allowed : set[str]
+        Host names accepted from any port (see :func:`allowed_origin_hosts`).
+
+    Returns
+    -------
+    bool
+        True without an ``Origin``, for the page's own origin, or for an allowed host.
+
+    Examples
+    --------
+    >>> origin_allowed("https://evil.example", "kart.example.no", {"localhost"})
+    False
+    >>> origin_allowed("https://kart.example.no", "kart.example.no", {"localhost"})
+    True
+
+    """
+    if origin is None:
+        return True
+    parts = urlsplit(origin)
+    if host is not None and parts.netloc.lower() == host.lower():
+        return True
+    return (parts.hostname or "").lower() in allowed
+
+
+class SameOriginWebsocket:
+    """ASGI middleware: refuse (HTTP 403) a websocket from a foreign origin.
+
+    Parameters
+    ----------
+    app : ASGIApp
+        The wrapped application.
+
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Refuse a websocket from a foreign origin; pass everything else on."""
+        if scope["type"] == "websocket":
+            headers = _headers(scope)
+            origin = headers.get(b"origin")
+            host = headers.get(b"host")
+            if not origin_allowed(origin.decode("latin-1") if origin else None,
+                                  host.decode("latin-1") if host else None,
+                                  allowed_origin_hosts()):
+                await receive()  # websocket.connect
+                await send({"type": "websocket.close", "code": 1008})
+                return
+        await self.app(scope, receive, send)
+
+
+#: What ``serve.py`` passes to :class:`streamlit.App`.
+MIDDLEWARE = [Middleware(SameOriginWebsocket), Middleware(HtmlLang)]
+
+#: Modules the app imports on its first run (seconds of imports), imported at start instead.
+#: Not ``streamlit_folium``: it registers its component when first imported, which must
+#: happen inside the running app (imported earlier, its frame is a 404).
+WARM_MODULES = ("pandas", "geopandas", "shapely", "pyproj", "scipy.sparse", "folium",
+                "tilbudskart.pipeline", "tilbudskart.planning",
+                "tilbudskart.access", "tilbudskart.geocode", "tilbudskart.views.maps",
+                "tilbudskart.views.tables", "tilbudskart.views.exports")
+
+logger = logging.getLogger("tilbudskart.serving")
+
+
+def warm_up() -> None:
+    """Do at server start what the first visitor would otherwise wait for.
+
+    Imports :data:`WARM_MODULES` and makes sure the app data is in the disk cache
+    (:func:`tilbudskart.pipeline.load_app_data`, with ``TILBUDSKART_IMPORTS`` as the app
+    reads it), so a first start builds it before the server answers, and the first page
+    only reads it. A failure is logged, never raised: the app shows its own message.
+    """
+    try:
+        for name in WARM_MODULES:
+            importlib.import_module(name)
+        from tilbudskart import pipeline
+
+        imports = os.environ.get("TILBUDSKART_IMPORTS", "")
+        pipeline.load_app_data(tuple(Path(p) for p in imports.split(os.pathsep) if p))
+    except Exception as exc:  # the app reports a broken data folder itself
+        logger.warning("warm-up at start failed with %s", type(exc).__name__)
+
+
+@contextlib.asynccontextmanager
+async def lifespan(app: object) -> AsyncIterator[None]:
+    """``st.App`` lifespan: :func:`warm_up` before the server takes its first request."""
+    await asyncio.to_thread(warm_up)
+    yield
+
+
+# -- a Streamlit session over the websocket (load benchmark, serving tests) ---------------
+
+
+class StreamlitSession:
+    """One browser-like session of a Streamlit app, driven over its websocket.
+
+    Speaks Streamlit's own protocol (``BackMsg``/``ForwardMsg`` protobufs of the installed
+    package): ask for a run of the script with some widget values, then read until the
+    server says the script has finished. Loopback use only (load benchmark, tests).
+
+    Parameters
+    ----------
+    url : str
+        The app's base URL, e.g. ``http://127.0.0.1:8501``.
+    headers : dict[str, str], optional
+        Extra request headers of the websocket handshake (e.g. ``Origin``, a cookie).
+
+    """
+
+    def __init__(self, url: str, headers: dict[str, str] | None = None) -> None:
+        self.url = url.rstrip("/")
+        self.headers = dict(headers or {})
+        self.widget_ids: dict[str, str] = {}  # widget label -> id, from the last run
+        self.texts: list[str] = []  # Markdown, headings and alerts of the last run
+        self._ws: Any = None
+        self._page_hash = ""
+
+    async def __aenter__(self) -> StreamlitSession:
+        """Open the websocket (the server starts a session; the first run makes the page)."""
+        from websockets.asyncio.client import connect
+
+        ws_url = "ws" + self.url.removeprefix("http") + "/_stcore/stream"
+        self._ws = await connect(ws_url, subprotocols=["streamlit"],  # type: ignore[list-item]
+                                 additional_headers=self.headers, max_size=2**27,
+                                 open_timeout=30)
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        """Close the websocket."""
+        await self._ws.close()
+
+    async def run(self, query_string: str = "", strings: dict[str, str] | None = None,
+                  timeout: float = 120.0) -> float:
+        """Run the script once, as a browser does after a widget changes.
+
+        Parameters
+        ----------
+        query_string : str
+            The page URL's query string, e.g. ``side=finn``.
+        strings : dict[str, str], optional
+            Text widget values by label (ids learnt from an earlier run).
+        timeout : float
+            Seconds to wait for the script to finish.
+
+        Returns
+        -------
+        float
+            Seconds from sending the request to the ``script_finished`` message.
+
+        """
+        import asyncio
+        import time
+
+        from streamlit.proto.BackMsg_pb2 import BackMsg
+        from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+
+        back = BackMsg()
+        back.rerun_script.query_string = query_string
+        back.rerun_script.page_script_hash = self._page_hash
+        for label, value in (strings or {}).items():
+            state = back.rerun_script.widget_states.widgets.add()
+            state.id = self.widget_ids[label]
+            state.string_value = value
+        self.texts = []
+        start = time.perf_counter()
+        await self._ws.send(back.SerializeToString())
+        async with asyncio.timeout(timeout):
+            while True:
+                message = ForwardMsg()
+                message.ParseFromString(await self._ws.recv())
+                kind = message.WhichOneof("type")
+                if kind == "new_session":
+                    self._page_hash = message.new_session.main_script_hash
+                elif kind == "delta" and message.delta.WhichOneof("type") == "new_element":
+                    self._element(message.delta.new_element)
+                elif kind == "script_finished":
+                    return time.perf_counter() - start
+
+    def _element(self, element: Any) -> None:
+        kind = element.WhichOneof("type")
+        if kind in ("markdown", "heading", "alert"):
+            self.texts.append(getattr(element, kind).body)
+        widget = getattr(element, kind, None)
+        if widget is not None and hasattr(widget, "id") and hasattr(widget, "label"):
+            self.widget_ids[widget.label] = widget.id

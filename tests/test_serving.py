@@ -1,0 +1,325 @@
+"""The server as deployed: no request leaves the machine, and the page says it is Norwegian.
+
+The real server (``streamlit run serve.py``) runs as a subprocess with a ``sitecustomize``
+module (put first on its PYTHONPATH) that records every attempt to reach a non-loopback
+address — ``connect``, ``sendto``, a name lookup — and refuses it, so nothing is sent
+even while the test runs. The test then loads the page, searches over the websocket as a
+browser does, and asserts that nothing was attempted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from websockets.exceptions import InvalidStatus
+
+from tilbudskart import serving
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+SEARCH_LABEL = "Adresse, postnummer, sted eller kommune"
+
+#: Records (and refuses) every attempt of the server process to reach another machine.
+SITECUSTOMIZE = '''
+import errno, ipaddress, json, os, socket
+
+_LOG = os.environ["TILBUDSKART_NETLOG"]
+_LOCAL_NAMES = {"", "localhost", "localhost.localdomain", "ip6-localhost"}
+
+
+def _local(host):
+    if host is None:
+        return True
+    if isinstance(host, bytes):
+        host = host.decode("ascii", "replace")
+    host = str(host).split("%")[0].strip("[]")
+    if host.lower() in _LOCAL_NAMES:
+        return True
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return False  # a host name other than localhost
+    return address.is_loopback or address.is_unspecified
+
+
+def _refuse(kind, host, port):
+    with open(_LOG, "a", encoding="utf-8") as log:
+        log.write(json.dumps({"call": kind, "host": str(host), "port": str(port)}) + "\\n")
+    raise OSError(errno.ENETUNREACH, f"tilbudskart test: {kind} to {host} refused")
+
+
+def _check(kind, address):
+    if isinstance(address, tuple) and address and not _local(address[0]):
+        _refuse(kind, address[0], address[1] if len(address) > 1 else "")
+
+
+_connect, _connect_ex, _sendto = (socket.socket.connect, socket.socket.connect_ex,
+                                  socket.socket.sendto)
+
+
+def connect(self, address):
+    _check("connect", address)
+    return _connect(self, address)
+
+
+def connect_ex(self, address):
+    _check("connect_ex", address)
+    return _connect_ex(self, address)
+
+
+def sendto(self, data, *args):
+    _check("sendto", args[-1])
+    return _sendto(self, data, *args)
+
+
+_getaddrinfo, _gethostbyname = socket.getaddrinfo, socket.gethostbyname
+
+
+def getaddrinfo(host, *args, **kwargs):
+    if not _local(host):
+        _refuse("getaddrinfo", host, args[0] if args else "")
+    return _getaddrinfo(host, *args, **kwargs)
+
+
+def gethostbyname(host):
+    if not _local(host):
+        _refuse("gethostbyname", host, "")
+    return _gethostbyname(host)
+
+
+socket.socket.connect, socket.socket.connect_ex, socket.socket.sendto = (
+    connect, connect_ex, sendto)
+socket.getaddrinfo, socket.gethostbyname = getaddrinfo, gethostbyname
+'''
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _start(script: str, tmp: Path, *flags: str) -> tuple[subprocess.Popen[bytes], str, Path]:
+    """Start ``streamlit run script`` with the network recorder; wait until it answers."""
+    (tmp / "sitecustomize.py").write_text(SITECUSTOMIZE, encoding="utf-8")
+    netlog = tmp / "netlog.jsonl"
+    netlog.touch()
+    port = _free_port()
+    python_path = os.pathsep.join([str(tmp), str(REPO_ROOT / "src"),
+                                   os.environ.get("PYTHONPATH", "")])
+    env = {**os.environ, "PYTHONPATH": python_path, "TILBUDSKART_NETLOG": str(netlog),
+           "PYTHONUNBUFFERED": "1"}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", script, "--server.port", str(port),
+         *flags], cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as answer:
+                if answer.status == 200:
+                    return process, url, netlog
+        except OSError:
+            time.sleep(0.3)
+    process.kill()
+    pytest.fail("streamlit did not start: " + process.communicate()[0].decode()[-2000:])
+
+
+def _stop(process: subprocess.Popen[bytes]) -> str:
+    process.terminate()
+    try:
+        return process.communicate(timeout=20)[0].decode()
+    except subprocess.TimeoutExpired:
+        process.kill()
+        return process.communicate()[0].decode()
+
+
+def _attempts(netlog: Path) -> list[dict[str, str]]:
+    return [json.loads(line) for line in netlog.read_text(encoding="utf-8").splitlines()]
+
+
+def _foreign_websocket(url: str) -> None:
+    """Open a websocket as a page on another site would (cross-origin)."""
+
+    async def go() -> None:
+        async with serving.StreamlitSession(url, {"Origin": "https://evil.example"}):
+            pass
+
+    asyncio.run(go())
+
+
+@pytest.fixture(scope="module")
+def production(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
+    # As a single server without a proxy might be run: listening on every interface,
+    # which is when Streamlit looks up the external IP unless browser.serverAddress is set.
+    process, url, netlog = _start("serve.py", tmp_path_factory.mktemp("production"),
+                                  "--server.address", "0.0.0.0")
+    yield url, netlog
+    _stop(process)
+
+
+def test_the_server_reaches_no_other_machine(production):
+    url, netlog = production
+    with urllib.request.urlopen(f"{url}/?side=finn", timeout=10) as answer:
+        assert answer.status == 200
+
+    async def search() -> list[str]:
+        # What a browser on the page sends: its own origin.
+        async with serving.StreamlitSession(url, {"Origin": url}) as session:
+            await session.run("side=finn")
+            await session.run("side=finn", {SEARCH_LABEL: "3840"})
+            return session.texts
+
+    texts = asyncio.run(search())
+    assert "Nærmeste selvhjelpsgrupper" in texts  # the search really ran
+    # The map's component frame is served (serve.py's warm-up must not import it early).
+    with urllib.request.urlopen(f"{url}/component/streamlit_folium.st_folium/index.html",
+                                timeout=10) as answer:
+        assert answer.status == 200
+    # A websocket from another site is refused before Streamlit would look up its IPs.
+    with pytest.raises(InvalidStatus) as refused:
+        _foreign_websocket(url)
+    assert refused.value.response.status_code == 403
+    assert _attempts(netlog) == []
+
+
+def test_the_page_is_norwegian(production):
+    url, _ = production
+    for path in ("/", "/?side=dekning", "/no-such-page"):
+        with urllib.request.urlopen(f"{url}{path}", timeout=10) as answer:
+            page = answer.read()
+        assert b'<html lang="nb">' in page, path
+
+
+def test_streamlit_alone_would_contact_a_third_party(tmp_path):
+    # Why serve.py's guard is needed, and proof that the recorder sees what it must:
+    # without it, one cross-origin websocket makes Streamlit look up the machine's
+    # internal and external IP address (8.8.8.8, checkip.amazonaws.com).
+    process, url, netlog = _start("app.py", tmp_path, "--server.address", "127.0.0.1")
+    try:
+        with pytest.raises(InvalidStatus):
+            _foreign_websocket(url)
+    finally:
+        _stop(process)
+    hosts = {attempt["host"] for attempt in _attempts(netlog)}
+    assert "8.8.8.8" in hosts or "checkip.amazonaws.com" in hosts, hosts
+
+
+@pytest.mark.parametrize(("origin", "host", "allowed"), [
+    (None, "kart.example.no", True),
+    ("https://kart.example.no", "kart.example.no", True),
+    ("http://127.0.0.1:9000", "127.0.0.1:8501", True),
+    ("https://kart.example.no.evil.example", "kart.example.no", False),
+    ("https://evil.example", "kart.example.no", False),
+    ("null", "kart.example.no", False),
+])
+def test_origin_check(origin, host, allowed):
+    assert serving.origin_allowed(origin, host, set(serving.LOOPBACK_HOSTS)) is allowed
+
+
+@pytest.mark.parametrize(("page", "expected"), [
+    (b'<!doctype html><html lang="en"><head>', b'<!doctype html><html lang="nb"><head>'),
+    (b"<html><body>", b'<html lang="nb"><body>'),
+    (b"no html here", b"no html here"),
+])
+def test_set_html_lang(page, expected):
+    assert serving.set_html_lang(page) == expected
+
+
+def _established_to(port: int) -> int:
+    """Open TCP connections (IPv4) to a loopback port, from /proc/net/tcp."""
+    count = 0
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        if fields[2].endswith(f":{port:04X}") and fields[3] == "01":
+            count += 1
+    return count
+
+
+@pytest.mark.skipif(shutil.which("nginx") is None or not Path("/proc/net/tcp").exists(),
+                    reason="needs Debian's nginx and Linux /proc")
+def test_serve_script_spreads_browsers_and_keeps_each_on_its_replica(tmp_path):
+    listen, first = _free_port(), _free_port()
+    while first + 1 == listen:
+        first = _free_port()
+    env = {**os.environ, "TILBUDSKART_LISTEN": f"127.0.0.1:{listen}",
+           "TILBUDSKART_REPLICA_PORT": str(first), "TILBUDSKART_RUN_DIR": str(tmp_path),
+           "PYTHON": sys.executable,
+           "PYTHONPATH": os.pathsep.join([str(REPO_ROOT / "src"),
+                                          os.environ.get("PYTHONPATH", "")])}
+    script = subprocess.Popen(["sh", "scripts/serve.sh", "2"], cwd=REPO_ROOT, env=env,
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                              start_new_session=True)
+    url = f"http://127.0.0.1:{listen}"
+    try:
+        deadline = time.monotonic() + 60
+        for port in (first, first + 1):  # both replicas up, then nginx
+            while True:
+                try:
+                    with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health",
+                                                timeout=2):
+                        break
+                except OSError:
+                    if time.monotonic() > deadline or script.poll() is not None:
+                        pytest.fail("serve.sh did not start")
+                    time.sleep(0.3)
+        while True:
+            try:
+                with urllib.request.urlopen(f"{url}/?side=finn", timeout=2) as answer:
+                    page, cookie = answer.read(), answer.headers["Set-Cookie"]
+                    break
+            except OSError:
+                if time.monotonic() > deadline or script.poll() is not None:
+                    pytest.fail("serve.sh did not start")
+                time.sleep(0.3)
+        assert b'<html lang="nb">' in page
+        assert cookie.startswith("tk_route=") and "HttpOnly" in cookie
+        route = cookie.split(";")[0]
+        request = urllib.request.Request(url, headers={"Cookie": route})
+        with urllib.request.urlopen(request, timeout=10) as answer:
+            assert answer.headers["Set-Cookie"] is None  # a browser keeps its route
+
+        async def browsers() -> tuple[list[int], list[int], list[str]]:
+            ports = (first, first + 1)
+            before = [_established_to(p) for p in ports]
+            # 16 browsers, each with its own route, hold a websocket open ...
+            routes = [f"tk_route=browser{i}" for i in range(16)]
+            many = [serving.StreamlitSession(url, {"Origin": url, "Cookie": r})
+                    for r in routes]
+            for session in many:
+                await session.__aenter__()
+            spread = [_established_to(p) - b for p, b in zip(ports, before, strict=True)]
+            # ... and 4 tabs of one more browser, with the same route, all go to one replica.
+            tabs = [serving.StreamlitSession(url, {"Origin": url, "Cookie": route})
+                    for _ in range(4)]
+            for session in tabs:
+                await session.__aenter__()
+            same = [_established_to(p) - b - s
+                    for p, b, s in zip(ports, before, spread, strict=True)]
+            await tabs[0].run("side=finn")
+            await tabs[0].run("side=finn", {SEARCH_LABEL: "Alta"})
+            for session in many + tabs:
+                await session.__aexit__()
+            return spread, same, tabs[0].texts
+
+        spread, same, texts = asyncio.run(browsers())
+        assert sum(spread) == 16 and min(spread) >= 1, spread  # both replicas serve
+        assert sorted(same) == [0, 4], same  # sticky: one route, one replica
+        assert "Nærmeste selvhjelpsgrupper" in texts  # a search through nginx
+    finally:
+        script.terminate()
+        output = script.communicate(timeout=30)[0].decode()
+    # The script stops every process it started: nothing listens any more.
+    for port in (listen, first, first + 1):
+        with socket.socket() as sock:
+            assert sock.connect_ex(("127.0.0.1", port)) != 0, (port, output)
