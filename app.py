@@ -394,6 +394,22 @@ def kommune_detail(data: pipeline.AppData, number: str, organisation: str | None
                             "mange som bor langt unna og beste sted for en ny gruppe.")
 
 
+@st.fragment
+def kommune_panel(data: pipeline.AppData, numbers: list[str], names: dict[str, str],
+                  organisation: str | None) -> None:
+    """The kommune chooser and its detail: a fragment, so picking a kommune reruns only it."""
+    pick, choose = st.columns([2, 3])
+    pick.selectbox("Kommuner fra rapporten", list(REPORT_KOMMUNER), key="kommune_pick",
+                   format_func=REPORT_KOMMUNER.get, index=None, placeholder="Velg …",
+                   on_change=lambda: st.session_state.update(
+                       kommune=st.session_state.kommune_pick or st.session_state.kommune))
+    choose.selectbox("Kommune", numbers, key="kommune",
+                     format_func=lambda n: f"{names[n]} ({n})",
+                     on_change=lambda: st.session_state.update(kommune_pick=None))
+    share_state("kommune")
+    kommune_detail(data, st.session_state.kommune, organisation)
+
+
 def page_coverage(data: pipeline.AppData) -> None:
     numbers = data.kommuner["kommunenummer"].tolist()
     names = dict(zip(data.kommuner["kommunenummer"], data.kommuner["kommunenavn"], strict=True))
@@ -403,17 +419,10 @@ def page_coverage(data: pipeline.AppData) -> None:
     if st.session_state.get("clicked_kommune") in names:  # a click on the map, last run
         st.session_state.kommune = st.session_state.pop("clicked_kommune")
         st.session_state.kommune_pick = None
-    top = st.columns([2, 2, 2, 3])
+    top = st.columns(2)
     top[0].selectbox("Avstand til", list(ORG_CHOICES), format_func=ORG_CHOICES.get, key="org")
     top[1].selectbox("Mål", list(MEASURE_CHOICES), format_func=MEASURE_CHOICES.get, key="maal")
-    top[2].selectbox("Kommuner fra rapporten", list(REPORT_KOMMUNER), key="kommune_pick",
-                     format_func=REPORT_KOMMUNER.get, index=None, placeholder="Velg …",
-                     on_change=lambda: st.session_state.update(
-                         kommune=st.session_state.kommune_pick or st.session_state.kommune))
-    top[3].selectbox("Kommune", numbers, key="kommune",
-                     format_func=lambda n: f"{names[n]} ({n})",
-                     on_change=lambda: st.session_state.update(kommune_pick=None))
-    share_state("org", "maal", "kommune")
+    share_state("org", "maal")
     organisation = org_id(st.session_state.org)
     measure = measures.MEASURES[st.session_state.maal]
     column = measure.column(organisation)
@@ -461,7 +470,7 @@ def page_coverage(data: pipeline.AppData) -> None:
                 key=f"map_{fmt}", help="1920 × 1080 piksler, med tegnforklaring og "
                                        "målestokk – til lysbilder og saksdokumenter.")
     with right:
-        kommune_detail(data, st.session_state.kommune, organisation)
+        kommune_panel(data, numbers, names, organisation)
 
     st.subheader("Alle kommuner")
     fylker = sorted(data.kommuner["fylkesnavn"].unique())
@@ -474,8 +483,9 @@ def page_coverage(data: pipeline.AppData) -> None:
                                        "Km til institusjon": 1}),
                  hide_index=True, key="planner_table")
     d1, d2 = st.columns(2)
-    d1.download_button("Last ned tabell (CSV)", exports.csv_bytes(shown),
-                       file_name="tilbudskart_kommuner.csv", mime="text/csv")
+    d1.download_button("Last ned tabell (CSV)", lambda: exports.csv_bytes(shown),
+                       file_name="tilbudskart_kommuner.csv", mime="text/csv",
+                       on_click="ignore")
     d2.download_button("Last ned kart og tabell (GeoPackage)",
                        gpkg(tuple(table["kommunenummer"])),
                        file_name="tilbudskart_kommuner.gpkg",

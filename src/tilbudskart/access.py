@@ -154,6 +154,36 @@ class NearestIndex:
         return self.query(lat, lon, k=1)[1][:, 0]
 
 
+def located(services: pd.DataFrame, kind: str | None = "self_help",
+            organisation: str | None = None) -> pd.DataFrame:
+    """Return the services that count as help on the map: geocoded, with a point.
+
+    Unresolved rows, online-only meetings (status ``online``) and duplicates never count as
+    physical coverage; every table, route and plan picks its groups through this function.
+
+    Parameters
+    ----------
+    services : pandas.DataFrame
+        Geocoded services (see :func:`tilbudskart.geocode.geocode_services`).
+    kind : str or None
+        ``"self_help"`` (default), ``"institution"``, or ``None`` for both.
+    organisation : str, optional
+        Only this organisation.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The chosen rows, index reset.
+
+    """
+    keep = (services["status"] == "geocoded") & services["lat"].notna() & services["lon"].notna()
+    if kind is not None:
+        keep &= services["kind"] == kind
+    if organisation is not None:
+        keep &= services["organisation"] == organisation
+    return services[keep].reset_index(drop=True)
+
+
 def by_distance(lat: float, lon: float, services: pd.DataFrame) -> pd.DataFrame:
     """Return every geocoded service with its geodesic distance from one point, nearest first.
 
@@ -265,9 +295,8 @@ def kommune_table(services: pd.DataFrame, centres: pd.DataFrame, population: pd.
         kommune, the latter scaled to the 2024 population.
 
     """
-    located = services[services["status"] == "geocoded"].dropna(subset=["lat", "lon"])
-    groups = located[located["kind"] == "self_help"].reset_index(drop=True)
-    institutions = located[located["kind"] == "institution"].reset_index(drop=True)
+    groups = located(services)
+    institutions = located(services, kind="institution")
 
     table = population.merge(centres[["kommunenummer", "administrasjonssenter", "lat", "lon"]],
                              on="kommunenummer", how="left", validate="one_to_one")

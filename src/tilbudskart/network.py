@@ -45,7 +45,7 @@ from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import connected_components, dijkstra
 from scipy.spatial import cKDTree
 
-from tilbudskart import datasources, settings
+from tilbudskart import access, datasources, settings
 
 _TO_METRIC = Transformer.from_crs(settings.CRS_WGS84, settings.CRS_METRIC, always_xy=True)
 _ROAD, _FERRY = "enkelBilveg", "bilferje"
@@ -1048,9 +1048,8 @@ def travel_table(network: RoadNetwork, services: pd.DataFrame, kommuner: pd.Data
         ``population_not_routed`` counts residents whose cell has no route to any group.
 
     """
-    located = services[services["status"] == "geocoded"].dropna(subset=["lat", "lon"])
-    groups = located[located["kind"] == "self_help"].reset_index(drop=True)
-    institutions = located[located["kind"] == "institution"].reset_index(drop=True)
+    groups = access.located(services)
+    institutions = access.located(services, kind="institution")
     table = kommuner[["kommunenummer", "folkemengde"]].reset_index(drop=True)
     cx, cy = to_metric(kommuner["admin_lat"], kommuner["admin_lon"])
 
@@ -1399,8 +1398,7 @@ def travel_anomalies(network: RoadNetwork, services: pd.DataFrame, kommuner: pd.
 
     columns = ["kommunenummer", "kommunenavn", "group", "drive_min", "straight_km",
                "min_per_km", "first_leg", "last_leg", "ferries"]
-    located = services[(services["status"] == "geocoded")
-                       & (services["kind"] == "self_help")].dropna(subset=["lat", "lon"])
+    located = access.located(services)
     if located.empty:
         return pd.DataFrame(columns=columns)
     sx, sy = to_metric(located["lat"], located["lon"])

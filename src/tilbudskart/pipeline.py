@@ -697,11 +697,7 @@ def kommune_figures(data: AppData, number: str, organisation: str | None = None)
         raise ValueError(f"not a self-help organisation: {organisation!r}; known: "
                          f"{', '.join(settings.SELF_HELP_ORGANISATIONS)}")
     row: dict[str, Any] = {str(key): value for key, value in table.loc[number].items()}
-    located = data.services[(data.services["status"] == "geocoded")
-                            & (data.services["kind"] == "self_help")].dropna(
-        subset=["lat", "lon"])
-    if organisation is not None:
-        located = located[located["organisation"] == organisation]
+    located = access.located(data.services, organisation=organisation)
     cells = data.grid[data.grid["kommunenummer"] == number]
     people = float(cells["befolkning"].sum())
     folkemengde = float(row["folkemengde"])
@@ -758,9 +754,7 @@ def fastest_route(data: AppData, lat: float, lon: float) -> gpd.GeoDataFrame | N
         :func:`tilbudskart.network.route_summary`. None where no group can be reached.
 
     """
-    located = data.services[(data.services["status"] == "geocoded")
-                            & (data.services["kind"] == "self_help")].dropna(
-        subset=["lat", "lon"])
+    located = access.located(data.services)
     if located.empty:
         return None
     x, y = network.to_metric([lat], [lon])

@@ -61,7 +61,7 @@ import pulp
 from scipy import sparse
 from scipy.spatial import cKDTree
 
-from tilbudskart import datasources, network, settings
+from tilbudskart import access, datasources, network, settings
 from tilbudskart.access import NearestIndex, unit_vectors
 
 #: Most new groups a question may ask for (CLI ``--new``, the page, :meth:`Planner.new_sites`).
@@ -276,10 +276,7 @@ def chord(radius_km: float | np.ndarray) -> Any:
 
 
 def _groups(services: pd.DataFrame, organisation: str | None) -> pd.DataFrame:
-    groups = services[(services["kind"] == "self_help") & (services["status"] == "geocoded")]
-    if organisation is not None:
-        groups = groups[groups["organisation"] == organisation]
-    return groups
+    return access.located(services, organisation=organisation)
 
 
 def uncovered_cells(grid: pd.DataFrame, services: pd.DataFrame, radius_km: float,
