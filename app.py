@@ -242,7 +242,7 @@ def call_for_advice(lines: pd.DataFrame) -> None:
 
 
 def national_lines(lines: pd.DataFrame) -> None:
-    st.subheader("Ring for råd – uansett hvor du bor")
+    st.subheader("Ring for råd – uansett hvor du bor", anchor=False)
     for row in lines[lines["scope"] == "national"].itertuples():
         hours = f" · {escape_markdown(row.opening_hours)}" if row.opening_hours else ""
         st.markdown(f"**{escape_markdown(row.name)}**: [{escape_markdown(row.phone)}]"
@@ -294,7 +294,7 @@ def page_find(data: pipeline.AppData) -> None:
         st.markdown(f"Viser {measured} fra **{escape_markdown(match.label)}**.")
         for note in access.search_notes(resolution, match, answer.nearest):
             st.info(escape_markdown(note))
-        st.subheader("Nærmeste selvhjelpsgrupper")
+        st.subheader("Nærmeste selvhjelpsgrupper", anchor=False)
         st.dataframe(tables.styled(tables.result_table(answer.nearest),
                                    {"Avstand (km)": 1}),
                      hide_index=True, key="nearest_table")
@@ -310,7 +310,7 @@ def page_find(data: pipeline.AppData) -> None:
         if path is not None:
             st.markdown(route.route_caption(path, escape_markdown))
         st.caption(FERRY_NOTE)
-        st.subheader("Nærmeste gruppe i hver organisasjon")
+        st.subheader("Nærmeste gruppe i hver organisasjon", anchor=False)
         for row in answer.per_organisation.itertuples():
             organisation = settings.ORGANISATION_TABLE[row.organisation]
             drive = (f", {minutes(row.drive_min)} med bil" if pd.notna(row.drive_min)
@@ -320,7 +320,7 @@ def page_find(data: pipeline.AppData) -> None:
                 f"({escape_markdown(row.kommunenavn)}), {kilometres(row.distance_km)}"
                 f"{drive}  \n{escape_markdown(organisation.offer)}")
         if not answer.online.empty:
-            st.subheader("Møter på nett")
+            st.subheader("Møter på nett", anchor=False)
             st.caption("Disse møtene kan du delta i hjemmefra, uansett hvor du bor.")
             for row in answer.online.itertuples():
                 link = f"  \n{escape_markdown(row.url)}" if row.url else ""
@@ -328,7 +328,7 @@ def page_find(data: pipeline.AppData) -> None:
                 st.markdown(f"**{escape_markdown(row.name)}** "
                             f"({escape_markdown(settings.ORGANISATIONS[row.organisation])})"
                             f"{note}{link}")
-        st.subheader("Nærmeste behandlingsinstitusjoner med tilbud til pårørende")
+        st.subheader("Nærmeste behandlingsinstitusjoner med tilbud til pårørende", anchor=False)
         st.dataframe(tables.styled(tables.result_table(answer.institutions),
                                    {"Avstand (km)": 1}),
                      hide_index=True, key="inst_table")
@@ -356,7 +356,7 @@ def page_find(data: pipeline.AppData) -> None:
 
 def kommune_detail(data: pipeline.AppData, number: str, organisation: str | None) -> None:
     row = pipeline.kommune_figures(data, number, organisation)
-    st.subheader(f"{row['kommunenavn']} ({row['fylkesnavn']})")
+    st.subheader(f"{row['kommunenavn']} ({row['fylkesnavn']})", anchor=False)
     whose = ("nærmeste selvhjelpsgruppe" if organisation is None
              else settings.ORGANISATIONS[organisation])
     st.caption(f"Alle tall gjelder avstand til {whose}.")
@@ -472,7 +472,7 @@ def page_coverage(data: pipeline.AppData) -> None:
     with right:
         kommune_panel(data, numbers, names, organisation)
 
-    st.subheader("Alle kommuner")
+    st.subheader("Alle kommuner", anchor=False)
     fylker = sorted(data.kommuner["fylkesnavn"].unique())
     chosen = st.multiselect("Filtrer på fylke", fylker, key="fylker",
                             placeholder="Velg fylker …")
@@ -573,7 +573,7 @@ def page_new_groups(data: pipeline.AppData) -> None:
 
 def worst_off_section(best: planning.Plan, organisation: str, objective: str) -> None:
     """What the plan does for those who live farthest from a group today."""
-    st.subheader("Hva betyr planen for dem som bor lengst unna?")
+    st.subheader("Hva betyr planen for dem som bor lengst unna?", anchor=False)
     labels = {"today": "I dag", "plan": "Med disse gruppene"}
     figures = pd.DataFrame({
         "today": current_planner().worst_off(best.sites.iloc[:0], org_id(organisation)),
@@ -590,7 +590,7 @@ def how_many_section(organisation: str, near: str, far: str) -> None:
     """The fewest groups that would put everyone within reach, and the curve."""
     import altair as alt
 
-    st.subheader("Hvor mange grupper trengs?")
+    st.subheader("Hvor mange grupper trengs?", anchor=False)
     with st.spinner("Beregner hvor mange grupper som trengs …"):
         answer = current_planner().cover_all(near, org_id(organisation))
     whole = answer.plan
@@ -673,7 +673,7 @@ def page_upload(data: pipeline.AppData) -> None:
     else:
         report = upload.dataset.import_report
     if len(report):
-        st.subheader("Rapport: rader med problemer")
+        st.subheader("Rapport: rader med problemer", anchor=False)
         shown = report.drop(columns="problem").rename(columns=REPORT_HEADERS)
         shown["Felt"] = shown["Felt"].map(lambda f: importers.FIELD_NB.get(f, f))
         shown["Alvor"] = shown["Alvor"].map({"error": "feil (ikke brukt)",
@@ -683,7 +683,7 @@ def page_upload(data: pipeline.AppData) -> None:
                            file_name="import_rapport.csv", mime="text/csv")
     if upload.data is None:
         return
-    st.subheader("Forhåndsvisning")
+    st.subheader("Forhåndsvisning", anchor=False)
     used = pd.concat([r.services for r in upload.results if len(r.services)])
     preview = used[["source_row", "name", "organisation", "place", "postcode", "attendance"]]
     st.dataframe(preview.rename(columns={
@@ -693,7 +693,7 @@ def page_upload(data: pipeline.AppData) -> None:
     st.success("Alle sidene viser nå lista di (bare i denne nettleserøkten).")
     comparison = upload.then_and_now
     if comparison is not None:
-        st.subheader("Da og nå: 2007 mot lista")
+        st.subheader("Da og nå: 2007 mot lista", anchor=False)
         st.dataframe(comparison.counts.rename(columns={
             "organisation": "Organisasjon", "same": "Samme", "moved": "Flyttet",
             "gone": "Borte", "new": "Nye"}), hide_index=True, key="then_now_counts")
@@ -752,7 +752,7 @@ def guarded(page: Callable[[], None], where: str) -> None:
 
 
 def main() -> None:
-    st.title("tilbudskart")
+    st.title("tilbudskart", anchor=False)
     st.markdown("Hvor finnes hjelp for **pårørende** til personer med rusproblemer – og hvor "
                 "finnes den ikke?")
     init_state("side", list(PAGES), "finn")
