@@ -704,6 +704,17 @@ def page_upload(data: pipeline.AppData) -> None:
             columns={"organisation": "Organisasjon", "label": "Mål", "then": "2007",
                      "now": "Nå", "change": "Endring"}), hide_index=True,
             key="then_now_coverage")
+        if len(comparison.points):
+            fmap = maps.base_map()
+            maps.outline_layer(national_polygons()[1]).add_to(fmap)
+            maps.change_markers(comparison.points).add_to(fmap)
+            fmap.fit_bounds([[comparison.points["lat"].min(), comparison.points["lon"].min()],
+                             [comparison.points["lat"].max(), comparison.points["lon"].max()]],
+                            max_zoom=9)
+            st_folium(fmap, key="change_map", height=420, use_container_width=True,
+                      returned_objects=[])
+            st.caption("Kart over endringene: grønn = ny gruppe, rød = borte, blå = flyttet "
+                       "(stiplet linje fra der den var). Tabellen under viser det samme.")
         changed = comparison.matches[comparison.matches["change"] != "same"]
         with st.expander(f"Grupper som er nye, borte eller flyttet ({len(changed)})"):
             st.dataframe(changed.rename(columns={

@@ -105,6 +105,9 @@ def test_then_and_now_with_a_list(tmp_path, road_network, grid):
     assert cover.loc[("lms", "groups"), "now"] == 2
     assert cover.loc[("all", "groups"), "now"] == 131 - 43 + 2
     assert (cover.loc["lms", "change"].drop("groups") >= 0).all()  # fewer groups: farther
+    # The map of change: one point per new or gone group, none for the one that stayed.
+    assert result.points["change"].value_counts().to_dict() == {"gone": 42, "new": 1}
+    assert result.points[["lat", "lon"]].notna().all().all()
 
 
 def test_with_imported_replaces_for_one_session(road_network, grid, services, kommuner,

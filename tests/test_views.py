@@ -195,3 +195,21 @@ def test_maps_show_a_metric_scale_and_site_badges_do_not_overlap():
                for marker in maps.site_markers(sites)._children.values()
                if isinstance(marker, folium.Marker)]
     assert [a[0] for a in anchors] == [12, -14, -40, 12]
+
+
+def test_the_map_of_change_colours_new_gone_and_moved_groups():
+    points = pd.DataFrame({
+        "organisation": ["lms", "lms", "al_anon", "aca"],
+        "change": ["new", "gone", "moved", "same"],
+        "name": [EVIL, "Borte", "Flyttet", "Samme"],
+        "kommune": ["Seljord", "Dovre", "Alta", "Oslo"],
+        "lat": [59.49, 62.0, 69.97, 59.91], "lon": [8.63, 9.24, 23.27, 10.75],
+        "from_lat": [np.nan, np.nan, 69.65, np.nan], "from_lon": [np.nan, np.nan, 18.96, np.nan]})
+    layer = maps.change_markers(points)
+    markers = [c for c in layer._children.values() if isinstance(c, folium.CircleMarker)]
+    lines = [c for c in layer._children.values() if isinstance(c, folium.PolyLine)]
+    assert [m.options["color"] for m in markers] == [
+        maps.CHANGE_STYLES[k][0] for k in ("new", "gone", "moved")]  # "same" is not drawn
+    assert len(lines) == 1 and lines[0].locations[0] == [69.65, 18.96]
+    page = _render(layer.add_to(maps.base_map()))
+    assert EVIL not in page and html.escape(EVIL) in page

@@ -795,6 +795,9 @@ class ThenAndNow:
         Problems found in the lists.
     imports : list of str
         One line per list read.
+    points : pandas.DataFrame
+        One point per group that is new, gone or moved, for a map of change
+        (:func:`tilbudskart.compare.change_points`).
 
     """
 
@@ -803,6 +806,7 @@ class ThenAndNow:
     coverage: pd.DataFrame
     import_report: pd.DataFrame
     imports: list[str]
+    points: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
 def then_and_now(new: Path | importers.ImportResult,
@@ -871,8 +875,10 @@ def then_and_now(new: Path | importers.ImportResult,
     self_help = [o for o in chosen if o in settings.SELF_HELP_ORGANISATIONS]
     coverage = compare.coverage_change(then, now, centres, population_grid, road_network,
                                        self_help)
+    points = compare.change_points(matches, then, now)
     return ThenAndNow(matches, compare.summary_table(matches), coverage,
-                      importers.concat_reports(reports), [r.describe() for r in lists])
+                      importers.concat_reports(reports), [r.describe() for r in lists],
+                      points[points["change"] != "same"].reset_index(drop=True))
 
 
 # -- an uploaded list, for one browser session ----------------------------------------------

@@ -460,6 +460,44 @@ def site_badge(rank: int) -> str:
     return _SITE_BADGE_HTML.format(rank=int(rank))
 
 
+#: dict of str to (colour, Norwegian label): how a group changed since the earlier list.
+CHANGE_STYLES: dict[str, tuple[str, str]] = {
+    "new": ("#1a9641", "ny"), "gone": ("#d7191c", "borte"), "moved": ("#2b83ba", "flyttet"),
+}
+
+
+def change_markers(points: pd.DataFrame) -> folium.FeatureGroup:
+    """Return a map layer of change: new groups green, gone red, moved blue (with a line).
+
+    Parameters
+    ----------
+    points : pandas.DataFrame
+        :func:`tilbudskart.compare.change_points` (``change``, ``name``, ``kommune``,
+        ``organisation``, ``lat``, ``lon``, ``from_lat``, ``from_lon``).
+
+    Returns
+    -------
+    folium.FeatureGroup
+        Tooltips escaped; groups that stayed the same are not drawn.
+
+    """
+    group = folium.FeatureGroup(name="Endringer")
+    for row in points.to_dict("records"):
+        if row["change"] not in CHANGE_STYLES:
+            continue
+        colour, label = CHANGE_STYLES[row["change"]]
+        organisation = settings.ORGANISATIONS.get(str(row["organisation"]), "")
+        tooltip = (f"{escape(row['name'])} ({escape(organisation)}, "
+                   f"{escape(row['kommune'])}): {label}")
+        if row["change"] == "moved" and pd.notna(row["from_lat"]):
+            folium.PolyLine([[row["from_lat"], row["from_lon"]], [row["lat"], row["lon"]]],
+                            color=colour, weight=2, dash_array="4 4").add_to(group)
+        folium.CircleMarker([row["lat"], row["lon"]], radius=7, color=colour, weight=2,
+                            fill=True, fill_color=colour, fill_opacity=0.8,
+                            tooltip=folium.Tooltip(tooltip)).add_to(group)
+    return group
+
+
 def badge_shifts(lat: np.ndarray, lon: np.ndarray, near_km: float = 40.0) -> list[int]:
     """Return how many badge widths to move each site's badge right, so none overlap.
 
