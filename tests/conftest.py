@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
 from pathlib import Path
 
 import pandas as pd
@@ -72,3 +77,34 @@ def registry_csv(tmp_path: Path):
         return path
 
     return write
+
+
+def free_port() -> int:
+    """A free TCP port on loopback."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def start_streamlit(script: str, port: int, env: dict[str, str], *flags: str,
+                    timeout: float = 120) -> tuple[subprocess.Popen[bytes], str]:
+    """Start ``streamlit run script`` on loopback and wait until it answers its health check.
+
+    Fails the test (with the server's last output) if it does not answer in ``timeout``.
+    """
+    process = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", str(REPO_ROOT / script),
+         "--server.port", str(port), *flags],
+        cwd=REPO_ROOT, env={**env, "PYTHONUNBUFFERED": "1"}, stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as answer:
+                if answer.status == 200:
+                    return process, url
+        except OSError:
+            time.sleep(0.3)
+    process.kill()
+    pytest.fail("streamlit did not start: " + process.communicate()[0].decode()[-2000:])

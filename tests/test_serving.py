@@ -24,6 +24,7 @@ from pathlib import Path
 import pytest
 from websockets.exceptions import InvalidStatus
 
+from conftest import free_port, start_streamlit
 from tilbudskart import serving
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -103,36 +104,16 @@ socket.getaddrinfo, socket.gethostbyname = getaddrinfo, gethostbyname
 '''
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def _start(script: str, tmp: Path, *flags: str) -> tuple[subprocess.Popen[bytes], str, Path]:
     """Start ``streamlit run script`` with the network recorder; wait until it answers."""
     (tmp / "sitecustomize.py").write_text(SITECUSTOMIZE, encoding="utf-8")
     netlog = tmp / "netlog.jsonl"
     netlog.touch()
-    port = _free_port()
     python_path = os.pathsep.join([str(tmp), str(REPO_ROOT / "src"),
                                    os.environ.get("PYTHONPATH", "")])
-    env = {**os.environ, "PYTHONPATH": python_path, "TILBUDSKART_NETLOG": str(netlog),
-           "PYTHONUNBUFFERED": "1"}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", script, "--server.port", str(port),
-         *flags], cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as answer:
-                if answer.status == 200:
-                    return process, url, netlog
-        except OSError:
-            time.sleep(0.3)
-    process.kill()
-    pytest.fail("streamlit did not start: " + process.communicate()[0].decode()[-2000:])
+    env = {**os.environ, "PYTHONPATH": python_path, "TILBUDSKART_NETLOG": str(netlog)}
+    process, url = start_streamlit(script, free_port(), env, *flags, timeout=60)
+    return process, url, netlog
 
 
 def _stop(process: subprocess.Popen[bytes]) -> str:
@@ -249,9 +230,9 @@ def _established_to(port: int) -> int:
 @pytest.mark.skipif(shutil.which("nginx") is None or not Path("/proc/net/tcp").exists(),
                     reason="needs Debian's nginx and Linux /proc")
 def test_serve_script_spreads_browsers_and_keeps_each_on_its_replica(tmp_path):
-    listen, first = _free_port(), _free_port()
+    listen, first = free_port(), free_port()
     while first + 1 == listen:
-        first = _free_port()
+        first = free_port()
     env = {**os.environ, "TILBUDSKART_LISTEN": f"127.0.0.1:{listen}",
            "TILBUDSKART_REPLICA_PORT": str(first), "TILBUDSKART_RUN_DIR": str(tmp_path),
            "PYTHON": sys.executable,

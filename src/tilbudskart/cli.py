@@ -182,18 +182,24 @@ def _cmd_build(args: argparse.Namespace) -> int:
     return 0
 
 
+def _not_resolved(query: str, candidates: list[str], reason: str) -> int:
+    """Say that a search was ambiguous (listing the choices) or not found; exit status 2."""
+    if candidates:
+        _say(f"«{geocode.shorten(query)}» is ambiguous; try one of:", err=True)
+        for candidate in candidates:
+            _say(f"  {candidate}", err=True)
+    else:
+        _say(f"Not found: {geocode.shorten(reason, MAX_MESSAGE)}", err=True)
+    return 2
+
+
 def _cmd_nearest(args: argparse.Namespace) -> int:
     gazetteer = geocode.Gazetteer.from_data()
     resolution = gazetteer.search(args.query)
     shown = geocode.shorten(resolution.query)
     if not resolution.ok:
-        if resolution.candidates:
-            _say(f"«{shown}» is ambiguous; try one of:", err=True)
-            for candidate in resolution.candidates:
-                _say(f"  {candidate.label}", err=True)
-        else:
-            _say(f"Not found: {geocode.shorten(resolution.reason, MAX_MESSAGE)}", err=True)
-        return 2
+        return _not_resolved(resolution.query, [c.label for c in resolution.candidates],
+                             resolution.reason)
     match = resolution.match
     assert match is not None
     services = build_dataset(args.imports, organisation=args.organisation).services \
@@ -441,14 +447,8 @@ def _cmd_report(args: argparse.Namespace) -> int:
         return 0
     lookup = report.find_kommune(data.kommuner, args.kommune, geocode.Gazetteer.from_data())
     if lookup.number is None:
-        shown = geocode.shorten(geocode.clean_text(args.kommune))
-        if lookup.candidates:
-            _say(f"«{shown}» is ambiguous; try one of:", err=True)
-            for candidate in lookup.candidates:
-                _say(f"  {candidate}", err=True)
-        else:
-            _say(f"Not found: {geocode.shorten(lookup.reason, MAX_MESSAGE)}", err=True)
-        return 2
+        return _not_resolved(geocode.clean_text(args.kommune), list(lookup.candidates),
+                             lookup.reason)
     report._write_atomic(out, report.kommune_report(data, lookup.number))
     row = data.kommuner.loc[lookup.number]
     _say(f"Wrote {out} ({lookup.number} {row['kommunenavn']})")
