@@ -373,24 +373,35 @@ def _separator(header_line: str) -> str:
     return best if counts[best] else ","
 
 
+def _header_and_rows(records: Iterable[list[str]],
+                     ) -> tuple[list[str] | None, list[tuple[int, list[str]]]]:
+    """Split records into the header and numbered rows, as the spreadsheet numbers them.
+
+    Blank records are skipped (their numbers stay counted); reading stops one row past
+    :data:`MAX_ROWS`, so the caller can say the list is too long.
+    """
+    header: list[str] | None = None
+    rows: list[tuple[int, list[str]]] = []
+    for number, record in enumerate(records, start=1):
+        if not any(cell.strip() for cell in record):
+            continue
+        if header is None:
+            header = record
+            continue
+        rows.append((number, record))
+        if len(rows) > MAX_ROWS:
+            break
+    return header, rows
+
+
 def _read_csv(text: str, encoding: str, file: str) -> _Table:
     text = text.replace("\x00", "")
     first = next((line for line in text.splitlines() if line.strip()), "")
     sep = _separator(first)
     csv.field_size_limit(max(csv.field_size_limit(), MAX_BYTES + 1))
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=sep)
-    header: list[str] | None = None
-    rows: list[tuple[int, list[str]]] = []
     try:
-        for number, record in enumerate(reader, start=1):
-            if not any(cell.strip() for cell in record):
-                continue
-            if header is None:
-                header = record
-                continue
-            rows.append((number, record))
-            if len(rows) > MAX_ROWS:
-                break
+        header, rows = _header_and_rows(reader)
     except csv.Error as exc:
         raise ImportFileError(file, reader.line_num, None,
                               f"not a readable CSV file ({exc})") from None
@@ -435,18 +446,7 @@ def _read_xlsx(data: bytes, file: str) -> _Table:
     except Exception as exc:  # calamine raises its own error types for broken workbooks
         raise ImportFileError(file, None, None,
                               f"not a readable .xlsx workbook ({type(exc).__name__})") from None
-    header: list[str] | None = None
-    rows: list[tuple[int, list[str]]] = []
-    for number, record in enumerate(values, start=1):
-        cells = [_cell(v) for v in record]
-        if not any(c.strip() for c in cells):
-            continue
-        if header is None:
-            header = cells
-            continue
-        rows.append((number, cells))
-        if len(rows) > MAX_ROWS:
-            break
+    header, rows = _header_and_rows([_cell(v) for v in record] for record in values)
     if header is None:
         raise ImportFileError(file, None, None, "the first sheet is empty")
     return _Table(header, rows, "xlsx")
