@@ -19,13 +19,15 @@ import threading
 import traceback
 from collections.abc import Callable
 from pathlib import Path
+from types import ModuleType
+from typing import TYPE_CHECKING
 
 import geopandas as gpd
 import pandas as pd
 import streamlit as st
 from streamlit_folium import st_folium
 
-from tilbudskart import access, geocode, importers, pipeline, planning, report, settings
+from tilbudskart import access, geocode, importers, pipeline, planning, serving, settings
 from tilbudskart.views import exports, maps, measures, route, tables
 from tilbudskart.views.text import (
     PRECISION_LABELS,
@@ -34,6 +36,9 @@ from tilbudskart.views.text import (
     kilometres,
     minutes,
 )
+
+if TYPE_CHECKING:
+    from tilbudskart import report
 
 logger = logging.getLogger("tilbudskart.app")
 
@@ -155,22 +160,33 @@ def current_planner() -> planning.Planner:
     return kept[1]
 
 
+def reports() -> ModuleType:
+    """:mod:`tilbudskart.report`, imported when first used (matplotlib takes ~0.5 s).
+
+    The first page (the search) never needs it; the server's warm-up imports it in the
+    background after start (:func:`tilbudskart.serving.warm_up_later`).
+    """
+    from tilbudskart import report
+
+    return report
+
+
 @st.cache_resource(show_spinner=False)
 def _shared_report_data() -> report.ReportData:
     """What every kommune report needs (site ranking, polygons), once per process."""
-    return report.ReportData.from_app_data(load())
+    return reports().ReportData.from_app_data(load())
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
 def _shared_kommune_pdf(number: str) -> bytes:
-    return report.kommune_report(_shared_report_data(), number)
+    return reports().kommune_report(_shared_report_data(), number)
 
 
 @st.cache_data(show_spinner=False, max_entries=24)
 def _shared_coverage_picture(measure: str, organisation: str, fmt: str) -> bytes:
     data = load()
-    return report.coverage_image(data.polygons, data.kommuner, measure,
-                                 org_id(organisation), fmt)
+    return reports().coverage_image(data.polygons, data.kommuner, measure,
+                                    org_id(organisation), fmt)
 
 
 def kommune_pdf(number: str) -> Callable[[], bytes]:
@@ -183,7 +199,7 @@ def kommune_pdf(number: str) -> Callable[[], bytes]:
     if upload is None or upload.data is None:
         return lambda: _shared_kommune_pdf(number)
     data = upload.data
-    return lambda: report.kommune_report(report.ReportData.from_app_data(data), number)
+    return lambda: reports().kommune_report(reports().ReportData.from_app_data(data), number)
 
 
 def coverage_picture(measure: str, organisation: str, fmt: str) -> Callable[[], bytes]:
@@ -192,8 +208,8 @@ def coverage_picture(measure: str, organisation: str, fmt: str) -> Callable[[], 
     if upload is None or upload.data is None:
         return lambda: _shared_coverage_picture(measure, organisation, fmt)
     data = upload.data
-    return lambda: report.coverage_image(data.polygons, data.kommuner, measure,
-                                         org_id(organisation), fmt)
+    return lambda: reports().coverage_image(data.polygons, data.kommuner, measure,
+                                            org_id(organisation), fmt)
 
 
 def gpkg(kommunenumre: tuple[str, ...]) -> bytes:
@@ -243,10 +259,12 @@ def call_for_advice(lines: pd.DataFrame) -> None:
 
 def national_lines(lines: pd.DataFrame) -> None:
     st.subheader("Ring for råd – uansett hvor du bor", anchor=False)
-    for row in lines[lines["scope"] == "national"].itertuples():
-        hours = f" · {escape_markdown(row.opening_hours)}" if row.opening_hours else ""
-        st.markdown(f"**{escape_markdown(row.name)}**: [{escape_markdown(row.phone)}]"
-                    f"(tel:{_tel(row.phone)})  \n{escape_markdown(row.description_nb)}{hours}")
+    # One element for all the lines (each element costs the page a message and a redraw).
+    st.markdown("\n\n".join(
+        f"**{escape_markdown(row.name)}**: [{escape_markdown(row.phone)}](tel:{_tel(row.phone)})"
+        f"  \n{escape_markdown(row.description_nb)}"
+        + (f" · {escape_markdown(row.opening_hours)}" if row.opening_hours else "")
+        for row in lines[lines["scope"] == "national"].itertuples()))
     local = lines[lines["scope"] != "national"]
     if not local.empty:
         with st.expander("Tilbud i Oslo"):
@@ -257,6 +275,19 @@ def national_lines(lines: pd.DataFrame) -> None:
 
 
 # -- pages ------------------------------------------------------------------------------
+
+
+def per_organisation_lines(found: pd.DataFrame) -> list[str]:
+    """One Markdown paragraph per organisation: its nearest group, km, drive and offer."""
+    lines = []
+    for row in found.itertuples():
+        organisation = settings.ORGANISATION_TABLE[row.organisation]
+        drive = (f", {minutes(row.drive_min)} med bil" if pd.notna(row.drive_min)
+                 else ", ingen bilrute")
+        lines.append(f"**{escape_markdown(organisation.name)}** – {escape_markdown(row.name)} "
+                     f"({escape_markdown(row.kommunenavn)}), {kilometres(row.distance_km)}"
+                     f"{drive}  \n{escape_markdown(organisation.offer)}")
+    return lines
 
 
 def page_find(data: pipeline.AppData) -> None:
@@ -295,9 +326,8 @@ def page_find(data: pipeline.AppData) -> None:
         for note in access.search_notes(resolution, match, answer.nearest):
             st.info(escape_markdown(note))
         st.subheader("Nærmeste selvhjelpsgrupper", anchor=False)
-        st.dataframe(tables.styled(tables.result_table(answer.nearest),
-                                   {"Avstand (km)": 1}),
-                     hide_index=True, key="nearest_table")
+        st.table(tables.styled(tables.result_table(answer.nearest), {"Avstand (km)": 1},
+                               markdown=True), hide_index=True)
         call_for_advice(data.lines)
         if not answer.fastest.empty:
             row = answer.fastest.iloc[0]
@@ -311,14 +341,7 @@ def page_find(data: pipeline.AppData) -> None:
             st.markdown(route.route_caption(path, escape_markdown))
         st.caption(FERRY_NOTE)
         st.subheader("Nærmeste gruppe i hver organisasjon", anchor=False)
-        for row in answer.per_organisation.itertuples():
-            organisation = settings.ORGANISATION_TABLE[row.organisation]
-            drive = (f", {minutes(row.drive_min)} med bil" if pd.notna(row.drive_min)
-                     else ", ingen bilrute")
-            st.markdown(
-                f"**{escape_markdown(organisation.name)}** – {escape_markdown(row.name)} "
-                f"({escape_markdown(row.kommunenavn)}), {kilometres(row.distance_km)}"
-                f"{drive}  \n{escape_markdown(organisation.offer)}")
+        st.markdown("\n\n".join(per_organisation_lines(answer.per_organisation)))
         if not answer.online.empty:
             st.subheader("Møter på nett", anchor=False)
             st.caption("Disse møtene kan du delta i hjemmefra, uansett hvor du bor.")
@@ -329,9 +352,8 @@ def page_find(data: pipeline.AppData) -> None:
                             f"({escape_markdown(settings.ORGANISATIONS[row.organisation])})"
                             f"{note}{link}")
         st.subheader("Nærmeste behandlingsinstitusjoner med tilbud til pårørende", anchor=False)
-        st.dataframe(tables.styled(tables.result_table(answer.institutions),
-                                   {"Avstand (km)": 1}),
-                     hide_index=True, key="inst_table")
+        st.table(tables.styled(tables.result_table(answer.institutions),
+                               {"Avstand (km)": 1}, markdown=True), hide_index=True)
         # The base map (kommune outlines) is the same for every search, so the browser keeps
         # it; only the markers and the view change (streamlit-folium's dynamic layer).
         fmap = maps.base_map()
@@ -388,7 +410,7 @@ def kommune_detail(data: pipeline.AppData, number: str, organisation: str | None
             f"{escape_markdown(PRECISION_LABELS.get(r.precision, r.precision))})")
     # The PDF is made only when the button is clicked (a callable: deferred download).
     st.download_button("Last ned kommunerapport (PDF)", kommune_pdf(number),
-                       file_name=report.report_filename(number, str(row["kommunenavn"])),
+                       file_name=reports().report_filename(number, str(row["kommunenavn"])),
                        mime="application/pdf", on_click="ignore", key="kommune_pdf",
                        help="To A4-sider til utskrift: kart, avstander, kjøretider, hvor "
                             "mange som bor langt unna og beste sted for en ny gruppe.")
@@ -669,12 +691,12 @@ def page_upload(data: pipeline.AppData) -> None:
     if upload.dataset is None:
         if upload.results:
             st.warning("Ingen rader kunne brukes; se rapporten under.")
-        report = importers.concat_reports(r.report for r in upload.results)
+        problems = importers.concat_reports(r.report for r in upload.results)
     else:
-        report = upload.dataset.import_report
-    if len(report):
+        problems = upload.dataset.import_report
+    if len(problems):
         st.subheader("Rapport: rader med problemer", anchor=False)
-        shown = report.drop(columns="problem").rename(columns=REPORT_HEADERS)
+        shown = problems.drop(columns="problem").rename(columns=REPORT_HEADERS)
         shown["Felt"] = shown["Felt"].map(lambda f: importers.FIELD_NB.get(f, f))
         shown["Alvor"] = shown["Alvor"].map({"error": "feil (ikke brukt)",
                                              "warning": "merknad (brukt)"})
@@ -780,6 +802,13 @@ def main() -> None:
             "last": page_upload}[side]
     guarded(lambda: page(current_data()), f"page {side!r}")
     footer()
+    warm_up_later()
+
+
+@st.cache_resource(show_spinner=False)
+def warm_up_later() -> None:
+    """Once per process, after the first page: import what later pages need, in a thread."""
+    threading.Thread(target=serving.warm_up_later, name="warm-up-later", daemon=True).start()
 
 
 main()

@@ -164,3 +164,23 @@ def test_grid_points_keep_metric_coordinates_and_add_wgs84():
     assert points.loc[0, ["x", "y"]].tolist() == [262_000.0, 6_650_000.0]
     assert points.loc[0, "lat"] == pytest.approx(59.91856, abs=1e-5)
     assert points.loc[0, "lon"] == pytest.approx(10.74157, abs=1e-5)
+
+
+def test_transformer_gives_the_same_points_as_pyproj_from_crs_in_a_new_thread():
+    import threading
+
+    from pyproj import Transformer
+
+    lon = np.array([4.6, 10.75, 25.0, 31.1])
+    lat = np.array([58.0, 59.91, 69.97, 70.4])
+    expected = Transformer.from_crs(settings.CRS_WGS84, settings.CRS_METRIC,
+                                    always_xy=True).transform(lon, lat)
+    fast = access.transformer(settings.CRS_WGS84, settings.CRS_METRIC)
+    assert "pipeline" in fast.definition
+    got: list[tuple[np.ndarray, np.ndarray]] = []
+    thread = threading.Thread(target=lambda: got.append(fast.transform(lon, lat)))
+    thread.start()
+    thread.join()
+    np.testing.assert_allclose(got[0], expected, atol=1e-6)
+    back = access.transformer(settings.CRS_METRIC, settings.CRS_WGS84).transform(*expected)
+    np.testing.assert_allclose(back, (lon, lat), atol=1e-9)

@@ -40,7 +40,7 @@ def test_search_gives_the_nearest_groups_the_access_table_gives(query, kommune, 
     at = run()
     at.text_input(key="q").input(query).run()
     assert not at.exception
-    shown = at.dataframe[0].value
+    shown = at.table[0].value
     match = gazetteer.search(query).match
     expected = access.nearest_services(match.lat, match.lon, services, n=5)
     assert list(shown["Navn"]) == list(expected["name"])
@@ -54,7 +54,7 @@ def test_search_shows_drive_times_and_the_fastest_group_by_ferry(gazetteer, komm
     # table for the group it names, measured from Tysnes' centre.
     at = run()
     at.text_input(key="q").input("Tysnes").run()
-    shown = at.dataframe[0].value
+    shown = at.table[0].value
     assert "Kjøretid (ca. min)" in shown.columns
     minutes = shown["Kjøretid (ca. min)"].dropna()
     assert len(minutes) == len(shown)
@@ -157,7 +157,7 @@ def test_a_service_named_as_markup_renders_as_text(tmp_path, monkeypatch, evil):
     try:
         at = run()
         at.text_input(key="q").input("3840").run()
-        table = at.dataframe[0].value
+        table = at.table[0].value
         assert table["Navn"].iloc[0] == evil  # shown as a table cell: text, not markup
         markdown = "\n".join(m.value for m in at.markdown)
         # The name reaches Markdown only with every punctuation mark escaped: no image,
@@ -250,7 +250,7 @@ def test_an_ambiguous_search_shows_nothing_until_a_place_is_chosen():
     at = run()
     at.text_input(key="q").input("Os").run()
     assert at.radio(key="valg").value is None
-    assert not at.dataframe  # no results for a place the user did not choose
+    assert not at.table  # no results for a place the user did not choose
     assert "Ring for råd" in text_of(at)
 
 
@@ -261,7 +261,7 @@ def test_svalbard_and_jan_mayen_get_an_answer_not_a_crash(query):
     assert not at.exception and not at.error
     notes = " ".join(i.value for i in at.info)
     assert "fastlandet" in notes
-    assert len(at.dataframe[0].value) == 5  # the nearest groups on the mainland
+    assert len(at.table[0].value) == 5  # the nearest groups on the mainland
     assert "Ring for råd" in text_of(at)
 
 

@@ -73,10 +73,15 @@ def test_app_data_is_cached_on_disk_and_keyed_by_the_inputs(tmp_path, monkeypatc
     first = pipeline.load_app_data(folder=tmp_path)
     cached = list(tmp_path.glob("appdata-*.pickle"))
     assert len(cached) == 1
-    # A second load reads the cache instead of building.
+    # A new process (nothing loaded yet) reads the cache instead of building.
+    monkeypatch.setattr(pipeline, "_LOADED", {})
     monkeypatch.setattr(pipeline, "build_app_data", lambda imports=(): pytest.fail("built"))
     second = pipeline.load_app_data(folder=tmp_path)
     pd.testing.assert_frame_equal(first.kommuner, second.kommuner)
+    # In the same process (the server's warm-up, then the app) it is not read again.
+    with monkeypatch.context() as patch:
+        patch.setattr(pipeline, "_read_cached", lambda path: pytest.fail("read again"))
+        assert pipeline.load_app_data(folder=tmp_path) is second
     # An imported list changes the key: the cache is not used for it.
     mine = tmp_path / "mine.csv"
     mine.write_text("name,organisation,place\nNy gruppe,lms,Seljord\n", encoding="utf-8")

@@ -7,6 +7,7 @@ import folium
 import numpy as np
 import pandas as pd
 import pyogrio
+import pytest
 
 from tilbudskart import datasources, pipeline, settings
 from tilbudskart.views import exports, maps, measures, tables
@@ -213,3 +214,16 @@ def test_the_map_of_change_colours_new_gone_and_moved_groups():
     assert len(lines) == 1 and lines[0].locations[0] == [69.65, 18.96]
     page = _render(layer.add_to(maps.base_map()))
     assert EVIL not in page and html.escape(EVIL) in page
+
+
+@pytest.mark.parametrize("evil", ["<script>alert(1)</script>", "![px](http://evil.example/p.png)",
+                                  "<https://evil.example>", "www.evil.example"])
+def test_a_table_drawn_as_markdown_shows_text_from_data_escaped(evil):
+    from tilbudskart.views.text import escape_markdown, figure
+
+    table = pd.DataFrame({"Navn": [evil, None], "Avstand (km)": [1234.5, 2.0]})
+    shown = tables.styled(table, {"Avstand (km)": 1}, markdown=True)
+    html = shown.to_html()
+    assert escape_markdown(evil) in html and evil not in html
+    assert figure(1234.5, 1) in html and ">nan<" not in html
+    assert shown.data["Navn"].iloc[0] == evil  # the value underneath is unchanged

@@ -40,14 +40,14 @@ import numpy as np
 import pandas as pd
 import shapely
 import shapely.ops
-from pyproj import Transformer
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import connected_components, dijkstra
 from scipy.spatial import cKDTree
 
 from tilbudskart import access, datasources, settings
 
-_TO_METRIC = Transformer.from_crs(settings.CRS_WGS84, settings.CRS_METRIC, always_xy=True)
+_TO_METRIC = access.transformer(settings.CRS_WGS84, settings.CRS_METRIC)
+_TO_WGS84 = access.transformer(settings.CRS_METRIC, settings.CRS_WGS84)
 _ROAD, _FERRY = "enkelBilveg", "bilferje"
 #: Edge kinds of the graph: a road piece, a ferry crossing (or part of one), the way from a
 #: road onto a quay (carrying half the ferry wait), and a repaired gap.
@@ -1283,12 +1283,14 @@ def _merge_legs(raw: list[tuple[str, str, float, float, shapely.LineString]]
 
 def _legs_frame(rows: list[_Leg]) -> gpd.GeoDataFrame:
     """Return legs as a GeoDataFrame in WGS 84 (columns :data:`LEG_COLUMNS`)."""
-    frame = gpd.GeoDataFrame(
+    lines = shapely.transform([shapely.linestrings(leg.coords) for leg in rows],
+                              lambda xy: np.column_stack(_TO_WGS84.transform(xy[:, 0],
+                                                                            xy[:, 1])))
+    return gpd.GeoDataFrame(
         {"kind": [leg.kind for leg in rows], "road": [leg.road for leg in rows],
          "ferry": [leg.ferry for leg in rows], "km": [leg.km for leg in rows],
          "minutes": [leg.minutes for leg in rows]},
-        geometry=[shapely.linestrings(leg.coords) for leg in rows], crs=settings.CRS_METRIC)
-    return frame.to_crs(settings.CRS_WGS84)
+        geometry=lines, crs=settings.CRS_WGS84)
 
 
 class RouteSummary(TypedDict):

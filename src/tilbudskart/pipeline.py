@@ -13,6 +13,7 @@ import logging
 import os
 import pickle
 import tempfile
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -525,16 +526,40 @@ def load_app_data(imports: Sequence[Path] = (), folder: Path | None = None) -> A
     if folder is None:
         return build_app_data(imports)
     path = folder / f"appdata-{input_fingerprint(imports)}.pickle"
-    if path.is_file():
-        try:
-            with path.open("rb") as handle:
-                data = pickle.load(handle)
-            if isinstance(data, AppData):
-                logger.info("loaded the app data from the cache %s", path)
-                return data
-        except (OSError, pickle.UnpicklingError, EOFError, AttributeError) as exc:
-            logger.warning("cache %s unreadable (%s); building afresh", path, exc)
-    data = build_app_data(imports)
+    key = (str(path), os.environ.get(settings.DATA_DIR_ENV, ""))
+    with _LOADED_LOCK:
+        if key in _LOADED:  # loaded by this process already (the server's warm-up)
+            return _LOADED[key]
+    data = _read_cached(path)
+    if data is None:
+        data = build_app_data(imports)
+        _write_cached(data, folder, path)
+    with _LOADED_LOCK:
+        return _LOADED.setdefault(key, data)
+
+
+#: App data this process has loaded, by cache file and data folder (see load_app_data).
+_LOADED: dict[tuple[str, str], AppData] = {}
+_LOADED_LOCK = threading.Lock()
+
+
+def _read_cached(path: Path) -> AppData | None:
+    """Return the app data pickled at ``path``; None if missing or unreadable (logged)."""
+    if not path.is_file():
+        return None
+    try:
+        with path.open("rb") as handle:
+            data = pickle.load(handle)
+        if isinstance(data, AppData):
+            logger.info("loaded the app data from the cache %s", path)
+            return data
+    except (OSError, pickle.UnpicklingError, EOFError, AttributeError) as exc:
+        logger.warning("cache %s unreadable (%s); building afresh", path, exc)
+    return None
+
+
+def _write_cached(data: AppData, folder: Path, path: Path) -> None:
+    """Pickle ``data`` to ``path`` (atomically) and remove older caches; failures logged."""
     try:
         folder.mkdir(parents=True, exist_ok=True)
         with tempfile.NamedTemporaryFile(dir=folder, delete=False, suffix=".tmp") as out:
@@ -546,7 +571,6 @@ def load_app_data(imports: Sequence[Path] = (), folder: Path | None = None) -> A
         logger.info("cached the app data in %s", path)
     except OSError as exc:
         logger.warning("could not cache the app data in %s: %s", folder, exc)
-    return data
 
 
 # -- questions the app asks -------------------------------------------------------------
@@ -615,17 +639,19 @@ def answer_search(data: AppData, lat: float, lon: float, n: int = 5,
         raise ValueError(f"n must be 1…50 and n_institutions 0…50, not {n}, {n_institutions}")
     ranked = access.by_distance(lat, lon, data.services)
     ranked["drive_min"] = network.minutes_to(data.network, lat, lon, ranked)
-    nearest = access.nearest_services(lat, lon, ranked, n=n)
-    groups = ranked[ranked["kind"] == "self_help"]
+    kind = ranked["kind"].to_numpy()
+    groups = ranked[kind == "self_help"].reset_index(drop=True)
+    nearest = groups.head(n)
     fastest = groups.sort_values(["drive_min", "distance_km"], kind="stable").head(1)
     if fastest.empty or fastest["drive_min"].isna().all() or (
             not nearest.empty and fastest["id"].iloc[0] == nearest["id"].iloc[0]):
         fastest = fastest.iloc[0:0]
-    per_organisation = pd.concat(
-        [access.nearest_services(lat, lon, ranked, n=1, organisation=organisation)
-         for organisation in settings.SELF_HELP_ORGANISATIONS], ignore_index=True)
-    institutions = access.nearest_services(lat, lon, ranked, n=n_institutions,
-                                           kind="institution")
+    # The nearest group of each organisation (the first of it in distance order), in the
+    # organisations table's order.
+    first = groups.drop_duplicates("organisation").set_index("organisation")
+    present = [o for o in settings.SELF_HELP_ORGANISATIONS if o in first.index]
+    per_organisation = first.loc[present].reset_index()[list(groups.columns)]
+    institutions = ranked[kind == "institution"].head(n_institutions).reset_index(drop=True)
     return SearchAnswer(nearest, fastest.reset_index(drop=True), per_organisation,
                         institutions, online_meetings(data.services))
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import gzip
 import importlib
 import logging
@@ -230,6 +231,10 @@ WARM_MODULES = ("pandas", "geopandas", "shapely", "pyproj", "scipy.sparse", "fol
                 "tilbudskart.access", "tilbudskart.geocode", "tilbudskart.views.maps",
                 "tilbudskart.views.tables", "tilbudskart.views.exports")
 
+#: Modules only later pages need (the report's matplotlib, the map classes, the planning
+#: chart): imported in the background after the first page (:func:`warm_up_later`).
+LATER_MODULES = ("mapclassify", "matplotlib", "tilbudskart.report", "altair")
+
 logger = logging.getLogger("tilbudskart.serving")
 
 
@@ -250,6 +255,23 @@ def warm_up() -> None:
         pipeline.load_app_data(tuple(Path(p) for p in imports.split(os.pathsep) if p))
     except Exception as exc:  # the app reports a broken data folder itself
         logger.warning("warm-up at start failed with %s", type(exc).__name__)
+    # What is loaded now lives as long as the server: move it out of the garbage
+    # collector's sight, so a full collection (tens of ms over ~10⁵ objects) does not land
+    # in the middle of someone's search.
+    gc.freeze()
+
+
+def warm_up_later() -> None:
+    """Import :data:`LATER_MODULES`; failures are logged, never raised.
+
+    The app starts it in a thread once its first page is drawn (while it was drawn, the
+    imports would only have competed with it for the processor).
+    """
+    try:
+        for name in LATER_MODULES:
+            importlib.import_module(name)
+    except Exception as exc:  # the page that needs the module will meet the error itself
+        logger.warning("later warm-up failed with %s", type(exc).__name__)
 
 
 @contextlib.asynccontextmanager

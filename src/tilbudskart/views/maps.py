@@ -19,7 +19,6 @@ from typing import Any
 import branca.element
 import folium
 import geopandas as gpd
-import mapclassify
 import numpy as np
 import pandas as pd
 import xstatic.pkg.jquery
@@ -193,6 +192,8 @@ def distance_classes(values: pd.Series, bins: tuple[float, ...] = settings.DISTA
     if valid.empty:
         return result
     upper = max(float(valid.max()), bins[-1] + 1)
+    import mapclassify  # 0.7 s to import (matplotlib, scipy.stats): only when classifying
+
     classifier = mapclassify.UserDefined(valid.to_numpy(), bins=[*bins, upper])
     result.loc[valid.index] = classifier.yb
     return result

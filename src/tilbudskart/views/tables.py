@@ -13,11 +13,12 @@ from pandas.io.formats.style import Styler
 
 from tilbudskart import settings
 from tilbudskart.views.measures import MEASURES, Measure
-from tilbudskart.views.text import PRECISION_LABELS, figure
+from tilbudskart.views.text import PRECISION_LABELS, escape_markdown, figure
 
 
-def styled(table: pd.DataFrame, digits: dict[str, int] | None = None) -> Styler:
-    """Return a table whose numbers show the Norwegian way (for ``st.dataframe``).
+def styled(table: pd.DataFrame, digits: dict[str, int] | None = None,
+           markdown: bool = False) -> Styler:
+    """Return a table whose numbers show the Norwegian way (for ``st.dataframe``/``st.table``).
 
     Parameters
     ----------
@@ -25,6 +26,10 @@ def styled(table: pd.DataFrame, digits: dict[str, int] | None = None) -> Styler:
         Any table; numeric columns are formatted, the values underneath stay numbers.
     digits : dict of str to int, optional
         Decimals per column (default 0).
+    markdown : bool
+        The table is drawn by ``st.table``, which renders every cell as Markdown: text
+        cells are shown Markdown-escaped (:func:`~tilbudskart.views.text.escape_markdown`),
+        so a name from data stays text; the values underneath are unchanged.
 
     """
     digits = digits or {}
@@ -32,9 +37,17 @@ def styled(table: pd.DataFrame, digits: dict[str, int] | None = None) -> Styler:
     def formatter(decimals: int) -> Callable[[object], str]:
         return lambda value: figure(value, decimals)
 
+    def text(value: object) -> str:
+        return "" if pd.api.types.is_scalar(value) and pd.isna(value) else escape_markdown(
+            str(value))
+
     numeric = [c for c in table.columns if pd.api.types.is_numeric_dtype(table[c])
                and not pd.api.types.is_bool_dtype(table[c])]
-    return table.style.format({c: formatter(digits.get(c, 0)) for c in numeric})
+    formats: dict[str, Callable[[object], str]] = {
+        c: formatter(digits.get(c, 0)) for c in numeric}
+    if markdown:
+        formats.update({c: text for c in table.columns if c not in formats})
+    return table.style.format(formats)
 
 
 def organisation_contact(organisation: str) -> str:
