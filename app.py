@@ -22,6 +22,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING
 
+import folium
 import geopandas as gpd
 import pandas as pd
 import streamlit as st
@@ -97,18 +98,55 @@ def current_data() -> pipeline.AppData:
 
 
 @st.cache_resource(show_spinner=False)
-def _shared_coverage_geojson(column: str, measure: str) -> str:
-    """The choropleth of one column as GeoJSON text, serialised once per process."""
-    return maps.coverage_geojson(national_polygons()[0], load().kommuner, column,
-                                 measures.MEASURES[measure])
+def shapes_url() -> str | None:
+    """Where the page fetches the kommune shapes once (None: not served by serve.py)."""
+    return serving.publish(national_polygons()[1])
 
 
-def coverage_geojson(column: str, measure: str) -> str:
-    """The choropleth of the data shown (an upload's is computed per session, not cached)."""
-    if uploaded() is None:
-        return _shared_coverage_geojson(column, measure)
-    return maps.coverage_geojson(national_polygons()[0], current_data().kommuner, column,
-                                 measures.MEASURES[measure])
+def outlines() -> folium.MacroElement:
+    """Plain kommune outlines (the offline base map)."""
+    return maps.outline_layer(national_polygons()[1], shapes_url())
+
+
+@st.cache_resource(show_spinner=False)
+def _shared_choropleth(column: str, measure: str, inline: bool) -> str:
+    """The choropleth of one column as text, serialised once per process."""
+    return _choropleth_text(load(), column, measure, inline)
+
+
+def _choropleth_text(data: pipeline.AppData, column: str, measure: str, inline: bool) -> str:
+    if inline:  # shapes and all
+        return maps.coverage_geojson(national_polygons()[0], data.kommuner, column,
+                                     measures.MEASURES[measure])
+    return maps.coverage_properties(data.kommuner, column, measures.MEASURES[measure])
+
+
+def choropleth(column: str, measure: str) -> folium.MacroElement:
+    """The coverage layer of the data shown (an upload's is computed per session)."""
+    url = shapes_url()
+    text = (_shared_choropleth(column, measure, url is None) if uploaded() is None
+            else _choropleth_text(current_data(), column, measure, url is None))
+    return maps.coverage_layer(text, url)
+
+
+def _markers(data: pipeline.AppData, layer: str) -> str:
+    """GeoJSON of one organisation's groups, or of the institutions (``"institution"``)."""
+    services = access.located(data.services, kind=None)
+    chosen = (services[services["kind"] == "institution"] if layer == "institution"
+              else services[(services["kind"] == "self_help")
+                            & (services["organisation"] == layer)])
+    return maps.service_geojson(chosen)
+
+
+@st.cache_resource(show_spinner=False)
+def _shared_markers_geojson(layer: str) -> str:
+    return _markers(load(), layer)
+
+
+def markers_geojson(layer: str) -> str:
+    """The coverage map's markers of one layer (shared data: serialised once per process)."""
+    return _shared_markers_geojson(layer) if uploaded() is None else _markers(current_data(),
+                                                                               layer)
 
 
 def org_id(choice: str) -> str | None:
@@ -357,7 +395,7 @@ def page_find(data: pipeline.AppData) -> None:
         # The base map (kommune outlines) is the same for every search, so the browser keeps
         # it; only the markers and the view change (streamlit-folium's dynamic layer).
         fmap = maps.base_map()
-        maps.outline_layer(national_polygons()[1]).add_to(fmap)
+        outlines().add_to(fmap)
         markers = maps.service_markers(answer.shown(), "Grupper og institusjoner")
         maps.searched_point(match.lat, match.lon, match.label).add_to(markers)
         nearest_km = (float(answer.nearest["distance_km"].iloc[0]) if len(answer.nearest)
@@ -458,15 +496,13 @@ def page_coverage(data: pipeline.AppData) -> None:
                                    help="Henter kartfliser fra OpenStreetMap (tredjepart).")
         fmap = maps.base_map(tiles=tiles)
         fmap.fit_bounds(settings.NORWAY_BOUNDS)
-        maps.coverage_layer(coverage_geojson(column, measure.key)).add_to(fmap)
-        located = data.services[data.services["status"] == "geocoded"]
+        choropleth(column, measure.key).add_to(fmap)
         for key in settings.SELF_HELP_ORGANISATIONS:
             if organisation in (None, key):
-                own = located[located["organisation"] == key]
-                maps.service_markers(own, settings.ORGANISATIONS[key],
+                maps.service_markers(markers_geojson(key), settings.ORGANISATIONS[key],
                                      show=show_groups).add_to(fmap)
-        maps.service_markers(located[located["kind"] == "institution"],
-                             "Behandlingsinstitusjoner", show=show_inst).add_to(fmap)
+        maps.service_markers(markers_geojson("institution"), "Behandlingsinstitusjoner",
+                             show=show_inst).add_to(fmap)
         maps.layer_control().add_to(fmap)
         clicked = st_folium(fmap, key=f"coverage_map_{column}", height=560,
                             use_container_width=True, returned_objects=["last_active_drawing"])
@@ -578,8 +614,7 @@ def page_new_groups(data: pipeline.AppData) -> None:
     measure = measures.MEASURES[unit]
     fmap = maps.base_map()
     fmap.fit_bounds(settings.NORWAY_BOUNDS)
-    maps.coverage_layer(coverage_geojson(measure.column(org_id(st.session_state.org)),
-                                         measure.key)).add_to(fmap)
+    choropleth(measure.column(org_id(st.session_state.org)), measure.key).add_to(fmap)
     maps.site_markers(best.sites, threshold if unit == "km" else None).add_to(fmap)
     st_folium(fmap, key="new_map", height=520, use_container_width=True, returned_objects=[])
     st.markdown(maps.legend_html(measure), unsafe_allow_html=True)
@@ -728,7 +763,7 @@ def page_upload(data: pipeline.AppData) -> None:
             key="then_now_coverage")
         if len(comparison.points):
             fmap = maps.base_map()
-            maps.outline_layer(national_polygons()[1]).add_to(fmap)
+            outlines().add_to(fmap)
             maps.change_markers(comparison.points).add_to(fmap)
             fmap.fit_bounds([[comparison.points["lat"].min(), comparison.points["lon"].min()],
                              [comparison.points["lat"].max(), comparison.points["lon"].max()]],

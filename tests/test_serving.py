@@ -17,6 +17,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -172,6 +173,40 @@ def test_the_server_reaches_no_other_machine(production):
         _foreign_websocket(url)
     assert refused.value.response.status_code == 403
     assert _attempts(netlog) == []
+
+
+def test_maps_fetch_the_kommune_shapes_once_from_the_server(production):
+    import gzip
+    import hashlib
+
+    from tilbudskart import pipeline
+    from tilbudskart.views import maps
+
+    url, netlog = production
+
+    async def search() -> None:
+        async with serving.StreamlitSession(url, {"Origin": url}) as session:
+            await session.run("side=finn")
+            await session.run("side=finn", {SEARCH_LABEL: "3840"})
+
+    asyncio.run(search())  # the search map publishes the shapes
+    shapes = maps.outline_geojson(maps.national_polygons(pipeline.load_app_data().polygons))
+    name = hashlib.sha256(shapes.encode()).hexdigest()[:32]
+    request = urllib.request.Request(f"{url}{serving.PUBLISHED_PATH}{name}.geojson",
+                                     headers={"Accept-Encoding": "gzip"})
+    with urllib.request.urlopen(request, timeout=10) as answer:
+        assert answer.headers["Content-Encoding"] == "gzip"
+        assert "immutable" in answer.headers["Cache-Control"]
+        assert gzip.decompress(answer.read()).decode() == shapes
+    with pytest.raises(urllib.error.HTTPError) as missing:
+        urllib.request.urlopen(f"{url}{serving.PUBLISHED_PATH}{'0' * 32}.geojson", timeout=10)
+    assert missing.value.code == 404
+    assert _attempts(netlog) == []
+
+
+def test_nothing_is_published_unless_served_by_serve_py():
+    assert not serving._MOUNTED.is_set()  # this test process never ran the lifespan
+    assert serving.publish("{}") is None
 
 
 def test_the_page_is_norwegian(production):

@@ -47,8 +47,9 @@ def test_service_text_is_escaped_in_popups_and_tooltips(services):
     assert EVIL not in html
     assert "<img src=x" not in html
     # What Leaflet inserts as HTML once the page has decoded the GeoJSON:
-    (layer,) = [c for c in group._children.values() if isinstance(c, folium.GeoJson)]
-    properties = layer.data["features"][0]["properties"]
+    (layer,) = [c for c in group._children.values() if isinstance(c, maps.ServiceLayer)]
+    assert layer.geojson in html  # drawn verbatim
+    properties = json.loads(layer.geojson)["features"][0]["properties"]
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in properties["tooltip"]
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in properties["popup"]
     assert "<img" not in properties["popup"] and "&lt;img src=x" in properties["popup"]
@@ -76,8 +77,11 @@ def test_approximate_markers_are_drawn_differently(services):
     rough = geocoded[geocoded["precision"] == "region"].iloc[[0]]
     assert "Omtrentlig" in maps.service_popup(rough.iloc[0])
     assert "Omtrentlig" not in maps.service_popup(exact.iloc[0])
+    for found, postcode in ((rough, False), (exact, True)):
+        (feature,) = json.loads(maps.service_geojson(found))["features"]
+        assert feature["properties"]["exact"] is postcode
     html_rough = _render(maps.service_markers(rough, "r").add_to(maps.base_map()))
-    assert '"dashArray": "4 3"' in html_rough
+    assert 'dashArray: p.exact ? null : "4 3"' in html_rough
 
 
 def test_distance_classes_follow_the_legend():
@@ -227,3 +231,18 @@ def test_a_table_drawn_as_markdown_shows_text_from_data_escaped(evil):
     assert escape_markdown(evil) in html and evil not in html
     assert figure(1234.5, 1) in html and ">nan<" not in html
     assert shown.data["Navn"].iloc[0] == evil  # the value underneath is unchanged
+
+
+def test_a_choropleth_from_fetched_shapes_sends_only_colours_and_escaped_names(kommuner):
+    table = kommuner.reset_index()
+    table.loc[0, "kommunenavn"] = EVIL
+    properties = maps.coverage_properties(table, "nearest_group_km")
+    by_number = json.loads(properties)
+    assert len(by_number) == 357 and len(properties) < 120_000
+    first = by_number[table.loc[0, "kommunenummer"]]
+    assert first["kommune"] == html.escape(EVIL) and EVIL not in properties
+    page = _render(maps.coverage_layer(properties, "/kart/abc.geojson").add_to(maps.base_map()))
+    assert properties in page and '"/kart/abc.geojson"' in page
+    assert '"type": "Feature"' not in page and '"type":"Feature"' not in page  # no shapes
+    outline = _render(maps.outline_layer("{}", "/kart/abc.geojson").add_to(maps.base_map()))
+    assert "var properties = null;" in outline

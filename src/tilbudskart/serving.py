@@ -20,15 +20,20 @@ import asyncio
 import contextlib
 import gc
 import gzip
+import hashlib
 import importlib
 import logging
 import os
+import threading
 from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -223,6 +228,62 @@ class SameOriginWebsocket:
 #: What ``serve.py`` passes to :class:`streamlit.App`.
 MIDDLEWARE = [Middleware(SameOriginWebsocket), Middleware(HtmlLang)]
 
+
+# -- files the page fetches once (kommune shapes) -----------------------------------------
+
+#: Where published files are served (``serve.py`` mounts :data:`ROUTES`).
+PUBLISHED_PATH = "/kart/"
+#: Published files by name: (body, gzip of the body).
+_PUBLISHED: dict[str, tuple[bytes, bytes]] = {}
+_MOUNTED = threading.Event()
+
+
+def publish(text: str, suffix: str = ".geojson") -> str | None:
+    """Serve ``text`` at a URL named by its checksum, for the page to fetch and keep.
+
+    Maps fetch the kommune shapes (0.7 MB) once this way instead of receiving them with
+    every rerun; the name changes whenever the content does, so browsers may keep the
+    file for good. Same origin only: nothing is asked of a third party.
+
+    Parameters
+    ----------
+    text : str
+        The file's content (UTF-8).
+    suffix : str
+        File name suffix (``.geojson``: served as ``application/geo+json``).
+
+    Returns
+    -------
+    str or None
+        The URL path (``/kart/<sha256>.geojson``), or None when the app is not served
+        by ``serve.py`` (``streamlit run app.py``): then the caller sends the data inline.
+
+    """
+    if not _MOUNTED.is_set():
+        return None
+    body = text.encode("utf-8")
+    name = hashlib.sha256(body).hexdigest()[:32] + suffix
+    _PUBLISHED.setdefault(name, (body, gzip.compress(body, compresslevel=6)))
+    return PUBLISHED_PATH + name
+
+
+async def published_file(request: Request) -> Response:
+    """Answer ``GET /kart/<name>``: a published file, gzipped if the browser accepts it."""
+    found = _PUBLISHED.get(str(request.path_params["name"]))
+    if found is None:
+        return Response(status_code=404)
+    body, zipped = found
+    headers = {"Cache-Control": "public, max-age=31536000, immutable",
+               "X-Content-Type-Options": "nosniff", "Vary": "Accept-Encoding"}
+    if "gzip" in request.headers.get("accept-encoding", ""):
+        body = zipped
+        headers["Content-Encoding"] = "gzip"
+    return Response(body, media_type="application/geo+json", headers=headers)
+
+
+#: What ``serve.py`` passes to :class:`streamlit.App` as ``routes``.
+ROUTES = [Route(PUBLISHED_PATH + "{name}", published_file, methods=["GET"])]
+
 #: Modules the app imports on its first run (seconds of imports), imported at start instead.
 #: Not ``streamlit_folium``: it registers its component when first imported, which must
 #: happen inside the running app (imported earlier, its frame is a 404).
@@ -278,6 +339,7 @@ def warm_up_later() -> None:
 async def lifespan(app: object) -> AsyncIterator[None]:
     """``st.App`` lifespan: :func:`warm_up` before the server takes its first request."""
     await asyncio.to_thread(warm_up)
+    _MOUNTED.set()  # serve.py mounts ROUTES with this lifespan: publish() can be used
     yield
 
 

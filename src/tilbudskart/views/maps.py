@@ -10,6 +10,7 @@ HTML templates are files in ``views/templates/``, read once at import.
 from __future__ import annotations
 
 import base64
+import json
 from collections.abc import Hashable, Mapping
 from functools import cache
 from importlib import resources
@@ -44,6 +45,8 @@ def _template(name: str) -> str:
 _OFFLINE_ICON_JS = _template("offline_icon.js.j2")
 _OUTLINE_LAYER_JS = _template("outline_layer.js.j2")
 _CHOROPLETH_LAYER_JS = _template("choropleth_layer.js.j2")
+_SERVICE_LAYER_JS = _template("service_layer.js.j2")
+_KOMMUNE_SHAPES_JS = _template("kommune_shapes.js.j2")
 _TOOLTIP_HTML = _template("tooltip.html")
 _LEGEND_HTML = _template("legend.html")
 _LEGEND_ITEM_HTML = _template("legend_item.html")
@@ -216,6 +219,25 @@ def legend_html(measure: Measure = MEASURES["km"]) -> str:
     return _LEGEND_HTML.format(label=escape(measure.label.lower()), items=items)
 
 
+def _coverage_table(kommuner: pd.DataFrame, column: str, measure: Measure) -> pd.DataFrame:
+    """Per kommune: class colour, figure and HTML-escaped names and tooltip of ``column``."""
+    if column not in kommuner.columns:
+        raise ValueError(f"unknown distance column {column!r}")
+    layer = kommuner[["kommunenummer", "kommunenavn", "fylkesnavn", column]].copy()
+    classes = distance_classes(layer[column], measure.bins)
+    layer["colour"] = [DISTANCE_COLOURS[int(c)] if not np.isnan(c) else NO_DATA_COLOUR
+                       for c in classes]
+    layer["avstand"] = [f"{figure(value)} {measure.unit}" if pd.notna(value)
+                        else measure.missing for value in layer[column]]
+    layer["kommune"] = layer["kommunenavn"].map(escape)
+    layer["fylke"] = layer["fylkesnavn"].map(escape)
+    layer["tooltip"] = [_TOOLTIP_HTML.format(kommune=k, fylke=f, label=measure.figure_label,
+                                             value=escape(v))
+                        for k, f, v in zip(layer["kommune"], layer["fylke"], layer["avstand"],
+                                           strict=True)]
+    return layer[["kommunenummer", "kommune", "fylke", "avstand", "colour", "tooltip"]]
+
+
 def coverage_geojson(polygons: gpd.GeoDataFrame, kommuner: pd.DataFrame,
                      column: str, measure: Measure = MEASURES["km"]) -> str:
     """Return the kommune choropleth of one distance or travel-time column as GeoJSON text.
@@ -247,32 +269,46 @@ def coverage_geojson(polygons: gpd.GeoDataFrame, kommuner: pd.DataFrame,
         If ``column`` is not in ``kommuner``.
 
     """
-    if column not in kommuner.columns:
-        raise ValueError(f"unknown distance column {column!r}")
-    table = kommuner[["kommunenummer", "kommunenavn", "fylkesnavn", "folkemengde", column]]
+    table = _coverage_table(kommuner, column, measure)
     layer = polygons[["kommunenummer", "geometry"]].merge(table, on="kommunenummer")
-    classes = distance_classes(layer[column], measure.bins)
-    layer["colour"] = [DISTANCE_COLOURS[int(c)] if not np.isnan(c) else NO_DATA_COLOUR
-                       for c in classes]
-    layer["avstand"] = [f"{figure(value)} {measure.unit}" if pd.notna(value)
-                        else measure.missing for value in layer[column]]
-    layer["kommune"] = layer["kommunenavn"].map(escape)
-    layer["fylke"] = layer["fylkesnavn"].map(escape)
-    layer["tooltip"] = [_TOOLTIP_HTML.format(kommune=k, fylke=f, label=measure.figure_label,
-                                             value=escape(v))
-                        for k, f, v in zip(layer["kommune"], layer["fylke"], layer["avstand"],
-                                           strict=True)]
-    layer = layer[["kommunenummer", "kommune", "fylke", "avstand", "colour", "tooltip",
-                   "geometry"]]
     return str(layer.to_json(drop_id=True))
 
 
-def coverage_layer(geojson: str) -> ChoroplethLayer:
+def coverage_properties(kommuner: pd.DataFrame, column: str,
+                        measure: Measure = MEASURES["km"]) -> str:
+    """Return the choropleth of one column without shapes: JSON by kommunenummer.
+
+    For :func:`coverage_layer` with ``shapes_url``: the shapes come once from the server
+    (:func:`tilbudskart.serving.publish`), only these ~40 kB with each rerun.
+
+    Returns
+    -------
+    str
+        ``{"4022": {"kommune": …, "fylke": …, "avstand": …, "colour": …, "tooltip": …}}``,
+        every text HTML-escaped (as :func:`coverage_geojson`).
+
+    """
+    table = _coverage_table(kommuner, column, measure).set_index("kommunenummer")
+    return json.dumps(table.to_dict("index"), ensure_ascii=False, separators=(",", ":"))
+
+
+def coverage_layer(geojson: str, shapes_url: str | None = None,
+                   ) -> ChoroplethLayer | KommuneShapes:
     """Return the kommune choropleth drawn verbatim from :func:`coverage_geojson`.
 
     Hovering a kommune outlines it and shows its tooltip; a click reaches the app as
     streamlit-folium's ``last_active_drawing`` (with the feature's ``kommunenummer``).
+
+    Parameters
+    ----------
+    geojson : str
+        :func:`coverage_geojson`, or with ``shapes_url`` :func:`coverage_properties`.
+    shapes_url : str, optional
+        Where the page fetches the kommune shapes (:func:`outline_geojson`) from.
+
     """
+    if shapes_url is not None:
+        return KommuneShapes(shapes_url, geojson)
     return ChoroplethLayer(geojson)
 
 
@@ -355,16 +391,48 @@ class ChoroplethLayer(_VerbatimLayer):
     _template = Template(_CHOROPLETH_LAYER_JS)
 
 
-def outline_layer(outlines: str) -> OutlineLayer:
+def outline_layer(outlines: str, shapes_url: str | None = None,
+                  ) -> OutlineLayer | KommuneShapes:
     """Return plain kommune outlines: the offline base map when no tiles are shown.
 
     Parameters
     ----------
     outlines : str
-        GeoJSON from :func:`outline_geojson`.
+        GeoJSON from :func:`outline_geojson` (drawn inline, sent with every rerun).
+    shapes_url : str, optional
+        Where the page can fetch the same GeoJSON instead (sent once, then cached).
 
     """
+    if shapes_url is not None:
+        return KommuneShapes(shapes_url)
     return OutlineLayer(outlines)
+
+
+class KommuneShapes(_VerbatimLayer):
+    """Kommune shapes fetched by the page from this server: outlines or a choropleth.
+
+    The shapes (:func:`outline_geojson`, ~0.7 MB) are fetched once per page from a URL
+    named by their checksum (:func:`tilbudskart.serving.publish`), so a rerun sends only
+    the colours and tooltips (:func:`coverage_properties`, ~40 kB) or nothing at all.
+    Drawn behind markers and routes. Clicks report the feature's
+    ``kommunenummer`` to streamlit-folium like :class:`ChoroplethLayer`.
+
+    Parameters
+    ----------
+    url : str
+        Same-origin URL of the shapes.
+    properties : str, optional
+        :func:`coverage_properties`; without it, plain outlines (not interactive).
+
+    """
+
+    _template = Template(_KOMMUNE_SHAPES_JS)
+
+    def __init__(self, url: str, properties: str | None = None) -> None:
+        super().__init__("null" if properties is None else properties)
+        self.url = url
+        self.style = {"fillColor": "#f2efe9", "color": "#999999", "weight": 0.4,
+                      "fillOpacity": 1.0}
 
 
 def service_popup(row: pd.Series | Mapping[Hashable, Any]) -> str:
@@ -382,44 +450,26 @@ def service_popup(row: pd.Series | Mapping[Hashable, Any]) -> str:
     return "<br>".join(lines)
 
 
-def _marker_style(feature: dict) -> dict[str, object]:
-    properties = feature["properties"]
-    style: dict[str, object] = {"color": properties["colour"], "fillColor": properties["colour"],
-                                "weight": 2, "radius": properties["radius"], "fill": True,
-                                "fillOpacity": 0.85 if properties["exact"] else 0.25}
-    if not properties["exact"]:
-        style["dashArray"] = "4 3"
-    return style
+def service_geojson(services: pd.DataFrame) -> str:
+    """Return services as GeoJSON text for :func:`service_markers` (texts HTML-escaped).
 
-
-def service_markers(services: pd.DataFrame, name: str, show: bool = True) -> folium.FeatureGroup:
-    """Return a layer of service markers.
-
-    Markers whose location is coarser than a postcode are drawn hollow and dashed, and their
-    popup says the location is approximate. All markers of the layer are one GeoJSON layer
-    (circle markers), so a map with 200 services renders in milliseconds, not as 600
-    separately templated Folium elements.
+    Each point carries its marker's colour (the organisation's), radius, whether it is
+    located to a postcode (``exact``), its tooltip and its popup (:func:`service_popup`).
+    Several groups can share a point (four Familieklubbene at one address in Oslo): they
+    are spread a little so each stays clickable. Rows without a point are skipped.
 
     Parameters
     ----------
     services : pandas.DataFrame
-        Geocoded services (rows without a point are skipped).
-    name : str
-        Layer name shown in the layer control.
-    show : bool
-        Whether the layer is on initially.
+        Geocoded services.
 
     Returns
     -------
-    folium.FeatureGroup
+    str
+        A FeatureCollection.
 
     """
-    group = folium.FeatureGroup(name=escape(name), show=show)
     located = services.dropna(subset=["lat", "lon"])
-    if located.empty:
-        return group
-    # Several groups can share a point (four Familieklubbene at one address in Oslo):
-    # spread them a little so each stays clickable.
     offsets = located.groupby(["lat", "lon"]).cumcount().to_numpy()
     features = []
     for row, offset in zip(located.to_dict("records"), offsets.tolist(), strict=True):
@@ -434,16 +484,49 @@ def service_markers(services: pd.DataFrame, name: str, show: bool = True) -> fol
                 "popup": service_popup(row),
             },
             "geometry": {"type": "Point",
-                         "coordinates": [float(row["lon"]) + 0.008 * offset,
-                                         float(row["lat"]) + 0.004 * offset]},
+                         "coordinates": [round(float(row["lon"]) + 0.008 * offset, 6),
+                                         round(float(row["lat"]) + 0.004 * offset, 6)]},
         })
-    folium.GeoJson(
-        {"type": "FeatureCollection", "features": features}, name=escape(name), control=False,
-        marker=folium.CircleMarker(), style_function=_marker_style,
-        # Both are inserted as HTML by Leaflet; the texts were escaped above.
-        tooltip=folium.GeoJsonTooltip(fields=["tooltip"], labels=False),
-        popup=folium.GeoJsonPopup(fields=["popup"], labels=False, max_width=320),
-    ).add_to(group)
+    return json.dumps({"type": "FeatureCollection", "features": features},
+                      ensure_ascii=False, separators=(",", ":"))
+
+
+class ServiceLayer(_VerbatimLayer):
+    """Service markers (circles) with tooltip and popup, from :func:`service_geojson`.
+
+    Drawn verbatim like :class:`ChoroplethLayer`: a page with every group's marker is
+    written in a millisecond instead of being templated by Folium on every rerun.
+    """
+
+    _template = Template(_SERVICE_LAYER_JS)
+
+
+def service_markers(services: pd.DataFrame | str, name: str,
+                    show: bool = True) -> folium.FeatureGroup:
+    """Return a layer of service markers.
+
+    Markers whose location is coarser than a postcode are drawn hollow and dashed, and their
+    popup says the location is approximate. All markers of the layer are one GeoJSON layer
+    (circle markers), so a map with 200 services renders in a millisecond, not as 600
+    separately templated Folium elements.
+
+    Parameters
+    ----------
+    services : pandas.DataFrame or str
+        Geocoded services, or their :func:`service_geojson` (e.g. kept from an earlier run).
+    name : str
+        Layer name shown in the layer control.
+    show : bool
+        Whether the layer is on initially.
+
+    Returns
+    -------
+    folium.FeatureGroup
+
+    """
+    group = folium.FeatureGroup(name=escape(name), show=show)
+    geojson = services if isinstance(services, str) else service_geojson(services)
+    ServiceLayer(geojson).add_to(group)
     return group
 
 

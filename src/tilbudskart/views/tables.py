@@ -7,6 +7,7 @@ Norwegian way (``177 687``, ``12,3``), one format everywhere.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import pandas as pd
 from pandas.io.formats.style import Styler
@@ -37,16 +38,12 @@ def styled(table: pd.DataFrame, digits: dict[str, int] | None = None,
     def formatter(decimals: int) -> Callable[[object], str]:
         return lambda value: figure(value, decimals)
 
-    def text(value: object) -> str:
-        return "" if pd.api.types.is_scalar(value) and pd.isna(value) else escape_markdown(
-            str(value))
-
     numeric = [c for c in table.columns if pd.api.types.is_numeric_dtype(table[c])
                and not pd.api.types.is_bool_dtype(table[c])]
-    formats: dict[str, Callable[[object], str]] = {
+    formats: dict[Any, str | Callable[[object], str] | None] = {
         c: formatter(digits.get(c, 0)) for c in numeric}
     if markdown:
-        formats.update({c: text for c in table.columns if c not in formats})
+        formats.update({c: escape_markdown for c in table.columns if c not in formats})
     return table.style.format(formats)
 
 
