@@ -139,14 +139,21 @@ def _markers(data: pipeline.AppData, layer: str) -> str:
 
 
 @st.cache_resource(show_spinner=False)
-def _shared_markers_geojson(layer: str) -> str:
-    return _markers(load(), layer)
+def _shared_markers(layer: str) -> tuple[str, str | None]:
+    geojson = _markers(load(), layer)
+    return geojson, serving.publish(geojson)
 
 
-def markers_geojson(layer: str) -> str:
-    """The coverage map's markers of one layer (shared data: serialised once per process)."""
-    return _shared_markers_geojson(layer) if uploaded() is None else _markers(current_data(),
-                                                                               layer)
+def markers(layer: str, name: str, show: bool) -> folium.FeatureGroup:
+    """The coverage map's markers of one layer.
+
+    Shared data: serialised once per process and, where served by serve.py, fetched once
+    by the page. An upload's are sent inline (never published: they are this session's).
+    """
+    if uploaded() is None:
+        geojson, url = _shared_markers(layer)
+        return maps.service_markers(geojson, name, show=show, url=url)
+    return maps.service_markers(_markers(current_data(), layer), name, show=show)
 
 
 def org_id(choice: str) -> str | None:
@@ -250,10 +257,12 @@ def coverage_picture(measure: str, organisation: str, fmt: str) -> Callable[[], 
                                             org_id(organisation), fmt)
 
 
-def gpkg(kommunenumre: tuple[str, ...]) -> bytes:
+def gpkg(kommunenumre: tuple[str, ...]) -> Callable[[], bytes]:
+    """Return what makes the GeoPackage of these kommuner on a click (data chosen now)."""
     if uploaded() is None:
-        return _shared_gpkg(kommunenumre)
-    return _gpkg(current_data(), kommunenumre)
+        return lambda: _shared_gpkg(kommunenumre)
+    data = current_data()
+    return lambda: _gpkg(data, kommunenumre)
 
 
 @st.cache_data(show_spinner=False)
@@ -499,10 +508,8 @@ def page_coverage(data: pipeline.AppData) -> None:
         choropleth(column, measure.key).add_to(fmap)
         for key in settings.SELF_HELP_ORGANISATIONS:
             if organisation in (None, key):
-                maps.service_markers(markers_geojson(key), settings.ORGANISATIONS[key],
-                                     show=show_groups).add_to(fmap)
-        maps.service_markers(markers_geojson("institution"), "Behandlingsinstitusjoner",
-                             show=show_inst).add_to(fmap)
+                markers(key, settings.ORGANISATIONS[key], show_groups).add_to(fmap)
+        markers("institution", "Behandlingsinstitusjoner", show_inst).add_to(fmap)
         maps.layer_control().add_to(fmap)
         clicked = st_folium(fmap, key=f"coverage_map_{column}", height=560,
                             use_container_width=True, returned_objects=["last_active_drawing"])
@@ -540,12 +547,16 @@ def page_coverage(data: pipeline.AppData) -> None:
     st.dataframe(tables.styled(shown, {"Km til nærmeste gruppe": 1, "Befolkningsvektet km": 1,
                                        "Km til institusjon": 1}),
                  hide_index=True, key="planner_table")
+    if organisation is not None:
+        st.caption(f"«Km til nærmeste gruppe» og «Kjøretid (min)» gjelder "
+                   f"{settings.ORGANISATIONS[organisation]}; de andre kolonnene gjelder alle "
+                   "selvhjelpsgrupper. Tallene for én kommune og én organisasjon står over.")
     d1, d2 = st.columns(2)
     d1.download_button("Last ned tabell (CSV)", lambda: exports.csv_bytes(shown),
                        file_name="tilbudskart_kommuner.csv", mime="text/csv",
                        on_click="ignore")
     d2.download_button("Last ned kart og tabell (GeoPackage)",
-                       gpkg(tuple(table["kommunenummer"])),
+                       gpkg(tuple(table["kommunenummer"])), on_click="ignore",
                        file_name="tilbudskart_kommuner.gpkg",
                        mime="application/geopackage+sqlite3")
 

@@ -342,3 +342,11 @@ def test_planning_values_from_the_url_are_checked():
     assert at.radio(key="naer").value == "50km"
     assert at.radio(key="hensyn").value == "dekning"
     assert at.multiselect(key="med").value == ["4022"]
+
+
+def test_the_table_says_which_columns_follow_the_chosen_organisation():
+    at = run({"side": "dekning", "org": "al_anon"})
+    notes = " ".join(c.value for c in at.caption)
+    assert "gjelder Al-Anon" in notes and "de andre kolonnene gjelder alle" in notes
+    assert "de andre kolonnene" not in " ".join(
+        c.value for c in run({"side": "dekning"}).caption)

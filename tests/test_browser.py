@@ -355,6 +355,15 @@ def test_kommune_report_and_map_images_download(server, page):
     with page.expect_download(timeout=60_000) as info:
         page.get_by_role("button", name="Last ned kartet (PNG)").click()
     assert Path(info.value.path()).read_bytes().startswith(b"\x89PNG")
+    # The table's GeoPackage is made on the click too: every kommune, with its polygon.
+    button = page.get_by_role("button", name="Last ned kart og tabell (GeoPackage)")
+    button.scroll_into_view_if_needed()
+    with page.expect_download(timeout=60_000) as info:
+        button.click()
+    import pyogrio
+
+    package = pyogrio.read_dataframe(info.value.path())
+    assert len(package) == 357 and package.geometry.notna().all()
     page.screenshot(path=str(ARTIFACTS / "dekning_seljord_downloads.png"))
     assert page.console_errors == []
     assert page.outside_requests == []

@@ -500,9 +500,13 @@ class ServiceLayer(_VerbatimLayer):
 
     _template = Template(_SERVICE_LAYER_JS)
 
+    def __init__(self, geojson: str, url: str | None = None) -> None:
+        super().__init__("" if url is not None else geojson)
+        self.url = url
+
 
 def service_markers(services: pd.DataFrame | str, name: str,
-                    show: bool = True) -> folium.FeatureGroup:
+                    show: bool = True, url: str | None = None) -> folium.FeatureGroup:
     """Return a layer of service markers.
 
     Markers whose location is coarser than a postcode are drawn hollow and dashed, and their
@@ -518,6 +522,9 @@ def service_markers(services: pd.DataFrame | str, name: str,
         Layer name shown in the layer control.
     show : bool
         Whether the layer is on initially.
+    url : str, optional
+        Where the page can fetch the same GeoJSON (:func:`tilbudskart.serving.publish`):
+        then it is not sent with the page.
 
     Returns
     -------
@@ -525,6 +532,9 @@ def service_markers(services: pd.DataFrame | str, name: str,
 
     """
     group = folium.FeatureGroup(name=escape(name), show=show)
+    if url is not None:
+        ServiceLayer("", url).add_to(group)
+        return group
     geojson = services if isinstance(services, str) else service_geojson(services)
     ServiceLayer(geojson).add_to(group)
     return group
