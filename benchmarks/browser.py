@@ -10,8 +10,8 @@ the app as served in production (``streamlit run serve.py``) and
 - coverage page: pick a kommune, switch km/min, change organisation → the panel shows
   the new heading/caption, p50/p95. Target ≤ 300 ms.
 - cold first page: server process start → first page's content visible, after a restart
-  (the app data from the disk cache; a first start that had to build it is not counted).
-  Target ≤ 2 s.
+  (the app data from the disk cache; a first start that had to build it is not counted),
+  median of 3, beside the bare page's (the same for Streamlit alone). Target ≤ 2 s.
 
 Nothing here is a test: figures are printed as a Markdown table for the README.
 """
@@ -182,16 +182,20 @@ def bench_coverage(page, url: str, repeat: int) -> dict[str, list[float]]:
     return times
 
 
-def bench_cold(browser) -> tuple[float, float]:
+def bench_cold(browser, script: str = "serve.py") -> tuple[float, float]:
     """Server start → health, and → the first page's content visible."""
     began = time.perf_counter()
-    process, url, _ = start("serve.py")
+    process, url, _ = start(script)
     healthy = time.perf_counter() - began
     page = browser.new_page(viewport={"width": 1366, "height": 1000})
     try:
-        page.goto(f"{url}/?side=finn")
-        page.get_by_label(SEARCH_LABEL).wait_for(timeout=120_000)
-        visible_text(page, "Ring for råd")
+        if script == "serve.py":
+            page.goto(f"{url}/?side=finn")
+            page.get_by_label(SEARCH_LABEL).wait_for(timeout=120_000)
+            visible_text(page, "Ring for råd")
+        else:  # the bare page: its one input
+            page.goto(url)
+            page.get_by_label("Søk").wait_for(timeout=120_000)
         return healthy, time.perf_counter() - began
     finally:
         page.close()
@@ -212,7 +216,8 @@ def main() -> int:
             executable_path=chromium,
             args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
         bench_cold(browser)  # fills the disk cache if the code or data changed
-        healthy, first = bench_cold(browser)
+        colds = [bench_cold(browser) for _ in range(3)]
+        bare_colds = [bench_cold(browser, "benchmarks/bare_app.py") for _ in range(3)]
         bare, bare_url, _ = start("benchmarks/bare_app.py")
         app, app_url, _ = start("serve.py")
         try:
@@ -231,9 +236,13 @@ def main() -> int:
                        ("maal", "Coverage: km ↔ min → the map caption"),
                        ("org", "Coverage: organisation → the panel caption")]:
         row(label, ms(coverage[key]), "target p95 ≤ 300 ms")
-    row("Cold first page after a restart: process start → healthy; healthy → page visible",
+    healthy, first = (statistics.median(x) for x in zip(*colds, strict=True))
+    bare_healthy, bare_first = (statistics.median(x) for x in zip(*bare_colds, strict=True))
+    row("Cold first page after a restart (median of 3): process start → healthy; "
+        "healthy → page visible",
         f"{healthy:.2f} s; {first - healthy:.2f} s (total {first:.2f} s)",
-        "target ≤ 2 s (app data from the disk cache)")
+        f"target ≤ 2 s (app data from the disk cache); the bare page: {bare_healthy:.2f} s; "
+        f"{bare_first - bare_healthy:.2f} s (total {bare_first:.2f} s)")
     print("\n| benchmark | figure | target / note |\n|---|---|---|")
     for name, figure, target in ROWS:
         print(f"| {name} | {figure} | {target} |")
