@@ -103,6 +103,17 @@ def shapes_url() -> str | None:
     return serving.publish(national_polygons()[1])
 
 
+@st.cache_resource(show_spinner=False)
+def map_assets() -> maps.Assets | None:
+    """Leaflet and jQuery as files the page fetches once (None: not served by serve.py)."""
+    return maps.published_assets(serving.publish)
+
+
+def new_map(tiles: bool = False) -> folium.Map:
+    """An empty map (no CDN; Leaflet from this server, or inline in development)."""
+    return maps.base_map(tiles=tiles, assets=map_assets())
+
+
 def outlines() -> folium.MacroElement:
     """Plain kommune outlines (the offline base map)."""
     return maps.outline_layer(national_polygons()[1], shapes_url())
@@ -403,7 +414,7 @@ def page_find(data: pipeline.AppData) -> None:
                                {"Avstand (km)": 1}, markdown=True), hide_index=True)
         # The base map (kommune outlines) is the same for every search, so the browser keeps
         # it; only the markers and the view change (streamlit-folium's dynamic layer).
-        fmap = maps.base_map()
+        fmap = new_map()
         outlines().add_to(fmap)
         markers = maps.service_markers(answer.shown(), "Grupper og institusjoner")
         maps.searched_point(match.lat, match.lon, match.label).add_to(markers)
@@ -503,7 +514,7 @@ def page_coverage(data: pipeline.AppData) -> None:
         show_inst = layers[1].checkbox("Vis institusjoner", value=False)
         tiles = layers[2].checkbox("Bakgrunnskart (OpenStreetMap)", value=False,
                                    help="Henter kartfliser fra OpenStreetMap (tredjepart).")
-        fmap = maps.base_map(tiles=tiles)
+        fmap = new_map(tiles=tiles)
         fmap.fit_bounds(settings.NORWAY_BOUNDS)
         choropleth(column, measure.key).add_to(fmap)
         for key in settings.SELF_HELP_ORGANISATIONS:
@@ -623,7 +634,7 @@ def page_new_groups(data: pipeline.AppData) -> None:
                   "anslått kjøretid på vegnettet N1000."))
 
     measure = measures.MEASURES[unit]
-    fmap = maps.base_map()
+    fmap = new_map()
     fmap.fit_bounds(settings.NORWAY_BOUNDS)
     choropleth(measure.column(org_id(st.session_state.org)), measure.key).add_to(fmap)
     maps.site_markers(best.sites, threshold if unit == "km" else None).add_to(fmap)
@@ -773,7 +784,7 @@ def page_upload(data: pipeline.AppData) -> None:
                      "now": "Nå", "change": "Endring"}), hide_index=True,
             key="then_now_coverage")
         if len(comparison.points):
-            fmap = maps.base_map()
+            fmap = new_map()
             outlines().add_to(fmap)
             maps.change_markers(comparison.points).add_to(fmap)
             fmap.fit_bounds([[comparison.points["lat"].min(), comparison.points["lon"].min()],

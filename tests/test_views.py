@@ -246,3 +246,20 @@ def test_a_choropleth_from_fetched_shapes_sends_only_colours_and_escaped_names(k
     assert '"type": "Feature"' not in page and '"type":"Feature"' not in page  # no shapes
     outline = _render(maps.outline_layer("{}", "/kart/abc.geojson").add_to(maps.base_map()))
     assert "var properties = null;" in outline
+
+
+def test_leaflet_can_come_from_published_files_or_inline():
+    published: dict[str, str] = {}
+
+    def publish(text: str, suffix: str) -> str:
+        published[f"/kart/{len(published)}{suffix}"] = text
+        return f"/kart/{len(published) - 1}{suffix}"
+
+    js, css = maps.published_assets(publish)
+    assert [url for _, url in js] == ["/kart/0.js", "/kart/1.js"] and css == [
+        ("leaflet_css", "/kart/2.css")]
+    assert "Leaflet" in published["/kart/0.js"] and "jQuery" in published["/kart/1.js"]
+    page = _render(maps.base_map(assets=(js, css)))
+    assert "/kart/0.js" in page and "data:text/javascript" not in page
+    assert maps.published_assets(lambda text, suffix: None) is None
+    assert "data:text/javascript;base64," in _render(maps.base_map())  # inline by default

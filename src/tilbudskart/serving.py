@@ -233,6 +233,9 @@ MIDDLEWARE = [Middleware(SameOriginWebsocket), Middleware(HtmlLang)]
 
 #: Where published files are served (``serve.py`` mounts :data:`ROUTES`).
 PUBLISHED_PATH = "/kart/"
+#: Content types of published files, by suffix.
+PUBLISHED_TYPES = {"geojson": "application/geo+json", "js": "text/javascript",
+                   "css": "text/css"}
 #: Published files by name: (body, gzip of the body).
 _PUBLISHED: dict[str, tuple[bytes, bytes]] = {}
 _MOUNTED = threading.Event()
@@ -250,7 +253,7 @@ def publish(text: str, suffix: str = ".geojson") -> str | None:
     text : str
         The file's content (UTF-8).
     suffix : str
-        File name suffix (``.geojson``: served as ``application/geo+json``).
+        File name suffix, one of :data:`PUBLISHED_TYPES` (gives the content type).
 
     Returns
     -------
@@ -278,7 +281,9 @@ async def published_file(request: Request) -> Response:
     if "gzip" in request.headers.get("accept-encoding", ""):
         body = zipped
         headers["Content-Encoding"] = "gzip"
-    return Response(body, media_type="application/geo+json", headers=headers)
+    suffix = str(request.path_params["name"]).rsplit(".", 1)[-1]
+    return Response(body, media_type=PUBLISHED_TYPES.get(suffix, "application/octet-stream"),
+                    headers=headers)
 
 
 #: What ``serve.py`` passes to :class:`streamlit.App` as ``routes``.

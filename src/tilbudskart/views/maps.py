@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Hashable, Mapping
+from collections.abc import Callable, Hashable, Mapping
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -59,8 +59,30 @@ def _data_url(path: Path, mime: str) -> str:
     return f"data:{mime};base64,{encoded}"
 
 
+#: What a map page needs from Leaflet's and jQuery's PyPI packages: (name, kind, text).
+Assets = tuple[list[tuple[str, str]], list[tuple[str, str]]]
+
+
 @cache
-def offline_assets() -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+def asset_texts() -> tuple[tuple[str, str, str], ...]:
+    """Return Leaflet, jQuery and Leaflet's stylesheet as text (name, ``js``/``css``, text).
+
+    ``leaflet.css`` refers to ``images/layers.png`` etc. relative to itself; served from
+    anywhere else (a data URL, :func:`tilbudskart.serving.publish`) that folder is
+    missing, so the images are inlined into the stylesheet.
+    """
+    leaflet = Path(xstatic.pkg.leaflet.BASE_DIR)
+    jquery = Path(xstatic.pkg.jquery.BASE_DIR)
+    stylesheet = (leaflet / "leaflet.css").read_text(encoding="utf-8")
+    for image in sorted((leaflet / "images").glob("*.png")):
+        stylesheet = stylesheet.replace(f"images/{image.name}", _data_url(image, "image/png"))
+    return (("leaflet", "js", (leaflet / "leaflet.js").read_text(encoding="utf-8")),
+            ("jquery", "js", (jquery / "jquery.min.js").read_text(encoding="utf-8")),
+            ("leaflet_css", "css", stylesheet))
+
+
+@cache
+def offline_assets() -> Assets:
     """Return Folium's ``default_js`` and ``default_css`` as data URLs from PyPI packages.
 
     Returns
@@ -69,18 +91,32 @@ def offline_assets() -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
         Leaflet and jQuery scripts, and the Leaflet stylesheet.
 
     """
-    leaflet = Path(xstatic.pkg.leaflet.BASE_DIR)
-    jquery = Path(xstatic.pkg.jquery.BASE_DIR)
-    js = [("leaflet", _data_url(leaflet / "leaflet.js", "text/javascript")),
-          ("jquery", _data_url(jquery / "jquery.min.js", "text/javascript"))]
-    # leaflet.css refers to images/layers.png etc. relative to itself; a data URL has no
-    # folder, so the images are inlined too.
-    stylesheet = (leaflet / "leaflet.css").read_text(encoding="utf-8")
-    for image in sorted((leaflet / "images").glob("*.png")):
-        stylesheet = stylesheet.replace(f"images/{image.name}", _data_url(image, "image/png"))
-    encoded = base64.b64encode(stylesheet.encode("utf-8")).decode("ascii")
-    css = [("leaflet_css", f"data:text/css;base64,{encoded}")]
-    return js, css
+    mime = {"js": "text/javascript", "css": "text/css"}
+    urls = {name: (kind, "data:{};base64,{}".format(
+        mime[kind], base64.b64encode(text.encode("utf-8")).decode("ascii")))
+        for name, kind, text in asset_texts()}
+    return ([(n, u) for n, (k, u) in urls.items() if k == "js"],
+            [(n, u) for n, (k, u) in urls.items() if k == "css"])
+
+
+def published_assets(publish: Callable[[str, str], str | None]) -> Assets | None:
+    """Return ``default_js``/``default_css`` as URLs of files the server publishes.
+
+    Inline (:func:`offline_assets`), the three files (~0.3 MB) travel with every rerun of a
+    page with a map; published once (``publish(text, suffix)``, e.g.
+    :func:`tilbudskart.serving.publish`), the browser fetches and keeps them.
+
+    Returns
+    -------
+    tuple of (js, css), or None
+        None if ``publish`` gives no URL (the app is not served by ``serve.py``).
+
+    """
+    urls = {name: (kind, publish(text, f".{kind}")) for name, kind, text in asset_texts()}
+    if any(url is None for _, url in urls.values()):
+        return None
+    return ([(n, str(u)) for n, (k, u) in urls.items() if k == "js"],
+            [(n, str(u)) for n, (k, u) in urls.items() if k == "css"])
 
 
 class _OfflineDefaultIcon(folium.MacroElement):
@@ -114,7 +150,7 @@ class _MetricScale(folium.MacroElement):
 
 
 def base_map(location: tuple[float, float] = (65.0, 14.0), zoom: int = 4,
-             tiles: bool = False) -> folium.Map:
+             tiles: bool = False, assets: Assets | None = None) -> folium.Map:
     """Return a Folium map that needs no CDN.
 
     Parameters
@@ -125,6 +161,9 @@ def base_map(location: tuple[float, float] = (65.0, 14.0), zoom: int = 4,
         Initial zoom.
     tiles : bool
         Add OpenStreetMap tiles (a third-party request; off by default).
+    assets : tuple of (js, css), optional
+        Where the page gets Leaflet and jQuery (:func:`published_assets`); default
+        inline (:func:`offline_assets`).
 
     Returns
     -------
@@ -134,7 +173,7 @@ def base_map(location: tuple[float, float] = (65.0, 14.0), zoom: int = 4,
     fmap = folium.Map(location=list(location), zoom_start=zoom, tiles=None, control_scale=False,
                       zoom_snap=0.25, zoom_delta=0.5,
                       prefer_canvas=True, attribution_control=True)
-    js, css = offline_assets()
+    js, css = assets if assets is not None else offline_assets()
     fmap.default_js = js
     fmap.default_css = css
     _OfflineDefaultIcon().add_to(fmap)
