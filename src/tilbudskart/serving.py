@@ -1,4 +1,4 @@
-"""How the app is served in production: two small ASGI middlewares around Streamlit.
+"""How the app is served in production: three small ASGI middlewares around Streamlit.
 
 ``serve.py`` (beside ``app.py``) wraps the app in :class:`streamlit.App` with
 :data:`MIDDLEWARE`; ``scripts/serve.sh``, the Dockerfile and the browser tests run
@@ -7,6 +7,12 @@ with ``streamlit run app.py`` during development.
 
 - :class:`HtmlLang` serves Streamlit's single page with ``<html lang="nb">`` instead of
   ``lang="en"``, so screen readers read the Norwegian page with a Norwegian voice.
+- :class:`NorwegianFrontend` serves Streamlit's own JavaScript bundles with the English
+  texts of its user interface ("Skip to main content", "Search", "No results", "Upload" …)
+  replaced by Norwegian ones, from the table ``data/streamlit_nb.csv``. Streamlit has no
+  translations of its own; every entry names its bundle, the English literal with its
+  quotes (so code is never touched) and how often it occurs, and a test fails when an
+  installed Streamlit no longer has it.
 - :class:`SameOriginWebsocket` refuses a websocket whose ``Origin`` is neither the page's
   own host nor a configured one. Streamlit itself would answer such a request by looking
   up the machine's internal and external IP address (a UDP socket towards 8.8.8.8 and an
@@ -18,16 +24,19 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import csv
+import functools
 import gc
 import gzip
 import hashlib
 import importlib
 import logging
 import os
+import re
 import threading
 from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 
 from starlette.middleware import Middleware
@@ -35,11 +44,15 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from tilbudskart import settings
+
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+logger = logging.getLogger("tilbudskart.serving")
 
 #: The page language the app is written in (Norwegian bokmål).
 LANG = "nb"
@@ -139,6 +152,260 @@ class HtmlLang:
         await self.app(scope, receive, rewrite)
 
 
+#: Streamlit's user-interface texts in Norwegian (see :func:`read_translations`).
+FRONTEND_TRANSLATIONS = settings.PACKAGE_DATA / "streamlit_nb.csv"
+#: Seconds a browser keeps a translated bundle before asking again (with its ETag).
+#: Streamlit sends its bundles as "immutable" for a year, which would keep an old
+#: translation in browsers for a year after the table changes.
+TRANSLATED_MAX_AGE = 86_400
+#: Where Streamlit serves its JavaScript bundles, named ``<bundle>.<8-character hash>.js``.
+STATIC_JS = "/static/js/"
+_BUNDLE_NAME = re.compile(r"(?P<bundle>.+)\.[A-Za-z0-9_-]{8}\.js")
+#: What carries JavaScript syntax in a literal: a translation keeps the count of each.
+_SYNTAX = ("`", "${", "{", "}", '"', "'", "\\", "(", ")", ",", ";")
+
+
+class Translation(NamedTuple):
+    """One English text of Streamlit's frontend and its Norwegian replacement.
+
+    Attributes
+    ----------
+    bundle : str
+        The bundle's name without hash, e.g. ``DataFrame`` for ``DataFrame.-f9-1zS0.js``
+        (``utils`` covers every ``utils.*.js``).
+    english : str
+        The literal as it stands in the bundle, with its quotes and enough code around it
+        to be unique (``label:`Search```, never a bare ``Search``).
+    norwegian : str
+        What replaces it: the same code, Norwegian text.
+    occurrences : int
+        How many times ``english`` occurs in the installed bundle(s).
+    where : str
+        Where a user sees it.
+
+    """
+
+    bundle: str
+    english: str
+    norwegian: str
+    occurrences: int
+    where: str
+
+
+def read_translations(path: Path = FRONTEND_TRANSLATIONS) -> tuple[Translation, ...]:
+    """Read the table of Streamlit's UI texts in Norwegian.
+
+    Parameters
+    ----------
+    path : Path
+        A CSV file with the columns ``bundle, english, norwegian, occurrences, where``.
+
+    Returns
+    -------
+    tuple[Translation, ...]
+        The rows, in file order.
+
+    Raises
+    ------
+    ValueError
+        Naming file, row and field: a missing value, occurrences that are not a positive
+        whole number, an entry that changes nothing, or a Norwegian text whose quotes,
+        brackets or other JavaScript syntax differ from the English literal's.
+
+    """
+    rows: list[Translation] = []
+    with path.open(encoding="utf-8", newline="") as handle:
+        for number, row in enumerate(csv.DictReader(handle), start=2):
+            def fail(field: str, why: str, number: int = number) -> ValueError:
+                return ValueError(f"{path.name}, row {number}, field {field!r}: {why}")
+
+            for field in Translation._fields:
+                if not (row.get(field) or "").strip():
+                    raise fail(field, "missing")
+            if not row["occurrences"].isdigit() or int(row["occurrences"]) < 1:
+                raise fail("occurrences",
+                           f"{row['occurrences']!r} is not a positive whole number")
+            if row["english"] == row["norwegian"]:
+                raise fail("norwegian", "the same as the English text")
+            for token in _SYNTAX:
+                if row["english"].count(token) != row["norwegian"].count(token):
+                    raise fail("norwegian", f"has another number of {token!r} than the "
+                                            "English literal (the code around it must stay)")
+            rows.append(Translation(row["bundle"], row["english"], row["norwegian"],
+                                    int(row["occurrences"]), row["where"]))
+    return tuple(rows)
+
+
+def bundle_of(file_name: str) -> str | None:
+    """Name the bundle a Streamlit JavaScript file belongs to (None for another file).
+
+    Examples
+    --------
+    >>> bundle_of("DataFrame.-f9-1zS0.js")
+    'DataFrame'
+    >>> bundle_of("index.html") is None
+    True
+
+    """
+    match = _BUNDLE_NAME.fullmatch(file_name)
+    return match.group("bundle") if match else None
+
+
+def translate_bundle(source: bytes, translations: tuple[Translation, ...]
+                     ) -> tuple[bytes, dict[Translation, int]]:
+    """Replace the English texts of one bundle by Norwegian ones.
+
+    Parameters
+    ----------
+    source : bytes
+        The bundle (UTF-8 JavaScript).
+    translations : tuple[Translation, ...]
+        The entries of this bundle.
+
+    Returns
+    -------
+    tuple[bytes, dict[Translation, int]]
+        The translated bundle, and how often each entry's English text was found (which
+        may differ from its ``occurrences`` in another Streamlit version).
+
+    """
+    found: dict[Translation, int] = {}
+    for entry in translations:
+        english = entry.english.encode()
+        found[entry] = source.count(english)
+        source = source.replace(english, entry.norwegian.encode())
+    return source, found
+
+
+@functools.cache
+def _default_translations() -> tuple[Translation, ...]:
+    return read_translations()
+
+
+class NorwegianFrontend:
+    """ASGI middleware: Streamlit's JavaScript bundles with a Norwegian user interface.
+
+    A request for a bundle that :data:`FRONTEND_TRANSLATIONS` names is answered with the
+    translated bundle (gzip or not), its ``Content-Length`` fixed, and an ``ETag`` of its
+    own (Streamlit's, with a digest of the table appended), so a cached copy is used only
+    while both the bundle and the table are unchanged; ``Last-Modified`` and range requests
+    are dropped for these files, and they are cached for :data:`TRANSLATED_MAX_AGE`
+    seconds. Every other request passes untouched. An entry whose English text is not
+    found as often as the table says is logged once (``tests/test_norwegian_frontend.py``
+    fails on it).
+
+    Parameters
+    ----------
+    app : ASGIApp
+        The wrapped application.
+    translations : tuple[Translation, ...], optional
+        The table (default: :func:`read_translations`).
+
+    """
+
+    def __init__(self, app: ASGIApp,
+                 translations: tuple[Translation, ...] | None = None) -> None:
+        self.app = app
+        table = _default_translations() if translations is None else tuple(translations)
+        self.bundles: dict[str, tuple[Translation, ...]] = {}
+        for entry in table:
+            self.bundles[entry.bundle] = (*self.bundles.get(entry.bundle, ()), entry)
+        digest = hashlib.sha256(repr(table).encode()).hexdigest()[:12]
+        self.etag_suffix = f"-nb{digest}".encode()
+        self._reported: set[str] = set()
+
+    def _entries(self, scope: Scope) -> tuple[Translation, ...]:
+        path = str(scope.get("path", ""))
+        if (scope["type"] != "http" or scope.get("method") not in ("GET", "HEAD")
+                or STATIC_JS not in path):
+            return ()
+        bundle = bundle_of(path.rsplit("/", 1)[-1])
+        return self.bundles.get(bundle or "", ())
+
+    def _etag(self, etag: bytes) -> bytes:
+        return etag[:-1] + self.etag_suffix + b'"' if etag.endswith(b'"') else etag
+
+    def _request_headers(self, scope: Scope) -> list[tuple[bytes, bytes]]:
+        """Give Streamlit the request's headers with conditions on the original file only."""
+        kept = []
+        for key, value in scope.get("headers", []):
+            name = key.lower()
+            if name in (b"range", b"if-range", b"if-modified-since"):
+                continue
+            if name == b"if-none-match":  # our tags, as Streamlit's; drop the others
+                tags = [tag.strip().removesuffix(self.etag_suffix + b'"') + b'"'
+                        for tag in value.split(b",")
+                        if tag.strip().endswith(self.etag_suffix + b'"')]
+                if not tags:
+                    continue
+                value = b", ".join(tags)
+            kept.append((key, value))
+        return kept
+
+    def _report(self, name: str, found: dict[Translation, int]) -> None:
+        if name in self._reported:
+            return
+        self._reported.add(name)
+        for entry, count in found.items():
+            if count != entry.occurrences:
+                logger.warning("%s: %r found %d times, the table says %d (another Streamlit "
+                               "version?)", name, entry.english, count, entry.occurrences)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Pass the request on; translate the answer if it is a bundle in the table."""
+        entries = self._entries(scope)
+        if not entries:
+            await self.app(scope, receive, send)
+            return
+        head = scope["method"] == "HEAD"
+        inner = {**scope, "method": "GET", "headers": self._request_headers(scope)}
+        start: Message | None = None
+        body: list[bytes] = []
+
+        async def rewrite(message: Message) -> None:
+            nonlocal start
+            if message["type"] == "http.response.start":
+                if message["status"] == 304:
+                    await send({**message, "headers": self._headers(message, None)})
+                elif message["status"] == 200:
+                    start = message  # hold it until the body is complete
+                else:
+                    await send(message)
+                return
+            if start is None or message["type"] != "http.response.body":
+                await send(message)
+                return
+            body.append(message.get("body", b""))
+            if message.get("more_body", False):
+                return
+            source = b"".join(body)
+            gzipped = _headers(start).get(b"content-encoding") == b"gzip"
+            translated, found = translate_bundle(
+                gzip.decompress(source) if gzipped else source, entries)
+            self._report(str(scope["path"]).rsplit("/", 1)[-1], found)
+            if gzipped:
+                translated = gzip.compress(translated)
+            await send({**start, "headers": self._headers(start, len(translated))})
+            await send({"type": "http.response.body", "body": b"" if head else translated,
+                        "more_body": False})
+
+        await self.app(inner, receive, rewrite)
+
+    def _headers(self, start: Message, length: int | None) -> list[tuple[bytes, bytes]]:
+        """Make the answer's headers: own ETag, no Last-Modified, shorter caching, length."""
+        headers = []
+        for key, value in start.get("headers", []):
+            name = key.lower()
+            if name in (b"last-modified", b"cache-control", b"accept-ranges") or (
+                    name == b"content-length" and length is not None):
+                continue
+            headers.append((key, self._etag(value) if name == b"etag" else value))
+        headers.append((b"cache-control", f"public, max-age={TRANSLATED_MAX_AGE}".encode()))
+        if length is not None:
+            headers.append((b"content-length", str(length).encode()))
+        return headers
+
+
 def allowed_origin_hosts() -> set[str]:
     """Host names a websocket's ``Origin`` may name besides the page's own host.
 
@@ -226,7 +493,8 @@ class SameOriginWebsocket:
 
 
 #: What ``serve.py`` passes to :class:`streamlit.App`.
-MIDDLEWARE = [Middleware(SameOriginWebsocket), Middleware(HtmlLang)]
+MIDDLEWARE = [Middleware(SameOriginWebsocket), Middleware(HtmlLang),
+              Middleware(NorwegianFrontend)]
 
 
 # -- files the page fetches once (kommune shapes) -----------------------------------------
@@ -302,8 +570,6 @@ WARM_MODULES = ("pandas", "geopandas", "shapely", "pyproj", "scipy.sparse", "fol
 #: Modules only later pages need (the report's matplotlib, the map classes, the planning
 #: chart): imported in the background after the first page (:func:`warm_up_later`).
 LATER_MODULES = ("mapclassify", "matplotlib", "tilbudskart.report", "altair")
-
-logger = logging.getLogger("tilbudskart.serving")
 
 
 def warm_up() -> None:
