@@ -111,8 +111,12 @@ ENTRY = serving.Translation("Widget", "label:`Search`", "label:`S\u00f8k`", 1, "
 def _request(app, path: str, headers: dict[str, str] | None = None, method: str = "GET"
              ) -> tuple[int, dict[str, str], bytes]:
     sent = []
+    requested = []
 
-    async def receive():
+    async def receive():  # the request, then nothing until the answer is complete
+        if requested:
+            await asyncio.Event().wait()
+        requested.append(True)
         return {"type": "http.request", "body": b"", "more_body": False}
 
     async def send(message):
