@@ -92,6 +92,7 @@ def test_translated_bundles_still_parse(bundle, tmp_path):
     ("index,`Stop`,`Stop`,1,status", "norwegian"),
     ("index,`Stop`,Stopp`,1,status", "norwegian"),  # a backtick lost: broken JavaScript
     ('index,"""aria-label"":`Stop`",`Stopp`,1,status', "norwegian"),
+    ("StreamlitMarkdown,`Help for ${,`Hjelp,1,help", "norwegian"),  # ${ left open
 ])
 def test_a_bad_row_is_named(row, field, tmp_path):
     path = tmp_path / "streamlit_nb.csv"

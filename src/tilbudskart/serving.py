@@ -161,8 +161,10 @@ TRANSLATED_MAX_AGE = 86_400
 #: Where Streamlit serves its JavaScript bundles, named ``<bundle>.<8-character hash>.js``.
 STATIC_JS = "/static/js/"
 _BUNDLE_NAME = re.compile(r"(?P<bundle>.+)\.[A-Za-z0-9_-]{8}\.js")
-#: What carries JavaScript syntax in a literal: a translation keeps the count of each.
-_SYNTAX = ("`", "${", "{", "}", '"', "'", "\\", "(", ")", ",", ";")
+#: What carries JavaScript syntax around a text: a translation keeps the count of each,
+#: and the balance of each pair of brackets (so an interpolation ``${t}`` may go).
+_SYNTAX = ("`", '"', "'", "\\", ",", ";")
+_BRACKETS = ("{}", "()", "[]")
 
 
 class Translation(NamedTuple):
@@ -210,7 +212,7 @@ def read_translations(path: Path = FRONTEND_TRANSLATIONS) -> tuple[Translation, 
     ValueError
         Naming file, row and field: a missing value, occurrences that are not a positive
         whole number, an entry that changes nothing, or a Norwegian text whose quotes,
-        brackets or other JavaScript syntax differ from the English literal's.
+        commas, semicolons or bracket balance differ from the English literal's.
 
     """
     rows: list[Translation] = []
@@ -227,10 +229,15 @@ def read_translations(path: Path = FRONTEND_TRANSLATIONS) -> tuple[Translation, 
                            f"{row['occurrences']!r} is not a positive whole number")
             if row["english"] == row["norwegian"]:
                 raise fail("norwegian", "the same as the English text")
+            english, norwegian = row["english"], row["norwegian"]
             for token in _SYNTAX:
-                if row["english"].count(token) != row["norwegian"].count(token):
+                if english.count(token) != norwegian.count(token):
                     raise fail("norwegian", f"has another number of {token!r} than the "
                                             "English literal (the code around it must stay)")
+            for pair in _BRACKETS:
+                if (english.count(pair[0]) - english.count(pair[1])
+                        != norwegian.count(pair[0]) - norwegian.count(pair[1])):
+                    raise fail("norwegian", f"leaves {pair} unbalanced")
             rows.append(Translation(row["bundle"], row["english"], row["norwegian"],
                                     int(row["occurrences"]), row["where"]))
     return tuple(rows)
