@@ -367,3 +367,155 @@ def test_kommune_report_and_map_images_download(server, page):
     page.screenshot(path=str(ARTIFACTS / "dekning_seljord_downloads.png"))
     assert page.console_errors == []
     assert page.outside_requests == []
+
+
+# -- Norwegian only -----------------------------------------------------------------------
+
+#: English texts of Streamlit's own frontend that no page may show (one per line).
+ENGLISH_UI = Path(__file__).parent / "data" / "english_ui_words.txt"
+
+#: What a person reads or hears on the page (not in the map's frame): every text node
+#: except icon ligatures (drawn as a glyph; aria-hidden) and the hidden text of a control
+#: named by its aria-label (announced by that label, which is read below), and the
+#: aria-label, title, placeholder, alt and role description of every element that is not
+#: hidden from screen readers.
+READ_BY_A_PERSON = """() => {
+  const found = [];
+  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+    const parent = node.parentElement, text = node.textContent.trim();
+    if (!text || parent.closest('script, style, noscript, [data-testid="stIconMaterial"]'))
+      continue;
+    const named = parent.closest('button[aria-label], [role="button"][aria-label]');
+    if (named && parent.getBoundingClientRect().width <= 1) continue;
+    found.push(text);
+  }
+  const names = ['aria-label', 'title', 'placeholder', 'alt', 'aria-roledescription',
+                 'aria-description'];
+  for (const element of document.querySelectorAll('*')) {
+    if (element.closest('[aria-hidden="true"]')) continue;
+    for (const name of names) {
+      const value = element.getAttribute(name);
+      if (value) found.push(value);
+    }
+  }
+  return found;
+}"""
+
+
+def _english_words() -> list[str]:
+    lines = ENGLISH_UI.read_text(encoding="utf-8").splitlines()
+    return [line.strip() for line in lines if line.strip() and not line.startswith("#")]
+
+
+def _english_on(page) -> list[str]:
+    """The English UI words on the page now, each with the text it was found in."""
+    import re
+
+    patterns = [(word, re.compile(rf"(?<!\w){re.escape(word)}(?!\w)"))
+                for word in _english_words()]
+    return sorted({f"{word!r} in {text[:120]!r}" for text in page.evaluate(READ_BY_A_PERSON)
+                   for word, pattern in patterns if pattern.search(text)})
+
+
+def _full_page_screenshot(page, path: Path) -> None:
+    """Screenshot the whole page: Streamlit scrolls inside stMain, so grow the viewport."""
+    width = page.viewport_size["width"]
+    height = page.evaluate("() => Math.max(document.body.scrollHeight, ...[...document"
+                           ".querySelectorAll('[data-testid=stMain], [data-testid=stAppView"
+                           "Container]')].map(e => e.scrollHeight))")
+    page.set_viewport_size({"width": width, "height": min(int(height) + 40, 16_000)})
+    page.wait_for_timeout(1500)
+    page.screenshot(path=str(path), full_page=True)
+
+
+NORWEGIAN_PAGES = {"finn": "Nærmeste selvhjelpsgrupper", "dekning": "Alle kommuner",
+                   "nye": "Hvor mange grupper trengs?", "last": "Bruk lista"}
+
+
+@pytest.mark.parametrize("width", [390, 1366])
+@pytest.mark.parametrize("side", list(NORWEGIAN_PAGES))
+def test_every_page_is_norwegian_only(server, page, side, width, tmp_path):
+    page.set_viewport_size({"width": width, "height": 844 if width < 800 else 900})
+    page.goto(f"{server}/?side={side}", wait_until="networkidle")
+    page.get_by_text("Kilde for tjenestene").wait_for(timeout=120_000)
+    english = _english_on(page)  # before any interaction: the page as it opens
+    page.keyboard.press("Tab")  # the first Tab shows the skip link
+    page.get_by_text("Gå til hovedinnholdet").wait_for(timeout=10_000)
+    english += _english_on(page)
+    page.screenshot(path=str(ARTIFACTS / f"norsk_{side}_{width}_tab.png"))
+    if side == "finn":
+        box = page.get_by_label(SEARCH_LABEL)
+        box.fill("38")  # the text input's hint while typing ("Trykk Enter …")
+        english += _english_on(page)
+        box.fill("3840")
+        box.press("Enter")
+    elif side == "last":  # a file of the wrong type: the uploader's own error message
+        wrong = tmp_path / "kart.png"
+        wrong.write_bytes(b"\x89PNG\r\n")
+        page.locator("input[type='file']").set_input_files(str(wrong))
+        page.get_by_test_id("stFileChip").first.wait_for(timeout=30_000)
+    page.get_by_text(NORWEGIAN_PAGES[side]).first.wait_for(timeout=180_000)
+    page.wait_for_timeout(2000)
+    english += _english_on(page)
+    if side == "dekning":  # a choice that matches nothing: the list's own message
+        page.get_by_role("combobox", name="Filtrer på fylke").click()
+        page.keyboard.type("qqq")
+        page.get_by_text("Ingen treff").wait_for(timeout=10_000)
+        english += _english_on(page)
+        page.screenshot(path=str(ARTIFACTS / f"norsk_{side}_{width}_ingen_treff.png"))
+        page.keyboard.press("Escape")
+        page.keyboard.press("Tab")  # away from the list: it closes
+    if side == "last":  # the error is a tooltip of the file's chip
+        page.get_by_test_id("stFileChip").first.hover()
+        page.wait_for_timeout(800)
+        english += _english_on(page)
+        page.screenshot(path=str(ARTIFACTS / f"norsk_{side}_{width}_feil.png"))
+    shot = ARTIFACTS / f"norsk_{side}_{width}.png"
+    _full_page_screenshot(page, shot)
+    # A table's toolbar and the tooltip of its first button, on hover.
+    tables = page.get_by_test_id("stDataFrame")
+    if tables.count():
+        tables.first.scroll_into_view_if_needed()
+        tables.first.hover()
+        toolbar = page.get_by_test_id("stElementToolbarButton")
+        toolbar.first.wait_for(timeout=10_000)
+        toolbar.first.hover()
+        page.wait_for_timeout(800)
+        english += _english_on(page)
+        page.screenshot(path=str(ARTIFACTS / f"norsk_{side}_{width}_toolbar.png"))
+    assert page.evaluate("document.documentElement.lang") == "nb"
+    assert sorted(set(english)) == []
+    assert page.outside_requests == []
+
+
+def test_a_tables_menus_are_norwegian(server, page):
+    page.set_viewport_size({"width": 1366, "height": 900})
+    page.goto(f"{server}/?side=finn", wait_until="networkidle")
+    box = page.get_by_label(SEARCH_LABEL)
+    box.fill("3840")
+    box.press("Enter")
+    page.get_by_text("Nærmeste selvhjelpsgrupper").wait_for(timeout=60_000)
+    table = page.get_by_test_id("stDataFrame").first
+    table.wait_for()
+    page.wait_for_timeout(1000)
+    english = []
+    table.hover()
+    page.get_by_role("button", name="Søk").first.click()  # the table's own search
+    page.keyboard.type("Skien")
+    page.wait_for_timeout(800)
+    english += _english_on(page)
+    page.keyboard.press("Escape")
+    table.hover()
+    page.get_by_role("button", name="Vis/skjul kolonner").first.click()
+    page.get_by_text("Velg alle").wait_for(timeout=10_000)
+    english += _english_on(page)
+    page.keyboard.press("Escape")
+    box_ = table.bounding_box()
+    page.mouse.click(box_["x"] + 60, box_["y"] + 15)  # a column's header: its menu
+    page.get_by_text("Sorter stigende").wait_for(timeout=10_000)
+    page.get_by_text("Statistikk").hover()
+    page.wait_for_timeout(1500)
+    english += _english_on(page)
+    page.screenshot(path=str(ARTIFACTS / "norsk_finn_1366_column_menu.png"))
+    assert sorted(set(english)) == []
