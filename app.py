@@ -687,18 +687,22 @@ def how_many_section(organisation: str, near: str, far: str) -> None:
         text += "."
     st.markdown(text)
     curve = tables.curve_table(answer.curve)
-    people = curve["Innbyggere lenger unna"]
-    # Read by a screen reader as one Norwegian sentence (Vega's own descriptions of axes
-    # and points are English, so they are hidden); numbers with a space between thousands.
-    chart = alt.Chart(curve).mark_line(point=alt.OverlayMarkDef(size=12)).encode(
-        x=alt.X("Nye grupper:Q"),
+    people, groups = curve["Innbyggere lenger unna"], curve["Nye grupper"]
+    # Norwegian for a screen reader (Vega would describe the chart and its axes in English)
+    # and numbers with a space between thousands (Vega's default is 400,000).
+    chart = alt.Chart(curve).mark_line(
+        ariaRoleDescription="kurve",
+        point=alt.OverlayMarkDef(size=12, ariaRoleDescription="punkt")).encode(
+        x=alt.X("Nye grupper:Q", axis=alt.Axis(
+            description=f"Nye grupper, fra 0 til {figure(groups.iloc[-1])}")),
         y=alt.Y("Innbyggere lenger unna:Q", axis=alt.Axis(
+            description=f"Innbyggere lenger unna, fra {figure(people.iloc[-1])} til "
+                        f"{figure(people.iloc[0])}",
             labelExpr="replace(format(datum.value, ','), regexp(',', 'g'), '\u00a0')")),
         tooltip=["Nye grupper", "Innbyggere lenger unna"]).properties(
         height=260, description=(
             f"Kurve: innbyggere lenger unna enn {label}, fra {figure(people.iloc[0])} uten "
-            f"nye grupper til {figure(people.iloc[-1])} med "
-            f"{figure(curve['Nye grupper'].iloc[-1])}.")).configure(aria=False)
+            f"nye grupper til {figure(people.iloc[-1])} med {figure(groups.iloc[-1])}."))
     st.altair_chart(chart, use_container_width=True)
     st.caption("Kurven legger til stedene i den minste løsningen ett og ett, hvert gang det "
                "som får flest nye innenfor (LSCP, løst eksakt).")
