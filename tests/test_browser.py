@@ -72,6 +72,11 @@ def test_search_shows_list_and_map_without_errors(server, page):
     page.get_by_text("Grenland").first.wait_for(timeout=30_000)
     frame = _map_frame(page)
     assert frame.locator(".leaflet-control-zoom").count() == 1
+    # Leaflet's own titles are English; the map's are Norwegian.
+    assert frame.locator(".leaflet-control-zoom-in").get_attribute("title") == "Zoom inn"
+    assert frame.locator(".leaflet-control-zoom-out").get_attribute("title") == "Zoom ut"
+    assert "JavaScript-bibliotek" in frame.locator(
+        ".leaflet-control-attribution a").first.get_attribute("title")
     page.get_by_text("Rusinfo").first.wait_for()
     page.get_by_text("Nærmeste selvhjelpsgrupper").scroll_into_view_if_needed()
     page.wait_for_timeout(500)
@@ -131,6 +136,7 @@ def test_clicking_a_kommune_opens_its_detail(server, page):
                            .latLngToContainerPoint([59.485, 8.63]);
              return {x: p.x, y: p.y};
            }""")
+    assert frame.locator(".leaflet-control-layers-toggle").get_attribute("title") == "Kartlag"
     frame.locator(".leaflet-container").click(position=point)
     page.get_by_role("heading", name="Seljord").wait_for(timeout=60_000)
     assert "kommune=4022" in page.url

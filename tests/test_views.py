@@ -191,6 +191,7 @@ def test_planned_sites_are_numbered_escaped_and_tabled():
 def test_maps_show_a_metric_scale_and_site_badges_do_not_overlap():
     page = _render(maps.base_map())
     assert "L.control.scale({imperial: false})" in page
+    assert 'zoomInTitle: "Zoom inn"' in page and '"zoomControl": false' in page
     # Oslo, Bærum and Asker lie within a badge's width of each other on a national map.
     sites = pd.DataFrame({"admin_lat": [59.91, 59.89, 59.83, 63.43],
                           "admin_lon": [10.75, 10.52, 10.43, 10.39],

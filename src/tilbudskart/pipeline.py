@@ -527,15 +527,16 @@ def load_app_data(imports: Sequence[Path] = (), folder: Path | None = None) -> A
         return build_app_data(imports)
     path = folder / f"appdata-{input_fingerprint(imports)}.pickle"
     key = (str(path), os.environ.get(settings.DATA_DIR_ENV, ""))
+    # Held while loading: the server's warm-up and a first visitor may ask at once, and
+    # the second then waits for the first's data instead of reading it again.
     with _LOADED_LOCK:
-        if key in _LOADED:  # loaded by this process already (the server's warm-up)
-            return _LOADED[key]
-    data = _read_cached(path)
-    if data is None:
-        data = build_app_data(imports)
-        _write_cached(data, folder, path)
-    with _LOADED_LOCK:
-        return _LOADED.setdefault(key, data)
+        if key not in _LOADED:
+            data = _read_cached(path)
+            if data is None:
+                data = build_app_data(imports)
+                _write_cached(data, folder, path)
+            _LOADED[key] = data
+        return _LOADED[key]
 
 
 #: App data this process has loaded, by cache file and data folder (see load_app_data).

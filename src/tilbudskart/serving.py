@@ -582,10 +582,10 @@ LATER_MODULES = ("mapclassify", "matplotlib", "tilbudskart.report", "altair")
 def warm_up() -> None:
     """Do at server start what the first visitor would otherwise wait for.
 
-    Imports :data:`WARM_MODULES` and makes sure the app data is in the disk cache
+    Imports :data:`WARM_MODULES` and loads the app data
     (:func:`tilbudskart.pipeline.load_app_data`, with ``TILBUDSKART_IMPORTS`` as the app
-    reads it), so a first start builds it before the server answers, and the first page
-    only reads it. A failure is logged, never raised: the app shows its own message.
+    reads it; built and put in the disk cache on a first start), so the first page only
+    draws. A failure is logged, never raised: the app shows its own message.
     """
     try:
         for name in WARM_MODULES:
@@ -617,8 +617,14 @@ def warm_up_later() -> None:
 
 @contextlib.asynccontextmanager
 async def lifespan(app: object) -> AsyncIterator[None]:
-    """``st.App`` lifespan: :func:`warm_up` before the server takes its first request."""
-    await asyncio.to_thread(warm_up)
+    """``st.App`` lifespan: the server answers at once, :func:`warm_up` runs beside it.
+
+    A first visitor's browser spends about a second loading Streamlit's own page before
+    it asks for the app; the imports and the app data are warmed meanwhile (the app's
+    first run waits for whatever is not ready yet: imports and
+    :func:`tilbudskart.pipeline.load_app_data` are safe to meet halfway).
+    """
+    threading.Thread(target=warm_up, name="warm-up", daemon=True).start()
     _MOUNTED.set()  # serve.py mounts ROUTES with this lifespan: publish() can be used
     yield
 
@@ -683,7 +689,6 @@ class StreamlitSession:
             Seconds from sending the request to the ``script_finished`` message.
 
         """
-        import asyncio
         import time
 
         from streamlit.proto.BackMsg_pb2 import BackMsg

@@ -51,7 +51,7 @@ _TOOLTIP_HTML = _template("tooltip.html")
 _LEGEND_HTML = _template("legend.html")
 _LEGEND_ITEM_HTML = _template("legend_item.html")
 _SITE_BADGE_HTML = _template("site_badge.html")
-_METRIC_SCALE_JS = _template("metric_scale.js.j2")
+_MAP_CONTROLS_JS = _template("map_controls.js.j2")
 
 
 def _data_url(path: Path, mime: str) -> str:
@@ -139,14 +139,18 @@ class _OfflineDefaultIcon(folium.MacroElement):
             ("shadowUrl", "marker-shadow.png"))}
 
 
-class _MetricScale(folium.MacroElement):
-    """A scale bar in kilometres only (Leaflet's default adds miles)."""
+class _MapControls(folium.MacroElement):
+    """Leaflet's controls in Norwegian: a scale in km only, zoom, attribution, layers.
 
-    _template = Template(_METRIC_SCALE_JS)
+    Leaflet's own titles ("Zoom in", "Layers", its attribution link) are English, and its
+    scale adds miles.
+    """
+
+    _template = Template(_MAP_CONTROLS_JS)
 
     def __init__(self) -> None:
         super().__init__()
-        self._name = "MetricScale"
+        self._name = "MapControls"
 
 
 def base_map(location: tuple[float, float] = (65.0, 14.0), zoom: int = 4,
@@ -171,13 +175,13 @@ def base_map(location: tuple[float, float] = (65.0, 14.0), zoom: int = 4,
 
     """
     fmap = folium.Map(location=list(location), zoom_start=zoom, tiles=None, control_scale=False,
-                      zoom_snap=0.25, zoom_delta=0.5,
+                      zoom_snap=0.25, zoom_delta=0.5, zoom_control=False,
                       prefer_canvas=True, attribution_control=True)
     js, css = assets if assets is not None else offline_assets()
     fmap.default_js = js
     fmap.default_css = css
     _OfflineDefaultIcon().add_to(fmap)
-    _MetricScale().add_to(fmap)
+    _MapControls().add_to(fmap)
     if tiles:
         folium.TileLayer("OpenStreetMap", name="Bakgrunnskart (OpenStreetMap)").add_to(fmap)
     return fmap
