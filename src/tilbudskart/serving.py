@@ -584,8 +584,9 @@ def warm_up() -> None:
 
     Imports :data:`WARM_MODULES` and loads the app data
     (:func:`tilbudskart.pipeline.load_app_data`, with ``TILBUDSKART_IMPORTS`` as the app
-    reads it; built and put in the disk cache on a first start), so the first page only
-    draws. A failure is logged, never raised: the app shows its own message.
+    reads it; built and put in the disk cache on a first start, kept in this process),
+    so the first page only draws. A failure is logged, never raised: the app shows its
+    own message.
     """
     try:
         for name in WARM_MODULES:
@@ -617,14 +618,12 @@ def warm_up_later() -> None:
 
 @contextlib.asynccontextmanager
 async def lifespan(app: object) -> AsyncIterator[None]:
-    """``st.App`` lifespan: the server answers at once, :func:`warm_up` runs beside it.
+    """``st.App`` lifespan: :func:`warm_up` before the server takes its first request.
 
-    A first visitor's browser spends about a second loading Streamlit's own page before
-    it asks for the app; the imports and the app data are warmed meanwhile (the app's
-    first run waits for whatever is not ready yet: imports and
-    :func:`tilbudskart.pipeline.load_app_data` are safe to meet halfway).
+    The server reports healthy (``/_stcore/health``) only when warm, so a proxy or
+    orchestrator sends a replica people once it can answer them at full speed.
     """
-    threading.Thread(target=warm_up, name="warm-up", daemon=True).start()
+    await asyncio.to_thread(warm_up)
     _MOUNTED.set()  # serve.py mounts ROUTES with this lifespan: publish() can be used
     yield
 
