@@ -264,3 +264,22 @@ def test_leaflet_can_come_from_published_files_or_inline():
     assert "/kart/0.js" in page and "data:text/javascript" not in page
     assert maps.published_assets(lambda text, suffix: None) is None
     assert "data:text/javascript;base64," in _render(maps.base_map())  # inline by default
+
+
+def test_planned_place_sites_are_drawn_at_the_place_not_the_kommune_centre():
+    # A place candidate (planning places=True) lies away from its kommune's centre: Rjukan's
+    # centre in Tinn vs the village of Atrå; the marker and circle belong at the place.
+    sites = pd.DataFrame({"kommunenummer": ["4026", "4026"], "kommunenavn": ["Tinn", "Tinn"],
+                          "place": ["Rjukan", "Atrå"],
+                          "source": ["kommunesenter", "tettsted"],
+                          "lat": [59.8789, 59.9912], "lon": [8.5931, 8.7689],
+                          "admin_lat": [59.8789, 59.8789], "admin_lon": [8.5931, 8.5931],
+                          "added": [10, 5]})
+    group = maps.site_markers(sites, 25)
+    markers = [m for m in group._children.values()
+               if isinstance(m, folium.Marker) and not isinstance(m, folium.Circle)]
+    circles = [c for c in group._children.values() if isinstance(c, folium.Circle)]
+    assert [m.location for m in markers] == [[59.8789, 8.5931], [59.9912, 8.7689]]
+    assert [c.location for c in circles] == [[59.8789, 8.5931], [59.9912, 8.7689]]
+    html = _render(group.add_to(maps.base_map()))
+    assert "Atrå (Tinn)" in html and "Rjukan (Tinn)" in html

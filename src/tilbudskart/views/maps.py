@@ -662,16 +662,23 @@ def site_markers(sites: pd.DataFrame, radius_km: float | None = None) -> folium.
     Parameters
     ----------
     sites : pandas.DataFrame
-        ``Plan.sites`` (``admin_lat``, ``admin_lon``, ``kommunenavn``, ``added``), in order.
+        ``Plan.sites`` (``lat``, ``lon``, ``kommunenavn``, ``added``; optionally ``place``),
+        in order. A site is drawn at its own ``lat``/``lon`` (a place candidate is not its
+        kommune's centre); a table without them is drawn at ``admin_lat``/``admin_lon``.
     radius_km : float, optional
         Draw each site's reach as a circle; ``None`` for a reach in minutes (no circle).
 
     """
     group = folium.FeatureGroup(name="Foreslåtte grupper")
-    lats, lons = sites["admin_lat"].astype(float), sites["admin_lon"].astype(float)
+    where = ("lat", "lon") if {"lat", "lon"} <= set(sites.columns) else ("admin_lat",
+                                                                           "admin_lon")
+    lats, lons = sites[where[0]].astype(float), sites[where[1]].astype(float)
     shifts = badge_shifts(lats.to_numpy(), lons.to_numpy())
-    points = zip(lats, lons, sites["kommunenavn"], sites["added"].astype(int), shifts,
-                 strict=True)
+    names = sites["kommunenavn"].astype(str)
+    if "place" in sites.columns:
+        place = sites["place"].astype(str)
+        names = names.where(place == names, place + " (" + names + ")")
+    points = zip(lats, lons, names, sites["added"].astype(int), shifts, strict=True)
     for rank, (lat, lon, name, added, shift) in enumerate(points, start=1):
         if radius_km is not None:
             folium.Circle([lat, lon], radius=radius_km * 1000, color="#08519c", weight=1,
