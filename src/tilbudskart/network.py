@@ -858,7 +858,7 @@ def _same_link(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def travel_from(routes: Routes, network: RoadNetwork, x: Iterable[float],
-                y: Iterable[float]) -> pd.DataFrame:
+                y: Iterable[float], snap: Snap | None = None) -> pd.DataFrame:
     """Return travel time and route length from points to their nearest service.
 
     Each point joins its road link (see :meth:`RoadNetwork.snap`) and leaves by whichever
@@ -872,6 +872,9 @@ def travel_from(routes: Routes, network: RoadNetwork, x: Iterable[float],
         The network ``routes`` was computed on.
     x, y : array-like of float
         Origins, EPSG:25833 metres.
+    snap : Snap, optional
+        Where the origins join the network, if already known (``network.snap(x, y)``: a
+        population grid's, kept between questions); ``x``, ``y`` are then not used.
 
     Returns
     -------
@@ -882,7 +885,7 @@ def travel_from(routes: Routes, network: RoadNetwork, x: Iterable[float],
         origin.
 
     """
-    return _via_network(routes, network, network.snap(x, y))
+    return _via_network(routes, network, network.snap(x, y) if snap is None else snap)
 
 
 def minutes_to(network: RoadNetwork, lat: float, lon: float,
@@ -942,38 +945,151 @@ def minutes_matrix(network: RoadNetwork, from_x: Iterable[float], from_y: Iterab
         ``MAX_SNAP_KM`` from any road.
 
     """
-    n = len(network)
-    start = network.snap(from_x, from_y)
-    goal = network.snap(to_x, to_y)
-    result = np.full((len(start.link), len(goal.link)), np.nan, dtype=dtype)
-    to_ok, from_ok = np.flatnonzero(goal.ok), np.flatnonzero(start.ok)
-    if len(to_ok) == 0 or len(from_ok) == 0:
+    return Destinations(network, to_x, to_y, dtype).minutes_from(from_x, from_y)
+
+
+class Destinations:
+    """Travel times from every network node to each of a set of points (one Dijkstra each).
+
+    The first half of :func:`minutes_matrix`, kept: a planner asks for the minutes from
+    many sets of origins (each organisation's and threshold's people) to the same
+    candidate sites.
+
+    Parameters
+    ----------
+    network : RoadNetwork
+        The road and car-ferry graph.
+    to_x, to_y : array-like of float
+        Destinations, EPSG:25833 metres.
+    dtype : numpy floating type
+        Of the node × destination table (float32: 16 MB for 357 destinations).
+
+    """
+
+    def __init__(self, network: RoadNetwork, to_x: Iterable[float], to_y: Iterable[float],
+                 dtype: type[np.floating] = np.float32) -> None:
+        self.network = network
+        self.dtype = dtype
+        self.goal = network.snap(to_x, to_y)
+        self.to_ok = np.flatnonzero(self.goal.ok)
+        n = len(network)
+        self.to_goal: np.ndarray | None = None
+        if len(self.to_ok):
+            virtual = n + np.arange(len(self.to_ok))
+            graph = _with_virtual_nodes(
+                network.minutes, np.concatenate([virtual, virtual]),
+                np.concatenate([self.goal.u[self.to_ok], self.goal.v[self.to_ok]]),
+                np.concatenate([self.goal.leg_min[self.to_ok] + self.goal.to_u_min[self.to_ok],
+                                self.goal.leg_min[self.to_ok] + self.goal.to_v_min[self.to_ok]]))
+            # Node × destination, row-major: each origin gathers the rows of its link's ends.
+            self.to_goal = np.ascontiguousarray(
+                dijkstra(graph, directed=False, indices=virtual)[:, :n].T, dtype=dtype)
+
+        self._near: dict[float, csr_matrix] = {}
+
+    def __len__(self) -> int:
+        return len(self.goal.link)
+
+    def within(self, start: Snap, limit: float | np.ndarray,
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Return the origin–destination pairs at most ``limit`` minutes apart.
+
+        The entries of :meth:`minutes_from` that are at most ``limit`` (one value, or one
+        per origin), computed only for the destinations within ``max(limit)`` of an end of
+        each origin's road link (or on the same link): the same figures, without the
+        full origin × destination table.
+
+        Parameters
+        ----------
+        start : Snap
+            The origins' snap.
+        limit : float or numpy.ndarray
+            Most minutes kept.
+
+        Returns
+        -------
+        rows, cols : numpy.ndarray of int
+            Origin and destination positions, sorted by origin, then destination.
+        minutes : numpy.ndarray
+            Of ``dtype``.
+
+        """
+        dtype = self.dtype
+        limit = np.broadcast_to(np.asarray(limit, dtype=float), (len(start.link),))
+        from_ok = np.flatnonzero(start.ok)
+        empty = np.zeros(0, dtype=np.int64)
+        if self.to_goal is None or len(from_ok) == 0 or not np.isfinite(limit).any():
+            return empty, empty, np.zeros(0, dtype=dtype)
+        reach = float(np.max(limit[np.isfinite(limit)]))
+        if reach not in self._near:
+            self._near[reach] = csr_matrix(self.to_goal <= reach)
+        near = self._near[reach]
+        s = start.take(from_ok)
+        g = self.goal.take(self.to_ok)
+        same_i, same_j = _same_link(s.link, g.link)
+        pieces_i, pieces_j = [same_i], [same_j]
+        for ends in (s.u, s.v):
+            rows = near[ends]
+            pieces_i.append(np.repeat(np.arange(len(ends)), np.diff(rows.indptr)))
+            pieces_j.append(rows.indices.astype(np.int64))
+        width = len(self.to_ok)
+        key = np.unique(np.concatenate(pieces_i) * width + np.concatenate(pieces_j))
+        i, j = key // width, key % width
+        to_goal = self.to_goal
+        minutes = np.minimum(to_goal[s.u[i], j] + s.to_u_min.astype(dtype)[i],
+                             to_goal[s.v[i], j] + s.to_v_min.astype(dtype)[i])
+        minutes += s.leg_min.astype(dtype)[i]
+        if len(same_i):
+            direct = (s.leg_min[same_i] + g.leg_min[same_j] + np.abs(
+                s.along[same_i] - g.along[same_j])
+                * self.network.links["minutes"].to_numpy()[s.link[same_i]]).astype(dtype)
+            at = np.searchsorted(key, same_i * width + same_j)
+            np.minimum.at(minutes, at, direct)
+        with np.errstate(invalid="ignore"):
+            keep = np.isfinite(minutes) & (minutes <= limit[from_ok][i])
+        return from_ok[i[keep]], self.to_ok[j[keep]], minutes[keep]
+
+    def minutes_from(self, from_x: Iterable[float], from_y: Iterable[float],
+                     start: Snap | None = None) -> np.ndarray:
+        """Return the minutes from each origin to each destination (NaN: no route).
+
+        Parameters
+        ----------
+        from_x, from_y : array-like of float
+            Origins, EPSG:25833 metres.
+        start : Snap, optional
+            The origins' snap, if already known (then ``from_x``, ``from_y`` are not used).
+
+        Returns
+        -------
+        numpy.ndarray
+            Shape ``(n_from, n_to)``, as :func:`minutes_matrix`.
+
+        """
+        dtype, network = self.dtype, self.network
+        start = network.snap(from_x, from_y) if start is None else start
+        goal, to_ok = self.goal, self.to_ok
+        result = np.full((len(start.link), len(goal.link)), np.nan, dtype=dtype)
+        from_ok = np.flatnonzero(start.ok)
+        if self.to_goal is None or len(from_ok) == 0:
+            return result
+        to_goal = self.to_goal
+        s = start.take(from_ok)
+        block = np.minimum(to_goal[s.u] + s.to_u_min.astype(dtype)[:, None],
+                           to_goal[s.v] + s.to_v_min.astype(dtype)[:, None])
+        block += s.leg_min.astype(dtype)[:, None]
+        # Along one shared link, straight to the destination.
+        g = goal.take(to_ok)
+        i, j = _same_link(s.link, g.link)
+        if len(i):
+            direct = (s.leg_min[i] + g.leg_min[j] + np.abs(s.along[i] - g.along[j])
+                      * network.links["minutes"].to_numpy()[s.link[i]])
+            np.minimum.at(block, (i, j), direct.astype(dtype))
+        block[~np.isfinite(block)] = np.nan
+        if len(from_ok) == len(start.link) and len(to_ok) == len(goal.link):
+            return block
+        result[np.ix_(from_ok, to_ok)] = block
         return result
-    virtual = n + np.arange(len(to_ok))
-    graph = _with_virtual_nodes(
-        network.minutes, np.concatenate([virtual, virtual]),
-        np.concatenate([goal.u[to_ok], goal.v[to_ok]]),
-        np.concatenate([goal.leg_min[to_ok] + goal.to_u_min[to_ok],
-                        goal.leg_min[to_ok] + goal.to_v_min[to_ok]]))
-    # Node × destination, row-major: each origin gathers the rows of its link's two ends.
-    to_goal = np.ascontiguousarray(dijkstra(graph, directed=False, indices=virtual)[:, :n].T,
-                                   dtype=dtype)
-    s = start.take(from_ok)
-    block = np.minimum(to_goal[s.u] + s.to_u_min.astype(dtype)[:, None],
-                       to_goal[s.v] + s.to_v_min.astype(dtype)[:, None])
-    block += s.leg_min.astype(dtype)[:, None]
-    # Along one shared link, straight to the destination.
-    g = goal.take(to_ok)
-    i, j = _same_link(s.link, g.link)
-    if len(i):
-        direct = (s.leg_min[i] + g.leg_min[j] + np.abs(s.along[i] - g.along[j])
-                  * network.links["minutes"].to_numpy()[s.link[i]])
-        np.minimum.at(block, (i, j), direct.astype(dtype))
-    block[~np.isfinite(block)] = np.nan
-    if len(from_ok) == len(start.link) and len(to_ok) == len(goal.link):
-        return block
-    result[np.ix_(from_ok, to_ok)] = block
-    return result
 
 
 def travel_time_matrix(network: RoadNetwork, origins: pd.DataFrame,
