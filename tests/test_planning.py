@@ -423,3 +423,146 @@ def test_sparse_models_agree_with_spopt(seed):
         mclp = MCLP.from_cost_matrix(cost, weights, 35.0, p_facilities=k).solve(
             planning.default_solver())
         assert model.solve(k).covered == pytest.approx(mclp.problem.objective.value())
+
+
+# -- the fast path: HiGHS directly, Benders for the p-median, kept figures ----------------
+
+
+def _brute_median(model: planning.NewGroupSites, k: int, fixed: list[int]) -> float:
+    dense = np.full(model.coverage.shape, np.inf)
+    dense[model.rows, model.cols] = model.costs
+    n = dense.shape[1]
+    return min((model.weights * np.minimum(model.current, dense[:, list(s)].min(axis=1))).sum()
+               for s in itertools.combinations(range(n), k) if set(fixed) <= set(s))
+
+
+def _median_total(model: planning.NewGroupSites, plan: planning.Plan) -> float:
+    dense = np.full(model.coverage.shape, np.inf)
+    dense[model.rows, model.cols] = model.costs
+    chosen = plan.sites["site"].to_numpy(dtype=int)
+    return float((model.weights * np.minimum(model.current, dense[:, chosen].min(axis=1))).sum())
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_highs_directly_gives_the_pulp_answers(seed):
+    # The default (arrays to HiGHS; the p-median by Benders decomposition) against the same
+    # models written in PuLP, solved by HiGHS and by CBC, and against brute force.
+    model = _random_model(100 + seed, 60, 14)
+    cbc = pulp.PULP_CBC_CMD(msg=False)
+    for k, fixed in ((1, []), (3, []), (4, [2]), (5, [0, 7])):
+        fast = model.solve(k, fixed=fixed)
+        for solver in (planning.default_solver(), cbc):
+            assert model.solve(k, fixed=fixed, solver=solver).covered == fast.covered
+        assert set(fixed) <= set(fast.sites["site"]) and len(fast.sites) == k
+        median = model.solve(k, "median", fixed)
+        best = _brute_median(model, k, fixed)
+        assert _median_total(model, median) == pytest.approx(best, rel=1e-9)
+        pulp_median = model.solve(k, "median", fixed, solver=planning.default_solver())
+        assert sorted(median.sites["site"]) == sorted(pulp_median.sites["site"])
+    assert (list(model.cover_all().sites["site"])
+            == list(model.cover_all(solver=planning.default_solver()).sites["site"]))
+    # Many site sets are fewest; CBC may take another one of the same size.
+    kept = model.cover_all(fixed=[3])
+    assert list(kept.sites["site"]) == list(
+        model.cover_all(fixed=[3], solver=planning.default_solver()).sites["site"])
+    assert len(kept.sites) == len(model.cover_all(fixed=[3], solver=cbc).sites)
+
+
+@pytest.mark.parametrize("seed", [0, 2, 3])
+def test_benders_p_median_closes_a_fractional_gap_by_branching(seed, monkeypatch):
+    # Each of 12 demand points is served by two of 7 candidates: with K = 3 these LP
+    # relaxations are fractional and neither greedy nor interchange closes the gap, so the
+    # master is solved as a MIP (branching), and must still find the optimum.
+    import highspy
+
+    rng = np.random.default_rng(seed)
+    cost = np.full((12, 7), 500.0)
+    for i in range(12):
+        served_by = rng.choice(7, 2, replace=False)
+        cost[i, served_by] = rng.choice([10.0, 20.0], 2)
+    model = planning.NewGroupSites.from_cost_matrix(
+        cost, rng.integers(1, 9, 12).astype(float), 5.0, pd.DataFrame({"site": range(7)}),
+        current=np.full(12, 100.0))
+    branched = []
+    integrality = highspy.Highs.changeColsIntegrality
+
+    def spy(self, *args):
+        branched.append(True)
+        return integrality(self, *args)
+
+    monkeypatch.setattr(highspy.Highs, "changeColsIntegrality", spy)
+    plan = model.solve(3, "median")
+    assert branched
+    assert _median_total(model, plan) == pytest.approx(_brute_median(model, 3, []))
+    assert len(plan.sites) == 3
+
+
+def test_planner_figures_equal_the_functions_they_stand_for(planner, grid, services,
+                                                            road_network):
+    # Kept per grid cell (today's km and minutes, the grid's snap, the centres' Dijkstra
+    # runs), the planner's cells, models and worst-off figures are those of the one-off
+    # functions, exactly.
+    for near, org in (("50km", None), ("60min", "aca"), ("45min", "lms")):
+        t = planning.THRESHOLDS[near]
+        cells = planner.cells(near, org)
+        pd.testing.assert_frame_equal(cells, (
+            planning.uncovered_cells(grid, services, t.value, org) if t.unit == "km" else
+            planning.uncovered_cells_by_time(grid, services, road_network, t.value, org)))
+        fresh = planning._model_from_cells(cells, planner.candidates(), t, road_network)
+        kept = planner.model(near, org)
+        assert (kept.coverage != fresh.coverage).nnz == 0
+        order_kept = np.lexsort((kept.cols, kept.rows))
+        order_fresh = np.lexsort((fresh.cols, fresh.rows))
+        assert np.array_equal(kept.costs[order_kept], fresh.costs[order_fresh])
+        current = "km" if t.unit == "km" else "minutes"
+        median = planner.median_model(near, org)
+        fresh_median = planning._model_from_cells(planning.median_blocks(cells, current),
+                                                  planner.candidates(), t, road_network,
+                                                  current)
+        assert np.array_equal(median.costs, fresh_median.costs)
+        assert np.array_equal(median.rows, fresh_median.rows)
+        sites = planner.new_sites(5, near, org).sites
+        for chosen in (sites, sites.iloc[:0]):
+            pd.testing.assert_series_equal(
+                planner.worst_off(chosen, org),
+                planning.worst_off(grid, services, chosen, org, road_network))
+
+
+def test_a_saved_planner_answers_as_a_fresh_one(planner, tmp_path, kommuner, grid, services,
+                                                road_network):
+    planner.warm(["25km", "75min"], "al_anon", k=4)
+    path = planner.save(tmp_path)
+    assert path is not None and path.name == f"planner-{planner.fingerprint()}.pickle"
+    loaded = planning.Planner(kommuner.reset_index(), grid, services, road_network)
+    assert loaded.load(tmp_path) > 0
+    fresh = planning.Planner(kommuner.reset_index(), grid, services, road_network)
+    for near in ("25km", "75min"):
+        for objective in planning.OBJECTIVES:
+            a = loaded.new_sites(4, near, "al_anon", objective=objective)
+            b = fresh.new_sites(4, near, "al_anon", objective=objective)
+            pd.testing.assert_frame_equal(a.sites, b.sites)
+            assert (a.covered, a.beyond) == (b.covered, b.beyond)
+        pd.testing.assert_frame_equal(loaded.cover_all(near, "al_anon").left,
+                                      fresh.cover_all(near, "al_anon").left)
+    # Other data, another key: nothing is taken from the saved file.
+    other = planning.Planner(kommuner.reset_index(), grid, services.iloc[:-1], road_network)
+    assert other.fingerprint() != planner.fingerprint() and other.load(tmp_path) == 0
+    (tmp_path / path.name).write_bytes(b"not a pickle")
+    assert planning.Planner(kommuner.reset_index(), grid, services,
+                            road_network).load(tmp_path) == 0
+
+
+def test_destinations_within_are_the_table_entries_within(road_network, grid):
+    from tilbudskart import network
+
+    rng = np.random.default_rng(3)
+    cells = grid.iloc[rng.choice(len(grid), 3000, replace=False)]
+    to = grid.iloc[rng.choice(len(grid), 40, replace=False)]
+    destinations = network.Destinations(road_network, to["x"], to["y"])
+    start = road_network.snap(cells["x"], cells["y"])
+    table = destinations.minutes_from(cells["x"], cells["y"])
+    limit = np.where(np.arange(len(cells)) % 2, 45.0, 75.0)
+    rows, cols, minutes = destinations.within(start, limit)
+    want_r, want_c = np.nonzero(table <= limit[:, None])
+    assert np.array_equal(rows, want_r) and np.array_equal(cols, want_c)
+    assert np.array_equal(minutes, table[want_r, want_c]) and len(rows) > 100

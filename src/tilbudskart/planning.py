@@ -22,13 +22,16 @@ a central place name (:func:`place_candidates`).
 
 The models follow spopt's shape (:mod:`spopt.locate`): :meth:`NewGroupSites.from_geodataframe`
 builds the cost matrix and returns :meth:`NewGroupSites.from_cost_matrix` (one construction
-path), the solver is passed to the solve method (HiGHS through PuLP by default,
-:func:`default_solver`; CBC works too) and one status check (:func:`check_status`) guards
-every solution. Unlike spopt, whose builders loop over every demand × candidate pair in
-Python, the PuLP models here are written from the sparse coverage: demand rows covered by the
-same candidates are merged first (exact; 27 000 cells become about 1 000 rows), so an answer
-takes well under a second. :class:`Planner` builds each model once per organisation,
-threshold and candidate set and keeps it (the app and the CLI ask it).
+path), the solver is passed to the solve method and one status check guards every solution.
+Unlike spopt, whose builders loop over every demand × candidate pair in Python, the models
+here are written from the sparse coverage: demand rows covered by the same candidates are
+merged first (exact; 27 000 cells become about 1 000 rows). By default they are handed to
+HiGHS directly as arrays (``highspy``), and the p-median is solved by Benders decomposition
+(:func:`_p_median_highs`: a minute and more as one variable per pair for an organisation
+with few groups, about a second this way); a PuLP solver (:func:`default_solver`, CBC …)
+solves the same models written in PuLP, for comparison. :class:`Planner` builds each model
+once per organisation, threshold and candidate set and keeps it (the app and the CLI ask
+it), and can keep them on disk between server starts (:meth:`Planner.save`).
 
 Examples
 --------
@@ -52,6 +55,7 @@ import os
 import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Literal
 
 import geopandas as gpd
@@ -75,6 +79,10 @@ WORST_MINUTES = max(settings.BEYOND_MINUTES)
 
 #: Side (metres) of the blocks the p-median's demand is aggregated to.
 MEDIAN_BLOCK_M = 10_000.0
+
+#: Largest minutes for which :func:`minutes_pairs` looks only at the candidates near each
+#: demand point's road link (:meth:`tilbudskart.network.Destinations.within`).
+NEAR_PAIRS_MINUTES = 180.0
 
 #: Candidates closer than this (km) to an earlier candidate are dropped as duplicates.
 PLACE_SPACING_KM = 1.0
@@ -382,11 +390,29 @@ def km_pairs(demand_lat: np.ndarray, demand_lon: np.ndarray, cand_lat: np.ndarra
 
 def minutes_pairs(road_network: network.RoadNetwork, demand_x: np.ndarray,
                   demand_y: np.ndarray, cand_x: np.ndarray, cand_y: np.ndarray,
-                  keep_below: float | np.ndarray, chunk: int = 512) -> sparse.coo_array:
+                  keep_below: float | np.ndarray, chunk: int = 512,
+                  destinations: network.Destinations | None = None,
+                  demand_snap: network.Snap | None = None) -> sparse.coo_array:
     """Return minutes by road and car ferry between demand points and candidates.
 
     :func:`tilbudskart.network.minutes_matrix`, in chunks of candidates, keeping only the
     pairs at most ``keep_below`` (one value, or one per demand point).
+
+    Parameters
+    ----------
+    road_network : RoadNetwork
+        The road and car-ferry graph.
+    demand_x, demand_y, cand_x, cand_y : numpy.ndarray
+        EPSG:25833 metres.
+    keep_below : float or numpy.ndarray
+        Largest minutes kept (one value, or one per demand point).
+    chunk : int
+        Candidates per Dijkstra batch.
+    destinations : Destinations, optional
+        The candidates' Dijkstra runs, already made (then ``cand_x``, ``cand_y`` only give
+        their number): a :class:`Planner` keeps them for every organisation and threshold.
+    demand_snap : Snap, optional
+        Where the demand points join the network, if already known.
 
     Returns
     -------
@@ -396,9 +422,22 @@ def minutes_pairs(road_network: network.RoadNetwork, demand_x: np.ndarray,
     """
     rows, cols, values = [], [], []
     limit = np.broadcast_to(np.asarray(keep_below, dtype=float), (len(demand_x),))
+    if destinations is not None and demand_snap is not None and (
+            np.nanmax(limit, initial=0.0) <= NEAR_PAIRS_MINUTES):
+        # Only the pairs within reach: the same figures, without the whole table.
+        r, c, m = destinations.within(demand_snap, limit)
+        return sparse.coo_array((m.astype(float), (r, c)), shape=(len(demand_x), len(cand_x)))
+    if destinations is not None:
+        if len(destinations) != len(cand_x):
+            raise ValueError(f"{len(destinations)} destinations for {len(cand_x)} candidates")
+        chunk = max(len(cand_x), 1)
     for start in range(0, len(cand_x), chunk):
-        block = network.minutes_matrix(road_network, demand_x, demand_y,
-                                       cand_x[start:start + chunk], cand_y[start:start + chunk])
+        if destinations is not None:
+            block = destinations.minutes_from(demand_x, demand_y, demand_snap)
+        else:
+            block = network.Destinations(
+                road_network, cand_x[start:start + chunk], cand_y[start:start + chunk],
+            ).minutes_from(demand_x, demand_y, demand_snap)
         with np.errstate(invalid="ignore"):
             r, c = np.nonzero(block <= limit[:, None])
         rows.append(r)
@@ -874,7 +913,10 @@ class NewGroupSites:
             Candidate positions that must be among the sites (a "what if we start here"):
             the other ``k - len(fixed)`` are chosen around them.
         solver : pulp.LpSolver, optional
-            Default :func:`default_solver` (HiGHS); e.g. ``pulp.PULP_CBC_CMD(msg=False)``.
+            Default: the model handed to HiGHS directly as arrays (``highspy``; the
+            p-median by Benders decomposition, :func:`_p_median_highs`). A PuLP solver
+            (:func:`default_solver`, ``pulp.PULP_CBC_CMD(msg=False)`` …) solves the same
+            model written in PuLP instead (for comparison: same answers, slower).
 
         Returns
         -------
@@ -903,7 +945,8 @@ class NewGroupSites:
             chosen = self._median(k, must, solver)
         else:
             columns = _undominated(coverage, must)
-            if method == "greedy" or len(columns) <= k:
+            if method == "greedy" or len(columns) <= k or k - len(must) == 1:
+                # With one site left to choose, the one adding most is the optimum.
                 chosen = _greedy(coverage, weights, k, start=must)
             else:
                 position = {int(c): i for i, c in enumerate(columns)}
@@ -920,7 +963,7 @@ class NewGroupSites:
         fixed : sequence of int
             Candidate positions that must be among the sites.
         solver : pulp.LpSolver, optional
-            Default :func:`default_solver` (HiGHS).
+            Default: HiGHS directly (see :meth:`solve`); or a PuLP solver.
 
         Returns
         -------
@@ -1067,6 +1110,8 @@ def _site_variables(problem: pulp.LpProblem, n: int, fixed: Sequence[int]) -> li
 def _mclp(coverage: sparse.csr_array, weights: np.ndarray, k: int, fixed: Sequence[int],
           solver: pulp.LpSolver | None) -> list[int]:
     """Maximal covering: ``k`` columns covering the most weight (sparse PuLP model)."""
+    if solver is None:
+        return _mclp_highs(coverage, weights, k, fixed)
     problem = pulp.LpProblem("mclp", pulp.LpMaximize)
     x = _site_variables(problem, coverage.shape[1], fixed)
     y = [problem.add_variable(f"y_{i}", 0, 1) for i in range(coverage.shape[0])]
@@ -1083,6 +1128,8 @@ def _mclp(coverage: sparse.csr_array, weights: np.ndarray, k: int, fixed: Sequen
 def _lscp(coverage: sparse.csr_array, fixed: Sequence[int],
           solver: pulp.LpSolver | None) -> list[int]:
     """Location set covering: the fewest columns covering every row (sparse PuLP model)."""
+    if solver is None:
+        return _lscp_highs(coverage, fixed)
     problem = pulp.LpProblem("lscp", pulp.LpMinimize)
     x = _site_variables(problem, coverage.shape[1], fixed)
     problem += pulp.LpAffineExpression([(v, 1) for v in x])
@@ -1101,6 +1148,8 @@ def _p_median(rows: np.ndarray, cols: np.ndarray, saving: np.ndarray, columns: n
     A demand point keeps its current cost unless assigned (``z``) to an open site that is
     cheaper; ``saving`` is weight × (current − cost) of each such pair.
     """
+    if solver is None:
+        return _p_median_highs(rows, cols, saving, columns, k, fixed)
     problem = pulp.LpProblem("p_median", pulp.LpMaximize)
     position = {int(c): i for i, c in enumerate(columns)}
     x = _site_variables(problem, len(columns), [position[f] for f in fixed])
@@ -1117,16 +1166,279 @@ def _p_median(rows: np.ndarray, cols: np.ndarray, saving: np.ndarray, columns: n
     return [int(columns[j]) for j, var in enumerate(x) if (var.value() or 0) > 0.5]
 
 
+# -- HiGHS directly (the default): the same models as arrays, no PuLP objects ----------------
+
+
+def _highs() -> Any:
+    """Return a quiet ``highspy.Highs`` (the banner kept off standard output)."""
+    import highspy
+
+    default_solver()  # the first Highs of the process prints its banner: keep it off stdout
+    model = highspy.Highs()
+    model.setOptionValue("output_flag", False)
+    return model
+
+
+def _pulp_order(names: Sequence[str]) -> np.ndarray:
+    """Return the column order PuLP gives HiGHS: variables sorted by name."""
+    return np.argsort(np.asarray(names, dtype=object), kind="stable")
+
+
+def _run_highs(cost: np.ndarray, lower: np.ndarray, upper: np.ndarray, integer: np.ndarray,
+               rows: sparse.csr_array, row_lower: np.ndarray, row_upper: np.ndarray,
+               name: str, order: np.ndarray | None = None) -> np.ndarray:
+    """Solve ``min cost·v`` over rows and bounds with HiGHS; return ``v`` (columns as given).
+
+    ``order`` is the column order handed to HiGHS (PuLP's, so that ties are broken the way
+    the PuLP path breaks them: the same model, the same answer).
+    """
+    import highspy
+
+    n = len(cost)
+    order = np.arange(n) if order is None else np.asarray(order)
+    where = np.empty(n, dtype=np.int64)
+    where[order] = np.arange(n)  # column j of the caller is column where[j] in HiGHS
+    h = _highs()
+    inf = highspy.kHighsInf
+    h.addVars(n, np.where(np.isfinite(lower[order]), lower[order], -inf),
+              np.where(np.isfinite(upper[order]), upper[order], inf))
+    h.changeColsCost(n, np.arange(n, dtype=np.int32), cost[order].astype(float))
+    ints = np.flatnonzero(integer[order]).astype(np.int32)
+    if len(ints):
+        h.changeColsIntegrality(len(ints), ints,
+                                np.full(len(ints), highspy.HighsVarType.kInteger))
+    matrix = sparse.csr_array(rows)
+    matrix = sparse.csr_array((matrix.data, where[matrix.indices], matrix.indptr),
+                              shape=matrix.shape)
+    if matrix.shape[0]:
+        h.addRows(matrix.shape[0], np.where(np.isfinite(row_lower), row_lower, -inf),
+                  np.where(np.isfinite(row_upper), row_upper, inf), matrix.nnz,
+                  matrix.indptr[:-1].astype(np.int32), matrix.indices.astype(np.int32),
+                  matrix.data.astype(float))
+    h.run()
+    status = h.getModelStatus()
+    if status != highspy.HighsModelStatus.kOptimal:
+        raise RuntimeError(f"{name} not solved: {h.modelStatusToString(status)}")
+    return np.asarray(h.getSolution().col_value)[where]
+
+
+def _mclp_highs(coverage: sparse.csr_array, weights: np.ndarray, k: int,
+                fixed: Sequence[int]) -> list[int]:
+    """:func:`_mclp`'s model handed to HiGHS as arrays (columns ``x`` then ``y``)."""
+    m, n = coverage.shape
+    cov = sparse.csr_array(coverage, dtype=float)
+    cov.sum_duplicates()
+    lower = np.zeros(n + m)
+    lower[list(fixed)] = 1.0
+    # The sum of the x_j covering i, minus y_i, >= 0; then sum x = k (as PuLP writes
+    # them: -w·y minimised).
+    rows = sparse.vstack([
+        sparse.hstack([cov, -sparse.eye_array(m, format="csr")], format="csr"),
+        sparse.csr_array((np.ones(n), (np.zeros(n, dtype=np.int64), np.arange(n))),
+                         shape=(1, n + m))], format="csr")
+    value = _run_highs(np.concatenate([np.zeros(n), -np.asarray(weights, dtype=float)]),
+                       lower, np.ones(n + m), np.arange(n + m) < n, rows,
+                       np.concatenate([np.zeros(m), [k]]),
+                       np.concatenate([np.full(m, np.inf), [k]]), "mclp",
+                       _pulp_order([f"x_{j}" for j in range(n)] + [f"y_{i}" for i in range(m)]))
+    return [j for j in range(n) if value[j] > 0.5]
+
+
+def _lscp_highs(coverage: sparse.csr_array, fixed: Sequence[int]) -> list[int]:
+    """:func:`_lscp`'s model handed to HiGHS as arrays."""
+    m, n = coverage.shape
+    cov = sparse.csr_array(coverage, dtype=float)
+    cov.sum_duplicates()
+    lower = np.zeros(n)
+    lower[list(fixed)] = 1.0
+    value = _run_highs(np.ones(n), lower, np.ones(n), np.ones(n, dtype=bool), cov,
+                       np.ones(m), np.full(m, np.inf), "lscp",
+                       _pulp_order([f"x_{j}" for j in range(n)]))
+    return [j for j in range(n) if value[j] > 0.5]
+
+
+#: Relative gap at which :func:`_p_median_highs` stops (HiGHS's own MIP default is 1e-4).
+MEDIAN_GAP = 1e-6
+
+
+def _p_median_highs(rows: np.ndarray, cols: np.ndarray, saving: np.ndarray,
+                    columns: np.ndarray, k: int, fixed: Sequence[int],
+                    gap: float = MEDIAN_GAP) -> list[int]:
+    """:func:`_p_median`'s optimum by Benders decomposition, solved with HiGHS.
+
+    The p-median with one assignment variable per pair is large for an organisation with
+    few groups (ACA: 2 700 blocks × 357 centres, 420 000 pairs; HiGHS needs over a minute
+    for its root LP). Here the master holds only the sites ``x`` and each demand's saving
+    ``θ_i``, bounded by the cuts
+
+        θ_i ≤ b + Σ_j max(0, s_ij − b) x_j     (any b ≥ 0)
+
+    which hold for every choice of sites (θ_i is the best saving among the open sites, or
+    0) and are tight at ``b`` = the best open saving. The LP relaxation is solved by adding,
+    at each LP point, every demand's most violated cut (``b`` where the sites' x, best
+    first, add up to 1); its bound equals the assignment model's LP bound. Greedy and
+    interchange (Teitz–Bart) solutions, and each LP point's K largest, give lower bounds;
+    if the gap is not closed the master is solved as a MIP, adding the cuts of each
+    solution, until it is (relative ``gap``). The answer is the optimum, as
+    :func:`_p_median` finds it, but in about a second.
+
+    Parameters
+    ----------
+    rows, cols, saving : numpy.ndarray
+        Demand index, candidate position and weight × (current − cost) of each pair that
+        saves something.
+    columns : numpy.ndarray
+        Candidate positions to choose from (``cols`` and ``fixed`` among them).
+    k : int
+        Sites to choose (fewer than ``len(columns)``).
+    fixed : sequence of int
+        Candidate positions that must be chosen.
+    gap : float
+        Stop when the upper bound is within this share of the best solution.
+
+    Returns
+    -------
+    list of int
+        Candidate positions.
+
+    """
+    import highspy
+
+    columns = np.asarray(columns, dtype=np.int64)
+    n = len(columns)
+    place = np.searchsorted(columns, cols)
+    demands, demand = np.unique(rows, return_inverse=True)
+    d = len(demands)
+    s = np.zeros((d, n))
+    np.maximum.at(s, (demand, place), saving)
+    top = s.max() if s.size else 0.0
+    if top <= 0:
+        return [int(c) for c in columns[:k]]
+    s /= top
+    must = np.searchsorted(columns, np.asarray(fixed, dtype=np.int64))
+    order = np.argsort(-s, axis=1, kind="stable").astype(np.int32)
+    ranked = np.take_along_axis(s, order, axis=1)
+    every = np.arange(d)
+
+    def value(open_: np.ndarray) -> float:
+        return float(s[:, open_].max(axis=1).clip(min=0).sum()) if len(open_) else 0.0
+
+    def greedy() -> list[int]:
+        chosen = [int(j) for j in must]
+        best = s[:, chosen].max(axis=1).clip(min=0) if chosen else np.zeros(d)
+        for _ in range(k - len(chosen)):
+            gain = np.maximum(s - best[:, None], 0).sum(axis=0)
+            gain[chosen] = -1.0
+            j = int(np.argmax(gain))
+            chosen.append(j)
+            best = np.maximum(best, s[:, j])
+        return chosen
+
+    def interchange(chosen: list[int], passes: int = 50) -> list[int]:
+        """Swap one free site for another while that saves more (best swap each pass)."""
+        chosen = list(chosen)
+        free = [r for r, j in enumerate(chosen) if j not in set(must.tolist())]
+        for _ in range(passes):
+            sub = s[:, chosen]
+            first = np.argmax(sub, axis=1)
+            b1 = sub[every, first].clip(min=0)
+            sub[every, first] = -np.inf
+            b2 = sub.max(axis=1).clip(min=0) if len(chosen) > 1 else np.zeros(d)
+            total, best_gain, move = b1.sum(), 1e-12 * max(b1.sum(), 1.0), None
+            for r in free:
+                base = np.where(first == r, b2, b1)
+                gain = np.maximum(s - base[:, None], 0).sum(axis=0) + base.sum() - total
+                gain[chosen] = -np.inf
+                j = int(np.argmax(gain))
+                if gain[j] > best_gain:
+                    best_gain, move = gain[j], (r, j)
+            if move is None:
+                break
+            chosen[move[0]] = move[1]
+        return chosen
+
+    h = _highs()
+    inf = highspy.kHighsInf
+    h.changeObjectiveSense(highspy.ObjSense.kMaximize)
+    lower = np.zeros(n + d)
+    lower[must] = 1.0
+    h.addVars(n + d, lower, np.concatenate([np.ones(n), s.max(axis=1)]))
+    h.changeColsCost(n + d, np.arange(n + d, dtype=np.int32),
+                     np.concatenate([np.zeros(n), np.ones(d)]))
+    h.addRow(k, k, n, np.arange(n, dtype=np.int32), np.ones(n))
+
+    def add_cuts(x: np.ndarray, theta: np.ndarray | None) -> int:
+        """Add each demand's most violated cut at ``x`` (all of them without ``theta``)."""
+        reached = np.cumsum(x[order], axis=1)
+        at = np.minimum((reached < 1 - 1e-9).sum(axis=1), n - 1)
+        b = np.where(reached[:, -1] >= 1 - 1e-9, ranked[every, at], 0.0).clip(min=0)
+        above = np.maximum(s - b[:, None], 0)
+        bound = b + above @ x
+        which = every if theta is None else np.flatnonzero(theta > bound + 1e-9)
+        if not len(which):
+            return 0
+        r, c = np.nonzero(above[which])
+        cuts = sparse.csr_array(
+            (np.concatenate([-above[which][r, c], np.ones(len(which))]),
+             (np.concatenate([r, np.arange(len(which))]), np.concatenate([c, n + which]))),
+            shape=(len(which), n + d))
+        cuts.sort_indices()
+        h.addRows(len(which), np.full(len(which), -inf), b[which], cuts.nnz,
+                  cuts.indptr[:-1].astype(np.int32), cuts.indices.astype(np.int32),
+                  cuts.data)
+        return len(which)
+
+    def solve_master() -> tuple[np.ndarray, float]:
+        h.run()
+        if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+            raise RuntimeError("p_median not solved: "
+                               f"{h.modelStatusToString(h.getModelStatus())}")
+        return np.asarray(h.getSolution().col_value), float(h.getObjectiveValue())
+
+    best = greedy()
+    lower_bound = value(np.asarray(best))
+    add_cuts(np.isin(np.arange(n), best).astype(float), None)
+    upper_bound = np.inf
+    while True:  # the LP relaxation, cut by cut
+        solution, upper_bound = solve_master()
+        x = solution[:n]
+        rounded = [int(j) for j in np.argsort(-x, kind="stable")[:k]]
+        if set(must.tolist()) <= set(rounded) and value(np.asarray(rounded)) > lower_bound:
+            best, lower_bound = rounded, value(np.asarray(rounded))
+        if upper_bound <= lower_bound * (1 + gap) or not add_cuts(x, solution[n:]):
+            break
+    if upper_bound > lower_bound * (1 + gap):
+        improved = interchange(best)
+        if value(np.asarray(improved)) > lower_bound:
+            best, lower_bound = improved, value(np.asarray(improved))
+    if upper_bound > lower_bound * (1 + gap):  # branch: the master as a MIP
+        h.changeColsIntegrality(n, np.arange(n, dtype=np.int32),
+                                np.full(n, highspy.HighsVarType.kInteger))
+        h.setOptionValue("mip_rel_gap", gap / 10)
+        while upper_bound > lower_bound * (1 + gap):
+            solution, upper_bound = solve_master()
+            x = np.round(solution[:n])
+            found = [int(j) for j in np.flatnonzero(x > 0.5)]
+            if value(np.asarray(found)) > lower_bound:
+                best, lower_bound = found, value(np.asarray(found))
+            if not add_cuts(x, solution[n:]):
+                break
+    return sorted(int(columns[j]) for j in best)
+
+
 # -- models from the data ---------------------------------------------------------------
 
 
 def _model_from_cells(cells: pd.DataFrame, candidates: pd.DataFrame, near: Threshold,
                       road_network: network.RoadNetwork | None,
-                      current: str | None = None) -> NewGroupSites:
+                      current: str | None = None,
+                      destinations: network.Destinations | None = None,
+                      demand_snap: network.Snap | None = None) -> NewGroupSites:
     """Build a model of ``cells`` (demand) and candidates at threshold ``near``.
 
     ``current`` names the column of the cells' cost to the nearest existing group (for
-    the p-median); without it only pairs within the threshold are kept.
+    the p-median); without it only pairs within the threshold are kept. ``destinations``
+    and ``demand_snap`` pass what a :class:`Planner` keeps (see :func:`minutes_pairs`).
     """
     if near.unit == "km":
         demand = gpd.GeoDataFrame(cells.drop(columns=["geometry"], errors="ignore"),
@@ -1141,7 +1453,8 @@ def _model_from_cells(cells: pd.DataFrame, candidates: pd.DataFrame, near: Thres
     now = None if current is None else cells[current].to_numpy(dtype=float)
     keep = near.value if now is None else np.fmax(near.value, np.where(np.isnan(now), 0, now))
     pairs = minutes_pairs(road_network, cells["x"].to_numpy(), cells["y"].to_numpy(),
-                          *network.to_metric(candidates["lat"], candidates["lon"]), keep)
+                          *network.to_metric(candidates["lat"], candidates["lon"]), keep,
+                          destinations=destinations, demand_snap=demand_snap)
     return NewGroupSites.from_cost_matrix(pairs, cells["befolkning"].to_numpy(dtype=float),
                                           near.value, candidates, now)
 
@@ -1209,13 +1522,20 @@ def worst_off(grid: pd.DataFrame, services: pd.DataFrame, sites: pd.DataFrame,
     groups = _groups(services, organisation)
     lat = np.concatenate([groups["lat"].to_numpy(float), sites["lat"].to_numpy(float)])
     lon = np.concatenate([groups["lon"].to_numpy(float), sites["lon"].to_numpy(float)])
-    people = grid["befolkning"].to_numpy(dtype=float)
     km = NearestIndex(lat, lon).distance_km(grid["lat"], grid["lon"])
-    figures = {"max_km": float(np.max(km)), "p95_km": _weighted_quantile(km, people, 0.95)}
+    minutes = None
     if road_network is not None:
         routes = road_network.nearest(*network.to_metric(lat, lon))
         minutes = network.travel_from(routes, road_network, grid["x"], grid["y"])[
             "minutes"].to_numpy()
+    return _worst_figures(km, minutes, grid["befolkning"].to_numpy(dtype=float))
+
+
+def _worst_figures(km: np.ndarray, minutes: np.ndarray | None,
+                   people: np.ndarray) -> pd.Series:
+    """Return the figures of :func:`worst_off` from each cell's km and minutes (NaN: none)."""
+    figures = {"max_km": float(np.max(km)), "p95_km": _weighted_quantile(km, people, 0.95)}
+    if minutes is not None:
         routed = np.isfinite(minutes)
         figures.update({
             "max_min": float(np.max(minutes[routed])),
@@ -1224,6 +1544,26 @@ def worst_off(grid: pd.DataFrame, services: pd.DataFrame, sites: pd.DataFrame,
                 minutes, nan=0.0) > WORST_MINUTES)].sum()),
             "people_not_routed": int(people[~routed].sum())})
     return pd.Series(figures)
+
+
+def _km_to_new_sites(lat: np.ndarray, lon: np.ndarray, km_now: np.ndarray,
+                     site_lat: np.ndarray, site_lon: np.ndarray) -> np.ndarray:
+    """Return each point's geodesic km to the nearest new site, where it beats ``km_now``.
+
+    Elsewhere inf. Only points whose spherical distance to a site is within 1 % + 1 km of
+    ``km_now`` are measured on the ellipsoid (the two differ by under 0.6 %), so the
+    minimum with ``km_now`` is that of one index over the groups and the sites together.
+    """
+    result = np.full(len(lat), np.inf)
+    if not len(site_lat):
+        return result
+    index = NearestIndex(site_lat, site_lon)
+    assert index.tree is not None
+    gap, _ = index.tree.query(unit_vectors(lat, lon))
+    sphere = 2 * settings.EARTH_RADIUS_KM * np.arcsin(np.clip(np.asarray(gap) / 2, 0, 1))
+    near = np.flatnonzero(~(sphere > np.nan_to_num(km_now, nan=np.inf) * 1.01 + 1.0))
+    result[near] = index.distance_km(lat[near], lon[near])
+    return result
 
 
 def _weighted_quantile(values: np.ndarray, weights: np.ndarray, q: float) -> float:
@@ -1314,17 +1654,178 @@ class Planner:
             return value
 
     def warm(self, nears: Sequence[str] = ("50km", "60min", "25km", "45min", "75min"),
-             organisation: str | None = None) -> None:
+             organisation: str | None = None, k: int | None = None) -> None:
         """Build the models of ``nears`` ahead of the first question (e.g. in a thread).
 
-        Coverage models and their LSCP answers first, then the p-median models.
+        For each threshold: the coverage model, its ranking and LSCP answer, today's
+        worst-off figures, then the p-median model; with ``k``, also both objectives'
+        answers for ``k`` new groups and their worst-off figures (the page's first
+        question).
         """
         thresholds = [self._check(near, organisation) for near in nears]
+        self.worst_off(self.candidates().iloc[:0], organisation)
         for t in thresholds:
-            self.cover_all(t, organisation)
             self.ranking(t, organisation)
-        for t in thresholds:
+            if k is not None:
+                self.worst_off(self.new_sites(k, t, organisation).sites, organisation)
+                self.new_sites(k, t, organisation, method="greedy")
+            self.cover_all(t, organisation)
             self.median_model(t, organisation)
+            if k is not None:
+                self.worst_off(self.new_sites(k, t, organisation, objective="median").sites,
+                               organisation)
+
+    def warm_all(self, k: int | None = 5, first: tuple[str, str | None] = ("50km", None),
+                 ) -> None:
+        """:meth:`warm` every threshold of every organisation, ``first`` (near, org) first.
+
+        "All groups" before the organisations, each organisation's ``first`` threshold
+        before its others.
+        """
+        near, organisation = first
+        order = [organisation] + [o for o in (None, *settings.SELF_HELP_ORGANISATIONS)
+                                  if o != organisation]
+        nears = [near] + [n for n in THRESHOLDS if n != near]
+        for org in order:
+            if self.road_network is None:
+                self.warm([n for n in nears if THRESHOLDS[n].unit == "km"], org, k)
+            else:
+                self.warm(nears, org, k)
+
+    # -- kept between server starts -------------------------------------------------------
+
+    def fingerprint(self) -> str:
+        """Return the sha256 of this planner's data and the planning code.
+
+        The grid, services and kommune table (their values), the road network (nodes,
+        edges, links) and the source of the modules that compute; a change to any gives a
+        new key, so a saved planner is never used with other data.
+        """
+        import hashlib
+
+        digest = hashlib.sha256()
+        for frame in (self.grid, self.services, self.kommuner):
+            plain = frame.drop(columns=["geometry"], errors="ignore")
+            digest.update(",".join(map(str, plain.columns)).encode())
+            digest.update(pd.util.hash_pandas_object(plain.astype(str), index=False)
+                          .to_numpy().tobytes())
+        if self.road_network is not None:
+            net = self.road_network
+            digest.update(np.ascontiguousarray(net.nodes).tobytes())
+            for frame in (net.edges, net.links):
+                digest.update(pd.util.hash_pandas_object(
+                    frame.drop(columns=["geometry"], errors="ignore"), index=False)
+                    .to_numpy().tobytes())
+        here = Path(__file__).resolve().parent
+        for module in ("planning.py", "network.py", "access.py", "settings.py"):
+            digest.update((here / module).read_bytes())
+        return digest.hexdigest()
+
+    def save(self, folder: str | os.PathLike[str]) -> Path | None:
+        """Write what is built so far to ``folder/planner-<fingerprint>.pickle``.
+
+        Written to a temporary file and renamed (a reader sees the old file or the new
+        one); older planner files in the folder are removed. A folder that cannot be
+        written is logged and ignored.
+
+        Returns
+        -------
+        pathlib.Path or None
+            The file written.
+
+        """
+        import logging
+        import pickle
+        import tempfile
+
+        folder = Path(folder)
+        path = folder / f"planner-{self.fingerprint()}.pickle"
+        with self._lock:
+            kept = dict(self._cache)
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            with tempfile.NamedTemporaryFile(dir=folder, delete=False, suffix=".tmp") as out:
+                pickle.dump(kept, out, protocol=pickle.HIGHEST_PROTOCOL)
+            Path(out.name).replace(path)
+            for stale in folder.glob("planner-*.pickle"):
+                if stale != path:
+                    stale.unlink(missing_ok=True)
+        except OSError as exc:
+            logging.getLogger(__name__).warning("could not keep the planning models in %s: %s",
+                                                folder, exc)
+            return None
+        return path
+
+    def load(self, folder: str | os.PathLike[str]) -> int:
+        """Take the models saved by :meth:`save` for this very data (same fingerprint).
+
+        Returns
+        -------
+        int
+            How many models and answers were taken (0: none saved, or unreadable).
+
+        """
+        import logging
+        import pickle
+
+        path = Path(folder) / f"planner-{self.fingerprint()}.pickle"
+        if not path.is_file():
+            return 0
+        try:
+            with path.open("rb") as handle:
+                kept = pickle.load(handle)
+        except (OSError, pickle.UnpicklingError, EOFError, AttributeError) as exc:
+            logging.getLogger(__name__).warning("planning models %s unreadable (%s)", path,
+                                                exc)
+            return 0
+        if not isinstance(kept, dict):
+            return 0
+        with self._lock:
+            for key, value in kept.items():
+                self._cache.setdefault(key, value)
+        return len(kept)
+
+    # -- what every question shares --------------------------------------------------------
+
+    def grid_snap(self) -> network.Snap:
+        """Return where every grid cell joins the road network (made once)."""
+        assert self.road_network is not None
+        road = self.road_network
+        return self._cached(("grid_snap",), lambda: road.snap(self.grid["x"], self.grid["y"]))
+
+    def destinations(self) -> network.Destinations:
+        """Return the Dijkstra runs from the kommune centres (made once, for every model)."""
+        assert self.road_network is not None
+        road = self.road_network
+        centres = self.candidates()
+        return self._cached(("destinations",), lambda: network.Destinations(
+            road, *network.to_metric(centres["lat"], centres["lon"])))
+
+    def today(self, organisation: str | None = None) -> pd.DataFrame:
+        """Return each grid cell's km and (with the network) minutes to the nearest group.
+
+        Returns
+        -------
+        pandas.DataFrame
+            ``km`` and ``minutes`` (NaN: no route), one row per grid cell, in grid order.
+
+        """
+        check_organisation(organisation)
+
+        def make() -> pd.DataFrame:
+            groups = _groups(self.services, organisation)
+            table = pd.DataFrame({"km": NearestIndex.from_services(groups).distance_km(
+                self.grid["lat"], self.grid["lon"])})
+            table["minutes"] = np.nan
+            if self.road_network is not None:
+                routes = self.road_network.nearest(
+                    *network.to_metric(groups["lat"], groups["lon"]))
+                table["minutes"] = network.travel_from(
+                    routes, self.road_network, self.grid["x"], self.grid["y"],
+                    snap=self.grid_snap())["minutes"].to_numpy()
+            return table
+
+        return self._cached(("today", organisation), make)
 
     def _check(self, near: str | Threshold, organisation: str | None) -> Threshold:
         threshold = check_threshold(near)
@@ -1342,22 +1843,35 @@ class Planner:
         """Return the grid cells beyond the threshold today (with ``km`` or ``minutes``)."""
         t = self._check(near, organisation)
 
-        def make() -> pd.DataFrame:
-            if t.unit == "km":
-                return uncovered_cells(self.grid, self.services, t.value, organisation)
-            assert self.road_network is not None
-            return uncovered_cells_by_time(self.grid, self.services, self.road_network,
-                                           t.value, organisation)
+        # As uncovered_cells / uncovered_cells_by_time, from today's figures (kept).
+        column = "km" if t.unit == "km" else "minutes"
+        return self._cached(("cells", t.key, organisation), lambda: (
+            self.grid.assign(**{column: self._now(t, organisation)})
+            [self._beyond(t, organisation)].reset_index(drop=True)))
 
-        return self._cached(("cells", t.key, organisation), make)
+    def _now(self, t: Threshold, organisation: str | None) -> np.ndarray:
+        return self.today(organisation)["km" if t.unit == "km" else "minutes"].to_numpy()
+
+    def _beyond(self, t: Threshold, organisation: str | None) -> np.ndarray:
+        """Mask of the grid cells beyond threshold ``t`` today (no route counts as beyond)."""
+        return ~(self._now(t, organisation) <= t.value)
 
     def model(self, near: str | Threshold, organisation: str | None = None,
               places: bool = False) -> NewGroupSites:
         """Return the coverage model (demand: the cells beyond the threshold today)."""
         t = self._check(near, organisation)
-        return self._cached(("model", t.key, organisation, bool(places)), lambda: (
-            _model_from_cells(self.cells(t, organisation), self.candidates(places), t,
-                              self.road_network)))
+
+        def make() -> NewGroupSites:
+            cells = self.cells(t, organisation)
+            if t.unit == "min" and not places:
+                return _model_from_cells(
+                    cells, self.candidates(), t, self.road_network,
+                    destinations=self.destinations(),
+                    demand_snap=self.grid_snap().take(
+                        np.flatnonzero(self._beyond(t, organisation))))
+            return _model_from_cells(cells, self.candidates(places), t, self.road_network)
+
+        return self._cached(("model", t.key, organisation, bool(places)), make)
 
     def median_model(self, near: str | Threshold, organisation: str | None = None,
                      places: bool = False) -> NewGroupSites:
@@ -1366,7 +1880,9 @@ class Planner:
         current = "km" if t.unit == "km" else "minutes"
         return self._cached(("median", t.key, organisation, bool(places)), lambda: (
             _model_from_cells(median_blocks(self.cells(t, organisation), current),
-                              self.candidates(places), t, self.road_network, current)))
+                              self.candidates(places), t, self.road_network, current,
+                              destinations=(self.destinations() if t.unit == "min"
+                                            and not places else None))))
 
     def new_sites(self, k: int, near: str | Threshold = "50km",
                   organisation: str | None = None, kept: Sequence[str] = (),
@@ -1393,7 +1909,7 @@ class Planner:
         method : {"optimal", "greedy"}
             The optimum or the one-by-one baseline (coverage only).
         solver : pulp.LpSolver, optional
-            Default HiGHS.
+            Default: HiGHS directly (see :meth:`NewGroupSites.solve`); or a PuLP solver.
 
         Returns
         -------
@@ -1439,7 +1955,7 @@ class Planner:
         places : bool
             Candidates: kommune centres (default) or centres and places.
         solver : pulp.LpSolver, optional
-            Default HiGHS.
+            Default: HiGHS directly (see :meth:`NewGroupSites.solve`); or a PuLP solver.
 
         Returns
         -------
@@ -1472,11 +1988,31 @@ class Planner:
         return make() if solver is not None else self._cached(key, make)
 
     def worst_off(self, sites: pd.DataFrame, organisation: str | None = None) -> pd.Series:
-        """Return :func:`worst_off` of ``sites`` on this dataset (kept per site set)."""
+        """Return :func:`worst_off` of ``sites`` on this dataset (kept per site set).
+
+        From today's figures per grid cell (:meth:`today`, kept) and the new sites alone:
+        the nearest of the groups and the sites is the nearer of the nearest of each.
+        """
         check_organisation(organisation)
         points = tuple(zip(sites["lat"].round(6), sites["lon"].round(6), strict=True))
-        return self._cached(("worst_off", organisation, points), lambda: worst_off(
-            self.grid, self.services, sites, organisation, self.road_network))
+
+        def make() -> pd.Series:
+            today = self.today(organisation)
+            lat, lon = sites["lat"].to_numpy(float), sites["lon"].to_numpy(float)
+            km = today["km"].to_numpy()
+            km = np.fmin(km, _km_to_new_sites(self.grid["lat"].to_numpy(float),
+                                              self.grid["lon"].to_numpy(float), km, lat, lon))
+            minutes = None
+            if self.road_network is not None:
+                minutes = today["minutes"].to_numpy()
+                if len(sites):
+                    routes = self.road_network.nearest(*network.to_metric(lat, lon))
+                    minutes = np.fmin(minutes, network.travel_from(
+                        routes, self.road_network, self.grid["x"], self.grid["y"],
+                        snap=self.grid_snap())["minutes"].to_numpy())
+            return _worst_figures(km, minutes, self.grid["befolkning"].to_numpy(dtype=float))
+
+        return self._cached(("worst_off", organisation, points), make)
 
     def ranking(self, near: str | Threshold, organisation: str | None = None) -> pd.DataFrame:
         """Rank kommune centres by the people one new group there would reach.
@@ -1573,7 +2109,7 @@ def plan_new_sites(kommuner: pd.DataFrame, grid: pd.DataFrame, services: pd.Data
     road_network : RoadNetwork, optional
         Required with ``minutes``.
     solver : pulp.LpSolver, optional
-        Default HiGHS.
+        Default: HiGHS directly (see :meth:`NewGroupSites.solve`); or a PuLP solver.
 
     Returns
     -------
