@@ -566,3 +566,16 @@ def test_destinations_within_are_the_table_entries_within(road_network, grid):
     want_r, want_c = np.nonzero(table <= limit[:, None])
     assert np.array_equal(rows, want_r) and np.array_equal(cols, want_c)
     assert np.array_equal(minutes, table[want_r, want_c]) and len(rows) > 100
+
+
+def test_warm_up_holds_back_while_questions_are_asked(planner, monkeypatch):
+    # Each warm-up step first waits for quiet; its own calls do not count as questions.
+    waits = []
+    monkeypatch.setattr(planning.Planner, "_wait_for_quiet",
+                        lambda self: waits.append(self._last_question))
+    planner.candidates()
+    asked = planner._last_question
+    planner.warm(["50km"], None, k=3)
+    assert len(waits) > 3 and set(waits) == {asked}
+    planner.candidates()
+    assert planner._last_question > asked

@@ -986,9 +986,18 @@ class Destinations:
                 dijkstra(graph, directed=False, indices=virtual)[:, :n].T, dtype=dtype)
 
         self._near: dict[float, csr_matrix] = {}
+        self._link_minutes = network.links["minutes"].to_numpy(dtype=float)
 
     def __len__(self) -> int:
         return len(self.goal.link)
+
+    def __getstate__(self) -> dict[str, object]:
+        """Pickle the tables only: the network is the caller's (set ``network`` again)."""
+        return {key: value for key, value in self.__dict__.items() if key != "network"}
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        self.__dict__.update(state)
+        self.network = None  # type: ignore[assignment]
 
     def within(self, start: Snap, limit: float | np.ndarray,
                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -1042,7 +1051,7 @@ class Destinations:
         if len(same_i):
             direct = (s.leg_min[same_i] + g.leg_min[same_j] + np.abs(
                 s.along[same_i] - g.along[same_j])
-                * self.network.links["minutes"].to_numpy()[s.link[same_i]]).astype(dtype)
+                * self._link_minutes[s.link[same_i]]).astype(dtype)
             at = np.searchsorted(key, same_i * width + same_j)
             np.minimum.at(minutes, at, direct)
         with np.errstate(invalid="ignore"):

@@ -53,7 +53,8 @@ from __future__ import annotations
 import contextlib
 import os
 import threading
-from collections.abc import Iterator, Sequence
+import time
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -1598,6 +1599,14 @@ class CoverAll:
     left: pd.DataFrame
 
 
+#: :meth:`Planner.warm` waits until no question has been asked for this long (seconds).
+QUIET_SECONDS = 0.5
+
+#: What :meth:`Planner.save` keeps on disk (kinds of cache entries).
+SAVED = frozenset({"today", "grid_snap", "destinations", "candidates", "ranking",
+                   "cover_all", "plan", "worst_off"})
+
+
 class Planner:
     """Planning questions on one dataset, each model built once and kept.
 
@@ -1637,9 +1646,13 @@ class Planner:
         self._lock = threading.Lock()
         self._building: dict[tuple[Any, ...], threading.Lock] = {}
         self._cache: dict[tuple[Any, ...], Any] = {}
+        self._warming = threading.local()
+        self._last_question = 0.0
 
     def _cached(self, key: tuple[Any, ...], make: Any) -> Any:
         """Return the value of ``key``, made once; other keys are not held up meanwhile."""
+        if not getattr(self._warming, "on", False):
+            self._last_question = time.monotonic()
         with self._lock:
             if key in self._cache:
                 return self._cache[key]
@@ -1660,37 +1673,60 @@ class Planner:
         For each threshold: the coverage model, its ranking and LSCP answer, today's
         worst-off figures, then the p-median model; with ``k``, also both objectives'
         answers for ``k`` new groups and their worst-off figures (the page's first
-        question).
+        question). Each step waits until no question has been asked for
+        :data:`QUIET_SECONDS`, so a warm-up in a thread leaves the cores to the page.
         """
         thresholds = [self._check(near, organisation) for near in nears]
-        self.worst_off(self.candidates().iloc[:0], organisation)
-        for t in thresholds:
-            self.ranking(t, organisation)
-            if k is not None:
-                self.worst_off(self.new_sites(k, t, organisation).sites, organisation)
-                self.new_sites(k, t, organisation, method="greedy")
-            self.cover_all(t, organisation)
-            self.median_model(t, organisation)
-            if k is not None:
-                self.worst_off(self.new_sites(k, t, organisation, objective="median").sites,
-                               organisation)
+
+        def steps() -> Iterator[None]:
+            self.worst_off(self.candidates().iloc[:0], organisation)
+            for t in thresholds:
+                yield
+                self.ranking(t, organisation)
+                if k is not None:
+                    yield
+                    self.worst_off(self.new_sites(k, t, organisation).sites, organisation)
+                    self.new_sites(k, t, organisation, method="greedy")
+                yield
+                self.cover_all(t, organisation)
+                yield
+                self.median_model(t, organisation)
+                if k is not None:
+                    yield
+                    self.worst_off(self.new_sites(k, t, organisation, objective="median")
+                                   .sites, organisation)
+
+        self._warming.on = True
+        try:
+            self._wait_for_quiet()
+            for _ in steps():
+                self._wait_for_quiet()
+        finally:
+            self._warming.on = False
+
+    def _wait_for_quiet(self) -> None:
+        """Hold the warm-up while questions are being asked (they get the cores first)."""
+        while time.monotonic() - self._last_question < QUIET_SECONDS:
+            time.sleep(0.05)
 
     def warm_all(self, k: int | None = 5, first: tuple[str, str | None] = ("50km", None),
-                 ) -> None:
+                 after_each: Callable[[], object] | None = None) -> None:
         """:meth:`warm` every threshold of every organisation, ``first`` (near, org) first.
 
-        "All groups" before the organisations, each organisation's ``first`` threshold
-        before its others.
+        ``first``'s organisation (default all groups) before the others, each
+        organisation's ``first`` threshold before its others; ``after_each`` is called
+        after each organisation (e.g. to :meth:`save`).
         """
         near, organisation = first
         order = [organisation] + [o for o in (None, *settings.SELF_HELP_ORGANISATIONS)
                                   if o != organisation]
         nears = [near] + [n for n in THRESHOLDS if n != near]
+        if self.road_network is None:
+            nears = [n for n in nears if THRESHOLDS[n].unit == "km"]
         for org in order:
-            if self.road_network is None:
-                self.warm([n for n in nears if THRESHOLDS[n].unit == "km"], org, k)
-            else:
-                self.warm(nears, org, k)
+            self.warm(nears, org, k)
+            if after_each is not None:
+                after_each()
 
     # -- kept between server starts -------------------------------------------------------
 
@@ -1724,6 +1760,10 @@ class Planner:
     def save(self, folder: str | os.PathLike[str]) -> Path | None:
         """Write what is built so far to ``folder/planner-<fingerprint>.pickle``.
 
+        What is slow to make is kept (:data:`SAVED`: today's figures per grid cell, the
+        grid's snap, the centres' Dijkstra runs, and every answer given); the models are
+        not (tens of MB each, remade from those in well under a second).
+
         Written to a temporary file and renamed (a reader sees the old file or the new
         one); older planner files in the folder are removed. A folder that cannot be
         written is logged and ignored.
@@ -1741,7 +1781,7 @@ class Planner:
         folder = Path(folder)
         path = folder / f"planner-{self.fingerprint()}.pickle"
         with self._lock:
-            kept = dict(self._cache)
+            kept = {key: value for key, value in self._cache.items() if key[0] in SAVED}
         try:
             folder.mkdir(parents=True, exist_ok=True)
             with tempfile.NamedTemporaryFile(dir=folder, delete=False, suffix=".tmp") as out:
@@ -1782,6 +1822,8 @@ class Planner:
             return 0
         with self._lock:
             for key, value in kept.items():
+                if isinstance(value, network.Destinations) and self.road_network is not None:
+                    value.network = self.road_network  # not pickled: this planner's own
                 self._cache.setdefault(key, value)
         return len(kept)
 
