@@ -65,6 +65,11 @@ OBJECTIVE_CHOICES = {"dekning": ("Dekning: flest innenfor", "coverage"),
                      "rettferdighet": ("Rettferdighet: kortest vei for de lengst unna",
                                        "median")}
 NEW_GROUP_CHOICES = [str(n) for n in range(1, planning.MAX_NEW_GROUPS + 1)]
+DEFAULT_NEW_GROUPS, DEFAULT_NEAR = "5", "50km"  # the planning page's first question
+#: How much the planning warm-up builds: "all" (default: every organisation, threshold and
+#: objective, about half a minute of one core after a data change, then from the disk
+#: cache), "default" (all groups only) or "off".
+PLANNING_WARM_ENV = "TILBUDSKART_PLANNING_WARM"
 LIMITS_NOTE = ("Grupper drives av frivillige. Et sted her er der en gruppe ville nå flest "
                "mennesker, ikke en spådom om at en gruppe kan eller vil starte der.")
 FERRY_NOTE = (f"Kjøretid er et anslag på Kartverkets forenklede vegnett (N1000) med antatte "
@@ -177,17 +182,28 @@ def planner() -> planning.Planner:
     """The planning models of this process: each built once, then kept (thread-safe)."""
     data = load()
     models = planning.Planner(data.kommuner, data.grid, data.services, data.network)
-    # Build every threshold's models for "all groups" in the background, so that the
-    # first question on the planning page finds them ready.
-    threading.Thread(target=warm_up, args=(models,), name="planning-warm-up",
+    folder = pipeline.cache_dir()
+    if folder is not None and os.environ.get(PLANNING_WARM_ENV, "all") != "off":
+        # What an earlier server start saved for this very data (0.2 s): the first
+        # question is then already answered.
+        models.load(folder)
+    # In the background (holding back while questions are asked): every threshold,
+    # objective and organisation's first question (the page's default first), saved after
+    # each organisation, so that it is ready now and after the next restart.
+    threading.Thread(target=warm_up, args=(models, folder), name="planning-warm-up",
                      daemon=True).start()
     return models
 
 
-def warm_up(models: planning.Planner) -> None:
-    """Build the planning models ahead; a failure is logged, the page builds on demand."""
+def warm_up(models: planning.Planner, folder: Path | None = None) -> None:
+    """Build and save the planning models; a failure is logged, the page builds on demand."""
+    scope = os.environ.get(PLANNING_WARM_ENV, "all")
     try:
-        models.warm()
+        if scope == "all":
+            models.warm_all(k=int(DEFAULT_NEW_GROUPS), first=(DEFAULT_NEAR, None),
+                            after_each=None if folder is None else lambda: models.save(folder))
+        elif scope == "default":
+            models.warm(k=int(DEFAULT_NEW_GROUPS))
     except Exception as exc:  # the page will meet (and show) the same error itself
         logger.warning("planning warm-up failed with %s", type(exc).__name__)
 
@@ -574,12 +590,12 @@ def page_coverage(data: pipeline.AppData) -> None:
 
 def page_new_groups(data: pipeline.AppData) -> None:
     init_state("org", list(ORG_CHOICES), "alle")
-    init_state("antall", NEW_GROUP_CHOICES, "5")
+    init_state("antall", NEW_GROUP_CHOICES, DEFAULT_NEW_GROUPS)
     init_state("hensyn", list(OBJECTIVE_CHOICES), "dekning")
     st.info(LIMITS_NOTE)
     cols = st.columns(3)
     cols[0].selectbox("Organisasjon", list(ORG_CHOICES), format_func=ORG_CHOICES.get, key="org")
-    init_state("naer", list(NEAR_CHOICES), "50km")
+    init_state("naer", list(NEAR_CHOICES), DEFAULT_NEAR)
     cols[1].radio("Regnes som «nær» en gruppe", list(NEAR_CHOICES), horizontal=True,
                   format_func=NEAR_LABELS.get, key="naer")
     near = st.session_state.naer

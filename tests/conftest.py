@@ -31,6 +31,9 @@ def pytest_configure(config: pytest.Config) -> None:
         import tempfile
 
         os.environ[settings.BUILD_CACHE_ENV] = tempfile.mkdtemp(prefix="tilbudskart-cache-")
+    # The app's planning warm-up builds "all groups" only (every organisation's would cost
+    # the suite half a minute of a core; the answers are the same either way).
+    os.environ.setdefault("TILBUDSKART_PLANNING_WARM", "default")
 
 
 @pytest.fixture(scope="session")
