@@ -50,6 +50,7 @@ Examples
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import os
 import threading
@@ -1602,6 +1603,29 @@ class CoverAll:
 #: :meth:`Planner.warm` waits until no question has been asked for this long (seconds).
 QUIET_SECONDS = 0.5
 
+_STOP_WARMING = threading.Event()
+_WARMING: set[threading.Thread] = set()
+
+
+@atexit.register
+def _stop_warming_at_exit() -> None:
+    """Let a warm-up thread finish its step before the interpreter exits.
+
+    A daemon thread still inside HiGHS when the process exits meets HiGHS's worker threads
+    being destroyed under it, and the process aborts ("terminate called without an active
+    exception", exit status 134). So: no new step, wait for the current one, then stop
+    HiGHS's workers.
+    """
+    import sys
+
+    _STOP_WARMING.set()
+    for thread in list(_WARMING):
+        thread.join(timeout=60)
+    highspy = sys.modules.get("highspy")
+    if highspy is not None:
+        with contextlib.suppress(Exception):
+            highspy.Highs.resetGlobalScheduler(True)
+
 #: What :meth:`Planner.save` keeps on disk (kinds of cache entries).
 SAVED = frozenset({"today", "grid_snap", "destinations", "candidates", "ranking",
                    "cover_all", "plan", "worst_off"})
@@ -1697,17 +1721,26 @@ class Planner:
                                    .sites, organisation)
 
         self._warming.on = True
+        _WARMING.add(threading.current_thread())
         try:
-            self._wait_for_quiet()
+            if not self._wait_for_quiet():
+                return
             for _ in steps():
-                self._wait_for_quiet()
+                if not self._wait_for_quiet():
+                    return
         finally:
             self._warming.on = False
+            _WARMING.discard(threading.current_thread())
 
-    def _wait_for_quiet(self) -> None:
-        """Hold the warm-up while questions are being asked (they get the cores first)."""
+    def _wait_for_quiet(self) -> bool:
+        """Hold the warm-up while questions are being asked (they get the cores first).
+
+        Returns False when the process is exiting (the warm-up stops).
+        """
         while time.monotonic() - self._last_question < QUIET_SECONDS:
-            time.sleep(0.05)
+            if _STOP_WARMING.wait(0.05):
+                return False
+        return not _STOP_WARMING.is_set()
 
     def warm_all(self, k: int | None = 5, first: tuple[str, str | None] = ("50km", None),
                  after_each: Callable[[], object] | None = None) -> None:
@@ -1725,6 +1758,8 @@ class Planner:
             nears = [n for n in nears if THRESHOLDS[n].unit == "km"]
         for org in order:
             self.warm(nears, org, k)
+            if _STOP_WARMING.is_set():
+                return
             if after_each is not None:
                 after_each()
 
