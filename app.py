@@ -893,8 +893,14 @@ def main() -> None:
 
 @st.cache_resource(show_spinner=False)
 def warm_up_later() -> None:
-    """Once per process, after the first page: import what later pages need, in a thread."""
+    """Once per process, after the first page: get later pages ready in the background.
+
+    Imports what they need; in production (served by serve.py) also starts the planner,
+    which loads what an earlier start saved and warms the rest (see :func:`planner`).
+    """
     threading.Thread(target=serving.warm_up_later, name="warm-up-later", daemon=True).start()
+    if serving.served():
+        planner()
 
 
 main()

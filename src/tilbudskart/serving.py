@@ -516,6 +516,11 @@ _PUBLISHED: dict[str, tuple[bytes, bytes]] = {}
 _MOUNTED = threading.Event()
 
 
+def served() -> bool:
+    """Whether this process serves the app through ``serve.py`` (its lifespan has run)."""
+    return _MOUNTED.is_set()
+
+
 def publish(text: str, suffix: str = ".geojson") -> str | None:
     """Serve ``text`` at a URL named by its checksum, for the page to fetch and keep.
 
@@ -537,7 +542,7 @@ def publish(text: str, suffix: str = ".geojson") -> str | None:
         by ``serve.py`` (``streamlit run app.py``): then the caller sends the data inline.
 
     """
-    if not _MOUNTED.is_set():
+    if not served():
         return None
     body = text.encode("utf-8")
     name = hashlib.sha256(body).hexdigest()[:32] + suffix
