@@ -95,6 +95,49 @@ def _headers(message: Message) -> dict[bytes, bytes]:
     return {key.lower(): value for key, value in message.get("headers", [])}
 
 
+def _rewriting_body(send: Send, hold: Callable[[Message], Message | None],
+                    change: Callable[[bytes], bytes],
+                    headers: Callable[[Message, int], list[tuple[bytes, bytes]]],
+                    head: bool = False) -> Send:
+    """Return a ``send`` that buffers an answer, changes its body and sends it whole.
+
+    ``hold(start)`` returns None to hold that answer, or the message to send instead (the
+    answer then passes unchanged). A held body is gunzipped if need be, given to
+    ``change``, gzipped again and sent with ``headers(start, length)`` (an empty body as
+    it came; no body for a HEAD request).
+    """
+    start: Message | None = None
+    body: list[bytes] = []
+
+    async def rewrite(message: Message) -> None:
+        nonlocal start
+        if message["type"] == "http.response.start":
+            instead = hold(message)
+            if instead is None:
+                start = message  # hold it until the body is complete
+            else:
+                await send(instead)
+            return
+        if start is None or message["type"] != "http.response.body":
+            await send(message)
+            return
+        body.append(message.get("body", b""))
+        if message.get("more_body", False):
+            return
+        content = b"".join(body)
+        if content:
+            gzipped = _headers(start).get(b"content-encoding") == b"gzip"
+            content = change(gzip.decompress(content) if gzipped else content)
+            if gzipped:
+                content = gzip.compress(content)
+            start = {**start, "headers": headers(start, len(content))}
+        await send(start)
+        await send({"type": "http.response.body", "body": b"" if head else content,
+                    "more_body": False})
+
+    return rewrite
+
+
 class HtmlLang:
     """ASGI middleware: every HTML page is served with ``<html lang="nb">``.
 
@@ -119,36 +162,16 @@ class HtmlLang:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        start: Message | None = None
-        body: list[bytes] = []
+        def hold(message: Message) -> Message | None:
+            html = _headers(message).get(b"content-type", b"").startswith(b"text/html")
+            return None if html else message
 
-        async def rewrite(message: Message) -> None:
-            nonlocal start
-            if message["type"] == "http.response.start":
-                headers = _headers(message)
-                if headers.get(b"content-type", b"").startswith(b"text/html"):
-                    start = message  # hold it until the body is complete
-                    return
-                await send(message)
-                return
-            if start is None or message["type"] != "http.response.body":
-                await send(message)
-                return
-            body.append(message.get("body", b""))
-            if message.get("more_body", False):
-                return
-            page = b"".join(body)
-            gzipped = _headers(start).get(b"content-encoding") == b"gzip"
-            if page:
-                page = (gzip.compress(set_html_lang(gzip.decompress(page), self.lang))
-                        if gzipped else set_html_lang(page, self.lang))
-                kept = [(k, v) for k, v in start.get("headers", [])
-                        if k.lower() != b"content-length"]
-                start = {**start,
-                         "headers": [*kept, (b"content-length", str(len(page)).encode())]}
-            await send(start)
-            await send({"type": "http.response.body", "body": page, "more_body": False})
+        def headers(start: Message, length: int) -> list[tuple[bytes, bytes]]:
+            kept = [(k, v) for k, v in start.get("headers", []) if k.lower() != b"content-length"]
+            return [*kept, (b"content-length", str(length).encode())]
 
+        rewrite = _rewriting_body(send, hold, lambda page: set_html_lang(page, self.lang),
+                                  headers)
         await self.app(scope, receive, rewrite)
 
 
@@ -366,36 +389,17 @@ class NorwegianFrontend:
             return
         head = scope["method"] == "HEAD"
         inner = {**scope, "method": "GET", "headers": self._request_headers(scope)}
-        start: Message | None = None
-        body: list[bytes] = []
+        def hold(message: Message) -> Message | None:
+            if message["status"] == 304:
+                return {**message, "headers": self._headers(message, None)}
+            return None if message["status"] == 200 else message
 
-        async def rewrite(message: Message) -> None:
-            nonlocal start
-            if message["type"] == "http.response.start":
-                if message["status"] == 304:
-                    await send({**message, "headers": self._headers(message, None)})
-                elif message["status"] == 200:
-                    start = message  # hold it until the body is complete
-                else:
-                    await send(message)
-                return
-            if start is None or message["type"] != "http.response.body":
-                await send(message)
-                return
-            body.append(message.get("body", b""))
-            if message.get("more_body", False):
-                return
-            source = b"".join(body)
-            gzipped = _headers(start).get(b"content-encoding") == b"gzip"
-            translated, found = translate_bundle(
-                gzip.decompress(source) if gzipped else source, entries)
+        def translate(source: bytes) -> bytes:
+            translated, found = translate_bundle(source, entries)
             self._report(str(scope["path"]).rsplit("/", 1)[-1], found)
-            if gzipped:
-                translated = gzip.compress(translated)
-            await send({**start, "headers": self._headers(start, len(translated))})
-            await send({"type": "http.response.body", "body": b"" if head else translated,
-                        "more_body": False})
+            return translated
 
+        rewrite = _rewriting_body(send, hold, translate, self._headers, head=head)
         await self.app(inner, receive, rewrite)
 
     def _headers(self, start: Message, length: int | None) -> list[tuple[bytes, bytes]]:
@@ -608,14 +612,18 @@ def warm_up() -> None:
     gc.freeze()
 
 
-def warm_up_later() -> None:
+def warm_up_later(wait: Callable[[], bool] | None = None) -> None:
     """Import :data:`LATER_MODULES`; failures are logged, never raised.
 
     The app starts it in a thread once its first page is drawn (while it was drawn, the
-    imports would only have competed with it for the processor).
+    imports would only have competed with it for the processor). ``wait``, called before
+    each import, holds it back while pages are drawn (an import holds the GIL for tens
+    of ms at a time); when it returns False (the process is exiting) the rest is skipped.
     """
     try:
         for name in LATER_MODULES:
+            if wait is not None and not wait():
+                return
             importlib.import_module(name)
     except Exception as exc:  # the page that needs the module will meet the error itself
         logger.warning("later warm-up failed with %s", type(exc).__name__)
