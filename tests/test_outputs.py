@@ -166,3 +166,28 @@ def test_read_only_folder_is_refused(tmp_path, monkeypatch):
     monkeypatch.setattr(outputs.tempfile, "mkdtemp", refuse)
     with pytest.raises(outputs.OutputError, match=r"cannot write to .*Permission denied"):
         outputs.check_writable(tmp_path / "out")
+
+
+def test_a_pickle_replaces_the_old_one_at_once_and_removes_older_caches(tmp_path: Path) -> None:
+    import pickle
+
+    (tmp_path / "appdata-old.pickle").write_bytes(b"stale")
+    (tmp_path / "planner-other.pickle").write_bytes(b"not ours")
+    path = tmp_path / "caches" / "appdata-new.pickle"
+    (tmp_path / "caches").mkdir()
+    (tmp_path / "caches" / "appdata-old.pickle").write_bytes(b"stale")
+    outputs.replace_pickle({"a": 1}, path, "appdata-*.pickle")
+    assert pickle.loads(path.read_bytes()) == {"a": 1}
+    assert sorted(p.name for p in path.parent.iterdir()) == ["appdata-new.pickle"]
+    # Only the folder of the pickle is cleaned, and only what the pattern names.
+    assert (tmp_path / "appdata-old.pickle").exists()
+    assert (tmp_path / "planner-other.pickle").exists()
+    outputs.replace_pickle({"a": 2}, path, "appdata-*.pickle")
+    assert pickle.loads(path.read_bytes()) == {"a": 2}
+
+
+def test_a_pickle_into_an_unwritable_place_raises_oserror(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("x", encoding="utf-8")
+    with pytest.raises(OSError):
+        outputs.replace_pickle({}, blocker / "appdata-x.pickle", "appdata-*.pickle")

@@ -252,3 +252,22 @@ def _swap_link(link: Path, target: str) -> None:
     except BaseException:
         temporary.unlink(missing_ok=True)
         raise
+
+
+def replace_pickle(data: object, path: Path, stale: str) -> None:
+    """Pickle ``data`` to ``path`` at once, then remove the older files ``stale`` matches.
+
+    The pickle is written to a temporary file beside ``path`` and renamed over it, so a
+    reader finds the old file or the new one, never half of one. ``stale`` is a glob in
+    the same folder (``"appdata-*.pickle"``): every match but ``path`` is removed (caches
+    of earlier inputs). Raises ``OSError`` when the folder cannot be written.
+    """
+    import pickle
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.NamedTemporaryFile(dir=path.parent, delete=False, suffix=".tmp") as out:
+        pickle.dump(data, out, protocol=pickle.HIGHEST_PROTOCOL)
+    Path(out.name).replace(path)
+    for old in path.parent.glob(stale):
+        if old != path:
+            old.unlink(missing_ok=True)

@@ -12,7 +12,6 @@ import hashlib
 import logging
 import os
 import pickle
-import tempfile
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
@@ -562,13 +561,7 @@ def _read_cached(path: Path) -> AppData | None:
 def _write_cached(data: AppData, folder: Path, path: Path) -> None:
     """Pickle ``data`` to ``path`` (atomically) and remove older caches; failures logged."""
     try:
-        folder.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=folder, delete=False, suffix=".tmp") as out:
-            pickle.dump(data, out, protocol=pickle.HIGHEST_PROTOCOL)
-        Path(out.name).replace(path)
-        for stale in folder.glob("appdata-*.pickle"):
-            if stale != path:
-                stale.unlink(missing_ok=True)
+        outputs.replace_pickle(data, path, "appdata-*.pickle")
         logger.info("cached the app data in %s", path)
     except OSError as exc:
         logger.warning("could not cache the app data in %s: %s", folder, exc)

@@ -67,7 +67,7 @@ import pulp
 from scipy import sparse
 from scipy.spatial import cKDTree
 
-from tilbudskart import access, datasources, network, settings
+from tilbudskart import access, datasources, network, outputs, settings
 from tilbudskart.access import NearestIndex, unit_vectors
 
 #: Most new groups a question may ask for (CLI ``--new``, the page, :meth:`Planner.new_sites`).
@@ -1810,21 +1810,13 @@ class Planner:
 
         """
         import logging
-        import pickle
-        import tempfile
 
         folder = Path(folder)
         path = folder / f"planner-{self.fingerprint()}.pickle"
         with self._lock:
             kept = {key: value for key, value in self._cache.items() if key[0] in SAVED}
         try:
-            folder.mkdir(parents=True, exist_ok=True)
-            with tempfile.NamedTemporaryFile(dir=folder, delete=False, suffix=".tmp") as out:
-                pickle.dump(kept, out, protocol=pickle.HIGHEST_PROTOCOL)
-            Path(out.name).replace(path)
-            for stale in folder.glob("planner-*.pickle"):
-                if stale != path:
-                    stale.unlink(missing_ok=True)
+            outputs.replace_pickle(kept, path, "planner-*.pickle")
         except OSError as exc:
             logging.getLogger(__name__).warning("could not keep the planning models in %s: %s",
                                                 folder, exc)
