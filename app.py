@@ -491,6 +491,7 @@ def kommune_detail(data: pipeline.AppData, number: str, organisation: str | None
 
 
 @st.fragment
+@planning.foreground()
 def kommune_panel(data: pipeline.AppData, numbers: list[str], names: dict[str, str],
                   organisation: str | None) -> None:
     """The kommune chooser and its detail: a fragment, so picking a kommune reruns only it."""
@@ -870,6 +871,7 @@ def guarded(page: Callable[[], None], where: str) -> None:
         national_lines(lines)
 
 
+@planning.foreground()  # background warm-ups hold back while a page is drawn
 def main() -> None:
     st.title("tilbudskart", anchor=False)
     st.markdown("Hvor finnes hjelp for **pårørende** til personer med rusproblemer – og hvor "
@@ -898,7 +900,8 @@ def warm_up_later() -> None:
     Imports what they need; in production (served by serve.py) also starts the planner,
     which loads what an earlier start saved and warms the rest (see :func:`planner`).
     """
-    threading.Thread(target=serving.warm_up_later, name="warm-up-later", daemon=True).start()
+    threading.Thread(target=serving.warm_up_later, args=(planning.wait_for_quiet,),
+                     name="warm-up-later", daemon=True).start()
     if serving.served():
         planner()
 

@@ -581,6 +581,33 @@ def test_warm_up_holds_back_while_questions_are_asked(planner, monkeypatch):
     assert planner._last_question > asked
 
 
+def test_warm_up_holds_back_while_any_page_is_drawn(planner, monkeypatch):
+    # A search on the first page is no planning question, but a warm-up step would still
+    # take the GIL from it: the warm-up waits for every page run to end, then a quiet spell.
+    import threading
+    import time
+
+    monkeypatch.setattr(planning, "QUIET_SECONDS", 0.05)
+    planner._last_question = 0.0
+    done = threading.Event()
+    with planning.foreground():
+        waiting = threading.Thread(target=lambda: planner._wait_for_quiet() and done.set())
+        waiting.start()
+        time.sleep(0.3)
+        assert not done.is_set()
+        ended = time.monotonic()
+    waiting.join(timeout=5)
+    assert done.is_set() and time.monotonic() - ended >= 0.05
+
+    @planning.foreground()
+    def page() -> bool:
+        return planning._pages_busy()
+
+    assert page() and planning._pages_busy()  # as a decorator; quiet only after a spell
+    time.sleep(0.06)
+    assert not planning._pages_busy()
+
+
 def test_a_process_exits_cleanly_while_the_warm_up_runs(tmp_path):
     # A daemon warm-up thread inside HiGHS when the interpreter exits used to abort the
     # process (status 134 or a segfault, about 2 runs in 3): the exit now waits for the

@@ -339,3 +339,14 @@ def test_serve_script_spreads_browsers_and_keeps_each_on_its_replica(tmp_path):
     for port in (listen, first, first + 1):
         with socket.socket() as sock:
             assert sock.connect_ex(("127.0.0.1", port)) != 0, (port, output)
+
+
+def test_later_imports_wait_for_quiet_and_stop_at_exit(monkeypatch):
+    imported, waits = [], []
+    monkeypatch.setattr(serving.importlib, "import_module", imported.append)
+    serving.warm_up_later(lambda: waits.append(1) or True)
+    assert imported == list(serving.LATER_MODULES) and len(waits) == len(imported)
+    imported.clear()
+    answers = iter([True, False])  # the process starts exiting after the first import
+    serving.warm_up_later(lambda: next(answers))
+    assert imported == [serving.LATER_MODULES[0]]

@@ -1600,11 +1600,51 @@ class CoverAll:
     left: pd.DataFrame
 
 
-#: :meth:`Planner.warm` waits until no question has been asked for this long (seconds).
+#: :meth:`Planner.warm` waits until no question has been asked, and no page has run
+#: (:func:`foreground`), for this long (seconds).
 QUIET_SECONDS = 0.5
 
 _STOP_WARMING = threading.Event()
 _WARMING: set[threading.Thread] = set()
+_PAGES = {"running": 0, "last": 0.0}
+_PAGES_LOCK = threading.Lock()
+
+
+@contextlib.contextmanager
+def foreground() -> Iterator[None]:
+    """Mark a page being drawn for someone: warm-ups hold back meanwhile and just after.
+
+    A warm-up in a thread shares the process (and Python's GIL) with every page, not
+    only the planning page: the app wraps each script run (and fragment run) in this, so
+    that building models in the background never slows down a search. Usable as a
+    decorator (``@foreground()``).
+    """
+    with _PAGES_LOCK:
+        _PAGES["running"] += 1
+    try:
+        yield
+    finally:
+        with _PAGES_LOCK:
+            _PAGES["running"] -= 1
+            _PAGES["last"] = time.monotonic()
+
+
+def _pages_busy() -> bool:
+    """Return whether a page is being drawn or was within :data:`QUIET_SECONDS`."""
+    with _PAGES_LOCK:
+        return bool(_PAGES["running"]) or time.monotonic() - _PAGES["last"] < QUIET_SECONDS
+
+
+def wait_for_quiet(since: float = 0.0) -> bool:
+    """Block until no page is drawn, none was for :data:`QUIET_SECONDS`, nor since ``since``.
+
+    For work in the background (the planning warm-up, later imports). Returns False, at
+    once, when the process is exiting: the caller stops.
+    """
+    while time.monotonic() - since < QUIET_SECONDS or _pages_busy():
+        if _STOP_WARMING.wait(0.05):
+            return False
+    return not _STOP_WARMING.is_set()
 
 
 @atexit.register
@@ -1672,6 +1712,7 @@ class Planner:
         self._cache: dict[tuple[Any, ...], Any] = {}
         self._warming = threading.local()
         self._last_question = 0.0
+        self._fingerprint: str | None = None
 
     def _cached(self, key: tuple[Any, ...], make: Any) -> Any:
         """Return the value of ``key``, made once; other keys are not held up meanwhile."""
@@ -1733,14 +1774,11 @@ class Planner:
             _WARMING.discard(threading.current_thread())
 
     def _wait_for_quiet(self) -> bool:
-        """Hold the warm-up while questions are being asked (they get the cores first).
+        """Hold the warm-up while questions are asked or pages drawn (they come first).
 
         Returns False when the process is exiting (the warm-up stops).
         """
-        while time.monotonic() - self._last_question < QUIET_SECONDS:
-            if _STOP_WARMING.wait(0.05):
-                return False
-        return not _STOP_WARMING.is_set()
+        return wait_for_quiet(self._last_question)
 
     def warm_all(self, k: int | None = 5, first: tuple[str, str | None] = ("50km", None),
                  after_each: Callable[[], object] | None = None) -> None:
@@ -1770,10 +1808,13 @@ class Planner:
 
         The grid, services and kommune table (their values), the road network (nodes,
         edges, links) and the source of the modules that compute; a change to any gives a
-        new key, so a saved planner is never used with other data.
+        new key, so a saved planner is never used with other data. Computed once (about
+        half a second): a planner's data does not change.
         """
         import hashlib
 
+        if self._fingerprint is not None:
+            return self._fingerprint
         digest = hashlib.sha256()
         for frame in (self.grid, self.services, self.kommuner):
             plain = frame.drop(columns=["geometry"], errors="ignore")
@@ -1790,7 +1831,8 @@ class Planner:
         here = Path(__file__).resolve().parent
         for module in ("planning.py", "network.py", "access.py", "settings.py"):
             digest.update((here / module).read_bytes())
-        return digest.hexdigest()
+        self._fingerprint = digest.hexdigest()
+        return self._fingerprint
 
     def save(self, folder: str | os.PathLike[str]) -> Path | None:
         """Write what is built so far to ``folder/planner-<fingerprint>.pickle``.
