@@ -449,9 +449,11 @@ def test_highs_directly_gives_the_pulp_answers(seed):
     # models written in PuLP, solved by HiGHS and by CBC, and against brute force.
     model = _random_model(100 + seed, 60, 14)
     cbc = pulp.PULP_CBC_CMD(msg=False)
+    # The covering models go to HiGHS with COVERING_OPTIONS; PuLP's HiGHS gets the same.
+    covering = planning.default_solver(**planning.COVERING_OPTIONS)
     for k, fixed in ((1, []), (3, []), (4, [2]), (5, [0, 7])):
         fast = model.solve(k, fixed=fixed)
-        for solver in (planning.default_solver(), cbc):
+        for solver in (covering, cbc):
             assert model.solve(k, fixed=fixed, solver=solver).covered == fast.covered
         assert set(fixed) <= set(fast.sites["site"]) and len(fast.sites) == k
         median = model.solve(k, "median", fixed)
@@ -460,11 +462,11 @@ def test_highs_directly_gives_the_pulp_answers(seed):
         pulp_median = model.solve(k, "median", fixed, solver=planning.default_solver())
         assert sorted(median.sites["site"]) == sorted(pulp_median.sites["site"])
     assert (list(model.cover_all().sites["site"])
-            == list(model.cover_all(solver=planning.default_solver()).sites["site"]))
+            == list(model.cover_all(solver=covering).sites["site"]))
     # Many site sets are fewest; CBC may take another one of the same size.
     kept = model.cover_all(fixed=[3])
     assert list(kept.sites["site"]) == list(
-        model.cover_all(fixed=[3], solver=planning.default_solver()).sites["site"])
+        model.cover_all(fixed=[3], solver=covering).sites["site"])
     assert len(kept.sites) == len(model.cover_all(fixed=[3], solver=cbc).sites)
 
 

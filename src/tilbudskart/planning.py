@@ -217,8 +217,11 @@ _BANNER_LOCK = threading.Lock()
 _BANNER_SHOWN = False
 
 
-def default_solver(msg: bool = False) -> pulp.LpSolver:
+def default_solver(msg: bool = False, **options: object) -> pulp.LpSolver:
     """Return PuLP's HiGHS solver (``highspy``), without HiGHS's banner on standard output.
+
+    ``options`` are HiGHS options (:data:`COVERING_OPTIONS` gives the covering models the
+    settings the direct path uses: the same model and settings, the same answer).
 
     highspy prints a copyright banner on the process's standard output the first time a
     solver is made, even with ``msg=False``; that would corrupt ``plan --json``. The first
@@ -238,7 +241,7 @@ def default_solver(msg: bool = False) -> pulp.LpSolver:
             with _stdout_to_devnull():
                 highspy.Highs()
             _BANNER_SHOWN = True
-    return pulp.HiGHS(msg=msg)
+    return pulp.HiGHS(msg=msg, **options)
 
 
 @contextlib.contextmanager
@@ -1186,13 +1189,25 @@ def _pulp_order(names: Sequence[str]) -> np.ndarray:
     return np.argsort(np.asarray(names, dtype=object), kind="stable")
 
 
+#: HiGHS options for the covering models (MCLP, LSCP), handed over as arrays. Their LP
+#: relaxations are nearly always integral (one node), and HiGHS's presolve removed under
+#: 1 % of rows after our own reductions (:func:`_merge_rows`, :func:`_undominated`) while
+#: taking over half the time, as did the feasibility-jump heuristic: without both, the
+#: page's 60 covering questions (4 organisations × 5 thresholds, K = 5, 10 and LSCP) took
+#: 1.8 s instead of 4.8 s, with the same sites in all 60 (benchmarks/run.py compares).
+COVERING_OPTIONS: dict[str, object] = {"presolve": "off",
+                                       "mip_heuristic_run_feasibility_jump": False}
+
+
 def _run_highs(cost: np.ndarray, lower: np.ndarray, upper: np.ndarray, integer: np.ndarray,
                rows: sparse.csr_array, row_lower: np.ndarray, row_upper: np.ndarray,
-               name: str, order: np.ndarray | None = None) -> np.ndarray:
+               name: str, order: np.ndarray | None = None,
+               options: dict[str, object] | None = None) -> np.ndarray:
     """Solve ``min cost·v`` over rows and bounds with HiGHS; return ``v`` (columns as given).
 
     ``order`` is the column order handed to HiGHS (PuLP's, so that ties are broken the way
-    the PuLP path breaks them: the same model, the same answer).
+    the PuLP path breaks them: the same model, the same answer); ``options`` are set on
+    HiGHS first.
     """
     import highspy
 
@@ -1201,6 +1216,8 @@ def _run_highs(cost: np.ndarray, lower: np.ndarray, upper: np.ndarray, integer: 
     where = np.empty(n, dtype=np.int64)
     where[order] = np.arange(n)  # column j of the caller is column where[j] in HiGHS
     h = _highs()
+    for option, value in (options or {}).items():
+        h.setOptionValue(option, value)
     inf = highspy.kHighsInf
     h.addVars(n, np.where(np.isfinite(lower[order]), lower[order], -inf),
               np.where(np.isfinite(upper[order]), upper[order], inf))
@@ -1242,7 +1259,8 @@ def _mclp_highs(coverage: sparse.csr_array, weights: np.ndarray, k: int,
                        lower, np.ones(n + m), np.arange(n + m) < n, rows,
                        np.concatenate([np.zeros(m), [k]]),
                        np.concatenate([np.full(m, np.inf), [k]]), "mclp",
-                       _pulp_order([f"x_{j}" for j in range(n)] + [f"y_{i}" for i in range(m)]))
+                       _pulp_order([f"x_{j}" for j in range(n)] + [f"y_{i}" for i in range(m)]),
+                       COVERING_OPTIONS)
     return [j for j in range(n) if value[j] > 0.5]
 
 
@@ -1255,7 +1273,7 @@ def _lscp_highs(coverage: sparse.csr_array, fixed: Sequence[int]) -> list[int]:
     lower[list(fixed)] = 1.0
     value = _run_highs(np.ones(n), lower, np.ones(n), np.ones(n, dtype=bool), cov,
                        np.ones(m), np.full(m, np.inf), "lscp",
-                       _pulp_order([f"x_{j}" for j in range(n)]))
+                       _pulp_order([f"x_{j}" for j in range(n)]), COVERING_OPTIONS)
     return [j for j in range(n) if value[j] > 0.5]
 
 
