@@ -182,25 +182,26 @@ def planner() -> planning.Planner:
     """The planning models of this process: each built once, then kept (thread-safe)."""
     data = load()
     models = planning.Planner(data.kommuner, data.grid, data.services, data.network)
-    # In the background (holding back while pages are drawn): first what an earlier
-    # server start saved for this very data, then every threshold, objective and
-    # organisation's first question (the page's default first), saved after each
+    folder = pipeline.cache_dir()
+    if folder is not None and os.environ.get(PLANNING_WARM_ENV, "all") != "off":
+        # What an earlier server start saved for this very data: loaded at the first
+        # planning question, or by the warm-up when no page is being drawn (about a
+        # second of one core, holding the GIL: not inside someone's first page).
+        models.defer_load(folder)
+    # In the background (holding back while pages are drawn): every threshold, objective
+    # and organisation's first question (the page's default first), saved after each
     # organisation, so that it is ready now and after the next restart.
-    threading.Thread(target=warm_up, args=(models, pipeline.cache_dir()),
-                     name="planning-warm-up", daemon=True).start()
+    threading.Thread(target=warm_up, args=(models, folder), name="planning-warm-up",
+                     daemon=True).start()
     return models
 
 
 def warm_up(models: planning.Planner, folder: Path | None = None) -> None:
-    """Load, build and save the planning models; a failure is logged (the page builds).
-
-    Loading takes about a second of one core (the data's fingerprint, then a 28 MB
-    pickle) and holds the GIL: it waits, like every step after it, until no page is drawn.
-    """
+    """Load, build and save the planning models; a failure is logged (the page builds)."""
     scope = os.environ.get(PLANNING_WARM_ENV, "all")
     try:
-        if folder is not None and scope != "off" and planning.wait_for_quiet():
-            models.load(folder)
+        if planning.wait_for_quiet():
+            models.load_deferred()
         if scope == "all":
             models.warm_all(k=int(DEFAULT_NEW_GROUPS), first=(DEFAULT_NEAR, None),
                             after_each=None if folder is None else lambda: models.save(folder))

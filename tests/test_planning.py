@@ -554,6 +554,22 @@ def test_a_saved_planner_answers_as_a_fresh_one(planner, tmp_path, kommuner, gri
                             road_network).load(tmp_path) == 0
 
 
+def test_a_deferred_load_happens_at_the_first_question(planner, tmp_path, kommuner, grid,
+                                                       services, road_network):
+    planner.warm(["25km"], "aca", k=3)
+    planner.save(tmp_path)
+    later = planning.Planner(kommuner.reset_index(), grid, services, road_network)
+    later.defer_load(tmp_path)
+    assert later._cache == {}  # nothing read yet: a server's first page is not held up
+    plan = later.new_sites(3, "25km", "aca")
+    kept = len(later._cache)
+    assert kept > 3 and later.load_deferred() == 0  # loaded once, by the question
+    pd.testing.assert_frame_equal(plan.sites, planner.new_sites(3, "25km", "aca").sites)
+    idle = planning.Planner(kommuner.reset_index(), grid, services, road_network)
+    idle.defer_load(tmp_path)
+    assert idle.load_deferred() == kept and idle.load_deferred() == 0  # the warm-up's way
+
+
 def test_destinations_within_are_the_table_entries_within(road_network, grid):
     from tilbudskart import network
 

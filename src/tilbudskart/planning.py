@@ -1731,11 +1731,15 @@ class Planner:
         self._warming = threading.local()
         self._last_question = 0.0
         self._fingerprint: str | None = None
+        self._deferred: Path | None = None
+        self._deferred_lock = threading.Lock()
 
     def _cached(self, key: tuple[Any, ...], make: Any) -> Any:
         """Return the value of ``key``, made once; other keys are not held up meanwhile."""
         if not getattr(self._warming, "on", False):
             self._last_question = time.monotonic()
+        if self._deferred is not None:
+            self.load_deferred()
         with self._lock:
             if key in self._cache:
                 return self._cache[key]
@@ -1913,6 +1917,25 @@ class Planner:
                     value.network = self.road_network  # not pickled: this planner's own
                 self._cache.setdefault(key, value)
         return len(kept)
+
+    def defer_load(self, folder: str | os.PathLike[str]) -> None:
+        """:meth:`load` from ``folder`` later: at the first question, or :meth:`load_deferred`.
+
+        Loading takes about a second of one core (the fingerprint, then unpickling); a
+        server defers it so that its first page is not held up, and its warm-up loads
+        when the server is quiet, unless a question comes first.
+        """
+        self._deferred = Path(folder)
+
+    def load_deferred(self) -> int:
+        """Load what :meth:`defer_load` named, once; a question meanwhile waits for it."""
+        with self._deferred_lock:
+            if self._deferred is None:
+                return 0
+            try:
+                return self.load(self._deferred)
+            finally:
+                self._deferred = None
 
     # -- what every question shares --------------------------------------------------------
 
