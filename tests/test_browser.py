@@ -9,6 +9,7 @@ chromium is absent.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from pathlib import Path
 
@@ -528,4 +529,7 @@ def test_a_tables_menus_are_norwegian(server, page):
     page.wait_for_timeout(1500)
     english += _english_on(page)
     page.screenshot(path=str(ARTIFACTS / "norsk_dekning_1366_column_menu.png"))
+    # The statistics' numbers the Norwegian way too (the browser's own locale is en-US).
+    stats = page.get_by_test_id("stDataFrameStatisticsMenu").inner_text()
+    assert "0,3%" in stats and not re.search(r"\d\.\d", stats), stats
     assert sorted(set(english)) == []
