@@ -462,6 +462,8 @@ def test_every_page_is_norwegian_only(server, page, side, width, tmp_path):
         wrong.write_bytes(b"\x89PNG\r\n")
         page.locator("input[type='file']").set_input_files(str(wrong))
         page.get_by_test_id("stFileChip").first.wait_for(timeout=30_000)
+        chip = page.get_by_test_id("stFileChip").first.inner_text()
+        assert "6,0 B" in chip, chip  # its size with a decimal comma (Streamlit: "6.0B")
     page.get_by_text(NORWEGIAN_PAGES[side]).first.wait_for(timeout=180_000)
     page.wait_for_timeout(2000)
     english += _english_on(page)
