@@ -1174,13 +1174,19 @@ def _p_median(rows: np.ndarray, cols: np.ndarray, saving: np.ndarray, columns: n
 # -- HiGHS directly (the default): the same models as arrays, no PuLP objects ----------------
 
 
-def _highs() -> Any:
-    """Return a quiet ``highspy.Highs`` (the banner kept off standard output)."""
+#: HiGHS options by name (``highspy.Highs.setOptionValue``).
+HighsOptions = dict[str, bool | float | str]
+
+
+def _highs(options: HighsOptions | None = None) -> Any:
+    """Return a quiet ``highspy.Highs`` (the banner kept off standard output), ``options`` set."""
     import highspy
 
     default_solver()  # the first Highs of the process prints its banner: keep it off stdout
     model = highspy.Highs()
     model.setOptionValue("output_flag", False)
+    for option, value in (options or {}).items():
+        model.setOptionValue(option, value)
     return model
 
 
@@ -1195,14 +1201,14 @@ def _pulp_order(names: Sequence[str]) -> np.ndarray:
 #: taking over half the time, as did the feasibility-jump heuristic: without both, the
 #: page's 60 covering questions (4 organisations × 5 thresholds, K = 5, 10 and LSCP) took
 #: 1.8 s instead of 4.8 s, with the same sites in all 60 (benchmarks/run.py compares).
-COVERING_OPTIONS: dict[str, object] = {"presolve": "off",
+COVERING_OPTIONS: HighsOptions = {"presolve": "off",
                                        "mip_heuristic_run_feasibility_jump": False}
 
 
 def _run_highs(cost: np.ndarray, lower: np.ndarray, upper: np.ndarray, integer: np.ndarray,
                rows: sparse.csr_array, row_lower: np.ndarray, row_upper: np.ndarray,
                name: str, order: np.ndarray | None = None,
-               options: dict[str, object] | None = None) -> np.ndarray:
+               options: HighsOptions | None = None) -> np.ndarray:
     """Solve ``min cost·v`` over rows and bounds with HiGHS; return ``v`` (columns as given).
 
     ``order`` is the column order handed to HiGHS (PuLP's, so that ties are broken the way
@@ -1215,9 +1221,7 @@ def _run_highs(cost: np.ndarray, lower: np.ndarray, upper: np.ndarray, integer: 
     order = np.arange(n) if order is None else np.asarray(order)
     where = np.empty(n, dtype=np.int64)
     where[order] = np.arange(n)  # column j of the caller is column where[j] in HiGHS
-    h = _highs()
-    for option, value in (options or {}).items():
-        h.setOptionValue(option, value)
+    h = _highs(options)
     inf = highspy.kHighsInf
     h.addVars(n, np.where(np.isfinite(lower[order]), lower[order], -inf),
               np.where(np.isfinite(upper[order]), upper[order], inf))
@@ -1285,7 +1289,7 @@ MEDIAN_GAP = 1e-6
 #: every round start over (ACA's first LP 0.36 s, 0.05 s without). The page's 60 p-median
 #: questions (6 organisations × 5 thresholds, K = 5 and 10) took 11 s instead of 20 s,
 #: worst 0.56 s instead of 1.29 s, with the same sites in all 60.
-MEDIAN_OPTIONS: dict[str, object] = {"simplex_scale_strategy": 0, "presolve": "off"}
+MEDIAN_OPTIONS: HighsOptions = {"simplex_scale_strategy": 0, "presolve": "off"}
 
 
 def _p_median_highs(rows: np.ndarray, cols: np.ndarray, saving: np.ndarray,
@@ -1384,9 +1388,7 @@ def _p_median_highs(rows: np.ndarray, cols: np.ndarray, saving: np.ndarray,
             chosen[move[0]] = move[1]
         return chosen
 
-    h = _highs()
-    for option, setting in MEDIAN_OPTIONS.items():
-        h.setOptionValue(option, setting)
+    h = _highs(MEDIAN_OPTIONS)
     inf = highspy.kHighsInf
     h.changeObjectiveSense(highspy.ObjSense.kMaximize)
     lower = np.zeros(n + d)
