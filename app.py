@@ -160,7 +160,7 @@ def _shared_markers(layer: str) -> tuple[str, str | None]:
     return geojson, serving.publish(geojson)
 
 
-def markers(layer: str, name: str, show: bool) -> folium.FeatureGroup:
+def markers(layer: str, name: str) -> folium.FeatureGroup:
     """The coverage map's markers of one layer.
 
     Shared data: serialised once per process and, where served by serve.py, fetched once
@@ -168,8 +168,8 @@ def markers(layer: str, name: str, show: bool) -> folium.FeatureGroup:
     """
     if uploaded() is None:
         geojson, url = _shared_markers(layer)
-        return maps.service_markers(geojson, name, show=show, url=url)
-    return maps.service_markers(_markers(current_data(), layer), name, show=show)
+        return maps.service_markers(geojson, name, url=url)
+    return maps.service_markers(_markers(current_data(), layer), name)
 
 
 def org_id(choice: str) -> str | None:
@@ -534,16 +534,22 @@ def page_coverage(data: pipeline.AppData) -> None:
         show_inst = layers[1].checkbox("Vis institusjoner", value=False)
         tiles = layers[2].checkbox("Bakgrunnskart (OpenStreetMap)", value=False,
                                    help="Henter kartfliser fra OpenStreetMap (tredjepart).")
+        # The base map is the same for every choice, so the browser keeps it; a new measure,
+        # organisation or layer swaps only the layers (streamlit-folium's dynamic layers).
+        # Unticked layers are left out: streamlit-folium shows every layer it is given.
         fmap = new_map(tiles=tiles)
         fmap.fit_bounds(settings.NORWAY_BOUNDS)
-        choropleth(column, measure.key).add_to(fmap)
-        for key in settings.SELF_HELP_ORGANISATIONS:
-            if organisation in (None, key):
-                markers(key, settings.ORGANISATIONS[key], show_groups).add_to(fmap)
-        markers("institution", "Behandlingsinstitusjoner", show_inst).add_to(fmap)
-        maps.layer_control().add_to(fmap)
-        clicked = st_folium(fmap, key=f"coverage_map_{column}", height=560,
-                            use_container_width=True, returned_objects=["last_active_drawing"])
+        shown_layers = [maps.swapped(choropleth(column, measure.key))]
+        if show_groups:
+            shown_layers += [markers(key, settings.ORGANISATIONS[key])
+                             for key in settings.SELF_HELP_ORGANISATIONS
+                             if organisation in (None, key)]
+        if show_inst:
+            shown_layers.append(markers("institution", "Behandlingsinstitusjoner"))
+        clicked = st_folium(fmap, key="coverage_map", height=560, use_container_width=True,
+                            returned_objects=["last_active_drawing"],
+                            feature_group_to_add=shown_layers,
+                            layer_control=maps.layer_control())
         drawing = (clicked or {}).get("last_active_drawing") or {}
         number = (drawing.get("properties") or {}).get("kommunenummer")
         if number in names and number != st.session_state.get("last_click"):

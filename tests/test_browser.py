@@ -150,6 +150,42 @@ def test_clicking_a_kommune_opens_its_detail(server, page):
     assert page.outside_requests == []
 
 
+def _overlays(page) -> str:
+    return _map_frame_window(page).evaluate(
+        "(() => document.querySelector('.leaflet-control-layers-overlays').innerText)()")
+
+
+def test_a_new_organisation_swaps_the_layers_not_the_map(server, page):
+    page.goto(f"{server}/?side=dekning&kommune=4022", wait_until="networkidle")
+    _map_frame(page)
+    page.get_by_role("heading", name="Seljord").wait_for(timeout=60_000)
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('iframe')].some(f => f.contentWindow.map"
+        " && f.contentWindow.document.querySelector('.leaflet-control-layers-overlays'))",
+        timeout=30_000)
+    assert "Al-Anon" in _overlays(page) and "LMS" in _overlays(page)
+    _map_frame_window(page).evaluate("(() => { window.map.__kept = true; })()")
+    box = page.get_by_label("Avstand til", exact=True)
+    box.click()
+    page.keyboard.type("Al-Anon")
+    page.keyboard.press("Enter")
+    page.get_by_text("Alle tall gjelder avstand til Al-Anon").wait_for(timeout=30_000)
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('iframe')].some(f => f.contentWindow.map"
+        " && !f.contentWindow.document.querySelector('.leaflet-control-layers-overlays')"
+        "      .innerText.includes('LMS'))", timeout=30_000)
+    window = _map_frame_window(page)
+    assert window.evaluate("window.map.__kept") is True  # the same Leaflet map
+    assert "Al-Anon" in _overlays(page)
+    # One choropleth and one organisation's markers on the map; the earlier ones removed.
+    assert window.evaluate(
+        "window.feature_group.filter(g => window.map.hasLayer(g)).length") == 2
+    assert window.evaluate(
+        "(() => document.querySelector('.leaflet-control-layers-toggle').title)()") == "Kartlag"
+    assert page.console_errors == []
+    assert page.outside_requests == []
+
+
 def test_travel_time_map_shows_minutes(server, page):
     page.goto(f"{server}/?side=dekning&maal=min&kommune=4616", wait_until="networkidle")
     frame = _map_frame(page)

@@ -249,6 +249,19 @@ def test_a_choropleth_from_fetched_shapes_sends_only_colours_and_escaped_names(k
     assert "var properties = null;" in outline
 
 
+def test_a_swapped_choropleth_is_a_feature_group_outside_the_layer_switcher():
+    from streamlit_folium import _get_feature_group_string
+
+    layer = maps.coverage_layer('{"0301": {"colour": "#fff", "tooltip": "Oslo"}}',
+                                "/kart/abc.geojson")
+    group = maps.swapped(layer)
+    assert not group.control and list(group._children.values()) == [layer]
+    # What streamlit-folium sends the page for it: the layer's script, on the swapped group.
+    script = _get_feature_group_string(group, maps.base_map())
+    assert '"/kart/abc.geojson"' in script and "feature_group_feature_group_0" in script
+    assert "addTo(feature_group_feature_group_0)" in script
+
+
 def test_leaflet_can_come_from_published_files_or_inline():
     published: dict[str, str] = {}
 

@@ -355,6 +355,17 @@ def coverage_layer(geojson: str, shapes_url: str | None = None,
     return ChoroplethLayer(geojson)
 
 
+def swapped(layer: folium.MacroElement) -> folium.FeatureGroup:
+    """Return ``layer`` in a feature group of its own, outside the layer switcher.
+
+    For streamlit-folium's ``feature_group_to_add``, which takes feature groups only: the
+    layer is swapped on a rerun without building the map again.
+    """
+    group = folium.FeatureGroup(control=False)
+    layer.add_to(group)
+    return group
+
+
 def layer_control() -> folium.LayerControl:
     """Return the (collapsed) layer switcher of a map."""
     return folium.LayerControl(collapsed=True)
