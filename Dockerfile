@@ -32,6 +32,6 @@ ENV TILBUDSKART_DATA_DIR=/data \
     PYTHON=python \
     PYTHONUNBUFFERED=1
 EXPOSE 8080
-HEALTHCHECK --interval=30s --timeout=5s \
+HEALTHCHECK --interval=30s --timeout=5s --start-period=300s \
     CMD python -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8080/_stcore/health', timeout=4)"
 CMD ["sh", "scripts/serve.sh", "2"]

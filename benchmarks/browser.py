@@ -13,7 +13,9 @@ the app as served in production (``streamlit run serve.py``) and
   Target ≤ 300 ms.
 - cold first page: server process start → first page's content visible, after a restart
   (the app data from the disk cache; a first start that had to build it is not counted),
-  median of 3, beside the bare page's (the same for Streamlit alone). Target ≤ 2 s.
+  the page asked for as soon as the server listens; with the times to listening and to
+  healthy; median of 3, beside the bare page's (the same for Streamlit alone). Target
+  ≤ 2 s.
 
 Nothing here is a test: figures are printed as a Markdown table for the README.
 """
@@ -27,6 +29,7 @@ import socket
 import statistics
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from collections.abc import Callable
@@ -55,8 +58,8 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def start(script: str) -> tuple[subprocess.Popen[bytes], str, float]:
-    """Start ``streamlit run script``; return the process, its URL and seconds to healthy."""
+def launch(script: str) -> tuple[subprocess.Popen[bytes], str, float]:
+    """Start ``streamlit run script``; return the process, its URL and when it began."""
     port = free_port()
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(
         [str(REPO_ROOT / "src"), os.environ.get("PYTHONPATH", "")])}
@@ -65,15 +68,46 @@ def start(script: str) -> tuple[subprocess.Popen[bytes], str, float]:
         [sys.executable, "-m", "streamlit", "run", script, "--server.port", str(port),
          "--server.address", "127.0.0.1"], cwd=REPO_ROOT, env=env,
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
+    return process, f"http://127.0.0.1:{port}", began
+
+
+def wait_until(process: subprocess.Popen[bytes], ready: Callable[[], bool], began: float,
+               what: str) -> float:
+    """Poll ``ready`` every 10 ms; return the seconds since ``began`` when it is true."""
     while time.perf_counter() - began < 120:
         try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2):
-                return process, url, time.perf_counter() - began
+            if ready():
+                return time.perf_counter() - began
         except OSError:
-            time.sleep(0.05)
+            pass
+        time.sleep(0.01)
     process.kill()
-    raise SystemExit(f"{script} did not start")
+    raise SystemExit(f"the server did not {what}")
+
+
+def listening(url: str) -> Callable[[], bool]:
+    """Whether the server accepts connections (a browser's request would reach it)."""
+    port = int(url.rsplit(":", 1)[1])
+
+    def ready() -> bool:
+        with socket.create_connection(("127.0.0.1", port), timeout=1):
+            return True
+    return ready
+
+
+def healthy(url: str) -> Callable[[], bool]:
+    """Whether ``/_stcore/health`` answers 200 (the app's health check waits for its
+    warm-up; see ``tilbudskart.serving.WarmGate``)."""
+    def ready() -> bool:
+        with urllib.request.urlopen(f"{url}/_stcore/health", timeout=15) as answer:
+            return bool(answer.status == 200)
+    return ready
+
+
+def start(script: str) -> tuple[subprocess.Popen[bytes], str, float]:
+    """Start ``streamlit run script``; return the process, its URL and seconds to healthy."""
+    process, url, began = launch(script)
+    return process, url, wait_until(process, healthy(url), began, "become healthy")
 
 
 def stop(process: subprocess.Popen[bytes]) -> None:
@@ -218,13 +252,20 @@ def bench_coverage(page, url: str, repeat: int) -> dict[str, list[float]]:
     return times
 
 
-def bench_cold(browser, script: str = "serve.py") -> tuple[float, float]:
-    """Server start → health, and → the first page's content visible."""
-    began = time.perf_counter()
-    process, url, _ = start(script)
-    healthy = time.perf_counter() - began
+def bench_cold(browser, script: str = "serve.py") -> tuple[float, float, float]:
+    """Server start → listening, → healthy and → the first page's content visible.
+
+    The page is asked for as soon as the server listens, as a person's browser (or nginx
+    in front of a restarted replica) would; health is polled beside it.
+    """
+    process, url, began = launch(script)
     page = browser.new_page(viewport={"width": 1366, "height": 1000})
+    health: list[float] = []
     try:
+        listened = wait_until(process, listening(url), began, "listen")
+        poll = threading.Thread(target=lambda: health.append(
+            wait_until(process, healthy(url), began, "become healthy")))
+        poll.start()
         if script == "serve.py":
             page.goto(f"{url}/?side=finn")
             page.get_by_label(SEARCH_LABEL).wait_for(timeout=120_000)
@@ -232,7 +273,9 @@ def bench_cold(browser, script: str = "serve.py") -> tuple[float, float]:
         else:  # the bare page: its one input
             page.goto(url)
             page.get_by_label("Søk").wait_for(timeout=120_000)
-        return healthy, time.perf_counter() - began
+        first = time.perf_counter() - began
+        poll.join()
+        return listened, health[0], first
     finally:
         page.close()
         stop(process)
@@ -241,6 +284,8 @@ def bench_cold(browser, script: str = "serve.py") -> tuple[float, float]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=20)
+    parser.add_argument("--only-cold", action="store_true",
+                        help="measure the cold first page alone")
     args = parser.parse_args()
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
     if chromium is None:
@@ -254,31 +299,34 @@ def main() -> int:
         bench_cold(browser)  # fills the disk cache if the code or data changed
         colds = [bench_cold(browser) for _ in range(3)]
         bare_colds = [bench_cold(browser, "benchmarks/bare_app.py") for _ in range(3)]
-        bare, bare_url, _ = start("benchmarks/bare_app.py")
-        app, app_url, _ = start("serve.py")
-        try:
-            page = browser.new_page(viewport={"width": 1366, "height": 1000})
-            base = bench_bare(page, bare_url, args.repeat)
-            search = bench_search(page, app_url, args.repeat)
-            coverage = bench_coverage(page, app_url, args.repeat)
-        finally:
-            stop(bare)
-            stop(app)
-            browser.close()
-    row("Bare Streamlit page: Enter → echo visible", ms(base), "baseline")
-    row("Search answer: Enter → 'Viser … fra <sted>' visible", ms(search),
-        f"{p95(search) / p95(base):.1f}× the bare page (p95); targets ≤ 300 ms, ≤ 3×")
-    for key, label in [("kommune", "Coverage: pick a kommune → its heading"),
-                       ("maal", "Coverage: km ↔ min → the map and its caption"),
-                       ("org", "Coverage: organisation → the panel and the map")]:
-        row(label, ms(coverage[key]), "target p95 ≤ 300 ms")
-    healthy, first = (statistics.median(x) for x in zip(*colds, strict=True))
-    bare_healthy, bare_first = (statistics.median(x) for x in zip(*bare_colds, strict=True))
-    row("Cold first page after a restart (median of 3): process start → healthy; "
-        "healthy → page visible",
-        f"{healthy:.2f} s; {first - healthy:.2f} s (total {first:.2f} s)",
-        f"target ≤ 2 s (app data from the disk cache); the bare page: {bare_healthy:.2f} s; "
-        f"{bare_first - bare_healthy:.2f} s (total {bare_first:.2f} s)")
+        if not args.only_cold:
+            bare, bare_url, _ = start("benchmarks/bare_app.py")
+            app, app_url, _ = start("serve.py")
+            try:
+                page = browser.new_page(viewport={"width": 1366, "height": 1000})
+                base = bench_bare(page, bare_url, args.repeat)
+                search = bench_search(page, app_url, args.repeat)
+                coverage = bench_coverage(page, app_url, args.repeat)
+            finally:
+                stop(bare)
+                stop(app)
+        browser.close()
+    if not args.only_cold:
+        row("Bare Streamlit page: Enter → echo visible", ms(base), "baseline")
+        row("Search answer: Enter → 'Viser … fra <sted>' visible", ms(search),
+            f"{p95(search) / p95(base):.1f}× the bare page (p95); targets ≤ 300 ms, ≤ 3×")
+        for key, label in [("kommune", "Coverage: pick a kommune → its heading"),
+                           ("maal", "Coverage: km ↔ min → the map and its caption"),
+                           ("org", "Coverage: organisation → the panel and the map")]:
+            row(label, ms(coverage[key]), "target p95 ≤ 300 ms")
+    listened, ready, first = (statistics.median(x) for x in zip(*colds, strict=True))
+    bare_listened, bare_ready, bare_first = (statistics.median(x)
+                                             for x in zip(*bare_colds, strict=True))
+    row("Cold first page after a restart (median of 3; the page asked for as soon as the "
+        "server listens): process start → listening; → healthy; → page visible",
+        f"{listened:.2f} s; {ready:.2f} s; {first:.2f} s",
+        f"target ≤ 2 s to the page (app data from the disk cache); the bare page: "
+        f"{bare_listened:.2f} s; {bare_ready:.2f} s; {bare_first:.2f} s")
     print("\n| benchmark | figure | target / note |\n|---|---|---|")
     for name, figure, target in ROWS:
         print(f"| {name} | {figure} | {target} |")

@@ -16,6 +16,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -202,6 +203,87 @@ def test_maps_fetch_the_kommune_shapes_once_from_the_server(production):
         urllib.request.urlopen(f"{url}{serving.PUBLISHED_PATH}{'0' * 32}.geojson", timeout=10)
     assert missing.value.code == 404
     assert _attempts(netlog) == []
+
+
+def _through_gate(path: str, kind: str = "http", hold: float = 0.2,
+                  warm_after: float | None = None) -> tuple[list[str], float]:
+    """Send one request through :class:`serving.WarmGate`; what reached the app, and when."""
+    reached: list[str] = []
+
+    async def app(scope, receive, send) -> None:
+        reached.append(scope["path"])
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"ok"})
+
+    sent: list[dict] = []
+
+    async def send(message) -> None:
+        sent.append(message)
+
+    async def go() -> float:
+        began = asyncio.get_running_loop().time()
+        if warm_after is not None:
+            asyncio.get_running_loop().call_later(warm_after, serving._WARM.set)
+        await serving.WarmGate(app, hold=hold)({"type": kind, "path": path, "headers": []},
+                                               lambda: None, send)
+        return asyncio.get_running_loop().time() - began
+
+    took = asyncio.run(go())
+    status = [str(m["status"]) for m in sent if m["type"] == "http.response.start"]
+    return reached + status, took
+
+
+def test_the_warm_gate_holds_health_and_sessions_until_warm(monkeypatch):
+    monkeypatch.setattr(serving, "_WARM", threading.Event())
+    # The page and Streamlit's files pass at once, while the warm-up runs.
+    assert _through_gate("/static/js/index.js", hold=5)[0] == ["/static/js/index.js", "200"]
+    # The health check waits for the warm-up; a session's websocket too.
+    seen, took = _through_gate("/_stcore/health", hold=5, warm_after=0.3)
+    assert seen == ["/_stcore/health", "200"] and took >= 0.3
+    monkeypatch.setattr(serving, "_WARM", threading.Event())
+    seen, took = _through_gate("/_stcore/stream", kind="websocket", warm_after=0.3)
+    assert seen[0] == "/_stcore/stream" and took >= 0.3  # longer than a health check's hold
+    # Still warming after the hold: 503, and Streamlit never asked.
+    monkeypatch.setattr(serving, "_WARM", threading.Event())
+    seen, took = _through_gate("/_stcore/health", hold=0.2)
+    assert seen == ["503"] and took >= 0.2
+
+
+def test_the_server_listens_before_it_is_warm(tmp_path):
+    # A warm-up slowed down to 4 s (by a sitecustomize in the server process): the page is
+    # served at once, the health check only once warm.
+    slow = tmp_path / "slow"
+    slow.mkdir()
+    (slow / "sitecustomize.py").write_text(
+        "import time\nfrom tilbudskart import serving\n_warm_up = serving.warm_up\n"
+        "def warm_up():\n    time.sleep(4)\n    _warm_up()\nserving.warm_up = warm_up\n",
+        encoding="utf-8")
+    port = free_port()
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
+        [str(slow), str(REPO_ROOT / "src"), os.environ.get("PYTHONPATH", "")])}
+    began = time.monotonic()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "serve.py", "--server.port", str(port),
+         "--server.address", "127.0.0.1", "--server.headless", "true"],
+        cwd=REPO_ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        while True:
+            assert time.monotonic() - began < 60, "serve.py did not listen"
+            try:
+                with urllib.request.urlopen(f"{url}/", timeout=2) as answer:
+                    page_at = time.monotonic() - began
+                    assert b'lang="nb"' in answer.read()
+                    break
+            except OSError:
+                time.sleep(0.05)
+        with urllib.request.urlopen(f"{url}/_stcore/health", timeout=30) as answer:
+            healthy_at = time.monotonic() - began
+            assert answer.status == 200
+        assert healthy_at >= 4 and healthy_at - page_at > 1
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
 
 
 def test_nothing_is_published_unless_served_by_serve_py():

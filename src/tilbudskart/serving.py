@@ -1,4 +1,4 @@
-"""How the app is served in production: three small ASGI middlewares around Streamlit.
+"""How the app is served in production: four small ASGI middlewares around Streamlit.
 
 ``serve.py`` (beside ``app.py``) wraps the app in :class:`streamlit.App` with
 :data:`MIDDLEWARE`; ``scripts/serve.sh``, the Dockerfile and the browser tests run
@@ -18,6 +18,9 @@ with ``streamlit run app.py`` during development.
   up the machine's internal and external IP address (a UDP socket towards 8.8.8.8 and an
   HTTP request to checkip.amazonaws.com) before refusing it: any web page could make the
   server contact a third party, and, offline, block it for two seconds.
+- :class:`WarmGate` lets the server listen at once while the imports and the app data
+  load beside it (:func:`lifespan`), and holds the health check and new sessions until
+  they are done.
 """
 
 from __future__ import annotations
@@ -503,8 +506,72 @@ class SameOriginWebsocket:
         await self.app(scope, receive, send)
 
 
+#: Set when :func:`warm_up` has finished (or failed) in a server started by ``serve.py``.
+_WARM = threading.Event()
+#: Paths :class:`WarmGate` holds until the warm-up is done: the health check and the
+#: websocket on which a page's session (and its first script run) starts.
+GATED_PATHS = ("/_stcore/health", "/_stcore/stream")
+#: How long :class:`WarmGate` holds a health check before answering 503 (still warming).
+HEALTH_HOLD_SECONDS = 3.0
+
+
+def warm() -> bool:
+    """Whether the warm-up at start has finished (see :class:`WarmGate`)."""
+    return _WARM.is_set()
+
+
+def _warm_up_in_background() -> None:
+    try:
+        warm_up()
+    finally:
+        _WARM.set()
+
+
+class WarmGate:
+    """ASGI middleware: hold health checks and new sessions until the warm-up is done.
+
+    The server listens at once and the warm-up (:func:`warm_up`, about a second of
+    imports) runs beside it, so a browser that asks for the page early loads Streamlit's
+    frontend (its HTML, scripts and fonts: about a second as well) in the meantime
+    instead of waiting for a closed port. What needs the warm-up waits for it: the
+    websocket that starts a session and runs the page's script (so the script never
+    imports alongside the warm-up), and ``/_stcore/health``, so a proxy or orchestrator
+    sends people to a replica only once it answers at full speed. A health check is held
+    up to ``hold`` seconds, then answered 503 while the warm-up goes on (a first start
+    that builds the app data takes longer).
+
+    Parameters
+    ----------
+    app : ASGIApp
+        The wrapped application.
+    hold : float
+        Seconds a health check waits for the warm-up (default
+        :data:`HEALTH_HOLD_SECONDS`).
+
+    """
+
+    def __init__(self, app: ASGIApp, hold: float = HEALTH_HOLD_SECONDS) -> None:
+        self.app = app
+        self.hold = hold
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Wait for the warm-up on a gated path; pass everything else on at once."""
+        path = str(scope.get("path", ""))
+        if scope["type"] in ("http", "websocket") and path.endswith(GATED_PATHS):
+            health = scope["type"] == "http"
+            loop = asyncio.get_running_loop()
+            deadline = loop.time() + self.hold
+            while not _WARM.is_set() and (not health or loop.time() < deadline):
+                await asyncio.sleep(0.02)
+            if not _WARM.is_set():
+                await Response("warming up", status_code=503,
+                               headers={"Retry-After": "1"})(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
 #: What ``serve.py`` passes to :class:`streamlit.App`.
-MIDDLEWARE = [Middleware(SameOriginWebsocket), Middleware(HtmlLang),
+MIDDLEWARE = [Middleware(SameOriginWebsocket), Middleware(WarmGate), Middleware(HtmlLang),
               Middleware(NorwegianFrontend)]
 
 
@@ -631,13 +698,14 @@ def warm_up_later(wait: Callable[[], bool] | None = None) -> None:
 
 @contextlib.asynccontextmanager
 async def lifespan(app: object) -> AsyncIterator[None]:
-    """``st.App`` lifespan: :func:`warm_up` before the server takes its first request.
+    """``st.App`` lifespan: start :func:`warm_up` beside the server (see :class:`WarmGate`).
 
     The server reports healthy (``/_stcore/health``) only when warm, so a proxy or
     orchestrator sends a replica people once it can answer them at full speed.
     """
-    await asyncio.to_thread(warm_up)
     _MOUNTED.set()  # serve.py mounts ROUTES with this lifespan: publish() can be used
+    threading.Thread(target=_warm_up_in_background, name="tilbudskart-warm-up",
+                     daemon=True).start()
     yield
 
 
