@@ -19,17 +19,14 @@ import threading
 import traceback
 from collections.abc import Callable
 from pathlib import Path
-from types import ModuleType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-import folium
 import geopandas as gpd
 import pandas as pd
 import streamlit as st
-from streamlit_folium import st_folium
 
 from tilbudskart import access, geocode, importers, pipeline, planning, serving, settings
-from tilbudskart.views import exports, maps, measures, route, tables
+from tilbudskart.views import exports, measures
 from tilbudskart.views.text import (
     PRECISION_LABELS,
     escape_markdown,
@@ -39,7 +36,15 @@ from tilbudskart.views.text import (
 )
 
 if TYPE_CHECKING:
+    import folium
+
     from tilbudskart import report
+    from tilbudskart.views import maps, route, tables
+else:  # the first page draws no map or table and makes no report: imported at first use
+    maps = serving.Later("tilbudskart.views.maps")
+    route = serving.Later("tilbudskart.views.route")
+    tables = serving.Later("tilbudskart.views.tables")  # pandas' Styler: ~0.05 s
+    report = serving.Later("tilbudskart.report")  # matplotlib: ~0.5 s
 
 logger = logging.getLogger("tilbudskart.app")
 
@@ -112,6 +117,14 @@ def shapes_url() -> str | None:
 def map_assets() -> maps.Assets | None:
     """Leaflet and jQuery as files the page fetches once (None: not served by serve.py)."""
     return maps.published_assets(serving.publish)
+
+
+def st_folium(fmap: folium.Map, **kwargs: Any) -> Any:
+    """streamlit-folium's ``st_folium``, imported at the first map drawn (it registers its
+    component when imported, which must happen in a script run)."""
+    from streamlit_folium import st_folium as draw
+
+    return draw(fmap, **kwargs)
 
 
 def new_map(tiles: bool = False) -> folium.Map:
@@ -235,32 +248,21 @@ def current_planner() -> planning.Planner:
     return kept[1]
 
 
-def reports() -> ModuleType:
-    """:mod:`tilbudskart.report`, imported when first used (matplotlib takes ~0.5 s).
-
-    The first page (the search) never needs it; the server's warm-up imports it in the
-    background after start (:func:`tilbudskart.serving.warm_up_later`).
-    """
-    from tilbudskart import report
-
-    return report
-
-
 @st.cache_resource(show_spinner=False)
 def _shared_report_data() -> report.ReportData:
     """What every kommune report needs (site ranking, polygons), once per process."""
-    return reports().ReportData.from_app_data(load())
+    return report.ReportData.from_app_data(load())
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
 def _shared_kommune_pdf(number: str) -> bytes:
-    return reports().kommune_report(_shared_report_data(), number)
+    return report.kommune_report(_shared_report_data(), number)
 
 
 @st.cache_data(show_spinner=False, max_entries=24)
 def _shared_coverage_picture(measure: str, organisation: str, fmt: str) -> bytes:
     data = load()
-    return reports().coverage_image(data.polygons, data.kommuner, measure,
+    return report.coverage_image(data.polygons, data.kommuner, measure,
                                     org_id(organisation), fmt)
 
 
@@ -274,7 +276,7 @@ def kommune_pdf(number: str) -> Callable[[], bytes]:
     if upload is None or upload.data is None:
         return lambda: _shared_kommune_pdf(number)
     data = upload.data
-    return lambda: reports().kommune_report(reports().ReportData.from_app_data(data), number)
+    return lambda: report.kommune_report(report.ReportData.from_app_data(data), number)
 
 
 def coverage_picture(measure: str, organisation: str, fmt: str) -> Callable[[], bytes]:
@@ -283,7 +285,7 @@ def coverage_picture(measure: str, organisation: str, fmt: str) -> Callable[[], 
     if upload is None or upload.data is None:
         return lambda: _shared_coverage_picture(measure, organisation, fmt)
     data = upload.data
-    return lambda: reports().coverage_image(data.polygons, data.kommuner, measure,
+    return lambda: report.coverage_image(data.polygons, data.kommuner, measure,
                                             org_id(organisation), fmt)
 
 
@@ -487,7 +489,7 @@ def kommune_detail(data: pipeline.AppData, number: str, organisation: str | None
             f"{escape_markdown(PRECISION_LABELS.get(r.precision, r.precision))})")
     # The PDF is made only when the button is clicked (a callable: deferred download).
     st.download_button("Last ned kommunerapport (PDF)", kommune_pdf(number),
-                       file_name=reports().report_filename(number, str(row["kommunenavn"])),
+                       file_name=report.report_filename(number, str(row["kommunenavn"])),
                        mime="application/pdf", on_click="ignore", key="kommune_pdf",
                        help="To A4-sider til utskrift: kart, avstander, kjøretider, hvor "
                             "mange som bor langt unna og beste sted for en ny gruppe.")

@@ -641,18 +641,50 @@ async def published_file(request: Request) -> Response:
 ROUTES = [Route(PUBLISHED_PATH + "{name}", published_file, methods=["GET"])]
 
 #: Modules the app imports on its first run (seconds of imports), imported at start instead.
-#: Not ``streamlit_folium``: it registers its component when first imported, which must
-#: happen inside the running app (imported earlier, its frame is a 404); but what it
-#: imports (``folium.plugins``, Streamlit's components API: ~0.35 s) is warmed.
-WARM_MODULES = ("pandas", "geopandas", "shapely", "pyproj", "scipy.sparse", "folium",
-                "folium.plugins", "streamlit.components.v1",
-                "tilbudskart.pipeline", "tilbudskart.planning",
-                "tilbudskart.access", "tilbudskart.geocode", "tilbudskart.views.maps",
-                "tilbudskart.views.tables", "tilbudskart.views.exports")
+#: (``streamlit.emojis`` for the page icon and ``pyarrow.pandas_compat`` for the first
+#: table are imported by Streamlit on first use.)
+WARM_MODULES = ("pandas", "geopandas", "shapely", "pyproj", "scipy.sparse",
+                "tilbudskart.pipeline", "tilbudskart.planning", "tilbudskart.access",
+                "tilbudskart.geocode", "tilbudskart.views.exports",
+                "tilbudskart.views.measures", "tilbudskart.views.text", "streamlit.emojis",
+                "pyarrow.pandas_compat")
 
-#: Modules only later pages need (the report's matplotlib, the map classes, the planning
-#: chart): imported in the background after the first page (:func:`warm_up_later`).
-LATER_MODULES = ("mapclassify", "matplotlib", "tilbudskart.report", "altair")
+#: Modules only later pages need (the maps' Folium, the tables' Styler, the report's
+#: matplotlib, the map classes, the planning chart): the app imports them at their first
+#: use (:class:`Later`) and the server in the background after the first page
+#: (:func:`warm_up_later`), so the first page waits for none of them (Folium and its
+#: plugins alone take ~0.25 s). Not ``streamlit_folium``: it registers its component when
+#: first imported, which must happen in a script run (imported elsewhere, its frame is a
+#: 404); what it imports is here.
+LATER_MODULES = ("folium", "folium.plugins", "tilbudskart.views.maps",
+                 "tilbudskart.views.route", "tilbudskart.views.tables", "mapclassify",
+                 "matplotlib", "tilbudskart.report", "altair")
+
+
+class Later:
+    """A module imported at the first use of one of its attributes.
+
+    ``maps = Later("tilbudskart.views.maps")`` and then ``maps.base_map()`` imports the
+    module where it is first needed instead of where the app starts. Thread-safe (Python's
+    import lock); after the first import each use is a lookup in ``sys.modules``.
+
+    Parameters
+    ----------
+    name : str
+        The module's full name.
+
+    """
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+
+    def __getattr__(self, attribute: str) -> Any:
+        """Import the module (once) and return its ``attribute``."""
+        return getattr(importlib.import_module(self._name), attribute)
+
+    def __repr__(self) -> str:
+        """Name the module, imported or not."""
+        return f"Later({self._name!r})"
 
 
 def warm_up() -> None:
