@@ -731,7 +731,7 @@ def how_many_section(organisation: str, near: str, far: str) -> None:
         height=260, description=(
             f"Kurve: innbyggere lenger unna enn {label}, fra {figure(people.iloc[0])} uten "
             f"nye grupper til {figure(people.iloc[-1])} med {figure(groups.iloc[-1])}."))
-    st.altair_chart(chart, use_container_width=True)
+    st.altair_chart(chart, width="stretch")
     st.caption("Kurven legger til stedene i den minste løsningen ett og ett, hvert gang det "
                "som får flest nye innenfor (LSCP, løst eksakt).")
     with st.expander(f"De {figure(len(whole.sites))} stedene, i rekkefølge"):
