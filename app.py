@@ -33,6 +33,7 @@ from tilbudskart.views.text import (
     figure,
     kilometres,
     minutes,
+    report_filename,
 )
 
 if TYPE_CHECKING:
@@ -489,7 +490,7 @@ def kommune_detail(data: pipeline.AppData, number: str, organisation: str | None
             f"{escape_markdown(PRECISION_LABELS.get(r.precision, r.precision))})")
     # The PDF is made only when the button is clicked (a callable: deferred download).
     st.download_button("Last ned kommunerapport (PDF)", kommune_pdf(number),
-                       file_name=report.report_filename(number, str(row["kommunenavn"])),
+                       file_name=report_filename(number, str(row["kommunenavn"])),
                        mime="application/pdf", on_click="ignore", key="kommune_pdf",
                        help="To A4-sider til utskrift: kart, avstander, kjøretider, hvor "
                             "mange som bor langt unna og beste sted for en ny gruppe.")

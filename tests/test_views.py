@@ -296,3 +296,16 @@ def test_planned_place_sites_are_drawn_at_the_place_not_the_kommune_centre():
     assert [c.location for c in circles] == [[59.8789, 8.5931], [59.9912, 8.7689]]
     html = _render(group.add_to(maps.base_map()))
     assert "Atrå (Tinn)" in html and "Rjukan (Tinn)" in html
+
+
+@pytest.mark.parametrize(("number", "name", "expected"), [
+    ("4022", "Seljord", "4022_Seljord.pdf"),
+    ("5610", "Kárášjohka – Karasjok", "5610_Karasjohka_Karasjok.pdf"),
+    ("3431", "Dovre", "3431_Dovre.pdf"),
+    ("4627", "Askøy", "4627_Askoy.pdf"),
+    ("5000", "<>", "5000_kommune.pdf"),
+])
+def test_a_report_is_named_without_importing_matplotlib(number, name, expected):
+    from tilbudskart.views.text import report_filename
+
+    assert report_filename(number, name) == expected

@@ -44,7 +44,7 @@ from scipy.spatial import cKDTree
 from tilbudskart import access, datasources, network, planning, settings
 from tilbudskart.views.maps import DISTANCE_COLOURS, NO_DATA_COLOUR, distance_classes
 from tilbudskart.views.measures import MEASURES, Measure
-from tilbudskart.views.text import figure
+from tilbudskart.views.text import figure, report_filename
 
 if TYPE_CHECKING:
     from tilbudskart.pipeline import AppData
@@ -1021,18 +1021,6 @@ def report_index(kommuner: pd.DataFrame) -> pd.DataFrame:
         "fil": [report_filename(str(n), str(k)) for n, k in
                 zip(table["kommunenummer"], table["kommunenavn"], strict=True)],
     }).sort_values("kommunenummer", ignore_index=True)
-
-
-def report_filename(number: str, name: str) -> str:
-    """Return a safe file name for a kommune's report ("4022_Seljord.pdf")."""
-    import re
-    import unicodedata
-
-    ascii_name = unicodedata.normalize("NFKD", name.replace("ø", "o").replace("Ø", "O")
-                                       .replace("æ", "ae").replace("Æ", "Ae")
-                                       .replace("đ", "d").replace("ŋ", "n").replace("ŧ", "t"))
-    ascii_name = re.sub(r"[^A-Za-z0-9]+", "_", ascii_name.encode("ascii", "ignore").decode())
-    return f"{number}_{ascii_name.strip('_') or 'kommune'}.pdf"
 
 
 # -- the national coverage map as an image ----------------------------------------------------

@@ -107,3 +107,18 @@ def kilometres(value: object) -> str:
         return "–"
     number = float(value)  # type: ignore[arg-type]
     return "under 1 km" if number < 1 else f"{figure(number)} km"
+
+
+def report_filename(number: str, name: str) -> str:
+    """Return a safe file name for a kommune's report ("4022_Seljord.pdf").
+
+    Here, not in :mod:`tilbudskart.report`, so the coverage page can name the file without
+    importing matplotlib.
+    """
+    import unicodedata
+
+    ascii_name = unicodedata.normalize("NFKD", name.replace("ø", "o").replace("Ø", "O")
+                                       .replace("æ", "ae").replace("Æ", "Ae")
+                                       .replace("đ", "d").replace("ŋ", "n").replace("ŧ", "t"))
+    ascii_name = re.sub(r"[^A-Za-z0-9]+", "_", ascii_name.encode("ascii", "ignore").decode())
+    return f"{number}_{ascii_name.strip('_') or 'kommune'}.pdf"
