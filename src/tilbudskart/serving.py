@@ -37,7 +37,7 @@ import logging
 import os
 import re
 import threading
-from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, MutableMapping
 from pathlib import Path
 from typing import Any, NamedTuple
 from urllib.parse import urlsplit
@@ -515,11 +515,6 @@ GATED_PATHS = ("/_stcore/health", "/_stcore/stream")
 HEALTH_HOLD_SECONDS = 3.0
 
 
-def warm() -> bool:
-    """Whether the warm-up at start has finished (see :class:`WarmGate`)."""
-    return _WARM.is_set()
-
-
 def _warm_up_in_background() -> None:
     try:
         warm_up()
@@ -687,6 +682,18 @@ class Later:
         return f"Later({self._name!r})"
 
 
+@contextlib.contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Keep the garbage collector off inside the block (as it was after it)."""
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if collecting:
+            gc.enable()
+
+
 def warm_up() -> None:
     """Do at server start what the first visitor would otherwise wait for.
 
@@ -698,17 +705,10 @@ def warm_up() -> None:
     long-lived objects and no garbage worth collecting, and its passes over them took
     about a tenth of the imports' time.
     """
-    collecting = gc.isenabled()
-    gc.disable()
     try:
-        for name in WARM_MODULES:
-            importlib.import_module(name)
-    except Exception as exc:  # the page that needs the module will meet the error itself
-        logger.warning("warm-up at start failed with %s", type(exc).__name__)
-    finally:
-        if collecting:
-            gc.enable()
-    try:
+        with _collector_paused():
+            for name in WARM_MODULES:
+                importlib.import_module(name)
         from tilbudskart import pipeline
 
         imports = os.environ.get("TILBUDSKART_IMPORTS", "")

@@ -560,7 +560,7 @@ class ServiceLayer(_VerbatimLayer):
 
 
 def service_markers(services: pd.DataFrame | str, name: str,
-                    show: bool = True, url: str | None = None) -> folium.FeatureGroup:
+                    url: str | None = None) -> folium.FeatureGroup:
     """Return a layer of service markers.
 
     Markers whose location is coarser than a postcode are drawn hollow and dashed, and their
@@ -574,8 +574,6 @@ def service_markers(services: pd.DataFrame | str, name: str,
         Geocoded services, or their :func:`service_geojson` (e.g. kept from an earlier run).
     name : str
         Layer name shown in the layer control.
-    show : bool
-        Whether the layer is on initially.
     url : str, optional
         Where the page can fetch the same GeoJSON (:func:`tilbudskart.serving.publish`):
         then it is not sent with the page.
@@ -585,7 +583,7 @@ def service_markers(services: pd.DataFrame | str, name: str,
     folium.FeatureGroup
 
     """
-    group = folium.FeatureGroup(name=escape(name), show=show)
+    group = folium.FeatureGroup(name=escape(name))
     if url is not None:
         ServiceLayer("", url).add_to(group)
         return group

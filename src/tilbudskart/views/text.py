@@ -113,7 +113,7 @@ def report_filename(number: str, name: str) -> str:
     """Return a safe file name for a kommune's report ("4022_Seljord.pdf").
 
     Here, not in :mod:`tilbudskart.report`, so the coverage page can name the file without
-    importing matplotlib.
+    importing the report module (and matplotlib's PDF backend).
     """
     import unicodedata
 
