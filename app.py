@@ -14,7 +14,6 @@ shows a short Norwegian message with the phone lines.
 from __future__ import annotations
 
 import logging
-import os
 import threading
 import traceback
 from collections.abc import Callable
@@ -25,7 +24,16 @@ import geopandas as gpd
 import pandas as pd
 import streamlit as st
 
-from tilbudskart import access, geocode, importers, pipeline, planning, serving, settings
+from tilbudskart import (
+    access,
+    geocode,
+    importers,
+    pipeline,
+    planning,
+    serving,
+    settings,
+    warmup,
+)
 from tilbudskart.views import exports, measures
 from tilbudskart.views.text import (
     PRECISION_LABELS,
@@ -71,11 +79,7 @@ OBJECTIVE_CHOICES = {"dekning": ("Dekning: flest innenfor", "coverage"),
                      "rettferdighet": ("Rettferdighet: kortest vei for de lengst unna",
                                        "median")}
 NEW_GROUP_CHOICES = [str(n) for n in range(1, planning.MAX_NEW_GROUPS + 1)]
-DEFAULT_NEW_GROUPS, DEFAULT_NEAR = "5", "50km"  # the planning page's first question
-#: How much the planning warm-up builds: "all" (default: every organisation, threshold and
-#: objective, about half a minute of one core after a data change, then from the disk
-#: cache), "default" (all groups only) or "off".
-PLANNING_WARM_ENV = "TILBUDSKART_PLANNING_WARM"
+DEFAULT_NEW_GROUPS, DEFAULT_NEAR = "5", planning.DEFAULT_NEAR  # the page's first question
 LIMITS_NOTE = ("Grupper drives av frivillige. Et sted her er der en gruppe ville nå flest "
                "mennesker, ikke en spådom om at en gruppe kan eller vil starte der.")
 FERRY_NOTE = (f"Kjøretid er et anslag på Kartverkets forenklede vegnett (N1000) med antatte "
@@ -84,9 +88,8 @@ FERRY_NOTE = (f"Kjøretid er et anslag på Kartverkets forenklede vegnett (N1000
 
 @st.cache_resource(show_spinner="Laster data …")
 def load() -> pipeline.AppData:
-    # Extra service lists (registry CSV format), separated like PATH: TILBUDSKART_IMPORTS.
-    imports = os.environ.get("TILBUDSKART_IMPORTS", "")
-    return pipeline.load_app_data(tuple(Path(p) for p in imports.split(os.pathsep) if p))
+    # Extra service lists (registry CSV format): settings.imports() (TILBUDSKART_IMPORTS).
+    return pipeline.load_app_data(settings.imports())
 
 
 @st.cache_resource(show_spinner=False)
@@ -195,9 +198,10 @@ def org_id(choice: str) -> str | None:
 def planner() -> planning.Planner:
     """The planning models of this process: each built once, then kept (thread-safe)."""
     data = load()
-    models = planning.Planner(data.kommuner, data.grid, data.services, data.network)
+    models = planning.Planner(data.kommuner, data.grid, data.services, data.network,
+                              pause=warmup.wait_for_quiet)
     folder = pipeline.cache_dir()
-    if folder is not None and os.environ.get(PLANNING_WARM_ENV, "all") != "off":
+    if folder is not None and settings.planning_warm() != "off":
         # What an earlier server start saved for this very data: loaded at the first
         # planning question, or by the warm-up when no page is being drawn (about a
         # second of one core, holding the GIL: not inside someone's first page).
@@ -212,9 +216,9 @@ def planner() -> planning.Planner:
 
 def warm_up(models: planning.Planner, folder: Path | None = None) -> None:
     """Load, build and save the planning models; a failure is logged (the page builds)."""
-    scope = os.environ.get(PLANNING_WARM_ENV, "all")
+    scope = settings.planning_warm()
     try:
-        if planning.wait_for_quiet():
+        if warmup.wait_for_quiet():
             models.load_deferred()
         if scope == "all":
             models.warm_all(k=int(DEFAULT_NEW_GROUPS), first=(DEFAULT_NEAR, None),
@@ -497,7 +501,7 @@ def kommune_detail(data: pipeline.AppData, number: str, organisation: str | None
 
 
 @st.fragment
-@planning.foreground()
+@warmup.foreground()
 def kommune_panel(data: pipeline.AppData, numbers: list[str], names: dict[str, str],
                   organisation: str | None) -> None:
     """The kommune chooser and its detail: a fragment, so picking a kommune reruns only it."""
@@ -883,7 +887,7 @@ def guarded(page: Callable[[], None], where: str) -> None:
         national_lines(lines)
 
 
-@planning.foreground()  # background warm-ups hold back while a page is drawn
+@warmup.foreground()  # background warm-ups hold back while a page is drawn
 def main() -> None:
     st.title("tilbudskart", anchor=False)
     st.markdown("Hvor finnes hjelp for **pårørende** til personer med rusproblemer – og hvor "
@@ -912,7 +916,7 @@ def warm_up_later() -> None:
     Imports what they need; in production (served by serve.py) also starts the planner,
     which loads what an earlier start saved and warms the rest (see :func:`planner`).
     """
-    threading.Thread(target=serving.warm_up_later, args=(planning.wait_for_quiet,),
+    threading.Thread(target=serving.warm_up_later, args=(warmup.wait_for_quiet,),
                      name="warm-up-later", daemon=True).start()
     if serving.served():
         planner()

@@ -1,9 +1,12 @@
 from __future__ import annotations
 
+import argparse
+
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
+from scipy.spatial import cKDTree
 
 from conftest import TEST_DATA
 from tilbudskart import access, datasources, planning
@@ -298,7 +301,10 @@ def test_plan_new_sites_checks_before_any_work():
 
 
 def test_cli_offers_what_planning_offers():
-    assert tuple(planning.THRESHOLDS) == cli.PLAN_THRESHOLDS
+    sub = next(a for a in cli.parser()._actions if isinstance(a, argparse._SubParsersAction))
+    plan = next(a for a in sub.choices["plan"]._actions if a.dest == "near")
+    assert tuple(plan.choices) == tuple(planning.THRESHOLDS) == (
+        "25km", "50km", "45min", "60min", "75min")
     assert cli.MAX_NEW_GROUPS == planning.MAX_NEW_GROUPS
 
 
@@ -351,7 +357,7 @@ def test_place_candidates_reach_at_least_as_many(planner):
     centres = planner.candidates()
     assert len(places) > 2000
     assert places.iloc[:len(centres)].equals(centres)
-    tree_pairs = planning.cKDTree(planning.unit_vectors(places["lat"], places["lon"])
+    tree_pairs = cKDTree(access.unit_vectors(places["lat"], places["lon"])
                                   ).query_pairs(planning.chord(0.99))
     assert not tree_pairs
     assert (planner.new_sites(3, "50km", places=True).covered
@@ -399,9 +405,16 @@ def test_worst_off_and_curve_tables_in_norwegian():
 
 def test_docstring_examples_run():
     import doctest
+    import importlib
+    import pkgutil
 
-    result = doctest.testmod(planning, optionflags=doctest.NORMALIZE_WHITESPACE)
-    assert result.attempted > 10 and result.failed == 0
+    attempted = 0
+    for module in (planning, *(importlib.import_module(f"tilbudskart.planning.{m.name}")
+                               for m in pkgutil.iter_modules(planning.__path__))):
+        result = doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE)
+        assert result.failed == 0, module.__name__
+        attempted += result.attempted
+    assert attempted > 10
 
 
 @pytest.mark.filterwarnings("ignore::DeprecationWarning")
@@ -605,10 +618,13 @@ def test_warm_up_holds_back_while_any_page_is_drawn(planner, monkeypatch):
     import threading
     import time
 
-    monkeypatch.setattr(planning, "QUIET_SECONDS", 0.05)
+    from tilbudskart import warmup
+
+    monkeypatch.setattr(warmup, "QUIET_SECONDS", 0.05)
+    monkeypatch.setattr(planner, "pause", warmup.wait_for_quiet)
     planner._last_question = 0.0
     done = threading.Event()
-    with planning.foreground():
+    with warmup.foreground():
         waiting = threading.Thread(target=lambda: planner._wait_for_quiet() and done.set())
         waiting.start()
         time.sleep(0.3)
@@ -617,13 +633,13 @@ def test_warm_up_holds_back_while_any_page_is_drawn(planner, monkeypatch):
     waiting.join(timeout=5)
     assert done.is_set() and time.monotonic() - ended >= 0.05
 
-    @planning.foreground()
+    @warmup.foreground()
     def page() -> bool:
-        return planning._pages_busy()
+        return warmup._pages_busy()
 
-    assert page() and planning._pages_busy()  # as a decorator; quiet only after a spell
+    assert page() and warmup._pages_busy()  # as a decorator; quiet only after a spell
     time.sleep(0.06)
-    assert not planning._pages_busy()
+    assert not warmup._pages_busy()
 
 
 def test_a_process_exits_cleanly_while_the_warm_up_runs(tmp_path):

@@ -18,7 +18,7 @@ from babel.numbers import format_decimal
 from pyproj import Geod, Transformer
 from scipy.spatial import cKDTree
 
-from tilbudskart import settings
+from tilbudskart import measures, settings
 
 if TYPE_CHECKING:
     from tilbudskart.geocode import Match, Resolution
@@ -353,16 +353,13 @@ def kommune_table(services: pd.DataFrame, centres: pd.DataFrame, population: pd.
     table["institutions_in_kommune"] = (
         table["kommunenummer"].map(inst_counts).fillna(0).astype("int64"))
 
-    table = table.merge(population_exposure(grid, all_groups), on="kommunenummer", how="left")
+    km_per_cell = all_groups.distance_km(grid["lat"].to_numpy(), grid["lon"].to_numpy())
     # A kommune without inhabited grid cells falls back to its centre's distance.
-    table["population_weighted_km"] = table["population_weighted_km"].fillna(
-        table["nearest_group_km"])
-    for threshold in settings.BEYOND_KM:
-        share = table.pop(f"share_beyond_{threshold}km")
-        fallback = (table["nearest_group_km"] > threshold).astype(float)
-        share = share.fillna(fallback)
-        table[f"population_beyond_{threshold}km"] = (
-            (share * table["folkemengde"]).round().astype("int64"))
+    far = measures.figures(km_per_cell, grid, table, measures.BEYOND_KM,
+                           centre=table["nearest_group_km"])
+    table["population_weighted_km"] = far["weighted"]
+    for t in measures.BEYOND_KM:
+        table[t.column] = far[t.column]
     columns = [*settings.KOMMUNE_COLUMNS, "kommunenavn_offisielt"]
     return table[columns].sort_values("kommunenummer", ignore_index=True)
 

@@ -7,8 +7,8 @@ link through it (see :mod:`tilbudskart.outputs`). A failure or a kill at any mom
 the previous outputs complete, and the next build removes what a killed one left behind.
 CSV outputs are byte-for-byte reproducible.
 
-Arguments are checked by argparse (``-n`` 1–50, ``--top`` 1–357, ``--out`` a writable
-folder); a bad one exits with status 2 and a one-line message. Any other failure prints one
+Arguments are checked by argparse (``-n`` 1–50, ``--top`` 1–:data:`KOMMUNER`, ``--out`` a
+writable folder); a bad one exits with status 2 and a one-line message. Any other failure prints one
 line ``error: …`` and exits with status 1 (the traceback only with ``-vv``). Every text
 printed, from the data or the query, passes :func:`terminal_safe`, so no terminal escape
 reaches the terminal. ``-v``/``-vv`` log at INFO/DEBUG, ``-q`` only errors (default
@@ -35,6 +35,7 @@ from tilbudskart import (
     datasources,
     geocode,
     importers,
+    measures,
     network,
     outputs,
     registry,
@@ -54,14 +55,11 @@ from tilbudskart.pipeline import (
 #: Most results ``nearest -n`` returns.
 MAX_RESULTS = 50
 
-#: Kommuner in the 2024 table (the most ``gaps --top`` can list).
-KOMMUNER = 357
+#: Kommuner in the kommune table (the most ``gaps --top`` can list).
+KOMMUNER = settings.KOMMUNE_COUNT
 
 #: Most new groups ``plan --new`` plans (as :data:`tilbudskart.planning.MAX_NEW_GROUPS`).
 MAX_NEW_GROUPS = 50
-
-#: Thresholds ``plan --near`` offers (as :data:`tilbudskart.planning.THRESHOLDS`).
-PLAN_THRESHOLDS = ("25km", "50km", "45min", "60min", "75min")
 
 #: Longest error message printed (characters).
 MAX_MESSAGE = 500
@@ -345,7 +343,8 @@ def _cmd_plan(args: argparse.Namespace) -> int:
     if args.cover_all and args.objective is not None:
         _error("--objective applies to --new, not to --cover-all")
         return 2
-    args.near = args.near or ("60min" if args.cover_all else "50km")
+    args.near = args.near or (planning.DEFAULT_COVER_ALL if args.cover_all
+                              else planning.DEFAULT_NEAR)
     args.objective = args.objective or "coverage"
     data = pipeline.load_app_data()
     planner = planning.Planner(data.kommuner, data.grid, data.services, data.network)
@@ -581,8 +580,9 @@ def parser() -> argparse.ArgumentParser:
                           help=f"how many new groups (1–{MAX_NEW_GROUPS})")
     question.add_argument("--cover-all", action="store_true",
                           help="the fewest new groups that put everyone within --near")
-    plan.add_argument("--near", choices=list(PLAN_THRESHOLDS), default=None,
-                      help="what counts as near (default 50km; 60min with --cover-all)")
+    plan.add_argument("--near", choices=list(measures.THRESHOLDS), default=None,
+                      help=f"what counts as near (default {measures.FARTHEST_KM.key}; "
+                           f"{measures.NEAREST_MINUTES.key} with --cover-all)")
     plan.add_argument("--org", choices=list(settings.SELF_HELP_ORGANISATIONS), default=None,
                       help="count only this organisation's groups as existing")
     plan.add_argument("--keep", nargs="+", default=[], type=_kommunenummer,
@@ -597,7 +597,8 @@ def parser() -> argparse.ArgumentParser:
 
     report = sub.add_parser(
         "report", help="a printable PDF report per kommune (or all, or a fylke summary)",
-        description="Write a two-page A4 report (Norwegian) for one kommune, for all 357 "
+        description="Write a two-page A4 report (Norwegian) for one kommune, for all "
+                    f"{settings.KOMMUNE_COUNT} "
                     "(--all, into a folder with index.csv) or a fylke summary (--fylke).")
     report.add_argument("kommune", nargs="?", help="kommune number or name (or a place)")
     report.add_argument("--all", action="store_true", help="all kommuner into the folder --out")

@@ -21,7 +21,7 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 import pandas as pd
 
-from tilbudskart import access, geocode, network, settings
+from tilbudskart import access, geocode, measures, network, settings
 
 #: Name similarity (rapidfuzz, 0–100) from which two groups count as the same.
 NAME_THRESHOLD = 85.0
@@ -191,35 +191,20 @@ def coverage(services: pd.DataFrame, kommuner: pd.DataFrame, grid: pd.DataFrame,
     index = access.NearestIndex.from_services(groups)
     centre_km = index.distance_km(table["admin_lat"].to_numpy(), table["admin_lon"].to_numpy())
     figures: dict[str, float] = {"groups": float(len(groups))}
-    exposure = table[["kommunenummer"]].merge(access.population_exposure(grid, index),
-                                              on="kommunenummer", how="left")
-    people = table["folkemengde"].to_numpy(dtype=float)
-    for km in settings.BEYOND_KM:
-        share = exposure[f"share_beyond_{km}km"].to_numpy(dtype=float)
-        share = np.where(np.isnan(share), (centre_km > km).astype(float), share)
-        figures[f"kommuner_beyond_{km}km"] = float((centre_km > km).sum())
-        figures[f"people_beyond_{km}km"] = float(np.round(share * people).sum())
+    far = measures.figures(index.distance_km(grid["lat"].to_numpy(), grid["lon"].to_numpy()),
+                           grid, table, measures.BEYOND_KM, centre=centre_km)
+    for t in measures.BEYOND_KM:
+        figures[f"kommuner_beyond_{t.key}"] = float((centre_km > t.value).sum())
+        figures[f"people_beyond_{t.key}"] = float(far[t.column].sum())
     routes = road_network.nearest(*network.to_metric(groups["lat"], groups["lon"]))
     cx, cy = network.to_metric(table["admin_lat"], table["admin_lon"])
     centre_min = network.travel_from(routes, road_network, cx, cy)["minutes"].to_numpy()
-    cells = network.travel_from(routes, road_network, grid["x"], grid["y"])
-    minutes = cells["minutes"].to_numpy()
-    weights = grid["befolkning"].to_numpy(dtype=float)
-    frame = pd.DataFrame({"kommunenummer": grid["kommunenummer"].to_numpy(),
-                          "people": weights})
-    for m in settings.BEYOND_MINUTES:
-        frame[f"beyond_{m}"] = np.where(np.isfinite(minutes) & (minutes > m), weights, 0.0)
-    per = table[["kommunenummer", "folkemengde"]].merge(
-        frame.groupby("kommunenummer").sum(), left_on="kommunenummer", right_index=True,
-        how="left")
-    with np.errstate(invalid="ignore", divide="ignore"):
-        scale = per["folkemengde"] / per["people"]
-    for m in settings.BEYOND_MINUTES:
-        fallback = (np.nan_to_num(centre_min, nan=-1.0) > m) * per["folkemengde"]
-        beyond = (per[f"beyond_{m}"] * scale).where(per["people"] > 0, fallback)
-        figures[f"kommuner_beyond_{m}min"] = float((np.nan_to_num(centre_min, nan=-1.0)
-                                                    > m).sum())
-        figures[f"people_beyond_{m}min"] = float(beyond.fillna(0).round().sum())
+    minutes = network.travel_from(routes, road_network, grid["x"], grid["y"])["minutes"]
+    far = measures.figures(minutes, grid, table, measures.BEYOND_MINUTES, centre=centre_min)
+    for t in measures.BEYOND_MINUTES:
+        figures[f"kommuner_beyond_{t.key}"] = float((np.nan_to_num(centre_min, nan=-1.0)
+                                                     > t.value).sum())
+        figures[f"people_beyond_{t.key}"] = float(far[t.column].sum())
     return figures
 
 

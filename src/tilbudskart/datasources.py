@@ -9,7 +9,6 @@ which kommune numbers are 4-character strings.
 from __future__ import annotations
 
 import hashlib
-import os
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -72,7 +71,7 @@ def data_dir() -> Path:
         If the folder does not exist.
 
     """
-    configured = os.environ.get(settings.DATA_DIR_ENV)
+    configured = settings.data_dir_setting()
     folder = Path(configured) if configured else settings.USER_CACHE_DIR
     if not folder.is_dir():
         raise DataError(

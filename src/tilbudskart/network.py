@@ -44,7 +44,7 @@ from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import connected_components, dijkstra
 from scipy.spatial import cKDTree
 
-from tilbudskart import access, datasources, settings
+from tilbudskart import access, datasources, measures, settings
 
 _TO_METRIC = access.transformer(settings.CRS_WGS84, settings.CRS_METRIC)
 _TO_WGS84 = access.transformer(settings.CRS_METRIC, settings.CRS_WGS84)
@@ -1196,33 +1196,14 @@ def travel_table(network: RoadNetwork, services: pd.DataFrame, kommuner: pd.Data
     table["drive_min_institution"] = _via_network(
         routes_to(institutions), network, centres)["minutes"].to_numpy()
 
-    cells = travel_from(overall, network, grid["x"], grid["y"]).assign(
-        kommunenummer=grid["kommunenummer"].to_numpy(),
-        befolkning=grid["befolkning"].to_numpy(dtype=float))
-    routed = cells["minutes"].notna()
-    people = cells["befolkning"]
-    per = pd.DataFrame({
-        "kommunenummer": cells["kommunenummer"],
-        "people": people,
-        "weighted": (cells["minutes"].fillna(0.0) * people).where(routed, 0.0),
-        "routed_people": people.where(routed, 0.0),
-        **{f"beyond_{m}": people.where(routed & (cells["minutes"] > m), 0.0)
-           for m in settings.BEYOND_MINUTES},
-    }).groupby("kommunenummer").sum()
-    table = table.merge(per, left_on="kommunenummer", right_index=True, how="left")
-    with np.errstate(invalid="ignore", divide="ignore"):
-        weighted = table["weighted"] / table["routed_people"]
-        scale = table["folkemengde"] / table["people"]
+    minutes = travel_from(overall, network, grid["x"], grid["y"])["minutes"]
     # Without inhabited routed cells, fall back to the centre's time.
-    table["population_weighted_drive_min"] = weighted.where(table["routed_people"] > 0,
-                                                            table["drive_min"])
-    for minutes in settings.BEYOND_MINUTES:
-        fallback = (table["drive_min"] > minutes).astype(float) * table["folkemengde"]
-        beyond = (table[f"beyond_{minutes}"] * scale).where(table["people"] > 0, fallback)
-        table[f"population_beyond_{minutes}min"] = beyond.fillna(0).round().astype("int64")
-    not_routed = ((table["people"] - table["routed_people"]) * scale).where(
-        table["people"] > 0, table["drive_min"].isna() * table["folkemengde"])
-    table["population_not_routed"] = not_routed.fillna(0).round().astype("int64")
+    far = measures.figures(minutes, grid, table, measures.BEYOND_MINUTES,
+                           centre=table["drive_min"])
+    table["population_weighted_drive_min"] = far["weighted"]
+    for t in measures.BEYOND_MINUTES:
+        table[t.column] = far[t.column]
+    table["population_not_routed"] = far["not_routed"]
     return table[list(settings.TRAVEL_COLUMNS)].sort_values("kommunenummer", ignore_index=True)
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
 import pickle
 import threading
 from collections.abc import Sequence
@@ -28,6 +27,7 @@ from tilbudskart import (
     datasources,
     geocode,
     importers,
+    measures,
     network,
     outputs,
     registry,
@@ -496,7 +496,7 @@ def cache_dir() -> Path | None:
     ``$TILBUDSKART_CACHE_DIR`` names it (empty: off); else
     :data:`tilbudskart.settings.BUILD_CACHE_DIR`.
     """
-    configured = os.environ.get(settings.BUILD_CACHE_ENV)
+    configured = settings.build_cache_setting()
     if configured is None:
         return settings.BUILD_CACHE_DIR
     return Path(configured) if configured else None
@@ -525,7 +525,7 @@ def load_app_data(imports: Sequence[Path] = (), folder: Path | None = None) -> A
     if folder is None:
         return build_app_data(imports)
     path = folder / f"appdata-{input_fingerprint(imports)}.pickle"
-    key = (str(path), os.environ.get(settings.DATA_DIR_ENV, ""))
+    key = (str(path), settings.data_dir_setting() or "")
     # Held while loading: the server's warm-up and a first visitor may ask at once, and
     # the second then waits for the first's data instead of reading it again.
     with _LOADED_LOCK:
@@ -719,9 +719,6 @@ def kommune_figures(data: AppData, number: str, organisation: str | None = None)
     row: dict[str, Any] = {str(key): value for key, value in table.loc[number].items()}
     located = access.located(data.services, organisation=organisation)
     cells = data.grid[data.grid["kommunenummer"] == number]
-    people = float(cells["befolkning"].sum())
-    folkemengde = float(row["folkemengde"])
-    scale = folkemengde / people if people > 0 else 0.0
     figures: dict[str, Any] = {
         "kommunenavn": row["kommunenavn"], "fylkesnavn": row["fylkesnavn"],
         "folkemengde": int(row["folkemengde"]), "admin_centre": row["admin_centre"],
@@ -729,28 +726,21 @@ def kommune_figures(data: AppData, number: str, organisation: str | None = None)
         "drive_min": row[settings.minutes_column(organisation)],
         "groups_in_kommune": int((located["kommunenummer"] == number).sum()),
     }
+    kommune = pd.DataFrame({"kommunenummer": [number], "folkemengde": [row["folkemengde"]]})
     km = access.NearestIndex.from_services(located).distance_km(
         cells["lat"].to_numpy(), cells["lon"].to_numpy())
-    weights = cells["befolkning"].to_numpy(dtype=float)
-    figures["population_weighted_km"] = (float(np.average(km, weights=weights))
-                                         if people > 0 else figures["km"])
-    for threshold in settings.BEYOND_KM:
-        beyond = (weights[km > threshold].sum() * scale if people > 0
-                  else folkemengde * float(figures["km"] > threshold))
-        figures[settings.beyond_km_column(threshold)] = round(beyond)
+    far = measures.figures(km, cells, kommune, measures.BEYOND_KM,
+                           centre=[figures["km"]]).iloc[0]
+    figures["population_weighted_km"] = float(far["weighted"])
+    for t in measures.BEYOND_KM:
+        figures[t.column] = int(far[t.column])
     routes = _routes(data, organisation, located)
     times = network.travel_from(routes, data.network, cells["x"], cells["y"])["minutes"]
-    minutes = times.to_numpy(dtype=float)
-    routed = np.isfinite(minutes)
-    for threshold in settings.BEYOND_MINUTES:
-        if people > 0:
-            beyond = weights[routed & (minutes > threshold)].sum() * scale
-        else:
-            beyond = folkemengde * float(figures["drive_min"] > threshold)
-        figures[settings.beyond_minutes_column(threshold)] = round(beyond)
-    figures["population_not_routed"] = round(
-        weights[~routed].sum() * scale if people > 0
-        else folkemengde * float(pd.isna(figures["drive_min"])))
+    far = measures.figures(times, cells, kommune, measures.BEYOND_MINUTES,
+                           centre=[figures["drive_min"]]).iloc[0]
+    for t in measures.BEYOND_MINUTES:
+        figures[t.column] = int(far[t.column])
+    figures["population_not_routed"] = int(far["not_routed"])
     return pd.Series(figures, name=number)
 
 

@@ -41,7 +41,14 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from scipy.spatial import cKDTree
 
-from tilbudskart import access, datasources, network, planning, settings
+from tilbudskart import (
+    access,
+    datasources,
+    measures,
+    network,
+    planning,
+    settings,
+)
 from tilbudskart.views.maps import DISTANCE_COLOURS, NO_DATA_COLOUR, distance_classes
 from tilbudskart.views.measures import MEASURES, Measure
 from tilbudskart.views.text import figure, report_filename
@@ -49,8 +56,9 @@ from tilbudskart.views.text import figure, report_filename
 if TYPE_CHECKING:
     from tilbudskart.pipeline import AppData
 
-#: float: the "reach" of a suggested new group (km, great circle), as on the planning page.
-SITE_RADIUS_KM = 50.0
+#: float: the "reach" of a suggested new group (km), as on the planning page: the widest
+#: distance threshold of the tables (:data:`tilbudskart.measures.FARTHEST_KM`).
+SITE_RADIUS_KM = measures.FARTHEST_KM.value
 
 #: tuple of float: A4 portrait, inches.
 A4 = (8.27, 11.69)
@@ -156,7 +164,7 @@ class ReportData:
         radius_km : float
             Reach of a suggested new group.
         polygons : geopandas.GeoDataFrame, optional
-            Kommune polygons (any CRS); default the medium-detail 2024 polygons.
+            Kommune polygons (any CRS); default the medium-detail polygons.
 
         Returns
         -------
@@ -185,7 +193,7 @@ class ReportData:
         lines : pandas.DataFrame
             The national phone lines.
         polygons : geopandas.GeoDataFrame, optional
-            Kommune polygons; default the medium-detail 2024 polygons.
+            Kommune polygons; default the medium-detail polygons.
         road_network : RoadNetwork, optional
             For the fastest group by road.
         radius_km : float
@@ -333,7 +341,7 @@ def best_site(data: ReportData, number: str, share: float = 0.5) -> dict[str, An
     dict or None
         ``kommunenummer``, ``kommunenavn``, ``fylkesnavn``, ``admin_centre``, ``x``, ``y``,
         ``reach`` (people in all), ``reach_here`` (of this kommune), ``uncovered_here``,
-        ``rank`` (among 357 single sites) — or None when nobody in the kommune lives beyond
+        ``rank`` (among the single sites) — or None when nobody in the kommune lives beyond
         :data:`SITE_RADIUS_KM` of a group.
 
     """
@@ -698,7 +706,7 @@ def _kommune_map(fig: Figure, rect: tuple[float, float, float, float], data: Rep
 
 
 def rank_text(rank: int, tied: bool, people: int) -> str:
-    """Return a kommune's place among 357 ("12", "30 (delt)"; "–" when nobody is that far)."""
+    """Return a kommune's place among all ("12", "30 (delt)"; "–" when nobody is that far)."""
     if people == 0:
         return "–"
     return f"{rank}{' (delt)' if tied else ''}"
@@ -762,7 +770,8 @@ SOURCES = [
     "med rusmiddelproblemer» (2007), skrevet av hånd inn i data/ og kontrollert linje for "
     "linje.",
     "Kommune- og fylkesgrenser, stedsnavn og vegnett (N1000): © Kartverket, CC BY 4.0.",
-    "Folketall per kommune 1. januar 2024 og befolkning på rutenett 2019: © Statistisk "
+    f"Folketall per kommune 1. januar {settings.DATA_YEARS['population']} og befolkning på "
+    f"rutenett {settings.DATA_YEARS['grid']}: © Statistisk "
     "sentralbyrå (SSB), CC BY 4.0.",
     "Postnummerkoordinater: Erik Bolstad, www.erikbolstad.no/postnummer/ (CC BY 3.0); "
     "postnumre © Posten Norge AS.",
@@ -776,8 +785,10 @@ METHOD = (
     "er et anslag med bil og bilferje på Kartverkets vegnett N1000, med antatte hastigheter "
     "(E-veg {e:g}, riksveg {r:g}, fylkesveg {f:g}, kommunal veg {k:g} km/t) og {wait:g} "
     "minutters venting per ferje; det finnes ikke fartsgrenser eller rutetider i N1000. "
-    "«Bor mer enn …» regnes fra SSBs befolkning på 1 km-rutenett (2019) og skaleres til "
-    "folketallet 2024. Plassering sier hvor nøyaktig møtestedet er kjent: postnummer, "
+    f"«Bor mer enn …» regnes fra SSBs befolkning på 1 km-rutenett "
+    f"({settings.DATA_YEARS['grid']}) og skaleres til "
+    f"folketallet {settings.DATA_YEARS['population']}. Plassering sier hvor nøyaktig "
+    "møtestedet er kjent: postnummer, "
     "stedsnavn, bare kommunen (punktet er kommunesenteret) eller bare regionen (grovt)."
 )
 
@@ -840,14 +851,16 @@ def _render_kommune(data: ReportData, facts: dict[str, Any], pdf: PdfPages) -> N
     page.fig = page._new()
     page.heading("Hvor mange bor langt fra en gruppe?")
     page.paragraph("Innbyggere som bor lenger fra nærmeste selvhjelpsgruppe (alle "
-                   "organisasjoner) enn grensen. Plass blant landets 357 kommuner: 1 er "
+                   "organisasjoner) enn grensen. Plass blant landets "
+                   f"{settings.KOMMUNE_COUNT} kommuner: 1 er "
                    "kommunen med flest innbyggere så langt unna.", size=8.5, colour=_MUTED)
     rows = []
     for b in facts["beyond"]:
         place = rank_text(b["rank"], b["tied"], b["people"])
         rows.append([f"Bor {b['label']}", figure(b["people"]), _share(b["share"]),
                      place, figure(b["median"])])
-    page.table(["", "Innbyggere", "Andel", "Plass av 357", "Median, landets kommuner"],
+    page.table(["", "Innbyggere", "Andel", f"Plass av {settings.KOMMUNE_COUNT}",
+                "Median, landets kommuner"],
                rows, [2.6, 0.95, 0.7, 1.05, 1.55],
                align=["left", "right", "right", "right", "right"], size=8.5)
     not_routed = int(row["population_not_routed"])
@@ -870,7 +883,8 @@ def _render_kommune(data: ReportData, facts: dict[str, Any], pdf: PdfPages) -> N
             f"En ny gruppe {where}, med møtested i {site['admin_centre']}, ville nå "
             f"{figure(site['reach'])} mennesker som i dag bor mer enn {radius} km fra "
             f"nærmeste gruppe, {figure(site['reach_here'])} av dem i {name} (av "
-            f"{figure(site['uncovered_here'])} der). Stedet er nr. {site['rank']} av 357 når "
+            f"{figure(site['uncovered_here'])} der). Stedet er nr. {site['rank']} av "
+            f"{settings.KOMMUNE_COUNT} når "
             "hver kommune vurderes som eneste nye sted.", size=9.5)
         page.paragraph(
             "Slik er stedet valgt: kandidatene er kommunesentrene (som på planleggingssiden). "
@@ -984,20 +998,22 @@ def fylke_report(data: ReportData, fylke: str) -> bytes:
         page.y -= 0.4
         people = int(table["folkemengde"].sum())
         far = {c: int(table[c].sum()) for c in _columns()}
-        km50, min120 = settings.beyond_km_column(50), settings.beyond_minutes_column(120)
+        far_km, far_min = measures.FARTHEST_KM, measures.FARTHEST_MINUTES
+        km50, min120 = far_km.column, far_min.column
         page.paragraph(
             f"{len(table)} kommuner, {figure(people)} innbyggere (1. januar "
             f"{settings.DATA_YEARS['population']}). "
-            f"{figure(far.get(km50, 0))} bor mer enn 50 km i luftlinje og "
-            f"{figure(far.get(min120, 0))} mer enn 120 min med bil og ferje fra nærmeste "
-            "selvhjelpsgruppe.", size=10)
+            f"{figure(far.get(km50, 0))} bor mer enn {far_km.value:g} km i luftlinje og "
+            f"{figure(far.get(min120, 0))} mer enn {far_min.value:g} min med bil og ferje "
+            "fra nærmeste selvhjelpsgruppe.", size=10)
         page.paragraph(_years(), size=8.5, colour=_MUTED, gap=0.1)
         rows = [[f"{n} {r.kommunenavn}", figure(r.folkemengde), _km(r.nearest_group_km),
                  _drive(r.drive_min), figure(getattr(r, km50)), figure(getattr(r, min120)),
                  str(r.nearest_group)]
                 for n, r in zip(table.index, table.itertuples(), strict=True)]
-        page.table(["Kommune", "Innbyggere", "Luftlinje", "Kjøretid", "> 50 km", "> 120 min",
-                    "Nærmeste gruppe"], rows, [1.75, 0.8, 0.7, 0.95, 0.7, 0.75, 1.2],
+        page.table(["Kommune", "Innbyggere", "Luftlinje", "Kjøretid",
+                    f"> {far_km.value:g} km", f"> {far_min.value:g} min", "Nærmeste gruppe"],
+                   rows, [1.75, 0.8, 0.7, 0.95, 0.7, 0.75, 1.2],
                    align=["left", "right", "right", "right", "right", "right", "left"],
                    size=7.5)
         page.paragraph("Sortert etter kjøretid, lengst først. Avstand og kjøretid er fra "
@@ -1106,7 +1122,7 @@ def coverage_image(polygons: gpd.GeoDataFrame, kommuner: pd.DataFrame, measure: 
             y -= gap
 
         write(f"{chosen.label} til {whose}", 14, weight="bold", color=_INK)
-        write("fra kommunesenteret, per kommune (357 kommuner, grenser "
+        write(f"fra kommunesenteret, per kommune ({settings.KOMMUNE_COUNT} kommuner, grenser "
               f"{settings.DATA_YEARS['boundaries']})", 10, gap=0.04, color=_MUTED)
         entries = [Patch(facecolor=colour, edgecolor="#777777", label=label)
                    for colour, label in _legend_entries(chosen)]

@@ -34,7 +34,6 @@ import gzip
 import hashlib
 import importlib
 import logging
-import os
 import re
 import threading
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, MutableMapping
@@ -711,8 +710,7 @@ def warm_up() -> None:
                 importlib.import_module(name)
         from tilbudskart import pipeline
 
-        imports = os.environ.get("TILBUDSKART_IMPORTS", "")
-        pipeline.load_app_data(tuple(Path(p) for p in imports.split(os.pathsep) if p))
+        pipeline.load_app_data(settings.imports())
     except Exception as exc:  # the app reports a broken data folder itself
         logger.warning("warm-up at start failed with %s", type(exc).__name__)
     # What is loaded now lives as long as the server: move it out of the garbage

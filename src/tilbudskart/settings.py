@@ -19,6 +19,7 @@ Where things live
 from __future__ import annotations
 
 import csv
+import os
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -37,6 +38,40 @@ USER_CACHE_DIR = Path.home() / ".cache" / "tilbudskart" / "data"
 #: the environment variable ``TILBUDSKART_CACHE_DIR`` overrides it.
 BUILD_CACHE_ENV = "TILBUDSKART_CACHE_DIR"
 BUILD_CACHE_DIR = Path.home() / ".cache" / "tilbudskart" / "builds"
+
+#: str: environment variable naming extra service lists the app and server load (paths
+#: separated like ``PATH``); read by :func:`imports`.
+IMPORTS_ENV = "TILBUDSKART_IMPORTS"
+
+#: str: environment variable saying how much the app's planning warm-up builds: ``all``
+#: (default: every organisation, threshold and objective, about half a minute of one core
+#: after a data change, then from the disk cache), ``default`` (all groups only) or
+#: ``off``; read by :func:`planning_warm`.
+PLANNING_WARM_ENV = "TILBUDSKART_PLANNING_WARM"
+
+#: Every environment variable the project reads is read here, by these functions (at
+#: call time, not at import): tests and servers set them before asking.
+
+
+def data_dir_setting() -> str | None:
+    """Return ``$TILBUDSKART_DATA_DIR`` (None if unset)."""
+    return os.environ.get(DATA_DIR_ENV)
+
+
+def build_cache_setting() -> str | None:
+    """Return ``$TILBUDSKART_CACHE_DIR`` (None if unset, "" for caching off)."""
+    return os.environ.get(BUILD_CACHE_ENV)
+
+
+def imports() -> tuple[Path, ...]:
+    """Return the extra service lists named by ``$TILBUDSKART_IMPORTS`` (may be none)."""
+    return tuple(Path(p) for p in os.environ.get(IMPORTS_ENV, "").split(os.pathsep) if p)
+
+
+def planning_warm() -> str:
+    """Return ``$TILBUDSKART_PLANNING_WARM`` (default ``"all"``)."""
+    return os.environ.get(PLANNING_WARM_ENV, "all")
+
 
 #: pathlib.Path: the package's own data: the registry and its lookup tables (``data/`` at
 #: the top of the repository, linked into the package as ``tilbudskart/data`` so that
@@ -70,6 +105,10 @@ DATA_YEARS: dict[str, int] = {
     "registry": 2007, "boundaries": 2024, "population": 2024, "grid": 2019,
     "postcodes": 2026, "crosswalk": 2024,
 }
+
+#: int: number of kommuner in the boundaries of ``DATA_YEARS["boundaries"]`` (357 in 2024);
+#: a test checks it against the boundary file.
+KOMMUNE_COUNT = 357
 
 #: dict of str to str: file name (in the data folder) of each shared input, from the years.
 DATA_FILES: dict[str, str] = {
@@ -203,6 +242,10 @@ BEYOND_KM: tuple[int, ...] = (25, 50)
 #: tuple of int: travel-time thresholds (minutes) of the "population beyond" columns.
 #: Default (60, 120).
 BEYOND_MINUTES: tuple[int, ...] = (60, 120)
+
+#: tuple of int: travel-time thresholds (minutes) planning offers besides the shortest of
+#: :data:`BEYOND_MINUTES`: SSB's centrality thresholds. Default (45, 60, 75).
+PLANNING_MINUTES: tuple[int, ...] = (45, 60, 75)
 
 #: tuple of float: distance classes (km, upper bounds) of the coverage map; the last class
 #: is open. Default (10, 25, 50, 100, 200).
