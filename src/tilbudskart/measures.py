@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -74,27 +74,45 @@ def threshold(unit: str, value: float) -> Threshold:
     return Threshold(f"{value:g}{unit}", "km" if unit == "km" else "min", float(value))
 
 
+def derived(km: Sequence[float], minutes: Sequence[float],
+            planning_minutes: Sequence[float]) -> dict[str, Any]:
+    """Return the thresholds derived from the settings' numbers (the names below).
+
+    What this module sets at import from :data:`tilbudskart.settings.BEYOND_KM`,
+    :data:`~tilbudskart.settings.BEYOND_MINUTES` and
+    :data:`~tilbudskart.settings.PLANNING_MINUTES`; a test sets other numbers with it.
+    """
+    beyond_km = tuple(threshold("km", v) for v in km)
+    beyond_minutes = tuple(threshold("min", v) for v in minutes)
+    nearest_minutes = min(beyond_minutes, key=lambda t: t.value)
+    return {
+        "BEYOND_KM": beyond_km, "BEYOND_MINUTES": beyond_minutes,
+        "BEYOND": beyond_km + beyond_minutes,
+        "FARTHEST_KM": max(beyond_km, key=lambda t: t.value),
+        "FARTHEST_MINUTES": max(beyond_minutes, key=lambda t: t.value),
+        "NEAREST_MINUTES": nearest_minutes,
+        "THRESHOLDS": {t.key: t for t in (*beyond_km, *(threshold("min", v) for v in sorted(
+            {*planning_minutes, nearest_minutes.value})))},
+    }
+
+
+_DERIVED = derived(settings.BEYOND_KM, settings.BEYOND_MINUTES, settings.PLANNING_MINUTES)
+
 #: tuple of Threshold: the distance thresholds of the tables (from settings.BEYOND_KM).
-BEYOND_KM: tuple[Threshold, ...] = tuple(threshold("km", v) for v in settings.BEYOND_KM)
+BEYOND_KM: tuple[Threshold, ...] = _DERIVED["BEYOND_KM"]
 #: tuple of Threshold: the time thresholds of the tables (from settings.BEYOND_MINUTES).
-BEYOND_MINUTES: tuple[Threshold, ...] = tuple(
-    threshold("min", v) for v in settings.BEYOND_MINUTES)
+BEYOND_MINUTES: tuple[Threshold, ...] = _DERIVED["BEYOND_MINUTES"]
 #: tuple of Threshold: every "people beyond" threshold of the tables, km first.
-BEYOND: tuple[Threshold, ...] = BEYOND_KM + BEYOND_MINUTES
-
+BEYOND: tuple[Threshold, ...] = _DERIVED["BEYOND"]
 #: Threshold: the widest distance threshold (the "far" of captions and the report's reach).
-FARTHEST_KM: Threshold = max(BEYOND_KM, key=lambda t: t.value)
+FARTHEST_KM: Threshold = _DERIVED["FARTHEST_KM"]
 #: Threshold: the longest time threshold (the worst-off line of plans and reports).
-FARTHEST_MINUTES: Threshold = max(BEYOND_MINUTES, key=lambda t: t.value)
+FARTHEST_MINUTES: Threshold = _DERIVED["FARTHEST_MINUTES"]
 #: Threshold: the shortest time threshold (what "everyone near" means by default).
-NEAREST_MINUTES: Threshold = min(BEYOND_MINUTES, key=lambda t: t.value)
-
+NEAREST_MINUTES: Threshold = _DERIVED["NEAREST_MINUTES"]
 #: dict of str to Threshold: the thresholds planning offers: the tables' distances, and
 #: SSB's centrality times (settings.PLANNING_MINUTES) with the tables' shortest time.
-THRESHOLDS: dict[str, Threshold] = {t.key: t for t in (
-    *BEYOND_KM,
-    *(threshold("min", v) for v in sorted({*settings.PLANNING_MINUTES,
-                                           NEAREST_MINUTES.value})))}
+THRESHOLDS: dict[str, Threshold] = _DERIVED["THRESHOLDS"]
 
 
 def check_threshold(near: str | Threshold,

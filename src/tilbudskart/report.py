@@ -56,10 +56,6 @@ from tilbudskart.views.text import figure, report_filename
 if TYPE_CHECKING:
     from tilbudskart.pipeline import AppData
 
-#: float: the "reach" of a suggested new group (km), as on the planning page: the widest
-#: distance threshold of the tables (:data:`tilbudskart.measures.FARTHEST_KM`).
-SITE_RADIUS_KM = measures.FARTHEST_KM.value
-
 #: tuple of float: A4 portrait, inches.
 A4 = (8.27, 11.69)
 
@@ -116,13 +112,16 @@ class ReportData:
     lines : pandas.DataFrame
         The national phone lines (``data/national_lines.csv``).
     ranked : pandas.DataFrame
-        :func:`tilbudskart.planning.rank_new_sites` at :data:`SITE_RADIUS_KM`, indexed by
+        :func:`tilbudskart.planning.rank_new_sites` at :attr:`ReportData.radius_km`, indexed by
         kommunenummer, with ``rank`` (1 = reaches most).
     reach_by_kommune : numpy.ndarray
-        People (grid 2019) of kommune *i* now beyond :data:`SITE_RADIUS_KM` whom a new group
+        People (grid 2019) of kommune *i* now beyond :attr:`ReportData.radius_km` whom a new group
         at the centre of kommune *j* would reach; rows and columns in ``kommuner`` order.
     uncovered_by_kommune : numpy.ndarray
-        People (grid 2019) of each kommune now beyond :data:`SITE_RADIUS_KM`.
+        People (grid 2019) of each kommune now beyond :attr:`ReportData.radius_km`.
+    radius_km : float
+        The "reach" of a suggested new group (km), as on the planning page: by default the
+        widest distance threshold of the tables (:data:`tilbudskart.measures.FARTHEST_KM`).
     road_network : RoadNetwork or None
         The road network (for the fastest group and its route).
     routes : Routes or None
@@ -138,6 +137,7 @@ class ReportData:
     ranked: pd.DataFrame
     reach_by_kommune: np.ndarray
     uncovered_by_kommune: np.ndarray
+    radius_km: float = field(default_factory=lambda: measures.FARTHEST_KM.value)
     road_network: network.RoadNetwork | None = None
     routes: network.Routes | None = None
     _positions: dict[str, int] = field(default_factory=dict, repr=False)
@@ -153,7 +153,7 @@ class ReportData:
         return self._positions[number]
 
     @classmethod
-    def from_app_data(cls, data: AppData, radius_km: float = SITE_RADIUS_KM,
+    def from_app_data(cls, data: AppData, radius_km: float | None = None,
                       polygons: gpd.GeoDataFrame | None = None) -> ReportData:
         """Prepare report data from the app's data.
 
@@ -161,8 +161,8 @@ class ReportData:
         ----------
         data : AppData
             What :func:`tilbudskart.pipeline.load_app_data` returned.
-        radius_km : float
-            Reach of a suggested new group.
+        radius_km : float, optional
+            Reach of a suggested new group (default :data:`measures.FARTHEST_KM`).
         polygons : geopandas.GeoDataFrame, optional
             Kommune polygons (any CRS); default the medium-detail polygons.
 
@@ -179,7 +179,7 @@ class ReportData:
     def from_tables(cls, kommuner: pd.DataFrame, services: pd.DataFrame, grid: pd.DataFrame,
                     lines: pd.DataFrame, polygons: gpd.GeoDataFrame | None = None,
                     road_network: network.RoadNetwork | None = None,
-                    radius_km: float = SITE_RADIUS_KM) -> ReportData:
+                    radius_km: float | None = None) -> ReportData:
         """Prepare report data from the pipeline's tables.
 
         Parameters
@@ -196,14 +196,15 @@ class ReportData:
             Kommune polygons; default the medium-detail polygons.
         road_network : RoadNetwork, optional
             For the fastest group by road.
-        radius_km : float
-            Reach of a suggested new group.
+        radius_km : float, optional
+            Reach of a suggested new group (default :data:`measures.FARTHEST_KM`).
 
         Returns
         -------
         ReportData
 
         """
+        radius_km = measures.FARTHEST_KM.value if radius_km is None else radius_km
         table = kommuner.sort_values("kommunenummer").reset_index(drop=True)
         located = services[(services["status"] == "geocoded")].dropna(subset=["lat", "lon"])
         x, y = network.to_metric(located["lat"], located["lon"])
@@ -238,7 +239,7 @@ class ReportData:
             routes = road_network.nearest(groups["x"].to_numpy(), groups["y"].to_numpy())
         return cls(kommuner=table.set_index("kommunenummer"), services=located,
                    polygons=shapes, lines=lines, ranked=ranked, reach_by_kommune=reach,
-                   uncovered_by_kommune=uncovered_by_kommune,
+                   uncovered_by_kommune=uncovered_by_kommune, radius_km=radius_km,
                    road_network=road_network, routes=routes)
 
 
@@ -322,7 +323,7 @@ def best_site(data: ReportData, number: str, share: float = 0.5) -> dict[str, An
 
     A candidate is a kommune centre (as on the planning page). It *serves* the kommune when
     it would reach at least ``share`` of the kommune's residents now beyond
-    :data:`SITE_RADIUS_KM` (or, if none does, when it reaches as many of them as any
+    :attr:`ReportData.radius_km` (or, if none does, when it reaches as many of them as any
     candidate does). Among those, the one that would reach the most people in all wins
     (:func:`tilbudskart.planning.rank_new_sites`): the strongest case to make for the
     kommune is a group that also reaches the most people around it.
@@ -342,7 +343,7 @@ def best_site(data: ReportData, number: str, share: float = 0.5) -> dict[str, An
         ``kommunenummer``, ``kommunenavn``, ``fylkesnavn``, ``admin_centre``, ``x``, ``y``,
         ``reach`` (people in all), ``reach_here`` (of this kommune), ``uncovered_here``,
         ``rank`` (among the single sites) — or None when nobody in the kommune lives beyond
-        :data:`SITE_RADIUS_KM` of a group.
+        :attr:`ReportData.radius_km` of a group.
 
     """
     i = data.position(number)
@@ -586,8 +587,8 @@ def _kommune_map(fig: Figure, rect: tuple[float, float, float, float], data: Rep
             points.append((g.x, g.y))
     site = facts["site"]
     if site is not None:
-        points.extend([(site["x"] - SITE_RADIUS_KM * 1000, site["y"]),
-                       (site["x"] + SITE_RADIUS_KM * 1000, site["y"])])
+        points.extend([(site["x"] - data.radius_km * 1000, site["y"]),
+                       (site["x"] + data.radius_km * 1000, site["y"])])
     legs = _route_legs(data, row)
     if legs is not None:
         points.extend(legs.to_crs(settings.CRS_METRIC).total_bounds.reshape(2, 2).tolist())
@@ -643,7 +644,7 @@ def _kommune_map(fig: Figure, rect: tuple[float, float, float, float], data: Rep
                         bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none",
                               "alpha": 0.8})
     if site is not None:
-        circle = gpd.GeoSeries.from_xy([site["x"]], [site["y"]]).buffer(SITE_RADIUS_KM * 1000)
+        circle = gpd.GeoSeries.from_xy([site["x"]], [site["y"]]).buffer(data.radius_km * 1000)
         circle.plot(ax=ax, facecolor="none", edgecolor=_SITE, linewidth=1.0, linestyle="--",
                     zorder=5)
         ax.scatter([site["x"]], [site["y"]], marker="D", s=46, color=_SITE, zorder=9,
@@ -680,7 +681,7 @@ def _kommune_map(fig: Figure, rect: tuple[float, float, float, float], data: Rep
     if site is not None:
         handles.append(Line2D([], [], marker="D", linestyle="--", color=_SITE, markersize=6,
                               label=f"Forslag: ny gruppe i {site['kommunenavn']} "
-                                    f"({figure(SITE_RADIUS_KM)} km-sirkel)"))
+                                    f"({figure(data.radius_km)} km-sirkel)"))
     if route_drawn:
         handles.append(Line2D([], [], color=_ROUTE, lw=2,
                               label="Raskeste rute (heltrukket veg, stiplet ferje)"))
@@ -871,7 +872,7 @@ def _render_kommune(data: ReportData, facts: dict[str, Any], pdf: PdfPages) -> N
 
     page.heading("Beste sted for en ny gruppe som når kommunen")
     site = facts["site"]
-    radius = figure(SITE_RADIUS_KM)
+    radius = figure(data.radius_km)
     if site is None:
         page.paragraph(f"Alle innbyggerne i {name} bor innenfor {radius} km i luftlinje fra en "
                        "selvhjelpsgruppe; en ny gruppe vil ikke nå noen som i dag er uten.",

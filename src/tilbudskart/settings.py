@@ -341,40 +341,48 @@ def beyond_minutes_column(minutes: int) -> str:
     return f"population_beyond_{minutes}min"
 
 
+def column_contracts(km: tuple[int, ...], minutes: tuple[int, ...],
+                     ) -> dict[str, tuple[str, ...]]:
+    """Return :data:`TRAVEL_COLUMNS` and :data:`KOMMUNE_COLUMNS` for these thresholds."""
+    travel = (
+        "kommunenummer",
+        minutes_column(),
+        "road_km",
+        "nearest_group_by_road",
+        *(minutes_column(org) for org in SELF_HELP_ORGANISATIONS),
+        minutes_column("institution"),
+        "population_weighted_drive_min",
+        *(beyond_minutes_column(m) for m in minutes),
+        "population_not_routed",
+    )
+    kommune = (
+        "kommunenummer",
+        "kommunenavn",
+        "fylkesnavn",
+        "folkemengde",
+        "admin_centre",
+        "admin_lat",
+        "admin_lon",
+        km_column(),
+        "nearest_group",
+        "nearest_group_organisation",
+        "nearest_group_kommune",
+        *(km_column(org) for org in SELF_HELP_ORGANISATIONS),
+        km_column("institution"),
+        "nearest_institution",
+        "groups_in_kommune",
+        "institutions_in_kommune",
+        "population_weighted_km",
+        *(beyond_km_column(k) for k in km),
+    )
+    return {"TRAVEL_COLUMNS": travel, "KOMMUNE_COLUMNS": kommune}
+
+
 #: tuple of str: columns of the per-kommune travel table (road + ferry), in order.
-TRAVEL_COLUMNS: tuple[str, ...] = (
-    "kommunenummer",
-    minutes_column(),
-    "road_km",
-    "nearest_group_by_road",
-    *(minutes_column(org) for org in SELF_HELP_ORGANISATIONS),
-    minutes_column("institution"),
-    "population_weighted_drive_min",
-    *(beyond_minutes_column(minutes) for minutes in BEYOND_MINUTES),
-    "population_not_routed",
-)
+TRAVEL_COLUMNS: tuple[str, ...] = column_contracts(BEYOND_KM, BEYOND_MINUTES)["TRAVEL_COLUMNS"]
 
 #: tuple of str: columns of the per-kommune access table, in order (a contract).
-KOMMUNE_COLUMNS: tuple[str, ...] = (
-    "kommunenummer",
-    "kommunenavn",
-    "fylkesnavn",
-    "folkemengde",
-    "admin_centre",
-    "admin_lat",
-    "admin_lon",
-    km_column(),
-    "nearest_group",
-    "nearest_group_organisation",
-    "nearest_group_kommune",
-    *(km_column(org) for org in SELF_HELP_ORGANISATIONS),
-    km_column("institution"),
-    "nearest_institution",
-    "groups_in_kommune",
-    "institutions_in_kommune",
-    "population_weighted_km",
-    *(beyond_km_column(km) for km in BEYOND_KM),
-)
+KOMMUNE_COLUMNS: tuple[str, ...] = column_contracts(BEYOND_KM, BEYOND_MINUTES)["KOMMUNE_COLUMNS"]
 
 #: tuple of str: columns of the geocoded services table, in order (a contract).
 SERVICE_COLUMNS: tuple[str, ...] = (
