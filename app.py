@@ -467,7 +467,7 @@ def kommune_detail(data: pipeline.AppData, number: str, organisation: str | None
              else settings.ORGANISATIONS[organisation])
     st.caption(f"Alle tall gjelder avstand til {whose}.")
     a, b, c = st.columns(3)
-    a.metric("Innbyggere (2024)", figure(row["folkemengde"]))
+    a.metric(f"Innbyggere ({settings.DATA_YEARS['population']})", figure(row["folkemengde"]))
     b.metric("Km til nærmeste gruppe", figure(row["km"]))
     c.metric("Grupper i kommunen", figure(row["groups_in_kommune"]))
     first, second = settings.BEYOND_KM[:2]
@@ -662,7 +662,8 @@ def page_new_groups(data: pipeline.AppData) -> None:
                  key="plan_table")
     st.caption(("Optimal plassering (maksimal dekning, MCLP). " if objective == "coverage"
                 else "Optimal plassering (p-median, befolkningen samlet i 10 km-ruter). ")
-               + "Innbyggere på SSBs rutenett 2019; "
+               + f"Innbyggere {settings.DATA_YEARS['population']} (SSBs rutenett "
+               + f"{settings.DATA_YEARS['grid']}, skalert til folketallet i hver kommune); "
                + ("avstand i luftlinje." if unit == "km" else
                   "anslått kjøretid på vegnettet N1000."))
 

@@ -9,7 +9,7 @@ import pytest
 from scipy.spatial import cKDTree
 
 from conftest import TEST_DATA
-from tilbudskart import access, datasources, planning
+from tilbudskart import access, datasources, planning, settings
 
 
 @pytest.fixture(scope="module")
@@ -118,7 +118,9 @@ def national_plans(kommuner, grid, services):
 
 def test_national_plans_match_the_recorded_figures(national_plans):
     # tests/data/planning_50km.csv: people newly within 50 km of a group, recorded when the
-    # MCLP was built. The optimum's value is unique even where its sites are not.
+    # MCLP was built, and again when planning moved to the ellipsoid and to the tables'
+    # population (grid scaled to each kommune's population; 55 859 / 177 234 / 263 702
+    # before). The optimum's value is unique even where its sites are not.
     expected = pd.read_csv(TEST_DATA / "planning_50km.csv")
     for row in expected.itertuples():
         assert national_plans[(row.k, row.method)].covered == row.covered, row
@@ -371,12 +373,33 @@ def test_cli_plan_json_and_bad_input(capsys):
     assert payload["sites"][0]["kept"] and len(payload["sites"]) == 2
     assert sum(s["people_newly_covered"] for s in payload["sites"]) == payload[
         "people_newly_covered"]
+    # The JSON says which people it counts: the tables' (grid scaled to the population).
+    assert payload["population_year"] == settings.DATA_YEARS["population"]
+    assert str(settings.DATA_YEARS["grid"]) in payload["population"]
     for argv in (["--new", "0"], ["--new", "5", "--org", "institution"],
                  ["--new", "5", "--near", "30km"], ["--new", "5", "--keep", "4022", "4022"],
                  ["--new", "5", "--keep", "9999"], ["--cover-all", "--objective", "median"]):
         assert cli.main(["plan", *argv]) == 2, argv
         err = capsys.readouterr().err
         assert "error" in err and "Traceback" not in err
+
+
+def test_km_pairs_measure_on_the_ellipsoid_like_the_tables():
+    rng = np.random.default_rng(7)
+    lat, lon = rng.uniform(58, 71, 400), rng.uniform(5, 30, 400)
+    clat, clon = rng.uniform(58, 71, 60), rng.uniform(5, 30, 60)
+    pairs = planning.km_pairs(lat, lon, clat, clon, 150.0)
+    every = access.geodesic_km(lat[:, None], lon[:, None], clat[None, :], clon[None, :])
+    want_r, want_c = np.nonzero(every <= 150.0)
+    order = np.lexsort((pairs.col, pairs.row))
+    assert np.array_equal(pairs.row[order], want_r) and np.array_equal(pairs.col[order], want_c)
+    assert np.allclose(pairs.data[order], every[want_r, want_c], rtol=0, atol=1e-9)
+    # The nearest group's distance of the tables is the planning's distance to that group.
+    index = access.NearestIndex(clat, clon)
+    near = planning.km_pairs(lat, lon, clat, clon, index.distance_km(lat, lon) + 1e-6)
+    nearest = np.full(len(lat), np.inf)
+    np.minimum.at(nearest, near.row, near.data)
+    assert np.allclose(nearest, index.distance_km(lat, lon), rtol=0, atol=1e-9)
 
 
 def test_planner_ranking_is_the_single_site_ranking(planner, kommuner, grid, services,
@@ -516,13 +539,15 @@ def test_planner_figures_equal_the_functions_they_stand_for(planner, grid, servi
                                                             road_network):
     # Kept per grid cell (today's km and minutes, the grid's snap, the centres' Dijkstra
     # runs), the planner's cells, models and worst-off figures are those of the one-off
-    # functions, exactly.
+    # functions, exactly, on the same people (the grid scaled to the kommune population).
+    people = planner.grid
+    assert people["befolkning"].sum() == planner.kommuner["folkemengde"].sum()
     for near, org in (("50km", None), ("60min", "aca"), ("45min", "lms")):
         t = planning.THRESHOLDS[near]
         cells = planner.cells(near, org)
         pd.testing.assert_frame_equal(cells, (
-            planning.uncovered_cells(grid, services, t.value, org) if t.unit == "km" else
-            planning.uncovered_cells_by_time(grid, services, road_network, t.value, org)))
+            planning.uncovered_cells(people, services, t.value, org) if t.unit == "km" else
+            planning.uncovered_cells_by_time(people, services, road_network, t.value, org)))
         fresh = planning._model_from_cells(cells, planner.candidates(), t, road_network)
         kept = planner.model(near, org)
         assert (kept.coverage != fresh.coverage).nnz == 0
@@ -540,7 +565,7 @@ def test_planner_figures_equal_the_functions_they_stand_for(planner, grid, servi
         for chosen in (sites, sites.iloc[:0]):
             pd.testing.assert_series_equal(
                 planner.worst_off(chosen, org),
-                planning.worst_off(grid, services, chosen, org, road_network))
+                planning.worst_off(people, services, chosen, org, road_network))
 
 
 def test_a_saved_planner_answers_as_a_fresh_one(planner, tmp_path, kommuner, grid, services,

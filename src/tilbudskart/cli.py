@@ -332,6 +332,8 @@ def _plan_payload(args: argparse.Namespace, plan: Any, extra: dict[str, Any]) ->
     return {"question": "cover_all" if args.cover_all else "new", "near": args.near,
             "organisation": args.org or "all", "candidates": "places" if args.places
             else "kommune_centres", "method": plan.method, "new_groups": len(sites),
+            "population": measures.POPULATION_SOURCE,
+            "population_year": settings.DATA_YEARS["population"],
             "people_beyond_today": plan.beyond, "people_reachable": plan.demand,
             "people_newly_covered": plan.covered, "people_left": plan.left,
             "sites": sites, **extra}

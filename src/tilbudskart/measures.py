@@ -214,3 +214,57 @@ def figures(cost_per_cell: np.ndarray | pd.Series, grid: pd.DataFrame, kommuner:
         has_cells, nearest.isna() * table["folkemengde"])
     result["not_routed"] = not_routed.fillna(0).round().astype("int64")
     return result
+
+
+#: str: the population every people figure counts (tables, reports, plans), stated in
+#: outputs: the grid's residents scaled to each kommune's registered population.
+POPULATION_SOURCE = (f"SSB population grid {settings.DATA_YEARS['grid']}, scaled to each "
+                     f"kommune's population on 1 January {settings.DATA_YEARS['population']}")
+
+
+def scaled_population(grid: pd.DataFrame, kommuner: pd.DataFrame) -> np.ndarray:
+    """Return each grid cell's residents scaled to its kommune's population, in whole people.
+
+    The scaling of :func:`figures` (:data:`POPULATION_SOURCE`), as whole numbers: each
+    cell gets its share of the kommune's ``folkemengde`` rounded down, and the people left
+    over go one each to the cells with the largest remainders (largest remainder method),
+    so a kommune's cells hold exactly its ``folkemengde`` and plans count the people the
+    tables count. Cells of a kommune not in ``kommuner``, or of one whose cells hold
+    nobody, keep their grid count.
+
+    Parameters
+    ----------
+    grid : pandas.DataFrame
+        ``kommunenummer``, ``befolkning``.
+    kommuner : pandas.DataFrame
+        ``kommunenummer``, ``folkemengde``.
+
+    Returns
+    -------
+    numpy.ndarray of int64
+        In the grid's row order.
+
+    Examples
+    --------
+    >>> grid = pd.DataFrame({"kommunenummer": ["1", "1", "1", "2"], "befolkning": [1, 1, 1, 5]})
+    >>> kommuner = pd.DataFrame({"kommunenummer": ["1"], "folkemengde": [5]})
+    >>> scaled_population(grid, kommuner).tolist()
+    [2, 2, 1, 5]
+
+    """
+    people = grid["befolkning"].to_numpy(dtype=float)
+    codes = grid["kommunenummer"].to_numpy()
+    totals = pd.Series(people).groupby(codes).sum()
+    target = kommuner.set_index("kommunenummer")["folkemengde"].astype(float).reindex(
+        totals.index)
+    scaled = (target.notna() & (totals > 0)).reindex(codes).to_numpy()
+    with np.errstate(invalid="ignore", divide="ignore"):
+        exact = people * (target / totals).reindex(codes).to_numpy()
+    result = np.where(scaled, np.floor(np.nan_to_num(exact)), people)
+    left = (target - pd.Series(result).groupby(codes).sum()).fillna(0.0)
+    remainder = np.where(scaled, np.nan_to_num(exact) - result, -1.0)
+    order = np.lexsort((np.arange(len(codes)), -remainder, codes))  # by kommune, largest first
+    rank = pd.Series(np.arange(len(order))).groupby(codes[order]).cumcount().to_numpy()
+    extra = np.zeros(len(codes))
+    extra[order] = (rank < left.reindex(codes[order]).to_numpy()) & scaled[order]
+    return (result + extra).round().astype(np.int64)

@@ -39,7 +39,6 @@ from matplotlib.backends.backend_pdf import PdfPages
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
-from scipy.spatial import cKDTree
 
 from tilbudskart import (
     access,
@@ -112,13 +111,14 @@ class ReportData:
     lines : pandas.DataFrame
         The national phone lines (``data/national_lines.csv``).
     ranked : pandas.DataFrame
-        :func:`tilbudskart.planning.rank_new_sites` at :attr:`ReportData.radius_km`, indexed by
+        :func:`tilbudskart.planning.rank_new_sites` at :attr:`radius_km`, indexed by
         kommunenummer, with ``rank`` (1 = reaches most).
     reach_by_kommune : numpy.ndarray
-        People (grid 2019) of kommune *i* now beyond :attr:`ReportData.radius_km` whom a new group
-        at the centre of kommune *j* would reach; rows and columns in ``kommuner`` order.
+        People (as the tables count them) of kommune *i* now beyond :attr:`radius_km` whom a
+        new group at the centre of kommune *j* would reach; rows and columns in ``kommuner``
+        order.
     uncovered_by_kommune : numpy.ndarray
-        People (grid 2019) of each kommune now beyond :attr:`ReportData.radius_km`.
+        People (as the tables count them) of each kommune now beyond :attr:`radius_km`.
     radius_km : float
         The "reach" of a suggested new group (km), as on the planning page: by default the
         widest distance threshold of the tables (:data:`tilbudskart.measures.FARTHEST_KM`).
@@ -216,23 +216,27 @@ class ReportData:
         shapes = shapes.assign(geometry=shapes.geometry.simplify(100.0))
         ranked = planning.rank_new_sites(table, grid, services, radius_km=radius_km)
         ranked = ranked.assign(rank=np.arange(1, len(ranked) + 1)).set_index("kommunenummer")
-        uncovered = planning.uncovered_cells(grid, services, radius_km)
+        # People as the tables count them (measures.POPULATION_SOURCE), as planning does.
+        people_grid = grid.assign(befolkning=measures.scaled_population(grid, table))
+        uncovered = planning.uncovered_cells(people_grid, services, radius_km)
         numbers = table["kommunenummer"].astype(str).tolist()
         row_of = {n: i for i, n in enumerate(numbers)}
-        reach = np.zeros((len(numbers), len(numbers)), dtype=np.int64)
+        reach_people = np.zeros((len(numbers), len(numbers)))
         if not uncovered.empty:
-            tree = cKDTree(access.unit_vectors(uncovered["lat"], uncovered["lon"]))
-            centres = access.unit_vectors(table["admin_lat"], table["admin_lon"])
-            hits = tree.query_ball_point(centres, r=planning.chord(radius_km))
+            # As planning measures reach: on the ellipsoid (planning.km_pairs).
+            pairs = planning.km_pairs(
+                uncovered["lat"].to_numpy(float), uncovered["lon"].to_numpy(float),
+                table["admin_lat"].to_numpy(float), table["admin_lon"].to_numpy(float),
+                radius_km)
             cell_row = uncovered["kommunenummer"].map(row_of).to_numpy()
-            people = uncovered["befolkning"].to_numpy(dtype=np.int64)
-            for column, found in enumerate(hits):
-                found = np.asarray(found, dtype=np.int64)
-                known = cell_row[found] >= 0
-                np.add.at(reach[:, column], cell_row[found][known].astype(np.int64),
-                          people[found][known])
+            people = uncovered["befolkning"].to_numpy(dtype=float)
+            known = ~pd.isna(cell_row[pairs.row])
+            np.add.at(reach_people, (cell_row[pairs.row][known].astype(np.int64),
+                                     pairs.col[known]), people[pairs.row][known])
+        reach = np.round(reach_people).astype(np.int64)
         inside = uncovered.groupby("kommunenummer")["befolkning"].sum()
-        uncovered_by_kommune = np.array([int(inside.get(n, 0)) for n in numbers], dtype=np.int64)
+        uncovered_by_kommune = np.array([round(float(inside.get(n, 0))) for n in numbers],
+                                        dtype=np.int64)
         routes = None
         if road_network is not None:
             groups = located[located["kind"] == "self_help"]
@@ -323,7 +327,7 @@ def best_site(data: ReportData, number: str, share: float = 0.5) -> dict[str, An
 
     A candidate is a kommune centre (as on the planning page). It *serves* the kommune when
     it would reach at least ``share`` of the kommune's residents now beyond
-    :attr:`ReportData.radius_km` (or, if none does, when it reaches as many of them as any
+    :attr:`radius_km` (or, if none does, when it reaches as many of them as any
     candidate does). Among those, the one that would reach the most people in all wins
     (:func:`tilbudskart.planning.rank_new_sites`): the strongest case to make for the
     kommune is a group that also reaches the most people around it.
@@ -343,7 +347,7 @@ def best_site(data: ReportData, number: str, share: float = 0.5) -> dict[str, An
         ``kommunenummer``, ``kommunenavn``, ``fylkesnavn``, ``admin_centre``, ``x``, ``y``,
         ``reach`` (people in all), ``reach_here`` (of this kommune), ``uncovered_here``,
         ``rank`` (among the single sites) — or None when nobody in the kommune lives beyond
-        :attr:`ReportData.radius_km` of a group.
+        :attr:`radius_km` of a group.
 
     """
     i = data.position(number)
@@ -892,8 +896,9 @@ def _render_kommune(data: ReportData, facts: dict[str, Any], pdf: PdfPages) -> N
             f"Blant stedene som ville nå minst halvparten av innbyggerne i {name} som i dag "
             f"bor mer enn {radius} km unna, er valgt det som ville nå flest mennesker til "
             f"sammen. Planleggingstallene er befolkningen på rutenett "
-            f"{settings.DATA_YEARS['grid']} (uskalert), så de kan avvike litt fra tallene "
-            f"for {settings.DATA_YEARS['population']} over.", size=8, colour=_MUTED)
+            f"{settings.DATA_YEARS['grid']}, skalert til folketallet "
+            f"{settings.DATA_YEARS['population']} i hver kommune, som tallene over.",
+            size=8, colour=_MUTED)
 
     page.heading("Ring for råd – uansett hvor du bor")
     page.table(["Telefonlinje", "Telefon", "Åpent / oppgitt"], _lines_text(data.lines),

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import pulp
 
-from tilbudskart import network, outputs, settings
+from tilbudskart import measures, network, outputs, settings
 from tilbudskart.access import NearestIndex
 from tilbudskart.planning.candidates import _groups, centre_candidates, place_candidates
 from tilbudskart.planning.checks import (
@@ -87,7 +87,9 @@ class Planner:
                  road_network: network.RoadNetwork | None = None,
                  pause: Callable[[float], bool] | None = None) -> None:
         self.kommuner = kommuner.reset_index(drop=True)
-        self.grid = grid
+        # Plans count the people the tables count (measures.POPULATION_SOURCE).
+        self.grid = grid.assign(befolkning=measures.scaled_population(grid, self.kommuner))
+        self._grid_counts = grid
         self.services = services
         self.road_network = road_network
         self.pause = pause
@@ -561,7 +563,7 @@ class Planner:
             result["reach"] = self.model(t, organisation).reach()
             inside = self.cells(t, organisation).groupby("kommunenummer")["befolkning"].sum()
             result["uncovered_in_kommune"] = (
-                result["kommunenummer"].map(inside).fillna(0).astype("int64"))
+                result["kommunenummer"].map(inside).fillna(0).round().astype("int64"))
             return result.sort_values(["reach", "kommunenummer"], ascending=[False, True],
                                       ignore_index=True)
 

@@ -152,9 +152,9 @@ def _worst_figures(km: np.ndarray, minutes: np.ndarray | None,
         figures.update({
             "max_min": float(np.max(minutes[routed])),
             "p95_min": _weighted_quantile(minutes[routed], people[routed], 0.95),
-            f"people_beyond_{WORST_MINUTES}min": int(people[routed & (np.nan_to_num(
-                minutes, nan=0.0) > WORST_MINUTES)].sum()),
-            "people_not_routed": int(people[~routed].sum())})
+            f"people_beyond_{WORST_MINUTES}min": round(float(people[routed & (np.nan_to_num(
+                minutes, nan=0.0) > WORST_MINUTES)].sum())),
+            "people_not_routed": round(float(people[~routed].sum()))})
     return pd.Series(figures)
 
 
@@ -222,6 +222,8 @@ def rank_new_sites(kommuner: pd.DataFrame, grid: pd.DataFrame, services: pd.Data
     if minutes is not None and road_network is None:
         raise ValueError("planning by travel time needs road_network")
     result = kommuner[["kommunenummer", "kommunenavn", "fylkesnavn", "folkemengde"]].copy()
+    # People as the tables count them (measures.POPULATION_SOURCE).
+    grid = grid.assign(befolkning=measures.scaled_population(grid, kommuner))
     if minutes is None:
         uncovered = uncovered_cells(grid, services, radius_km, organisation)
         result["km_now"] = kommuner[settings.km_column(organisation)].to_numpy()
@@ -238,7 +240,7 @@ def rank_new_sites(kommuner: pd.DataFrame, grid: pd.DataFrame, services: pd.Data
         result["reach"] = model.reach()
     inside = uncovered.groupby("kommunenummer")["befolkning"].sum()
     result["uncovered_in_kommune"] = (
-        result["kommunenummer"].map(inside).fillna(0).astype("int64"))
+        result["kommunenummer"].map(inside).fillna(0).round().astype("int64"))
     return result.sort_values(["reach", "kommunenummer"], ascending=[False, True],
                               ignore_index=True)
 
@@ -309,6 +311,8 @@ def plan_new_sites(kommuner: pd.DataFrame, grid: pd.DataFrame, services: pd.Data
     if minutes is None and (not np.isfinite(radius_km) or radius_km < 0):
         raise ValueError(f"radius_km must be a non-negative number, not {radius_km!r}")
     candidates = centre_candidates(kommuner)
+    # People as the tables count them (measures.POPULATION_SOURCE).
+    grid = grid.assign(befolkning=measures.scaled_population(grid, kommuner))
     must = check_kept(fixed, candidates)
     if len(must) > k:
         raise ValueError(f"{len(must)} kept sites do not fit in {k} new groups")
