@@ -2,7 +2,7 @@
 
 Data flows one way: :mod:`~tilbudskart.datasources` (shared geodata, checked against the
 manifest) → :mod:`~tilbudskart.registry` (services transcribed from the 2007 report) →
-:mod:`~tilbudskart.geocode` (offline geocoding onto the 2024 kommuner) →
+:mod:`~tilbudskart.geocode` (offline geocoding onto the kommuner of settings.DATA_YEARS) →
 :mod:`~tilbudskart.access` (the per-kommune access table) → :mod:`~tilbudskart.views`
 (maps and tables for the app) and :mod:`~tilbudskart.cli`.
 """

@@ -302,7 +302,7 @@ def kommune_table(services: pd.DataFrame, centres: pd.DataFrame, population: pd.
     centres : pandas.DataFrame
         Administrative centres (``kommunenummer``, ``administrasjonssenter``, ``lat``, ``lon``).
     population : pandas.DataFrame
-        Population per kommune 2024 (``kommunenummer``, ``navn``, ``kommunenavn``,
+        Population per kommune (settings.DATA_YEARS; ``kommunenummer``, ``navn``, ``kommunenavn``,
         ``fylkesnavn``, ``folkemengde``).
     grid : pandas.DataFrame
         Population grid with ``lat``/``lon`` (see :func:`grid_points`).
@@ -314,7 +314,7 @@ def kommune_table(services: pd.DataFrame, centres: pd.DataFrame, population: pd.
         :data:`tilbudskart.settings.KOMMUNE_COLUMNS` plus ``kommunenavn_offisielt``,
         sorted by ``kommunenummer``. Distances are from the administrative centre, in km;
         ``population_weighted_km`` and ``population_beyond_*`` use the grid cells of the
-        kommune, the latter scaled to the 2024 population.
+        kommune, the latter scaled to the kommune's population.
 
     """
     groups = located(services)

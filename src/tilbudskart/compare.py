@@ -178,7 +178,7 @@ def coverage(services: pd.DataFrame, kommuner: pd.DataFrame, grid: pd.DataFrame,
     -------
     dict of str to float
         The keys of :data:`MEASURES`. People are grid residents scaled to each kommune's
-        2024 population, as in the kommune table (for ``None`` the sums of its
+        population (``folkemengde``), as in the kommune table (for ``None`` the sums of its
         ``population_beyond_*`` columns).
 
     """

@@ -150,7 +150,7 @@ def _numeric(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
 
 
 def read_kommuner(detail: str = "M") -> gpd.GeoDataFrame:
-    """Read the 357 kommune polygons of 2024.
+    """Read the kommune polygons (settings.KOMMUNE_COUNT, of settings.DATA_YEARS).
 
     Parameters
     ----------
@@ -190,7 +190,7 @@ def kommune_polygons_metric() -> gpd.GeoSeries:
 
 
 def read_fylker() -> gpd.GeoDataFrame:
-    """Read the 15 county outlines of 2024 (coarse detail, EPSG:4326).
+    """Read the county outlines (coarse detail, EPSG:4326).
 
     Returns
     -------
@@ -205,7 +205,7 @@ def read_fylker() -> gpd.GeoDataFrame:
 
 
 def read_population() -> pd.DataFrame:
-    """Read population per kommune on 1 January 2024.
+    """Read population per kommune on 1 January (settings.DATA_YEARS["population"]).
 
     Returns
     -------
@@ -273,21 +273,24 @@ def read_gazetteer() -> pd.DataFrame:
 
 
 def read_crosswalk() -> pd.DataFrame:
-    """Read the crosswalk from kommune numbers of 1994–2024 to the 2024 kommune.
+    """Read the crosswalk from older kommune numbers to today's kommune.
 
     Returns
     -------
     pandas.DataFrame
         Columns ``kommunenummer_opprinnelig``, ``kommunenavn_opprinnelig``, ``gyldig``,
-        ``kommunenummer_2024``, ``kommunenavn_2024``, ``merknad``; rows without a 2024
+        ``kommunenummer_ny``, ``kommunenavn_ny`` (today's kommune, the file's
+        ``kommunenummer_<year>``), ``merknad``; rows without a
         successor (Svalbard, continental shelf …) are dropped.
 
     """
-    frame = _read_csv(settings.DATA_FILES["crosswalk"])
-    frame = frame[frame["kommunenummer_2024"].str.fullmatch(r"\d{4}", na=False)]
+    year = settings.DATA_YEARS["crosswalk"]
+    frame = _read_csv(settings.DATA_FILES["crosswalk"]).rename(columns={
+        f"kommunenummer_{year}": "kommunenummer_ny", f"kommunenavn_{year}": "kommunenavn_ny"})
+    frame = frame[frame["kommunenummer_ny"].str.fullmatch(r"\d{4}", na=False)]
     frame = frame[frame["kommunenummer_opprinnelig"].str.fullmatch(r"\d{4}", na=False)]
     columns = ["kommunenummer_opprinnelig", "kommunenavn_opprinnelig", "gyldig",
-               "kommunenummer_2024", "kommunenavn_2024", "merknad"]
+               "kommunenummer_ny", "kommunenavn_ny", "merknad"]
     return frame[columns].reset_index(drop=True)
 
 
@@ -303,7 +306,7 @@ def read_population_grid(resolution: str = "1km") -> pd.DataFrame:
     -------
     pandas.DataFrame
         Columns ``kommunenummer``, ``x``, ``y`` (cell centre, EPSG:25833), ``befolkning``
-        (int). Cells without a 2024 kommune (offshore) are dropped.
+        (int). Cells without a kommune (offshore) are dropped.
 
     """
     if resolution == "1km":

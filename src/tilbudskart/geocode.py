@@ -9,11 +9,11 @@ Steps, in order:
 1. **postcode** — ``postnummer_2026.csv`` (precision ``postcode``), when the printed postal
    place agrees with the register.
 2. **place** — gazetteer (``stedsnavn.csv``) and administrative centres (precision ``place``).
-3. **kommune** — a 2024 kommune name (precision ``kommune``, point = administrative centre).
-4. **old kommune** — a name or number of 1994–2024 from the crosswalk (precision ``kommune``).
+3. **kommune** — a kommune name of today (precision ``kommune``, point = administrative centre).
+4. **old kommune** — an older name or number from the crosswalk (precision ``kommune``).
 
 The county printed beside a name (2007 county names, Al-Anon districts, landsdeler; see
-``data/counties_2007.csv``) restricts candidates to the 2024 kommuner that lie in it.
+``data/counties_2007.csv``) restricts candidates to today's kommuner that lie in it.
 A name that still matches places in more than one kommune is *ambiguous*: with a county it
 is settled only if exactly one candidate is an administrative centre; without context it is
 reported, never guessed. What cannot be resolved stays in the output with a reason.
@@ -26,6 +26,7 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from functools import cached_property
+from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
@@ -124,10 +125,10 @@ def normalise(name: str) -> str:
 class Match:
     """A resolved location.
 
-    ``kommunenummer`` is one of the 357 kommuner of 2024, except when ``territory`` is set:
-    then the point lies on Svalbard or Jan Mayen (``"2100"``/``"2211"`` in the postcode
-    register), which belong to no kommune and have no row in the kommune table. ``note`` is
-    a sentence in Norwegian for the person searching (empty on the mainland).
+    ``kommunenummer`` is one of today's kommuner (settings.DATA_YEARS), except when
+    ``territory`` is set: then the point lies on Svalbard or Jan Mayen (``"2100"``/``"2211"``
+    in the postcode register), which belong to no kommune and have no row in the kommune
+    table. ``note`` is a sentence in Norwegian for the person searching (empty on the mainland).
     """
 
     kommunenummer: str
@@ -218,7 +219,7 @@ class Gazetteer:
         self._places = places
         self._aliases = aliases
         self._counties = counties
-        # Postcodes outside the 2024 kommuner: Svalbard (2100) and Jan Mayen (2211).
+        # Postcodes outside today's kommuner: Svalbard (2100) and Jan Mayen (2211).
         outside = postcodes[~postcodes["kommunenummer"].isin(self.population.index)]
         self.territories: dict[str, str] = {
             str(k): str(v) for k, v in zip(outside["kommunenummer"], outside["kommunenavn"],
@@ -262,7 +263,7 @@ class Gazetteer:
             "kommunenummer": centres["kommunenummer"],
             "lat": centres["lat"],
             "lon": centres["lon"],
-            "koordinatkilde": "kommunesentre_2024",
+            "koordinatkilde": Path(settings.DATA_FILES["admin_centres"]).stem,
             "is_centre": True,
         })
         centre_rows["key"] = centre_rows["navn"].map(normalise)
@@ -287,7 +288,7 @@ class Gazetteer:
 
     @cached_property
     def _kommune_names(self) -> dict[str, str]:
-        """Normalised 2024 kommune name (short and each official form) → kommunenummer."""
+        """Normalised kommune name (short and each official form) → kommunenummer."""
         names: dict[str, str] = {}
         for number, row in self.population.iterrows():
             forms = {row["navn"], *str(row["kommunenavn"]).split(" - ")}
@@ -320,18 +321,18 @@ class Gazetteer:
 
     @cached_property
     def _county_index(self) -> dict[str, set[str]]:
-        """Normalised 2007 county name → the 2024 kommuner whose area it covered."""
+        """Normalised 2007 county name → today's kommuner whose area it covered."""
         old = self.crosswalk
         prefix = old["kommunenummer_opprinnelig"].str[:2]
         index: dict[str, set[str]] = {}
         for _, row in self._counties.iterrows():
             codes = row["old_fylkesnummer"].split(";")
             index[normalise(row["county_as_printed"])] = set(
-                old.loc[prefix.isin(codes), "kommunenummer_2024"])
+                old.loc[prefix.isin(codes), "kommunenummer_ny"])
         return index
 
     def kommuner_in_county(self, county: str) -> set[str] | None:
-        """Return the 2024 kommuner lying in a county as printed in 2007.
+        """Return today's kommuner lying in a county as printed in 2007.
 
         Parameters
         ----------
@@ -360,7 +361,7 @@ class Gazetteer:
         """Return how one of several places of the same name is offered, all alike.
 
         ``"Nes (Ringerike kommune, Buskerud)"``, ``"Nes (Nes kommune, Akershus)"``,
-        ``"Nes (Nesbyen kommune, Buskerud)"``: the name searched for, then the 2024 kommune
+        ``"Nes (Nesbyen kommune, Buskerud)"``: the name searched for, then today's kommune
         and fylke it lies in, whether it matched a place, a kommune or an old kommune.
         """
         shown = name.strip()
@@ -370,7 +371,7 @@ class Gazetteer:
         return f"{shown} ({self.kommune_name(match.kommunenummer)} kommune, {fylke})"
 
     def kommune_name(self, kommunenummer: str) -> str:
-        """Return the short 2024 name of a kommune (or "Svalbard", "Jan Mayen")."""
+        """Return the short name of a kommune (or "Svalbard", "Jan Mayen")."""
         if kommunenummer in self.territories:
             return self.territories[kommunenummer]
         return self._short_names[kommunenummer]
@@ -384,7 +385,7 @@ class Gazetteer:
 
     @cached_property
     def _short_names(self) -> dict[str, str]:
-        """Kommunenummer → short 2024 name (a dict: looked up once per geocoded row)."""
+        """Kommunenummer → short name (a dict: looked up once per geocoded row)."""
         return {str(k): str(v) for k, v in self.population["navn"].items()}
 
     @cached_property
@@ -500,7 +501,7 @@ class Gazetteer:
         """
         key = normalise(name)
         named_now = {self._kommune_names.get(key)}
-        named_before = {r["kommunenummer_2024"] for r in self._old_by_key.get(key, [])
+        named_before = {r["kommunenummer_ny"] for r in self._old_by_key.get(key, [])
                         if r["key"] == key}
         strong = []
         for candidate in candidates:
@@ -511,22 +512,22 @@ class Gazetteer:
         return strong
 
     def by_kommune(self, name: str, allowed: set[str] | None) -> Match | None:
-        """Step 3: a 2024 kommune name; the point is its administrative centre."""
+        """Step 3: a kommune name of today; the point is its administrative centre."""
         number = self._kommune_names.get(normalise(name))
         if number is None or (allowed is not None and number not in allowed):
             return None
         return self._centre(number, "kommune", f"kommune {self.kommune_name(number)} ({number})")
 
     def by_old_kommune(self, name: str, allowed: set[str] | None) -> list[Match]:
-        """Step 4: a kommune name or number of 1994–2024, mapped to its 2024 successor."""
+        """Step 4: an older kommune name or number, mapped to its successor today."""
         key = normalise(name)
         field_ = "kommunenummer_opprinnelig" if re.fullmatch(r"\d{4}", key) else "key"
         rows = [r for r in self._old_by_key.get(key, []) if r[field_] == key]
         if allowed is not None:
-            rows = [r for r in rows if r["kommunenummer_2024"] in allowed]
+            rows = [r for r in rows if r["kommunenummer_ny"] in allowed]
         first: dict[str, dict[str, str]] = {}
         for row in rows:
-            first.setdefault(row["kommunenummer_2024"], row)
+            first.setdefault(row["kommunenummer_ny"], row)
         matches = []
         for number in sorted(first):
             old = first[number]
@@ -578,7 +579,7 @@ class Gazetteer:
         where = f" in {county}" if county else ""
         # Places first (finest), then a kommune of that name ("Sunndal" is a kommune in
         # Møre og Romsdal and a village in Kvinnherad), then old kommuner ("Os" was a
-        # kommune in Hordaland too); one candidate per 2024 kommune, the finest kept.
+        # kommune in Hordaland too); one candidate per kommune of today, the finest kept.
         kommune = self.by_kommune(place, allowed)
         places = self.by_place(place, allowed)
         if kommune is not None:
@@ -724,9 +725,10 @@ def geocode_services(registry: pd.DataFrame, gazetteer: Gazetteer) -> gpd.GeoDat
         resolution = given if given is not None else gazetteer.resolve(
             row["place"], row["county"], row["postcode"])
         if resolution.match is not None and resolution.match.territory:
-            # The access table has the 357 kommuner only; such a row is kept, unresolved.
+            # The access table has today's kommuner only; such a row is kept, unresolved.
             resolution = Resolution(None, f"{resolution.match.matched_as} lies on "
-                                          f"{resolution.match.territory}, outside the 2024 "
+                                          f"{resolution.match.territory}, outside the "
+                                          f"{settings.DATA_YEARS['boundaries']} "
                                           f"kommuner (no access figures there)")
         match = resolution.match
         status, reason = ("geocoded", "") if match else ("unresolved", resolution.reason)

@@ -550,7 +550,7 @@ def national_network(**speeds_given: float | Mapping[str, float] | None) -> Road
     Returns
     -------
     RoadNetwork
-        Built from :func:`tilbudskart.datasources.read_road_network`, with the 2024 kommune
+        Built from :func:`tilbudskart.datasources.read_road_network`, with the kommune
         polygons as land.
 
     """
@@ -962,7 +962,7 @@ class Destinations:
     to_x, to_y : array-like of float
         Destinations, EPSG:25833 metres.
     dtype : numpy floating type
-        Of the node × destination table (float32: 16 MB for 357 destinations).
+        Of the node × destination table (float32: 16 MB for the kommune centres).
 
     """
 
@@ -1169,7 +1169,7 @@ def travel_table(network: RoadNetwork, services: pd.DataFrame, kommuner: pd.Data
     pandas.DataFrame
         Columns :data:`tilbudskart.settings.TRAVEL_COLUMNS`, one row per kommune, sorted by
         ``kommunenummer``. ``drive_min``/``road_km`` are from the administrative centre;
-        ``population_*`` use the grid cells, scaled to the 2024 population.
+        ``population_*`` use the grid cells, scaled to the kommune's population.
         ``population_not_routed`` counts residents whose cell has no route to any group.
 
     """

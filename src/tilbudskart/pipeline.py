@@ -683,7 +683,7 @@ def kommune_figures(data: AppData, number: str, organisation: str | None = None)
 
     The distance, drive time, groups in the kommune and every "people beyond" figure are
     measured to the groups of ``organisation`` (``None``: any self-help group), from the
-    kommune's population grid cells, scaled to its 2024 population — the same method as
+    kommune's population grid cells, scaled to its population — the same method as
     the kommune table (:func:`tilbudskart.access.kommune_table`,
     :func:`tilbudskart.network.travel_table`), which it reproduces for ``None``.
 

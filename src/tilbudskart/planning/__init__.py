@@ -16,7 +16,7 @@ exist today (all self-help groups, or one organisation's):
   distance and drive time, people beyond 120 minutes).
 
 "Near" is one of :data:`THRESHOLDS`: 25 or 50 km in a straight line, or 45/60/75 minutes by
-road and car ferry (SSB's centrality thresholds). Candidate sites are the 357 kommune
+road and car ferry (SSB's centrality thresholds). Candidate sites are the kommune
 centres (:func:`centre_candidates`) or, in addition, every populated place with a postcode or
 a central place name (:func:`place_candidates`).
 

@@ -27,7 +27,7 @@ def _p_median_highs(rows: np.ndarray, cols: np.ndarray, saving: np.ndarray,
     """:func:`_p_median`'s optimum by Benders decomposition, solved with HiGHS.
 
     The p-median with one assignment variable per pair is large for an organisation with
-    few groups (ACA: 2 700 blocks × 357 centres, 420 000 pairs; HiGHS needs over a minute
+    few groups (ACA: 2 700 blocks × every kommune centre, 420 000 pairs; HiGHS needs over a minute
     for its root LP). Here the master holds only the sites ``x`` and each demand's saving
     ``θ_i``, bounded by the cuts
 
