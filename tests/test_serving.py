@@ -467,7 +467,7 @@ at = AppTest.from_file("app.py", default_timeout=120).run()
 assert not at.exception, at.exception
 print(sorted(m for m in serving.LATER_MODULES if m in sys.modules))
 # The coverage page draws maps and tables, but makes no report until asked (matplotlib
-# itself comes with mapclassify's classes; its PDF backend and the report do not).
+# itself may come with the page's maps; its PDF backend and the report do not).
 at = AppTest.from_file("app.py", default_timeout=120)
 at.query_params["side"] = "dekning"
 at.run()

@@ -91,6 +91,9 @@ def test_distance_classes_follow_the_legend():
     assert pd.isna(classes.iloc[7])
     assert len(maps.legend_entries()) == len(maps.DISTANCE_COLOURS)
     assert "over 200 km" in maps.legend_html()
+    # A bound belongs to the class below it (as mapclassify.UserDefined classed them).
+    edges = maps.distance_classes(pd.Series([10.0, 10.000001, 25.0, 200.0, 200.000001]))
+    assert edges.tolist() == [0, 1, 1, 4, 5]
 
 
 def test_planner_table_sorted_farthest_first(kommuner):

@@ -535,11 +535,16 @@ def load_app_data(imports: Sequence[Path] = (), folder: Path | None = None) -> A
                 data = build_app_data(imports)
                 _write_cached(data, folder, path)
             _LOADED[key] = data
+            while len(_LOADED) > MAX_LOADED:  # the oldest out (a server keeps one)
+                _LOADED.pop(next(iter(_LOADED)))
         return _LOADED[key]
 
 
-#: App data this process has loaded, by cache file and data folder (see load_app_data).
+#: App data this process has loaded, by cache file and data folder (see load_app_data);
+#: at most :data:`MAX_LOADED` (each is a few hundred MB).
 _LOADED: dict[tuple[str, str], AppData] = {}
+#: Most app data sets kept in memory at once.
+MAX_LOADED = 2
 _LOADED_LOCK = threading.Lock()
 
 

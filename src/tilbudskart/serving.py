@@ -576,8 +576,10 @@ PUBLISHED_PATH = "/kart/"
 #: Content types of published files, by suffix.
 PUBLISHED_TYPES = {"geojson": "application/geo+json", "js": "text/javascript",
                    "css": "text/css"}
-#: Published files by name: (body, gzip of the body).
+#: Published files by name: (body, gzip of the body); at most :data:`MAX_PUBLISHED`.
 _PUBLISHED: dict[str, tuple[bytes, bytes]] = {}
+#: Most files kept published (a few per data version; the oldest goes first).
+MAX_PUBLISHED = 32
 _MOUNTED = threading.Event()
 
 
@@ -611,6 +613,8 @@ def publish(text: str, suffix: str = ".geojson") -> str | None:
         return None
     body = text.encode("utf-8")
     name = hashlib.sha256(body).hexdigest()[:32] + suffix
+    if name not in _PUBLISHED and len(_PUBLISHED) >= MAX_PUBLISHED:  # oldest out
+        _PUBLISHED.pop(next(iter(_PUBLISHED)), None)
     _PUBLISHED.setdefault(name, (body, gzip.compress(body, compresslevel=6)))
     return PUBLISHED_PATH + name
 
@@ -651,7 +655,7 @@ WARM_MODULES = ("pandas", "geopandas", "shapely", "pyproj", "scipy.sparse",
 #: first imported, which must happen in a script run (imported elsewhere, its frame is a
 #: 404); what it imports is here.
 LATER_MODULES = ("folium", "folium.plugins", "tilbudskart.views.maps",
-                 "tilbudskart.views.route", "tilbudskart.views.tables", "mapclassify",
+                 "tilbudskart.views.route", "tilbudskart.views.tables",
                  "matplotlib", "tilbudskart.report", "altair")
 
 

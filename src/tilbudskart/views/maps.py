@@ -237,11 +237,9 @@ def distance_classes(values: pd.Series, bins: tuple[float, ...] = settings.DISTA
     result = pd.Series(np.nan, index=values.index)
     if valid.empty:
         return result
-    upper = max(float(valid.max()), bins[-1] + 1)
-    import mapclassify  # 0.7 s to import (matplotlib, scipy.stats): only when classifying
-
-    classifier = mapclassify.UserDefined(valid.to_numpy(), bins=[*bins, upper])
-    result.loc[valid.index] = classifier.yb
+    # Class i holds bins[i-1] < value <= bins[i]; above the last bound, the open class
+    # (what mapclassify.UserDefined gave, checked on every bound, without its 0.7 s import).
+    result.loc[valid.index] = np.digitize(valid.to_numpy(dtype=float), bins, right=True)
     return result
 
 
