@@ -223,7 +223,7 @@ def candidate_reach(lat: np.ndarray, lon: np.ndarray, uncovered: pd.DataFrame,
     uncovered : pandas.DataFrame
         Cells from :func:`uncovered_cells`.
     radius_km : float
-        Coverage radius (great circle).
+        Coverage radius (km on the WGS 84 ellipsoid).
 
     Returns
     -------

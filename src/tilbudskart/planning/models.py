@@ -204,7 +204,7 @@ class NewGroupSites:
     def from_geodataframe(cls, demand: gpd.GeoDataFrame, candidates: gpd.GeoDataFrame,
                           service_radius_km: float, weight: str = "befolkning",
                           current: str | None = None) -> NewGroupSites:
-        """Build from demand and candidate points, reaching within a great-circle radius.
+        """Build from demand and candidate points, reaching within a radius (km).
 
         Parameters
         ----------
@@ -213,7 +213,7 @@ class NewGroupSites:
         candidates : geopandas.GeoDataFrame
             Candidate sites (points).
         service_radius_km : float
-            Reach of a group (great circle on the mean-radius sphere).
+            Reach of a group (km on the WGS 84 ellipsoid, :func:`~.candidates.km_pairs`).
         weight : str
             Column of ``demand`` holding the people.
         current : str, optional
