@@ -776,7 +776,9 @@ def page_upload(data: pipeline.AppData) -> None:
         with st.spinner("Leser lista og regner ut alle tall på nytt …"):
             st.session_state.opplasting = pipeline.apply_upload(
                 load(), [(upload_file.name, upload_file.getvalue())],
-                None if organisation == "fra_lista" else organisation, mode)
+                None if organisation == "fra_lista" else organisation, mode,
+                on_wait=lambda: st.info("En annen liste leses nå på denne serveren; din "
+                                        "leses straks etter (én om gangen)."))
     if right.button("Fjern opplastet liste", disabled="opplasting" not in st.session_state):
         st.session_state.pop("opplasting", None)
         st.rerun()

@@ -13,7 +13,7 @@ import logging
 import os
 import pickle
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -31,6 +31,7 @@ from tilbudskart import (
     network,
     outputs,
     registry,
+    sandbox,
     settings,
 )
 from tilbudskart.network import Routes
@@ -104,8 +105,10 @@ def read_imports(imports: Sequence[Path | importers.ImportResult],
 
     """
     known = gazetteer.postcodes.index if gazetteer is not None else None
+    # Every list is parsed in a worker process with memory and time limits (sandbox).
     return [item if isinstance(item, importers.ImportResult)
-            else importers.import_file(Path(item), organisation, known) for item in imports]
+            else sandbox.import_isolated(importers.read_list_file(Path(item)), Path(item).name,
+                                         organisation, known) for item in imports]
 
 
 def kommune_tables(services: gpd.GeoDataFrame, population_grid: pd.DataFrame,
@@ -933,7 +936,8 @@ class Upload:
 
 
 def apply_upload(data: AppData, files: Sequence[tuple[str, bytes]],
-                 organisation: str | None = None, mode: str = "add") -> Upload:
+                 organisation: str | None = None, mode: str = "add",
+                 on_wait: Callable[[], None] | None = None) -> Upload:
     """Read uploaded files and return the session's data with them joined.
 
     Pure: nothing is written, ``data`` is not changed (its gazetteer, grid, network and
@@ -950,6 +954,9 @@ def apply_upload(data: AppData, files: Sequence[tuple[str, bytes]],
     mode : {"add", "replace"}
         Add to the 2007 registry, or replace the 2007 rows of the lists' organisations
         (``organisation``'s, if given).
+    on_wait : callable, optional
+        Called if another upload is being read on this server (each file is read in a
+        worker process, one at a time: :mod:`tilbudskart.sandbox`).
 
     Returns
     -------
@@ -960,7 +967,8 @@ def apply_upload(data: AppData, files: Sequence[tuple[str, bytes]],
     known = data.gazetteer.postcodes.index
     for name, content in files:
         try:
-            results.append(importers.import_bytes(content, name, organisation, known))
+            results.append(sandbox.import_isolated(content, name, organisation, known,
+                                                   on_wait=on_wait))
         except importers.ImportFileError as exc:
             problems.append(f"{name}: {importers.norwegian(exc.reason) or exc.reason}")
     if not results or not any(len(r.services) for r in results):
