@@ -96,10 +96,15 @@ def import_isolated(data: bytes, file: str, organisation: str | None = None,
     return _result_from_json(answer["result"])
 
 
-def _run_worker(message: bytes, file: str) -> dict[str, Any]:
+#: The worker's command line.
+WORKER_COMMAND = (sys.executable, "-m", "tilbudskart.sandbox")
+
+
+def _run_worker(message: bytes, file: str,
+                command: tuple[str, ...] = WORKER_COMMAND) -> dict[str, Any]:
     env = {**os.environ, **_WORKER_ENV}
     try:
-        done = subprocess.run([sys.executable, "-m", "tilbudskart.sandbox"], input=message,
+        done = subprocess.run(list(command), input=message,
                               capture_output=True, timeout=WALL_SECONDS, env=env, check=False)
     except subprocess.TimeoutExpired:
         _LOG.warning("import worker killed after %d s", WALL_SECONDS)
