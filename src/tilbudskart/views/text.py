@@ -32,6 +32,45 @@ PRECISION_LABELS: dict[str, str] = {
 _ASCII_PUNCTUATION = re.compile(r"([!-/:-@\[-`{-~])")
 
 
+# GitHub's autolinks are found in the *rendered* text (mdast-util-gfm-autolink-literal runs
+# after backslash escapes are resolved): ``http://``/``https://``, ``www.`` and
+# ``name@domain.tld`` become links however they were escaped. A WORD JOINER (U+2060,
+# invisible, no width, no line break) inside each of these starts breaks the pattern.
+_WORD_JOINER = "\u2060"
+_AUTOLINK_STARTS = re.compile(r"(?<=:)(?=//)|(?<=\bwww)(?=\.)|(?<=@)", re.IGNORECASE)
+
+
+def break_autolinks(text: str) -> str:
+    """Return text in which no bare URL, ``www.`` or e-mail address becomes a link.
+
+    Examples
+    --------
+    >>> break_autolinks("http://evil.example") == "http:\u2060//evil.example"
+    True
+
+    """
+    return _AUTOLINK_STARTS.sub(_WORD_JOINER, text)
+
+
+def own_links(markdown: str) -> str:
+    """Return Markdown (made by :func:`escape_markdown`) with the organisations' websites as links.
+
+    The websites of ``data/organisations.csv`` (``contact_web``) are the project's own: where
+    one appears, the project writes it as a link to ``https://`` that site. Nothing else
+    becomes a link.
+    """
+    from tilbudskart import settings
+
+    for organisation in settings.ORGANISATION_TABLE.values():
+        site = organisation.contact_web.strip()
+        if site:
+            shown = escape_markdown(site)
+            if shown in markdown:
+                target = site if "://" in site else f"https://{site}"
+                markdown = markdown.replace(shown, f"[{shown}]({target})")
+    return markdown
+
+
 def _missing(value: object) -> bool:
     return value is None or (isinstance(value, float) and math.isnan(value))
 
@@ -56,17 +95,20 @@ def escape_markdown(value: object) -> str:
     Backslash-escapes every ASCII punctuation character (CommonMark makes each literal),
     so ``![x](http://evil)`` shows as those characters and asks nobody for an image, and
     ``<b>`` is text even where the Markdown allows HTML. Line breaks become spaces (a name
-    never starts a list or a heading).
+    never starts a list or a heading). Bare URLs, ``www.`` and e-mail addresses get an
+    invisible word joiner (:func:`break_autolinks`): GitHub-flavoured Markdown would make
+    them live links even escaped. Links the project offers are written as links by it.
 
     Examples
     --------
-    >>> print(escape_markdown("![px](http://evil.example/p.png)"))
-    \!\[px\]\(http\:\/\/evil\.example\/p\.png\)
+    >>> print(escape_markdown("![px](http://evil.example/p.png)").replace("\u2060", "|"))
+    \!\[px\]\(http\:|\/\/evil\.example\/p\.png\)
 
     """
     if _missing(value):
         return ""
-    return _ASCII_PUNCTUATION.sub(r"\\\1", " ".join(str(value).split()))
+    text = break_autolinks(" ".join(str(value).split()))
+    return _ASCII_PUNCTUATION.sub(r"\\\1", text)
 
 
 def figure(value: object, digits: int = 0) -> str:
