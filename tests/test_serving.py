@@ -27,7 +27,7 @@ import pytest
 from websockets.exceptions import InvalidStatus
 
 from conftest import free_port, start_streamlit
-from tilbudskart import serving
+from tilbudskart import serving, settings
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SEARCH_LABEL = "Adresse, postnummer, sted eller kommune"
@@ -480,3 +480,102 @@ print(sorted(m for m in ("matplotlib.backends.backend_pdf", "tilbudskart.report"
                               [str(REPO_ROOT / "src"), os.environ.get("PYTHONPATH", "")])})
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.strip().splitlines()[-2:] == ["[]", "[]"]
+
+
+# -- health that tells the truth --------------------------------------------------------------
+
+
+def test_an_unhealthy_server_answers_503_with_its_reason(monkeypatch):
+    monkeypatch.setattr(serving, "_WARM", threading.Event())
+    serving._WARM.set()
+    monkeypatch.setattr(serving, "_PROBLEMS", {"warm-up": "failed: DataError: checksum"})
+    assert _through_gate("/_stcore/health")[0] == ["503"]
+    # Pages and sessions still pass: the app shows people its own message.
+    assert _through_gate("/_stcore/stream", kind="websocket")[0][0] == "/_stcore/stream"
+    monkeypatch.setattr(serving, "_PROBLEMS", {})
+    assert _through_gate("/_stcore/health")[0] == ["/_stcore/health", "200"]
+
+
+def test_a_failed_warm_up_makes_the_server_unhealthy(monkeypatch):
+    from tilbudskart import datasources, pipeline
+
+    def broken(*args, **kwargs):
+        raise datasources.DataError("vegnett_n1000.geojson: checksum differs from geo/manifest")
+
+    monkeypatch.setattr(serving, "_PROBLEMS", {})
+    monkeypatch.setattr(serving, "WARM_MODULES", ())
+    monkeypatch.setattr(pipeline, "load_app_data", broken)
+    monkeypatch.setattr(serving.gc, "freeze", lambda: None)
+    serving.warm_up()
+    assert serving.health_problems() == [
+        "warm-up: failed: DataError: vegnett_n1000.geojson: checksum differs from geo/manifest"]
+
+
+def test_translations_are_checked_per_bundle_family(tmp_path):
+    entry = serving.Translation("utils", "`Choose an option`", "`Velg`", 2, "menus")
+    # The text moved between two split chunks of one family: counted together, no alarm.
+    (tmp_path / "utils.AAAAAAAA.js").write_text("a=`Choose an option`;", encoding="utf-8")
+    (tmp_path / "utils.BBBBBBBB.js").write_text("b=`Choose an option`;", encoding="utf-8")
+    (tmp_path / "other.CCCCCCCC.js").write_text("`Choose an option`", encoding="utf-8")
+    assert serving.check_translations(tmp_path, (entry,)) == []
+    (tmp_path / "utils.BBBBBBBB.js").write_text("b=`Choose one`;", encoding="utf-8")
+    assert serving.check_translations(tmp_path, (entry,)) == [
+        "utils: '`Choose an option`' found 1 times, the table says 2"]
+
+
+def test_the_installed_streamlit_takes_every_translation():
+    assert serving.check_translations() == []
+
+
+def test_an_untranslated_frontend_is_unhealthy_and_logged(monkeypatch, tmp_path, caplog):
+    monkeypatch.setattr(serving, "_PROBLEMS", {})
+    monkeypatch.setattr(serving, "streamlit_js_folder", lambda: tmp_path)  # no bundles
+    with caplog.at_level("INFO", logger="tilbudskart.serving"):
+        serving._check_frontend()
+    total = len(serving.read_translations())
+    assert [r.getMessage() for r in caplog.records] == [
+        f"frontend translations: 0 of {total} apply to this Streamlit"]
+    assert serving.health_problems()[0].startswith(
+        f"frontend: {total} of {total} Norwegian texts do not apply to this Streamlit")
+
+
+def test_a_server_with_broken_data_says_so_on_its_health_check(tmp_path):
+    # A byte changed in the road network: every page would fail, so no proxy may send
+    # people here (issue 19: it answered 200).
+    data = tmp_path / "data"
+    data.mkdir()
+    shared = Path(os.environ[settings.DATA_DIR_ENV])
+    for path in shared.iterdir():
+        (data / path.name).symlink_to(path)
+    roads = data / "vegnett_n1000.geojson"
+    content = bytearray(roads.read_bytes())
+    roads.unlink()
+    content[1000] = ord(" ") if content[1000] != ord(" ") else ord("\t")
+    roads.write_bytes(bytes(content))
+    port = free_port()
+    env = {**os.environ, settings.DATA_DIR_ENV: str(data),
+           settings.BUILD_CACHE_ENV: str(tmp_path / "cache")}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "serve.py", "--server.port", str(port),
+         "--server.address", "127.0.0.1", "--server.headless", "true"],
+        cwd=REPO_ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            assert time.monotonic() < deadline, "no answer from the health check"
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health",
+                                            timeout=10):
+                    pytest.fail("healthy with broken data")
+            except urllib.error.HTTPError as refused:
+                code, body = refused.code, refused.read().decode()
+                if body != "warming up":
+                    break
+            except OSError:
+                time.sleep(0.2)
+        assert code == 503
+        assert body.startswith("unhealthy: warm-up: failed: DataError"), body
+        assert "vegnett_n1000.geojson" in body
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
