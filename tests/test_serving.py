@@ -10,6 +10,7 @@ browser does, and asserts that nothing was attempted.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import shutil
@@ -579,3 +580,107 @@ def test_a_server_with_broken_data_says_so_on_its_health_check(tmp_path):
     finally:
         process.terminate()
         process.wait(timeout=20)
+
+
+def _serve_script(tmp_path: Path, replicas: int = 2) -> tuple[subprocess.Popen[bytes], str,
+                                                                  list[int]]:
+    """Start scripts/serve.sh on free ports; wait until nginx and every replica answer."""
+    listen = free_port()
+    first = free_port()
+    while listen in range(first, first + replicas):
+        first = free_port()
+    ports = [first + i for i in range(replicas)]
+    env = {**os.environ, "TILBUDSKART_LISTEN": f"127.0.0.1:{listen}",
+           "TILBUDSKART_REPLICA_PORT": str(first), "TILBUDSKART_RUN_DIR": str(tmp_path),
+           "PYTHON": sys.executable,
+           "PYTHONPATH": os.pathsep.join([str(REPO_ROOT / "src"),
+                                          os.environ.get("PYTHONPATH", "")])}
+    script = subprocess.Popen(["sh", "scripts/serve.sh", str(replicas)], cwd=REPO_ROOT,
+                              env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                              start_new_session=True)
+    deadline = time.monotonic() + 90
+    for url in [f"http://127.0.0.1:{p}/_stcore/health" for p in ports] + [
+            f"http://127.0.0.1:{listen}/_stcore/health"]:
+        while not _healthy(url):
+            if time.monotonic() > deadline or script.poll() is not None:
+                script.kill()
+                pytest.fail("serve.sh did not start: " + script.communicate()[0].decode())
+            time.sleep(0.3)
+    return script, f"http://127.0.0.1:{listen}", ports
+
+
+def _healthy(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as answer:
+            return answer.status == 200
+    except OSError:
+        return False
+
+
+def test_a_killed_replica_loses_no_other_session_and_is_back_within_10_s(tmp_path):
+    import signal
+
+    script, url, ports = _serve_script(tmp_path)
+    try:
+        async def under_load() -> tuple[dict[int, int], list[str], float | None, int]:
+            # Six browsers on each replica (straight to its port: where each is, is known).
+            victim, survivor = ports
+            sessions: dict[int, list[serving.StreamlitSession]] = {p: [] for p in ports}
+            for port in ports:
+                direct = f"http://127.0.0.1:{port}"
+                for _ in range(6):
+                    session = serving.StreamlitSession(direct, {"Origin": direct})
+                    await session.__aenter__()
+                    await session.run("side=finn")
+                    sessions[port].append(session)
+            answers: dict[int, int] = {}
+            failures: list[str] = []
+
+            async def search(session: serving.StreamlitSession, n: int) -> None:
+                for place in ("Alta", "Seljord", "Bodø", "Voss", "Tromsø", "Molde"):
+                    try:
+                        await session.run("side=finn", {SEARCH_LABEL: place}, timeout=60)
+                    except Exception as exc:
+                        failures.append(f"{n} {place}: {type(exc).__name__}")
+                        return
+                    if "Nærmeste selvhjelpsgrupper" in " ".join(session.texts):
+                        answers[n] = answers.get(n, 0) + 1
+                    else:
+                        failures.append(f"{n} {place}: no answer")
+
+            load = [asyncio.create_task(search(s, n))
+                    for n, s in enumerate(sessions[survivor])]
+            await asyncio.sleep(0.5)
+            killed_at = time.monotonic()
+            os.kill(int((tmp_path / f"replica-{victim}.pid").read_text()), signal.SIGKILL)
+            await asyncio.gather(*load)
+            back = None
+            while time.monotonic() - killed_at < 30:
+                if _healthy(f"http://127.0.0.1:{victim}/_stcore/health"):
+                    back = time.monotonic() - killed_at
+                    break
+                await asyncio.sleep(0.2)
+            # Browsers reconnect through nginx, whichever replica their route names.
+            again = serving.StreamlitSession(url, {"Origin": url, "Cookie": "tk_route=b0"})
+            await again.__aenter__()
+            await again.run("side=finn")
+            reconnected = len(again.texts)
+            for session in [*sessions[survivor], again]:
+                await session.__aexit__()
+            for session in sessions[victim]:
+                with contextlib.suppress(Exception):
+                    await session.__aexit__()
+            return answers, failures, back, reconnected
+
+        answers, failures, back, reconnected = asyncio.run(under_load())
+        assert not failures, failures
+        assert answers and all(count == 6 for count in answers.values()), answers
+        assert back is not None and back < 10, back
+        print(f"killed replica healthy again after {back:.1f} s; answers {answers}")
+        assert reconnected > 0
+        assert script.poll() is None  # serve.sh and nginx went on
+        assert _healthy(f"{url}/_stcore/health")
+    finally:
+        script.terminate()
+        output = script.communicate(timeout=30)[0].decode()
+    assert "ended; starting it again" in output, output[-2000:]
