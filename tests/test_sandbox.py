@@ -149,3 +149,61 @@ def test_one_list_is_read_at_a_time_and_the_next_is_told_to_wait():
         sandbox._ONE_AT_A_TIME.release()
     worker.join(60)
     assert len(results) == 1 and len(results[0].services) == 2
+
+
+def test_every_refused_file_is_one_norwegian_line_on_the_upload_page(corpus, gazetteer):
+    # The app's own path (pipeline.apply_upload, the box included), one file at a time; a
+    # refused file never reaches the tables, so the app data needs only its gazetteer.
+    from tilbudskart import pipeline
+
+    data = pipeline.AppData(gazetteer=gazetteer, grid=pd.DataFrame(), network=None,
+                            services=pd.DataFrame(), kommuner=pd.DataFrame(), polygons=None,
+                            lines=pd.DataFrame(), attributions=[])
+    refused = EXPECTED[EXPECTED["category"] == "refused"]["file"]
+    for name in refused:
+        upload = pipeline.apply_upload(data, [(name, corpus[name].read_bytes()[:6_000_000])],
+                                       organisation="lms")
+        assert upload.data is None and len(upload.problems) == 1, name
+        problem = upload.problems[0]
+        assert problem.startswith(f"{name}: ") and "\n" not in problem, problem
+        reason = problem.removeprefix(f"{name}: ")
+        _check_message(reason)
+        assert importers.norwegian(reason) is None, reason  # already Norwegian, not English
+
+
+def test_searches_go_on_while_a_list_is_parsed(corpus, gazetteer):
+    # The parse runs in another process: this one (the server's) keeps answering.
+    data = corpus["xfd_column_20000_rows.xlsx"].read_bytes()
+    big = importers.template_bytes("csv") + "Gruppe;LMS;Bø;;;;;;;;\r\n".encode() * 5_000
+    done = threading.Event()
+    refusals: list[str] = []
+
+    def parse() -> None:
+        try:
+            for content, name in ((data, "xfd.xlsx"), (big, "stor.csv")):
+                try:
+                    sandbox.import_isolated(content, name)
+                except importers.ImportFileError as exc:
+                    refusals.append(exc.reason)
+        finally:
+            done.set()
+
+    worker = threading.Thread(target=parse)
+    worker.start()
+    answered = 0
+    while not done.is_set():
+        assert gazetteer.search("Seljord").ok
+        answered += 1
+    worker.join()
+    assert answered > 10  # the search answered all the while (the box holds no lock)
+    assert len(refusals) == 1 and "column 16384" in refusals[0]
+
+
+def test_a_list_of_20_000_rows_fits_in_the_box():
+    # The largest list allowed comes back whole under the memory limit (the answer is
+    # streamed: built as one string it needed more than 512 MiB).
+    rows = "Pårørendegruppe med et navn av vanlig lengde;LMS;Seljord;Brøløsvegen 1;3840;" \
+           "Telemark;400 00 000;gruppe@example.no;fysisk;https://example.no/m;Hver tirsdag\r\n"
+    big = importers.template_bytes("csv") + rows.encode() * (importers.MAX_ROWS - 2)
+    result = sandbox.import_isolated(big, "stor.csv", known_postcodes=["3840"])
+    assert result.rows_read == importers.MAX_ROWS and len(result.services) == importers.MAX_ROWS

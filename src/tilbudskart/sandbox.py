@@ -192,13 +192,16 @@ def worker_main() -> int:
         result = importers.import_bytes(data, request["file"], request["organisation"],
                                         request["postcodes"], request["year"])
         answer = {"result": _result_to_json(result)}
+        del result
     except importers.ImportFileError as exc:
         answer = {"error": {"row": exc.row, "field": exc.field, "reason": exc.reason}}
     except MemoryError:
         answer = {"error": {"reason": CRASHED.format(why="out of memory")}}
     except RecursionError:
         answer = {"error": {"reason": CRASHED.format(why="nested too deep")}}
-    sys.stdout.write(json.dumps(answer, allow_nan=True))
+    # Streamed (json.dump writes piece by piece): one string of a 20 000-row answer would
+    # need its size twice over.
+    json.dump(answer, sys.stdout, allow_nan=True)
     sys.stdout.flush()
     return 0
 
