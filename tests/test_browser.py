@@ -594,7 +594,7 @@ def _outside_links(page, server: str) -> set[str]:
             if not link.split(" ", 1)[1].startswith(inside)}
 
 
-def _visit_every_page(page, server: str) -> set[str]:
+def _visit_every_page(page, server: str, shot: str = "") -> set[str]:
     """Search for Seljord, then open every page in the same session; return their links."""
     links = set()
     page.get_by_text("Finn nærmeste gruppe").first.click()
@@ -603,6 +603,8 @@ def _visit_every_page(page, server: str) -> set[str]:
     box.press("Enter")
     page.get_by_text("Nærmeste selvhjelpsgrupper").wait_for(timeout=60_000)
     page.wait_for_timeout(2000)
+    if shot:
+        page.screenshot(path=str(ARTIFACTS / shot), full_page=True)
     links |= _outside_links(page, server)
     for label, ready in (("Dekningskart", "Alle kommuner"),
                          ("Hvor trengs nye grupper",
@@ -642,7 +644,8 @@ def test_no_link_from_data_on_any_page_after_an_evil_upload(server, page, tmp_pa
     page.get_by_text("Rapport: rader med problemer").or_(
         page.get_by_text("Forhåndsvisning")).first.wait_for(timeout=120_000)
     page.wait_for_timeout(1500)
-    after = _outside_links(page, server) | _visit_every_page(page, server)
+    after = _outside_links(page, server) | _visit_every_page(page, server,
+                                                             "ond_liste_finn.png")
     page.screenshot(path=str(ARTIFACTS / "ond_liste_last.png"), full_page=True)
     assert not [link for link in after if "evil" in link], after
     assert after <= own, after - own
