@@ -9,6 +9,7 @@ between thousands and a decimal comma, by :mod:`babel`.
 
 from __future__ import annotations
 
+import functools
 import html
 import math
 import re
@@ -53,22 +54,35 @@ def break_autolinks(text: str) -> str:
 
 
 def own_links(markdown: str) -> str:
-    """Return Markdown (made by :func:`escape_markdown`) with the organisations' websites as links.
+    """Return Markdown (made by :func:`escape_markdown`) with the project's own links.
 
-    The websites of ``data/organisations.csv`` (``contact_web``) are the project's own: where
-    one appears, the project writes it as a link to ``https://`` that site. Nothing else
-    becomes a link.
+    The project's own addresses are the organisations' websites (``contact_web`` of
+    ``data/organisations.csv``) and the e-mail addresses of the 2007 registry
+    (``data/*.csv``, transcribed with provenance): where one appears, the project writes
+    it as a link (``https://`` the site, ``mailto:`` the address). Nothing else, and
+    nothing an upload brings, becomes a link.
     """
-    from tilbudskart import settings
+    for shown, target in _own_targets():
+        if shown in markdown:
+            markdown = markdown.replace(shown, f"[{shown}]({target})")
+    return markdown
 
+
+@functools.cache
+def _own_targets() -> tuple[tuple[str, str], ...]:
+    from tilbudskart import registry, settings
+
+    targets: dict[str, str] = {}
     for organisation in settings.ORGANISATION_TABLE.values():
         site = organisation.contact_web.strip()
         if site:
-            shown = escape_markdown(site)
-            if shown in markdown:
-                target = site if "://" in site else f"https://{site}"
-                markdown = markdown.replace(shown, f"[{shown}]({target})")
-    return markdown
+            targets[site] = site if "://" in site else f"https://{site}"
+    emails = registry.load_registry()["email"].astype(str)
+    for address in re.findall(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+", " ".join(emails)):
+        targets[address] = f"mailto:{address}"
+    # Longest first, so an address inside a longer one is not linked twice.
+    return tuple((escape_markdown(text), target)
+                 for text, target in sorted(targets.items(), key=lambda t: -len(t[0])))
 
 
 def _missing(value: object) -> bool:
