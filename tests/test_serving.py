@@ -617,6 +617,7 @@ def _healthy(url: str) -> bool:
         return False
 
 
+@pytest.mark.skipif(shutil.which("nginx") is None, reason="needs Debian's nginx")
 def test_a_killed_replica_loses_no_other_session_and_is_back_within_10_s(tmp_path):
     import signal
 
