@@ -312,11 +312,18 @@ def _gpkg(data: pipeline.AppData, kommunenumre: tuple[str, ...]) -> bytes:
     return exports.geopackage_bytes(national_polygons()[0], table)
 
 
-def init_state(key: str, options: list[str], default: str) -> None:
-    """Take a widget's first value from the URL, so every view can be shared."""
+def init_state(key: str, options: list[str], default: str) -> str | None:
+    """Take a widget's first value from the URL, so every view can be shared.
+
+    Returns the URL's value when it is not one of the options (the default is used), so
+    the page can say so; else ``None``.
+    """
     if key not in st.session_state:
         value = st.query_params.get(key, default)
         st.session_state[key] = value if value in options else default
+        if value not in options:
+            return str(value)
+    return None
 
 
 def share_state(*keys: str) -> None:
@@ -379,8 +386,15 @@ def page_find(data: pipeline.AppData) -> None:
     with right:
         national_lines(data.lines)
     with left:
+        # The box takes a long paste (Streamlit drops a paste past max_chars whole, with
+        # nothing said); the search reads the first MAX_QUERY_CHARS and says so.
         query = st.text_input("Adresse, postnummer, sted eller kommune", key="q",
-                              max_chars=200, placeholder="f.eks. 3840, Alta eller Tysnes")
+                              max_chars=10 * geocode.MAX_QUERY_CHARS,
+                              placeholder="f.eks. 3840, Alta eller Tysnes")
+        if len(query) > geocode.MAX_QUERY_CHARS:
+            query = query[:geocode.MAX_QUERY_CHARS]
+            st.info(f"Søket var langt: bare de første {geocode.MAX_QUERY_CHARS} tegnene "
+                    "brukes.")
         st.caption("🔒 Søket ditt lagres ikke og sendes ikke til andre: alt slås opp på "
                    "denne tjeneren.")
         if not query.strip():
@@ -522,7 +536,11 @@ def page_coverage(data: pipeline.AppData) -> None:
     names = dict(zip(data.kommuner["kommunenummer"], data.kommuner["kommunenavn"], strict=True))
     init_state("org", list(ORG_CHOICES), "alle")
     init_state("maal", list(MEASURE_CHOICES), "km")
-    init_state("kommune", numbers, "4022")
+    unknown = init_state("kommune", numbers, "4022")
+    if unknown is not None:
+        st.warning(f"Fant ingen kommune med nummer «{escape_markdown(geocode.shorten(unknown))}» "
+                   f"blant de {len(numbers)} kommunene i 2024; viser "
+                   f"{escape_markdown(names[st.session_state.kommune])} i stedet.")
     if st.session_state.get("clicked_kommune") in names:  # a click on the map, last run
         st.session_state.kommune = st.session_state.pop("clicked_kommune")
         st.session_state.kommune_pick = None
@@ -624,9 +642,15 @@ def page_new_groups(data: pipeline.AppData) -> None:
     objective = OBJECTIVE_CHOICES[st.session_state.hensyn][1]
     names = dict(zip(data.kommuner["kommunenummer"], data.kommuner["kommunenavn"], strict=True))
     if "med" not in st.session_state:  # from a shared link: ?med=4022,3431 (each once)
-        st.session_state.med = list(dict.fromkeys(
-            n for n in st.query_params.get("med", "").split(",") if n in names
-        ))[:planning.MAX_NEW_GROUPS]
+        asked = list(dict.fromkeys(n for n in st.query_params.get("med", "").split(",") if n))
+        st.session_state.med = [n for n in asked if n in names][:planning.MAX_NEW_GROUPS]
+        unknown = [n for n in asked if n not in names]
+        if unknown:
+            st.warning(f"Fant ingen kommune med nummer "
+                       f"{escape_markdown(geocode.shorten(', '.join(unknown)))}; de er utelatt.")
+        if len([n for n in asked if n in names]) > planning.MAX_NEW_GROUPS:
+            st.warning(f"Lenken nevner {len([n for n in asked if n in names])} kommuner; "
+                       f"bare de {planning.MAX_NEW_GROUPS} første er tatt med.")
     fixed = st.multiselect("Hva om disse kommunene får en gruppe? (resten velges rundt dem)",
                            list(names), key="med", format_func=lambda n: f"{names[n]} ({n})",
                            placeholder="Velg kommuner …",
@@ -781,7 +805,9 @@ def page_upload(data: pipeline.AppData) -> None:
         with st.spinner("Leser lista og regner ut alle tall på nytt …"):
             st.session_state.opplasting = pipeline.apply_upload(
                 load(), [(upload_file.name, upload_file.getvalue())],
-                None if organisation == "fra_lista" else organisation, mode)
+                None if organisation == "fra_lista" else organisation, mode,
+                on_wait=lambda: st.info("En annen liste leses nå på denne serveren; din "
+                                        "leses straks etter (én om gangen)."))
     if right.button("Fjern opplastet liste", disabled="opplasting" not in st.session_state):
         st.session_state.pop("opplasting", None)
         st.rerun()

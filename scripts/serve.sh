@@ -11,7 +11,10 @@
 #   TILBUDSKART_DATA_DIR, STREAMLIT_BROWSER_SERVER_ADDRESS, … are passed on to the app.
 #
 # Replicas listen on 127.0.0.1 only; people reach them through nginx. With 0 replicas the
-# one server listens on TILBUDSKART_LISTEN itself. Stops everything on SIGINT/SIGTERM.
+# one server listens on TILBUDSKART_LISTEN itself. The script supervises what it started:
+# a replica or nginx that ends is started again (within a second), while the others keep
+# serving; pids are in the run folder (replica-PORT.pid, nginx-main.pid). Stops everything
+# on SIGINT/SIGTERM. For systemd instead, see deploy/systemd/.
 # The Dockerfile runs exactly this script.
 set -eu
 
@@ -45,28 +48,56 @@ fi
 
 run=${TILBUDSKART_RUN_DIR:-$(mktemp -d "${TMPDIR:-/tmp}/tilbudskart-serve.XXXXXX")}
 mkdir -p "$run"
+
+# One replica on a loopback port; its pid in $run/replica-PORT.pid (for operators and tests).
+start_replica() {
+    "$python" -m streamlit run serve.py --server.address 127.0.0.1 --server.port "$1" &
+    echo "$!" > "$run/replica-$1.pid"
+}
+start_nginx() {
+    nginx -e stderr -c "$run/nginx.conf" -p "$run" &
+    echo "$!" > "$run/nginx-main.pid"
+}
+all_pids() {
+    for file in "$run"/replica-*.pid "$run/nginx-main.pid"; do
+        [ -f "$file" ] && cat "$file"
+    done
+}
+
 upstreams=""
 i=0
 while [ "$i" -lt "$replicas" ]; do
     port=$((first_port + i))
-    "$python" -m streamlit run serve.py --server.address 127.0.0.1 --server.port "$port" &
-    pids="$pids $!"
-    upstreams="$upstreams        server 127.0.0.1:$port;\\n"
+    start_replica "$port"
+    # A replica that fails a request is skipped for 5 s (nginx then tries the next one).
+    upstreams="$upstreams        server 127.0.0.1:$port max_fails=1 fail_timeout=5s;\\n"
     i=$((i + 1))
 done
 sed -e "s|@RUN@|$run|g" -e "s|@LISTEN@|$listen|g" -e "s|@UPSTREAMS@|$upstreams|" \
     deploy/nginx.conf > "$run/nginx.conf"
 nginx -e stderr -t -q -c "$run/nginx.conf" -p "$run"
-nginx -e stderr -c "$run/nginx.conf" -p "$run" &
-pids="$pids $!"
+start_nginx
+stop() {
+    trap - INT TERM EXIT
+    for pid in $(all_pids); do kill "$pid" 2>/dev/null || true; done
+    wait 2>/dev/null || true
+}
 echo "tilbudskart: $replicas replicas behind nginx on http://$listen (run folder $run)"
-# Stop everything as soon as any one of them ends.
+# Supervise: a replica (or nginx) that ends is started again; the others keep serving, and
+# nginx sends the dead one's requests to the next replica meanwhile.
 while :; do
-    for pid in $pids; do
-        if ! kill -0 "$pid" 2>/dev/null; then
-            echo "tilbudskart: process $pid ended; stopping" >&2
-            exit 1
+    i=0
+    while [ "$i" -lt "$replicas" ]; do
+        port=$((first_port + i))
+        if ! kill -0 "$(cat "$run/replica-$port.pid")" 2>/dev/null; then
+            echo "tilbudskart: replica on port $port ended; starting it again" >&2
+            start_replica "$port"
         fi
+        i=$((i + 1))
     done
-    sleep 2
+    if ! kill -0 "$(cat "$run/nginx-main.pid")" 2>/dev/null; then
+        echo "tilbudskart: nginx ended; starting it again" >&2
+        start_nginx
+    fi
+    sleep 0.5
 done

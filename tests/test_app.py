@@ -350,3 +350,39 @@ def test_the_table_says_which_columns_follow_the_chosen_organisation():
     assert "gjelder Al-Anon" in notes and "de andre kolonnene gjelder alle" in notes
     assert "de andre kolonnene" not in " ".join(
         c.value for c in run({"side": "dekning"}).caption)
+
+
+def test_a_sami_name_of_two_kommuner_offers_both():
+    at = run()
+    at.text_input(key="q").input("Báhcavuotna").run()
+    assert set(at.radio(key="valg").options) == {
+        "Báhcavuotna (Båtsfjord kommune, Finnmark)", "Báhcavuotna (Balsfjord kommune, Troms)"}
+    at.radio(key="valg").set_value("Báhcavuotna (Balsfjord kommune, Troms)").run()
+    assert "Balsfjord" in text_of(at)
+
+
+def test_a_paste_over_200_characters_is_cut_with_a_note():
+    at = run()
+    at.text_input(key="q").input("Alta " + "x" * 300).run()
+    assert any("bare de første 200 tegnene" in i.value for i in at.info)
+    assert not any("for lang" in w.value for w in at.warning)
+
+
+def test_an_unknown_kommune_number_in_the_link_is_said():
+    at = run({"side": "dekning", "kommune": "0826"})
+    assert any("Fant ingen kommune med nummer «0826»" in w.value and "Seljord" in w.value
+               for w in at.warning)
+    at = run({"side": "dekning", "kommune": "4022"})
+    assert not at.warning
+
+
+def test_unknown_and_too_many_kommuner_in_a_shared_plan_link_are_said(kommuner):
+    from tilbudskart import planning
+
+    numbers = list(kommuner.index[: planning.MAX_NEW_GROUPS + 2])
+    at = run({"side": "nye", "antall": "3", "med": ",".join(["9999", *numbers])})
+    warnings = " ".join(w.value for w in at.warning)
+    assert "Fant ingen kommune med nummer 9999" in warnings
+    assert (f"Lenken nevner {planning.MAX_NEW_GROUPS + 2} kommuner; bare de "
+            f"{planning.MAX_NEW_GROUPS} første er tatt med") in warnings
+    assert len(at.multiselect(key="med").value) == planning.MAX_NEW_GROUPS

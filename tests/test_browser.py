@@ -571,3 +571,83 @@ def test_a_tables_menus_are_norwegian(server, page):
     stats = page.get_by_test_id("stDataFrameStatisticsMenu").inner_text()
     assert "0,3%" in stats and not re.search(r"\d\.\d", stats), stats
     assert sorted(set(english)) == []
+
+
+_LINKS_JS = """() => {
+  const seen = [];
+  const walk = (doc) => {
+    for (const a of doc.querySelectorAll('a[href]')) seen.push('a ' + a.getAttribute('href'));
+    for (const i of doc.querySelectorAll('img[src]')) seen.push('img ' + i.getAttribute('src'));
+    for (const f of doc.querySelectorAll('iframe')) {
+      try { if (f.contentDocument) walk(f.contentDocument); } catch (e) {}
+    }
+  };
+  walk(document);
+  return seen;
+}"""
+
+
+def _outside_links(page, server: str) -> set[str]:
+    """Every <a href>/<img src> of the page (and its iframes) that points off the server."""
+    inside = ("#", "/", "tel:", "data:", "blob:", "about:", "javascript:void", server)
+    return {link for link in page.evaluate(_LINKS_JS)
+            if not link.split(" ", 1)[1].startswith(inside)}
+
+
+def _visit_every_page(page, server: str, shot: str = "") -> set[str]:
+    """Search for Seljord, then open every page in the same session; return their links."""
+    links = set()
+    page.get_by_text("Finn nærmeste gruppe").first.click()
+    box = page.get_by_label("Adresse, postnummer, sted eller kommune")
+    box.fill("Seljord")
+    box.press("Enter")
+    page.get_by_text("Nærmeste selvhjelpsgrupper").wait_for(timeout=60_000)
+    page.wait_for_timeout(2000)
+    if shot:
+        page.screenshot(path=str(ARTIFACTS / shot), full_page=True)
+    links |= _outside_links(page, server)
+    for label, ready in (("Dekningskart", "Alle kommuner"),
+                         ("Hvor trengs nye grupper",
+                          "Hva betyr planen for dem som bor lengst unna?"),
+                         ("Last opp oppdatert liste", "Last ned mal (CSV)")):
+        page.get_by_text(label).first.click()
+        page.get_by_text(ready, exact=True).first.wait_for(timeout=120_000)
+        page.wait_for_timeout(2500)
+        links |= _outside_links(page, server)
+    return links
+
+
+def test_no_link_from_data_on_any_page_after_an_evil_upload(server, page, tmp_path):
+    """Names, notes and meeting links of an upload are text: no <a>/<img> to elsewhere."""
+    import pandas as pd
+
+    page.goto(f"{server}/?side=last", wait_until="networkidle")
+    page.get_by_text("Last ned mal (CSV)").wait_for(timeout=60_000)
+    own = _visit_every_page(page, server)  # the project's own links, before any upload
+    evil = ["![px](http://evil.example/p.png)", "http://evil.example/bare",
+            "www.evil.example", "[klikk](https://evil.example/k)", "ond@evil.example",
+            "<a href='https://evil.example/a'>a</a>", "<img src='https://evil.example/i'>"]
+    rows = [{"navn": name, "organisasjon": "LMS", "sted": place, "merknad": name,
+             "lenke": "https://evil.example/meeting" if i % 2 else ""}
+            for i, (name, place) in enumerate(zip(evil, ["Seljord", "Kviteseid", "Bø",
+                                                         "Seljord", "Tokke", "Vinje",
+                                                         "Seljord"], strict=True))]
+    rows.append({"navn": "Nettmøte http://evil.example/n", "organisasjon": "LMS", "sted": "",
+                 "merknad": "www.evil.example/n", "lenke": "https://evil.example/online",
+                 "møteform": "nett"})
+    path = tmp_path / "ond_liste.csv"
+    path.write_bytes(pd.DataFrame(rows).to_csv(index=False, sep=";").encode("utf-8"))
+    page.get_by_text("Last opp oppdatert liste").first.click()
+    page.locator("input[type='file']").set_input_files(str(path))
+    page.get_by_text(path.name).first.wait_for(timeout=30_000)
+    page.get_by_role("button", name="Bruk lista").click()
+    page.get_by_text("Rapport: rader med problemer").or_(
+        page.get_by_text("Forhåndsvisning")).first.wait_for(timeout=120_000)
+    page.wait_for_timeout(1500)
+    after = _outside_links(page, server) | _visit_every_page(page, server,
+                                                             "ond_liste_finn.png")
+    page.screenshot(path=str(ARTIFACTS / "ond_liste_last.png"), full_page=True)
+    assert not [link for link in after if "evil" in link], after
+    assert after <= own, after - own
+    assert "a https://www.motstoff.no" in own  # the project's own link stays a link
+    assert not [r for r in page.outside_requests if "evil" in r]

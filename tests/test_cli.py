@@ -399,3 +399,17 @@ def test_compare_prints_then_and_now(tmp_path, capsys):
     coverage = pd.read_csv(out / "compare_coverage.csv")
     assert set(coverage["organisation"]) == {"lms", "all"}
     assert cli.main(["compare", str(mine), "2007"]) == 2
+
+
+def test_every_output_names_its_build(built):
+    ident = (built / "BUILD").read_text(encoding="utf-8").strip()
+    assert re.fullmatch(r"[0-9a-f]{16}", ident)
+    assert (built / outputs.CURRENT / "BUILD").read_text(encoding="utf-8").strip() == ident
+    for name in ("services.csv", "kommuner.csv", "unresolved.csv", "import_report.csv",
+                 "travel_anomalies.csv"):
+        frame = pd.read_csv(built / name, dtype=str, encoding="utf-8-sig")
+        assert frame.columns[-1] == "build_id" and set(frame["build_id"]) <= {ident}, name
+    for layer in ("services", "kommuner"):
+        frame = pyogrio.read_dataframe(built / "tilbudskart.gpkg", layer=layer,
+                                       read_geometry=False)
+        assert set(frame["build_id"]) == {ident}, layer

@@ -350,3 +350,10 @@ def test_registry_corrections_are_applied(services):
     assert "l.1866" in rogaland["note"]
     for ident in ("lms-003", "lms-034", "fk-013"):
         assert rows.loc[ident, "precision"] == "kommune", ident
+
+
+@pytest.mark.parametrize("name", ["Báhcavuotna", "Báhccavuotna", "bahcavuotna"])
+def test_a_sami_name_two_kommuner_go_by_offers_both(gazetteer, name):
+    resolution = gazetteer.search(name)
+    assert resolution.match is None and resolution.reason.startswith("ambiguous")
+    assert {c.kommunenummer for c in resolution.candidates} == {"5632", "5532"}

@@ -18,12 +18,13 @@ def publish(out: Path, files: dict[str, str]) -> list[Path]:
     with outputs.publishing(out) as publication:
         for name, text in files.items():
             (publication.folder / name).write_text(text, encoding="utf-8")
-    return publication.written
+    # Every build also writes its BUILD file (tested on its own below).
+    return [p for p in publication.written if p.name != outputs.BUILD_FILE]
 
 
 def contents(out: Path) -> dict[str, str]:
     return {p.name: p.read_text(encoding="utf-8") for p in out.iterdir()
-            if p.is_file() and p.name != outputs.CURRENT}
+            if p.is_file() and p.name not in (outputs.CURRENT, outputs.BUILD_FILE)}
 
 
 OLD = {"services.csv": "old services", "kommuner.csv": "old kommuner", "x.gpkg": "old gpkg"}
@@ -191,3 +192,31 @@ def test_a_pickle_into_an_unwritable_place_raises_oserror(tmp_path: Path) -> Non
     blocker.write_text("x", encoding="utf-8")
     with pytest.raises(OSError):
         outputs.replace_pickle({}, blocker / "appdata-x.pickle", "appdata-*.pickle")
+
+
+def test_a_reader_that_resolves_current_once_reads_one_build_across_a_swap(tmp_path):
+    out = tmp_path / "out"
+    publish(out, {"services.csv": "id,build_id\nA,first\n",
+                  "kommuner.csv": "k,build_id\n1,first\n"})
+    first = (out / outputs.BUILD_FILE).read_text(encoding="utf-8").strip()
+    assert first == outputs.current_build(out).name  # out/BUILD names the build
+
+    def build_id(path: Path) -> str:
+        return path.read_text(encoding="utf-8").splitlines()[1].split(",")[-1]
+
+    # Read services, a build is published, read kommuner: through out/<name> a mix ...
+    folder = outputs.resolve_current(out)
+    services_plain = build_id(out / "services.csv")
+    services_once = build_id(folder / "services.csv")
+    publish(out, {"services.csv": "id,build_id\nA,second\n",
+                  "kommuner.csv": "k,build_id\n1,second\n"})
+    assert (services_plain, build_id(out / "kommuner.csv")) == ("first", "second")
+    # ... through the folder resolved once, one build (kept through the next swap).
+    assert (services_once, build_id(folder / "kommuner.csv")) == ("first", "first")
+    assert (folder / outputs.BUILD_FILE).read_text(encoding="utf-8").strip() == first
+    assert (out / outputs.BUILD_FILE).read_text(encoding="utf-8").strip() != first
+
+
+def test_no_published_build_is_said(tmp_path):
+    with pytest.raises(outputs.OutputError, match="no published build"):
+        outputs.resolve_current(tmp_path)

@@ -10,6 +10,7 @@ browser does, and asserts that nothing was attempted.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import shutil
@@ -27,7 +28,7 @@ import pytest
 from websockets.exceptions import InvalidStatus
 
 from conftest import free_port, start_streamlit
-from tilbudskart import serving
+from tilbudskart import serving, settings
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SEARCH_LABEL = "Adresse, postnummer, sted eller kommune"
@@ -480,3 +481,207 @@ print(sorted(m for m in ("matplotlib.backends.backend_pdf", "tilbudskart.report"
                               [str(REPO_ROOT / "src"), os.environ.get("PYTHONPATH", "")])})
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.strip().splitlines()[-2:] == ["[]", "[]"]
+
+
+# -- health that tells the truth --------------------------------------------------------------
+
+
+def test_an_unhealthy_server_answers_503_with_its_reason(monkeypatch):
+    monkeypatch.setattr(serving, "_WARM", threading.Event())
+    serving._WARM.set()
+    monkeypatch.setattr(serving, "_PROBLEMS", {"warm-up": "failed: DataError: checksum"})
+    assert _through_gate("/_stcore/health")[0] == ["503"]
+    # Pages and sessions still pass: the app shows people its own message.
+    assert _through_gate("/_stcore/stream", kind="websocket")[0][0] == "/_stcore/stream"
+    monkeypatch.setattr(serving, "_PROBLEMS", {})
+    assert _through_gate("/_stcore/health")[0] == ["/_stcore/health", "200"]
+
+
+def test_a_failed_warm_up_makes_the_server_unhealthy(monkeypatch):
+    from tilbudskart import datasources, pipeline
+
+    def broken(*args, **kwargs):
+        raise datasources.DataError("vegnett_n1000.geojson: checksum differs from geo/manifest")
+
+    monkeypatch.setattr(serving, "_PROBLEMS", {})
+    monkeypatch.setattr(serving, "WARM_MODULES", ())
+    monkeypatch.setattr(pipeline, "load_app_data", broken)
+    monkeypatch.setattr(serving.gc, "freeze", lambda: None)
+    serving.warm_up()
+    assert serving.health_problems() == [
+        "warm-up: failed: DataError: vegnett_n1000.geojson: checksum differs from geo/manifest"]
+
+
+def test_translations_are_checked_per_bundle_family(tmp_path):
+    entry = serving.Translation("utils", "`Choose an option`", "`Velg`", 2, "menus")
+    # The text moved between two split chunks of one family: counted together, no alarm.
+    (tmp_path / "utils.AAAAAAAA.js").write_text("a=`Choose an option`;", encoding="utf-8")
+    (tmp_path / "utils.BBBBBBBB.js").write_text("b=`Choose an option`;", encoding="utf-8")
+    (tmp_path / "other.CCCCCCCC.js").write_text("`Choose an option`", encoding="utf-8")
+    assert serving.check_translations(tmp_path, (entry,)) == []
+    (tmp_path / "utils.BBBBBBBB.js").write_text("b=`Choose one`;", encoding="utf-8")
+    assert serving.check_translations(tmp_path, (entry,)) == [
+        "utils: '`Choose an option`' found 1 times, the table says 2"]
+
+
+def test_the_installed_streamlit_takes_every_translation():
+    assert serving.check_translations() == []
+
+
+def test_an_untranslated_frontend_is_unhealthy_and_logged(monkeypatch, tmp_path, caplog):
+    monkeypatch.setattr(serving, "_PROBLEMS", {})
+    monkeypatch.setattr(serving, "streamlit_js_folder", lambda: tmp_path)  # no bundles
+    with caplog.at_level("INFO", logger="tilbudskart.serving"):
+        serving._check_frontend()
+    total = len(serving.read_translations())
+    assert [r.getMessage() for r in caplog.records] == [
+        f"frontend translations: 0 of {total} apply to this Streamlit"]
+    assert serving.health_problems()[0].startswith(
+        f"frontend: {total} of {total} Norwegian texts do not apply to this Streamlit")
+
+
+def test_a_server_with_broken_data_says_so_on_its_health_check(tmp_path):
+    # A byte changed in the road network: every page would fail, so no proxy may send
+    # people here (issue 19: it answered 200).
+    data = tmp_path / "data"
+    data.mkdir()
+    shared = Path(os.environ[settings.DATA_DIR_ENV])
+    for path in shared.iterdir():
+        (data / path.name).symlink_to(path)
+    roads = data / "vegnett_n1000.geojson"
+    content = bytearray(roads.read_bytes())
+    roads.unlink()
+    content[1000] = ord(" ") if content[1000] != ord(" ") else ord("\t")
+    roads.write_bytes(bytes(content))
+    port = free_port()
+    env = {**os.environ, settings.DATA_DIR_ENV: str(data),
+           settings.BUILD_CACHE_ENV: str(tmp_path / "cache")}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "serve.py", "--server.port", str(port),
+         "--server.address", "127.0.0.1", "--server.headless", "true"],
+        cwd=REPO_ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            assert time.monotonic() < deadline, "no answer from the health check"
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health",
+                                            timeout=10):
+                    pytest.fail("healthy with broken data")
+            except urllib.error.HTTPError as refused:
+                code, body = refused.code, refused.read().decode()
+                if body != "warming up":
+                    break
+            except OSError:
+                time.sleep(0.2)
+        assert code == 503
+        assert body.startswith("unhealthy: warm-up: failed: DataError"), body
+        assert "vegnett_n1000.geojson" in body
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+
+
+def _serve_script(tmp_path: Path, replicas: int = 2) -> tuple[subprocess.Popen[bytes], str,
+                                                                  list[int]]:
+    """Start scripts/serve.sh on free ports; wait until nginx and every replica answer."""
+    listen = free_port()
+    first = free_port()
+    while listen in range(first, first + replicas):
+        first = free_port()
+    ports = [first + i for i in range(replicas)]
+    env = {**os.environ, "TILBUDSKART_LISTEN": f"127.0.0.1:{listen}",
+           "TILBUDSKART_REPLICA_PORT": str(first), "TILBUDSKART_RUN_DIR": str(tmp_path),
+           "PYTHON": sys.executable,
+           "PYTHONPATH": os.pathsep.join([str(REPO_ROOT / "src"),
+                                          os.environ.get("PYTHONPATH", "")])}
+    script = subprocess.Popen(["sh", "scripts/serve.sh", str(replicas)], cwd=REPO_ROOT,
+                              env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                              start_new_session=True)
+    deadline = time.monotonic() + 90
+    for url in [f"http://127.0.0.1:{p}/_stcore/health" for p in ports] + [
+            f"http://127.0.0.1:{listen}/_stcore/health"]:
+        while not _healthy(url):
+            if time.monotonic() > deadline or script.poll() is not None:
+                script.kill()
+                pytest.fail("serve.sh did not start: " + script.communicate()[0].decode())
+            time.sleep(0.3)
+    return script, f"http://127.0.0.1:{listen}", ports
+
+
+def _healthy(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as answer:
+            return answer.status == 200
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(shutil.which("nginx") is None, reason="needs Debian's nginx")
+def test_a_killed_replica_loses_no_other_session_and_is_back_within_10_s(tmp_path):
+    import signal
+
+    script, url, ports = _serve_script(tmp_path)
+    try:
+        async def under_load() -> tuple[dict[int, int], list[str], float | None, int]:
+            # Six browsers on each replica (straight to its port: where each is, is known).
+            victim, survivor = ports
+            sessions: dict[int, list[serving.StreamlitSession]] = {p: [] for p in ports}
+            for port in ports:
+                direct = f"http://127.0.0.1:{port}"
+                for _ in range(6):
+                    session = serving.StreamlitSession(direct, {"Origin": direct})
+                    await session.__aenter__()
+                    await session.run("side=finn")
+                    sessions[port].append(session)
+            answers: dict[int, int] = {}
+            failures: list[str] = []
+
+            async def search(session: serving.StreamlitSession, n: int) -> None:
+                for place in ("Alta", "Seljord", "Bodø", "Voss", "Tromsø", "Molde"):
+                    try:
+                        await session.run("side=finn", {SEARCH_LABEL: place}, timeout=60)
+                    except Exception as exc:
+                        failures.append(f"{n} {place}: {type(exc).__name__}")
+                        return
+                    if "Nærmeste selvhjelpsgrupper" in " ".join(session.texts):
+                        answers[n] = answers.get(n, 0) + 1
+                    else:
+                        failures.append(f"{n} {place}: no answer")
+
+            load = [asyncio.create_task(search(s, n))
+                    for n, s in enumerate(sessions[survivor])]
+            await asyncio.sleep(0.5)
+            killed_at = time.monotonic()
+            os.kill(int((tmp_path / f"replica-{victim}.pid").read_text()), signal.SIGKILL)
+            await asyncio.gather(*load)
+            back = None
+            while time.monotonic() - killed_at < 30:
+                if _healthy(f"http://127.0.0.1:{victim}/_stcore/health"):
+                    back = time.monotonic() - killed_at
+                    break
+                await asyncio.sleep(0.2)
+            # Browsers reconnect through nginx, whichever replica their route names.
+            again = serving.StreamlitSession(url, {"Origin": url, "Cookie": "tk_route=b0"})
+            await again.__aenter__()
+            await again.run("side=finn")
+            reconnected = len(again.texts)
+            for session in [*sessions[survivor], again]:
+                await session.__aexit__()
+            for session in sessions[victim]:
+                with contextlib.suppress(Exception):
+                    await session.__aexit__()
+            return answers, failures, back, reconnected
+
+        answers, failures, back, reconnected = asyncio.run(under_load())
+        assert not failures, failures
+        assert answers and all(count == 6 for count in answers.values()), answers
+        assert back is not None and back < 10, back
+        print(f"killed replica healthy again after {back:.1f} s; answers {answers}")
+        assert reconnected > 0
+        assert script.poll() is None  # serve.sh and nginx went on
+        assert _healthy(f"{url}/_stcore/health")
+    finally:
+        script.terminate()
+        output = script.communicate(timeout=30)[0].decode()
+    assert "ended; starting it again" in output, output[-2000:]

@@ -628,6 +628,41 @@ def _log_level(verbose: int, quiet: bool) -> int:
     return {0: logging.WARNING, 1: logging.INFO}.get(verbose, logging.DEBUG)
 
 
+#: What is said when writing failed for want of space (whichever library noticed it).
+DISK_FULL = ("the disk is full (disken er full): free some space and run the command again; "
+             "the outputs of the last complete build are kept")
+
+
+def disk_full(exc: BaseException, folder: object = None) -> bool:
+    """Return whether an error means the disk is full.
+
+    ``OSError`` ENOSPC/EDQUOT anywhere in the exception's chain, "No space left on device"
+    in its message (GDAL/pyogrio, SQLite say it in words), or an error while less than
+    1 MiB is free where the command writes (``folder``): pyogrio's "Failed to commit
+    transaction" says no more than that.
+    """
+    import errno
+    import shutil
+
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, OSError) and seen.errno in (errno.ENOSPC, errno.EDQUOT):
+            return True
+        text = str(seen).casefold()
+        if "no space left" in text or "disk is full" in text or "database or disk is full" in text:
+            return True
+        seen = seen.__cause__ or seen.__context__
+    if folder is None:
+        return False
+    path = Path(str(folder)).absolute()
+    while not path.exists() and path != path.parent:
+        path = path.parent
+    try:
+        return shutil.disk_usage(path).free < 1024 * 1024
+    except OSError:
+        return False
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit code (2 for bad arguments, 1 for errors)."""
     for stream in (sys.stdout, sys.stderr):
@@ -660,6 +695,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:
         if args.verbose >= 2:
             traceback.print_exc()
+        if disk_full(exc, getattr(args, "out", None)):
+            _error(DISK_FULL)
+            return 1
         _error(f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__)
         return 1
     finally:

@@ -16,8 +16,10 @@ from pathlib import Path
 
 import pandas as pd
 
-#: A cell starting with = + @ tab CR, or with - not followed by a plain number (OWASP).
-FORMULA_START = re.compile(r"^(?:[=+@\t\r]|-(?!\d*\.?\d+(?:[eE][-+]?\d+)?$))")
+#: A cell starting with = + @ tab CR, or with - not followed by a plain number (OWASP);
+#: also their fullwidth forms (＝ ＋ ＠ －), which spreadsheets in East Asian locales run too.
+FORMULA_START = re.compile(r"^(?:[=+@\t\r\uff1d\uff0b\uff20]|[-\uff0d]"
+                           r"(?!\d*\.?\d+(?:[eE][-+]?\d+)?$))")
 
 
 def excel_safe_text(value: object) -> object:

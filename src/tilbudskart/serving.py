@@ -322,9 +322,9 @@ class NorwegianFrontend:
     own (Streamlit's, with a digest of the table appended), so a cached copy is used only
     while both the bundle and the table are unchanged; ``Last-Modified`` and range requests
     are dropped for these files, and they are cached for :data:`TRANSLATED_MAX_AGE`
-    seconds. Every other request passes untouched. An entry whose English text is not
-    found as often as the table says is logged once (``tests/test_norwegian_frontend.py``
-    fails on it).
+    seconds. Every other request passes untouched. Whether every entry applies is checked
+    once at start over each bundle family (:func:`check_translations`: split chunks give
+    no false alarm); when one does not, the health check answers 503.
 
     Parameters
     ----------
@@ -344,7 +344,6 @@ class NorwegianFrontend:
             self.bundles[entry.bundle] = (*self.bundles.get(entry.bundle, ()), entry)
         digest = hashlib.sha256(repr(table).encode()).hexdigest()[:12]
         self.etag_suffix = f"-nb{digest}".encode()
-        self._reported: set[str] = set()
 
     def _entries(self, scope: Scope) -> tuple[Translation, ...]:
         path = str(scope.get("path", ""))
@@ -374,15 +373,6 @@ class NorwegianFrontend:
             kept.append((key, value))
         return kept
 
-    def _report(self, name: str, found: dict[Translation, int]) -> None:
-        if name in self._reported:
-            return
-        self._reported.add(name)
-        for entry, count in found.items():
-            if count != entry.occurrences:
-                logger.warning("%s: %r found %d times, the table says %d (another Streamlit "
-                               "version?)", name, entry.english, count, entry.occurrences)
-
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Pass the request on; translate the answer if it is a bundle in the table."""
         entries = self._entries(scope)
@@ -397,9 +387,7 @@ class NorwegianFrontend:
             return None if message["status"] == 200 else message
 
         def translate(source: bytes) -> bytes:
-            translated, found = translate_bundle(source, entries)
-            self._report(str(scope["path"]).rsplit("/", 1)[-1], found)
-            return translated
+            return translate_bundle(source, entries)[0]
 
         rewrite = _rewriting_body(send, hold, translate, self._headers, head=head)
         await self.app(inner, receive, rewrite)
@@ -514,8 +502,72 @@ GATED_PATHS = ("/_stcore/health", "/_stcore/stream")
 HEALTH_HOLD_SECONDS = 3.0
 
 
+#: Why this server should not get people (reason → one line), set at start; empty when
+#: healthy. :class:`WarmGate` answers ``/_stcore/health`` with 503 and these lines.
+_PROBLEMS: dict[str, str] = {}
+
+
+def health_problems() -> list[str]:
+    """Return why the server is unhealthy (empty when it is healthy)."""
+    return [f"{key}: {line}" for key, line in sorted(_PROBLEMS.items())]
+
+
+def streamlit_js_folder() -> Path:
+    """Return the folder of the installed Streamlit's JavaScript bundles."""
+    import streamlit
+
+    return Path(streamlit.__file__).parent / "static" / "static" / "js"
+
+
+def check_translations(folder: Path | None = None,
+                       table: tuple[Translation, ...] | None = None) -> list[str]:
+    """Check the frontend translation table against the installed bundles, per family.
+
+    A bundle family is every file with the same name before its hash (``utils.*.js``):
+    an entry's English text is counted over all of them, so a text that moved to another
+    split chunk of the same family is no false alarm.
+
+    Returns
+    -------
+    list of str
+        One line per entry that would not apply as the table says (found another number
+        of times); empty when every entry applies.
+
+    """
+    folder = streamlit_js_folder() if folder is None else folder
+    table = _default_translations() if table is None else table
+    families: dict[str, list[bytes]] = {}
+    for path in sorted(folder.glob("*.js")):
+        family = bundle_of(path.name)
+        if family is not None and any(entry.bundle == family for entry in table):
+            families.setdefault(family, []).append(path.read_bytes())
+    wrong = []
+    for entry in table:
+        found = sum(source.count(entry.english.encode())
+                    for source in families.get(entry.bundle, []))
+        if found != entry.occurrences:
+            wrong.append(f"{entry.bundle}: {entry.english!r} found {found} times, the table "
+                         f"says {entry.occurrences}")
+    return wrong
+
+
+def _check_frontend() -> None:
+    """At start: log how many translations apply; an untranslated frontend is unhealthy."""
+    try:
+        wrong = check_translations()
+    except OSError as exc:
+        wrong = [f"the bundles cannot be read ({exc.strerror})"]
+    total = len(_default_translations())
+    (logger.warning if wrong else logger.info)(
+        "frontend translations: %d of %d apply to this Streamlit", total - len(wrong), total)
+    if wrong:
+        _PROBLEMS["frontend"] = (f"{len(wrong)} of {total} Norwegian texts do not apply to "
+                                 f"this Streamlit (first: {wrong[0]})")
+
+
 def _warm_up_in_background() -> None:
     try:
+        _check_frontend()
         warm_up()
     finally:
         _WARM.set()
@@ -560,6 +612,11 @@ class WarmGate:
             if not _WARM.is_set():
                 await Response("warming up", status_code=503,
                                headers={"Retry-After": "1"})(scope, receive, send)
+                return
+            problems = health_problems()
+            if health and problems:  # data failing its checks, a failed warm-up, English UI
+                await Response("unhealthy: " + "; ".join(problems), status_code=503,
+                               media_type="text/plain")(scope, receive, send)
                 return
         await self.app(scope, receive, send)
 
@@ -717,6 +774,8 @@ def warm_up() -> None:
         pipeline.load_app_data(settings.imports())
     except Exception as exc:  # the app reports a broken data folder itself
         logger.warning("warm-up at start failed with %s", type(exc).__name__)
+        # ... and the health check says so, so a proxy sends nobody here.
+        _PROBLEMS["warm-up"] = f"failed: {type(exc).__name__}: {' '.join(str(exc).split())[:300]}"
     # What is loaded now lives as long as the server: move it out of the garbage
     # collector's sight, so a full collection (tens of ms over ~10⁵ objects) does not land
     # in the middle of someone's search.

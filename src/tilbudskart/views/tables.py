@@ -14,7 +14,7 @@ from pandas.io.formats.style import Styler
 
 from tilbudskart import settings
 from tilbudskart.views.measures import MEASURES, Measure
-from tilbudskart.views.text import PRECISION_LABELS, escape_markdown, figure
+from tilbudskart.views.text import PRECISION_LABELS, escape_markdown, figure, own_links
 
 
 def styled(table: pd.DataFrame, digits: dict[str, int] | None = None,
@@ -43,7 +43,8 @@ def styled(table: pd.DataFrame, digits: dict[str, int] | None = None,
     formats: dict[Any, str | Callable[[object], str] | None] = {
         c: formatter(digits.get(c, 0)) for c in numeric}
     if markdown:
-        formats.update({c: escape_markdown for c in table.columns if c not in formats})
+        formats.update({c: lambda value: own_links(escape_markdown(value))
+                        for c in table.columns if c not in formats})
     return table.style.format(formats)
 
 

@@ -9,6 +9,7 @@ between thousands and a decimal comma, by :mod:`babel`.
 
 from __future__ import annotations
 
+import functools
 import html
 import math
 import re
@@ -30,6 +31,58 @@ PRECISION_LABELS: dict[str, str] = {
 # CommonMark lets a backslash escape any ASCII punctuation, and an escaped character is
 # always literal: no emphasis, link, image, HTML tag, entity or (GitHub) autolink can start.
 _ASCII_PUNCTUATION = re.compile(r"([!-/:-@\[-`{-~])")
+
+
+# GitHub's autolinks are found in the *rendered* text (mdast-util-gfm-autolink-literal runs
+# after backslash escapes are resolved): ``http://``/``https://``, ``www.`` and
+# ``name@domain.tld`` become links however they were escaped. A WORD JOINER (U+2060,
+# invisible, no width, no line break) inside each of these starts breaks the pattern.
+_WORD_JOINER = "\u2060"
+_AUTOLINK_STARTS = re.compile(r"(?<=:)(?=//)|(?<=\bwww)(?=\.)|(?<=@)", re.IGNORECASE)
+
+
+def break_autolinks(text: str) -> str:
+    """Return text in which no bare URL, ``www.`` or e-mail address becomes a link.
+
+    Examples
+    --------
+    >>> break_autolinks("http://evil.example") == "http:\u2060//evil.example"
+    True
+
+    """
+    return _AUTOLINK_STARTS.sub(_WORD_JOINER, text)
+
+
+def own_links(markdown: str) -> str:
+    """Return Markdown (made by :func:`escape_markdown`) with the project's own links.
+
+    The project's own addresses are the organisations' websites (``contact_web`` of
+    ``data/organisations.csv``) and the e-mail addresses of the 2007 registry
+    (``data/*.csv``, transcribed with provenance): where one appears, the project writes
+    it as a link (``https://`` the site, ``mailto:`` the address). Nothing else, and
+    nothing an upload brings, becomes a link.
+    """
+    for shown, target in _own_targets():
+        if shown in markdown:
+            markdown = markdown.replace(shown, f"[{shown}]({target})")
+    return markdown
+
+
+@functools.cache
+def _own_targets() -> tuple[tuple[str, str], ...]:
+    from tilbudskart import registry, settings
+
+    targets: dict[str, str] = {}
+    for organisation in settings.ORGANISATION_TABLE.values():
+        site = organisation.contact_web.strip()
+        if site:
+            targets[site] = site if "://" in site else f"https://{site}"
+    emails = registry.load_registry()["email"].astype(str)
+    for address in re.findall(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+", " ".join(emails)):
+        targets[address] = f"mailto:{address}"
+    # Longest first, so an address inside a longer one is not linked twice.
+    return tuple((escape_markdown(text), target)
+                 for text, target in sorted(targets.items(), key=lambda t: -len(t[0])))
 
 
 def _missing(value: object) -> bool:
@@ -56,17 +109,20 @@ def escape_markdown(value: object) -> str:
     Backslash-escapes every ASCII punctuation character (CommonMark makes each literal),
     so ``![x](http://evil)`` shows as those characters and asks nobody for an image, and
     ``<b>`` is text even where the Markdown allows HTML. Line breaks become spaces (a name
-    never starts a list or a heading).
+    never starts a list or a heading). Bare URLs, ``www.`` and e-mail addresses get an
+    invisible word joiner (:func:`break_autolinks`): GitHub-flavoured Markdown would make
+    them live links even escaped. Links the project offers are written as links by it.
 
     Examples
     --------
-    >>> print(escape_markdown("![px](http://evil.example/p.png)"))
-    \!\[px\]\(http\:\/\/evil\.example\/p\.png\)
+    >>> print(escape_markdown("![px](http://evil.example/p.png)").replace("\u2060", "|"))
+    \!\[px\]\(http\:|\/\/evil\.example\/p\.png\)
 
     """
     if _missing(value):
         return ""
-    return _ASCII_PUNCTUATION.sub(r"\\\1", " ".join(str(value).split()))
+    text = break_autolinks(" ".join(str(value).split()))
+    return _ASCII_PUNCTUATION.sub(r"\\\1", text)
 
 
 def figure(value: object, digits: int = 0) -> str:
