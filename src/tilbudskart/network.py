@@ -170,6 +170,8 @@ class Snap:
         Minutes and km along the link from the snapped point to ``u`` and to ``v``.
     leg_km, leg_min : numpy.ndarray of float
         The straight leg from the point to the link.
+    at_sea : numpy.ndarray of bool
+        The straight leg leaves the land (the network was built with ``land``).
 
     """
 
@@ -183,6 +185,10 @@ class Snap:
     to_v_km: np.ndarray
     leg_km: np.ndarray
     leg_min: np.ndarray
+    #: Points whose straight leg to the road runs over the sea for more than
+    #: :data:`~tilbudskart.settings.SEA_LEG_TOLERANCE_M` (an island with no road): not a
+    #: car trip, so ``link`` is -1 there.
+    at_sea: np.ndarray
 
     @property
     def ok(self) -> np.ndarray:
@@ -243,11 +249,21 @@ class RoadNetwork:
     access_speed : float, optional
         km/h of the straight legs from points to the network (default
         :data:`~tilbudskart.settings.ACCESS_SPEED_KMH`).
+    land : numpy.ndarray of shapely Polygons, optional
+        Land (EPSG:25833): a point whose straight leg to the road leaves it is not routed.
+
+    Attributes
+    ----------
+    season : str
+        ``"winter"`` or ``"summer"`` (see :func:`tilbudskart.seasons.for_season`), ``""``
+        if not set.
+    summer : RoadNetwork or None
+        For a winter network, the summer one it was derived from.
 
     """
 
     def __init__(self, nodes: np.ndarray, edges: pd.DataFrame, links: pd.DataFrame,
-                 access_speed: float | None = None) -> None:
+                 access_speed: float | None = None, land: np.ndarray | None = None) -> None:
         self.nodes = np.asarray(nodes, dtype=float)
         self.edges = edges.reset_index(drop=True)
         self.links = links.reset_index(drop=True)
@@ -266,6 +282,11 @@ class RoadNetwork:
             self.links["v"].to_numpy(), self.links["public"].to_numpy(dtype=bool),
             np.maximum(shapely.length(geometry), 1e-9))
         self._tree_all = shapely.STRtree(geometry)
+        self.land = land
+        self._land_tree = None if land is None else shapely.STRtree(land)
+        self.season = ""
+        self.summer: RoadNetwork | None = None
+        self.closed_edges: pd.DataFrame | None = None
 
     def __len__(self) -> int:
         return len(self.nodes)
@@ -402,14 +423,18 @@ class RoadNetwork:
                 ignore_index=True)
         edges = _one_per_pair(edges)
         snappable = road_links[["u", "v", "minutes", "km", "public", "road", "geometry"]]
-        return cls(nodes, edges, snappable, access_speed=chosen.access)
+        polygons = None if land is None else land.to_crs(settings.CRS_METRIC).to_numpy()
+        return cls(nodes, edges, snappable, access_speed=chosen.access, land=polygons)
 
     def snap(self, x: Iterable[float], y: Iterable[float]) -> Snap:
         """Return where each point joins the network: the nearest point of the nearest road.
 
         A public road within :data:`~tilbudskart.settings.PUBLIC_SNAP_M` is taken first;
         otherwise the nearest road of any kind within
-        :data:`~tilbudskart.settings.MAX_SNAP_KM`. Vectorised (one STRtree query).
+        :data:`~tilbudskart.settings.MAX_SNAP_KM`. Vectorised (one STRtree query). With
+        land, a point whose straight leg runs more than
+        :data:`~tilbudskart.settings.SEA_LEG_TOLERANCE_M` outside it does not join (an
+        island without a road connection: no car trip).
 
         Parameters
         ----------
@@ -431,6 +456,9 @@ class RoadNetwork:
         metres = np.full(n, np.inf)
         link[finite], metres[finite] = _nearest_within(self._tree_all, lines, points[finite],
                                                        radii, prefer=public)
+        at_sea = self._leaves_land(points, link, metres)
+        link[at_sea] = -1
+        metres[at_sea] = np.inf
         ok = link >= 0
         chosen = link[ok]
         along = np.zeros(n)
@@ -443,7 +471,33 @@ class RoadNetwork:
                     along=along,
                     to_u_min=along * minutes, to_v_min=(1 - along) * minutes,
                     to_u_km=along * km, to_v_km=(1 - along) * km, leg_km=leg_km,
-                    leg_min=_leg_minutes(leg_km, self.access_speed))
+                    leg_min=_leg_minutes(leg_km, self.access_speed), at_sea=at_sea)
+
+    def _leaves_land(self, points: np.ndarray, link: np.ndarray,
+                     metres: np.ndarray) -> np.ndarray:
+        """Return a mask of the points whose leg to ``link`` runs over the sea.
+
+        Only legs longer than the tolerance can leave the land by more than it, so only
+        those are measured (the others are most points).
+        """
+        at_sea = np.zeros(len(points), dtype=bool)
+        if self._land_tree is None or self.land is None:
+            return at_sea
+        tolerance = settings.SEA_LEG_TOLERANCE_M
+        long = np.flatnonzero((link >= 0) & (metres > tolerance))
+        if len(long) == 0:
+            return at_sea
+        lines = self._link_arrays[0][link[long]]
+        on_road = shapely.line_interpolate_point(
+            lines, shapely.line_locate_point(lines, points[long]))
+        legs = shapely.linestrings(np.stack([shapely.get_coordinates(points[long]),
+                                             shapely.get_coordinates(on_road)], axis=1))
+        leg_idx, land_idx = self._land_tree.query(legs, predicate="intersects")
+        on_land = np.zeros(len(legs))
+        np.add.at(on_land, leg_idx, shapely.length(shapely.intersection(
+            legs[leg_idx], self.land[land_idx])))
+        at_sea[long] = shapely.length(legs) - on_land > tolerance
+        return at_sea
 
     def nearest_node(self, x: Iterable[float], y: Iterable[float]) -> np.ndarray:
         """Return the network node nearest each point (by straight line).
@@ -537,11 +591,16 @@ class RoadNetwork:
         return int(self.edge_id[min(a, b), max(a, b)]) - 1
 
 
-def national_network(**speeds_given: float | Mapping[str, float] | None) -> RoadNetwork:
+def national_network(season: str = "winter",
+                     **speeds_given: float | Mapping[str, float] | None) -> RoadNetwork:
     """Return the N1000 road and car-ferry network, its gaps repaired.
 
     Parameters
     ----------
+    season : {"winter", "summer"}
+        ``winter`` (the default: it holds most of the year) leaves out the roads closed
+        in winter and waits for the convoys (see :mod:`tilbudskart.seasons`); its
+        ``summer`` attribute is the summer network (built once, shared).
     **speeds_given
         Keyword-only speeds passed on to :meth:`RoadNetwork.from_geodataframe`
         (``road_speeds``, ``motorway_speed``, ``ferry_speed``, ``ferry_wait``,
@@ -554,9 +613,12 @@ def national_network(**speeds_given: float | Mapping[str, float] | None) -> Road
         polygons as land.
 
     """
-    return RoadNetwork.from_geodataframe(datasources.read_road_network(),
-                                         land=datasources.kommune_polygons_metric(),
-                                         **speeds_given)  # type: ignore[arg-type]
+    from tilbudskart import seasons
+
+    built = RoadNetwork.from_geodataframe(datasources.read_road_network(),
+                                          land=datasources.kommune_polygons_metric(),
+                                          **speeds_given)  # type: ignore[arg-type]
+    return seasons.for_season(built, season)
 
 
 _PREFIX = {"E": "E", "R": "Rv", "F": "Fv", "K": "Kv", "P": "Pv"}

@@ -260,6 +260,24 @@ NETWORK_LAND_GAP_M = 2000.0
 NETWORK_LAND_SHARE = 0.9
 #: float: a point farther than this (km) from any road is not routed. Default 30.
 MAX_SNAP_KM = 30.0
+#: float: a point whose straight leg to the nearest road runs more than this (metres)
+#: outside the land (the kommune polygons, clipped to the coastline) is on an island
+#: with no road connection: no car trip, not routed. Small, so that the generalised
+#: coastline and short legs over a bay or a river do not count. Default 300.
+SEA_LEG_TOLERANCE_M = 300.0
+
+# -- seasons ------------------------------------------------------------------------------
+
+#: pathlib.Path: mountain roads closed in winter or run in convoy (see
+#: :mod:`tilbudskart.seasons`).
+WINTER_CLOSURES_PATH = PACKAGE_DATA / "winter_closures.csv"
+#: tuple of int: months (1–12) in which the mountain passes are usually open: June to
+#: October. Every other month is winter, the default season of every figure.
+SUMMER_MONTHS: tuple[int, ...] = (6, 7, 8, 9, 10)
+#: float: expected extra minutes (spread over the stretch by length) to cross a winter
+#: convoy stretch in Finnmark: most winter days are open, a stormy one waits an hour or
+#: more for the convoy. Default 15.
+CONVOY_WAIT_MIN = 15.0
 
 # -- output columns (derived from the thresholds) ---------------------------------------------
 
