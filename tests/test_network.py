@@ -327,25 +327,51 @@ KNOWN_TRIPS = pd.read_csv(Path(__file__).parent / "data" / "known_trips.csv",
 
 
 def test_known_trips_are_well_spread():
-    assert len(KNOWN_TRIPS) >= 25
+    assert len(KNOWN_TRIPS) >= 45
     ferry = KNOWN_TRIPS[KNOWN_TRIPS["ferry"] != ""]
     assert len(ferry) >= 12
     for region in ("Sunnmøre", "Romsdal", "Nordmøre", "Hordaland", "Helgeland", "Lofoten",
                    "Troms"):
         assert ferry["region"].str.contains(region).any(), region
-    assert (KNOWN_TRIPS["min_minutes"] < KNOWN_TRIPS["max_minutes"]).all()
+    routed = KNOWN_TRIPS[KNOWN_TRIPS["routed"] == "yes"]
+    assert (routed["min_minutes"] < routed["max_minutes"]).all()
     assert KNOWN_TRIPS["estimate"].str.len().gt(20).all()
+    # The issue's floor: 6 over winter-closed passes (both seasons' ranges), 4 boat-only
+    # islands, 5 long northern trips.
+    passes = KNOWN_TRIPS[KNOWN_TRIPS["summer_min_minutes"] != ""]
+    assert len(passes) >= 6
+    assert (passes["summer_min_minutes"].astype(int)
+            < passes["summer_max_minutes"].astype(int)).all()
+    assert set(KNOWN_TRIPS["routed"]) == {"yes", "no"}
+    assert (KNOWN_TRIPS["routed"] == "no").sum() >= 4
+    northern = routed[routed["region"].str.contains("Troms|Finnmark|Vesterålen")
+                      & (routed["max_minutes"] >= 120)]
+    assert len(northern) >= 5
+
+
+def _route_minutes(road: network.RoadNetwork, trip) -> float | None:
+    legs = network.nearest_route(road, trip.from_lat, trip.from_lon,
+                                 pd.DataFrame({"lat": [trip.to_lat], "lon": [trip.to_lon]}))
+    return None if legs is None else legs.attrs["summary"]
 
 
 @pytest.mark.parametrize("trip", list(KNOWN_TRIPS.itertuples()), ids=list(KNOWN_TRIPS["trip"]))
 def test_known_trip_lies_in_its_range(road_network, trip):
-    legs = network.nearest_route(road_network, trip.from_lat, trip.from_lon,
-                                 pd.DataFrame({"lat": [trip.to_lat], "lon": [trip.to_lon]}))
-    assert legs is not None
-    summary = legs.attrs["summary"]
+    # The network is winter's (the default); trips over a pass also in summer.
+    summary = _route_minutes(road_network, trip)
+    if trip.routed == "no":  # an island with no road: no drive time at all
+        assert summary is None, summary
+        return
+    assert summary is not None
     assert trip.min_minutes <= summary["minutes"] <= trip.max_minutes, summary
     if trip.ferry:  # the crossing a local would take, not the long way round
         assert summary["km_ferry"] > 0, summary
+    if trip.summer_min_minutes:
+        assert road_network.summer is not None
+        summer = _route_minutes(road_network.summer, trip)
+        assert summer is not None
+        assert (int(trip.summer_min_minutes) <= summer["minutes"]
+                <= int(trip.summer_max_minutes)), summer
 
 
 def test_route_matches_the_travel_table(road_network, kommuner, services):

@@ -477,6 +477,8 @@ class RoadNetwork:
                      metres: np.ndarray) -> np.ndarray:
         """Return a mask of the points whose leg to ``link`` runs over the sea.
 
+        The water counted is what the leg crosses after it first reaches land (an island
+        point: the strait to the road; a grid cell centre just off its coast: nothing).
         Only legs longer than the tolerance can leave the land by more than it, so only
         those are measured (the others are most points).
         """
@@ -493,10 +495,19 @@ class RoadNetwork:
         legs = shapely.linestrings(np.stack([shapely.get_coordinates(points[long]),
                                              shapely.get_coordinates(on_road)], axis=1))
         leg_idx, land_idx = self._land_tree.query(legs, predicate="intersects")
+        pieces = shapely.intersection(legs[leg_idx], self.land[land_idx])
         on_land = np.zeros(len(legs))
-        np.add.at(on_land, leg_idx, shapely.length(shapely.intersection(
-            legs[leg_idx], self.land[land_idx])))
-        at_sea[long] = shapely.length(legs) - on_land > tolerance
+        np.add.at(on_land, leg_idx, shapely.length(pieces))
+        # Where the land starts along the leg: a grid cell's centre may lie off the coast
+        # its people live on, so water before the first land does not count.
+        length = shapely.length(legs)
+        first_land = length.copy()
+        coords, which = shapely.get_coordinates(pieces, return_index=True)
+        if len(coords):
+            owner = leg_idx[which]
+            np.minimum.at(first_land, owner, shapely.line_locate_point(
+                legs[owner], shapely.points(coords)))
+        at_sea[long] = length - first_land - on_land > tolerance
         return at_sea
 
     def nearest_node(self, x: Iterable[float], y: Iterable[float]) -> np.ndarray:
@@ -1230,7 +1241,9 @@ def travel_table(network: RoadNetwork, services: pd.DataFrame, kommuner: pd.Data
     -------
     pandas.DataFrame
         Columns :data:`tilbudskart.settings.TRAVEL_COLUMNS`, one row per kommune, sorted by
-        ``kommunenummer``. ``drive_min``/``road_km`` are from the administrative centre;
+        ``kommunenummer``. ``drive_min``/``road_km`` are from the administrative centre,
+        in the network's season (winter by default); ``drive_min_summer`` is the same on
+        ``network.summer`` (equal to ``drive_min`` when the network has none);
         ``population_*`` use the grid cells, scaled to the 2024 population.
         ``population_not_routed`` counts residents whose cell has no route to any group.
 
@@ -1247,6 +1260,10 @@ def travel_table(network: RoadNetwork, services: pd.DataFrame, kommuner: pd.Data
     overall = routes_to(groups)
     from_centre = _via_network(overall, network, centres)
     table["drive_min"] = from_centre["minutes"].to_numpy()
+    summer = network.summer
+    table["drive_min_summer"] = table["drive_min"] if summer is None else _via_network(
+        summer.nearest(*to_metric(groups["lat"], groups["lon"])), summer,
+        summer.snap(cx, cy))["minutes"].to_numpy()
     table["road_km"] = from_centre["km"].to_numpy()
     names = groups["name"].to_numpy()
     table["nearest_group_by_road"] = [names[i] if i >= 0 else ""

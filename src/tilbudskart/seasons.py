@@ -143,10 +143,10 @@ def match_closures(network: RoadNetwork, closures: pd.DataFrame) -> pd.DataFrame
     road = edges["road"].to_numpy()
     km = edges["km"].to_numpy(dtype=float)
     n = len(network)
-    for closure in closures.itertuples():
-        has_via = pd.notna(closure.via_lat)
-        lat, lon = (closure.via_lat, closure.via_lon) if has_via else (closure.from_lat,
-                                                                       closure.from_lon)
+    for closure in closures.to_dict("records"):
+        has_via = bool(np.isfinite(closure["via_lat"]))
+        lat, lon = ((closure["via_lat"], closure["via_lon"]) if has_via
+                    else (closure["from_lat"], closure["from_lon"]))
         snap = network.snap(*to_metric([lat], [lon]))
         if not snap.ok[0]:
             continue
@@ -157,7 +157,8 @@ def match_closures(network: RoadNetwork, closures: pd.DataFrame) -> pd.DataFrame
         u, v = edges["u"].to_numpy()[own], edges["v"].to_numpy()[own]
         graph = csr_matrix((np.maximum(km[own], 1e-9), (u, v)), shape=(n, n))
         on_road = np.unique(np.concatenate([u, v]))
-        x, y = to_metric([closure.from_lat, closure.to_lat], [closure.from_lon, closure.to_lon])
+        x, y = to_metric([closure["from_lat"], closure["to_lat"]],
+                         [closure["from_lon"], closure["to_lon"]])
         tree = cKDTree(network.nodes[on_road])
         start, goal = on_road[tree.query(np.column_stack([x, y]))[1]]
         _, predecessors = dijkstra(graph, directed=False, indices=int(start),
@@ -166,7 +167,7 @@ def match_closures(network: RoadNetwork, closures: pd.DataFrame) -> pd.DataFrame
         while node != start and predecessors[node] >= 0:
             before = int(predecessors[node])
             edge = network.edge_between(before, node)
-            rows.append({"id": closure.id, "status": closure.status, "edge": edge,
+            rows.append({"id": closure["id"], "status": closure["status"], "edge": edge,
                          "road": label, "km": km[edge]})
             node = before
     return pd.DataFrame(rows, columns=["id", "status", "edge", "road", "km"]).drop_duplicates(
@@ -222,7 +223,7 @@ def for_season(network: RoadNetwork, season: str,
     added = added[~added.index.duplicated()]
     links["minutes"] = links["minutes"] + added.reindex(link_pair).fillna(0.0).to_numpy()
     shut = set(pair[closed].tolist())
-    winter = RoadNetwork(network.nodes, edges.drop(index=closed),
+    winter = RoadNetwork(network.nodes, edges[~edges.index.isin(closed)],
                          links[~np.isin(link_pair, list(shut))],
                          access_speed=network.access_speed, land=network.land)
     winter.season = "winter"
