@@ -287,6 +287,9 @@ class RoadNetwork:
         self.season = ""
         self.summer: RoadNetwork | None = None
         self.closed_edges: pd.DataFrame | None = None
+        #: The car-ferry links: ``ferry_id`` of :mod:`tilbudskart.ferries` (``""``: the
+        #: fallback speed), ``km``, ``minutes`` (crossing, without the wait), ``geometry``.
+        self.ferry_links: pd.DataFrame | None = None
 
     def __len__(self) -> int:
         return len(self.nodes)
@@ -298,7 +301,9 @@ class RoadNetwork:
                           motorway_speed: float | None = None,
                           ferry_speed: float | None = None,
                           ferry_wait: float | None = None,
-                          access_speed: float | None = None) -> RoadNetwork:
+                          access_speed: float | None = None,
+                          ferry_times: pd.DataFrame | None = None,
+                          length_factor: Mapping[str, float] | None = None) -> RoadNetwork:
         """Build the graph from N1000 links (see :func:`tilbudskart.datasources.read_road_network`).
 
         The generalisation's faults are repaired, and nothing else is added:
@@ -331,6 +336,14 @@ class RoadNetwork:
         road_speeds, motorway_speed, ferry_speed, ferry_wait, access_speed : optional
             Keyword-only assumed speeds (see :func:`speeds`), each defaulting to
             :mod:`tilbudskart.settings`.
+        ferry_times : pandas.DataFrame, optional
+            Published crossing times (:func:`tilbudskart.ferries.read_ferries`): a ferry
+            link between two listed quays takes its row's minutes instead of
+            ``ferry_speed`` (see :attr:`RoadNetwork.ferry_links`).
+        length_factor : Mapping of str to float, optional
+            Per ``vegkategori``, a factor on each road link's length (km and minutes):
+            N1000's generalised lines are shorter than the roads (see
+            :data:`~tilbudskart.settings.ROAD_LENGTH_FACTOR`). Default: none (1).
 
         Returns
         -------
@@ -363,11 +376,13 @@ class RoadNetwork:
         roads = links[links["typeVeg"] == _ROAD].reset_index(drop=True)
         ferries = links[links["typeVeg"] == _FERRY].reset_index(drop=True)
         pieces, joins = _split_roads(roads, ferries)
-        return cls._assemble(pieces, ferries, joins, chosen, land)
+        return cls._assemble(pieces, ferries, joins, chosen, land, ferry_times, length_factor)
 
     @classmethod
     def _assemble(cls, pieces: pd.DataFrame, ferries: pd.DataFrame, joins: pd.DataFrame,
-                  chosen: Speeds, land: gpd.GeoSeries | None) -> RoadNetwork:
+                  chosen: Speeds, land: gpd.GeoSeries | None,
+                  ferry_times: pd.DataFrame | None = None,
+                  length_factor: Mapping[str, float] | None = None) -> RoadNetwork:
         """Return the network: nodes numbered, edges made (roads, ferries, quays, connectors)."""
         piece_geometry = pieces["geometry"].to_numpy()
         ferry_geometry = ferries["geometry"].to_numpy()
@@ -389,7 +404,9 @@ class RoadNetwork:
         cut = np.cumsum([0, n_p, n_p, n_f, n_f, n_j, n_j])
         table = pieces[["vegkategori", "motorvegtype", "road", "geometry"]].assign(
             typeVeg=_ROAD, u=position[cut[0]:cut[1]], v=position[cut[1]:cut[2]],
-            length_m=shapely.length(piece_geometry), kind="road",
+            length_m=shapely.length(piece_geometry) * (1.0 if length_factor is None else (
+                pieces["vegkategori"].map(length_factor).fillna(1.0).to_numpy(dtype=float))),
+            kind="road",
             public=(pieces["vegkategori"] != "P").to_numpy())
         table["minutes"] = link_minutes(table, road_speeds=chosen.road,
                                         motorway_speed=chosen.motorway)
@@ -399,6 +416,13 @@ class RoadNetwork:
             length_m=shapely.length(ferry_geometry), kind="ferry")
         ferry_table["minutes"] = link_minutes(ferry_table, ferry_speed=chosen.ferry,
                                               ferry_wait=0.0)
+        from tilbudskart import ferries as ferry_data
+
+        published = ferry_data.match_ferries(ferry_geometry, pd.DataFrame(
+            columns=list(ferry_data.COLUMNS)) if ferry_times is None else ferry_times)
+        ferry_table["ferry_id"] = published["ferry_id"].to_numpy()
+        ferry_table["minutes"] = np.where(published["crossing_min"].notna(),
+                                          published["crossing_min"], ferry_table["minutes"])
         a, b = position[cut[4]:cut[5]], position[cut[5]:cut[6]]
         join_km = np.hypot(*(nodes[a] - nodes[b]).T) / 1000.0
         quay = joins["a_layer"].to_numpy() == 1
@@ -424,7 +448,10 @@ class RoadNetwork:
         edges = _one_per_pair(edges)
         snappable = road_links[["u", "v", "minutes", "km", "public", "road", "geometry"]]
         polygons = None if land is None else land.to_crs(settings.CRS_METRIC).to_numpy()
-        return cls(nodes, edges, snappable, access_speed=chosen.access, land=polygons)
+        built = cls(nodes, edges, snappable, access_speed=chosen.access, land=polygons)
+        built.ferry_links = ferry_table.assign(km=ferry_table["length_m"] / 1000.0)[
+            ["u", "v", "ferry_id", "km", "minutes", "geometry"]].reset_index(drop=True)
+        return built
 
     def snap(self, x: Iterable[float], y: Iterable[float]) -> Snap:
         """Return where each point joins the network: the nearest point of the nearest road.
@@ -624,10 +651,12 @@ def national_network(season: str = "winter",
         polygons as land.
 
     """
-    from tilbudskart import seasons
+    from tilbudskart import ferries, seasons
 
     built = RoadNetwork.from_geodataframe(datasources.read_road_network(),
                                           land=datasources.kommune_polygons_metric(),
+                                          ferry_times=ferries.read_ferries(),
+                                          length_factor=settings.ROAD_LENGTH_FACTOR,
                                           **speeds_given)  # type: ignore[arg-type]
     return seasons.for_season(built, season)
 

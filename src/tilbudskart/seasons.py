@@ -227,6 +227,7 @@ def for_season(network: RoadNetwork, season: str,
                          links[~np.isin(link_pair, list(shut))],
                          access_speed=network.access_speed, land=network.land)
     winter.season = "winter"
+    winter.ferry_links = network.ferry_links
     winter.summer = network
     winter.closed_edges = matched
     return winter
