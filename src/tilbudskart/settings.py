@@ -59,6 +59,9 @@ COUNTIES_2007_PATH = REGISTRY_DIR / "counties_2007.csv"
 NATIONAL_LINES_PATH = REGISTRY_DIR / "national_lines.csv"
 #: pathlib.Path: the organisations table (see :data:`ORGANISATION_TABLE`).
 ORGANISATIONS_PATH = REGISTRY_DIR / "organisations.csv"
+#: pathlib.Path: documented corrections of the shared administrative centres (Ullensvang
+#: is measured from Odda, not Kinsarvik), each with its source.
+ADMIN_CENTRE_OVERRIDES_PATH = REGISTRY_DIR / "admin_centre_overrides.csv"
 
 # -- data years -------------------------------------------------------------------------
 
