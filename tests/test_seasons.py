@@ -107,3 +107,21 @@ def test_a_leg_over_the_sea_is_not_a_car_trip():
     without_land = network.RoadNetwork.from_geodataframe(roads)
     assert without_land.snap([11_000], [5_000]).ok[0]
     assert np.isinf(snap.leg_km[0])
+
+
+def test_cli_nearest_by_season_and_from_an_island(capsys):
+    import json
+
+    from tilbudskart import cli
+
+    assert cli.main(["nearest", "Lom", "--json", "-n", "1", "--season", "summer"]) == 0
+    summer = json.loads(capsys.readouterr().out)
+    assert cli.main(["nearest", "Lom", "--json", "-n", "1", "--season", "winter"]) == 0
+    winter = json.loads(capsys.readouterr().out)
+    assert (summer["season"], winter["season"]) == ("summer", "winter")
+    assert summer["route"]["minutes"] + 30 < winter["route"]["minutes"]
+    assert cli.main(["nearest", "Røvær", "-n", "1"]) == 0
+    text = capsys.readouterr().out
+    assert "Ingen bilveg; båt eller hurtigbåt" in text and "km i luftlinje" in text
+    assert "min to" not in text  # no made-up drive time
+    assert "National phone lines" in text
