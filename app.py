@@ -407,7 +407,7 @@ def page_find(data: pipeline.AppData) -> None:
         if answer.no_road and len(answer.nearest):
             st.warning("Ingen bilveg; båt eller hurtigbåt. Nærmeste gruppe er "
                        f"{kilometres(answer.nearest['distance_km'].iloc[0])} i luftlinje. "
-                       "Telefonlinjene til høyre kan du ringe uansett hvor du bor.")
+                       "Telefonlinjene på denne siden kan du ringe uansett hvor du bor.")
         for note in access.search_notes(resolution, match, answer.nearest):
             st.info(escape_markdown(note))
         st.subheader("Nærmeste selvhjelpsgrupper", anchor=False)
