@@ -418,9 +418,14 @@ def page_find(data: pipeline.AppData) -> None:
             call_for_advice(data.lines)
             return
         answer = pipeline.answer_search(data, match.lat, match.lon)
-        measured = ("avstand i luftlinje" if match.territory
-                    else "avstand i luftlinje og anslått kjøretid")
+        measured = ("avstand i luftlinje" if match.territory or answer.no_road
+                    else "avstand i luftlinje og anslått kjøretid "
+                         f"({'sommer' if answer.season == 'summer' else 'vinter'})")
         st.markdown(f"Viser {measured} fra **{escape_markdown(match.label)}**.")
+        if answer.no_road and len(answer.nearest):
+            st.warning("Ingen bilveg; båt eller hurtigbåt. Nærmeste gruppe er "
+                       f"{kilometres(answer.nearest['distance_km'].iloc[0])} i luftlinje. "
+                       "Telefonlinjene på denne siden kan du ringe uansett hvor du bor.")
         for note in access.search_notes(resolution, match, answer.nearest):
             st.info(escape_markdown(note))
         st.subheader("Nærmeste selvhjelpsgrupper", anchor=False)
@@ -489,9 +494,15 @@ def kommune_detail(data: pipeline.AppData, number: str, organisation: str | None
     b.metric(f"Bor over {second} km unna", figure(row[settings.beyond_km_column(second)]))
     c.metric("Befolkningsvektet km", figure(row["population_weighted_km"]))
     near, far = settings.BEYOND_MINUTES[:2]
-    a.metric("Kjøretid (min)", figure(row["drive_min"]))
+    summer = row["drive_min_summer"]
+    a.metric("Kjøretid (min)", figure(row["drive_min"]),
+             help=f"Vinter; om sommeren: {figure(summer)} min" if pd.notna(summer)
+             and round(summer) < round(row["drive_min"]) else None)
     b.metric(f"Bor > {near} min unna", figure(row[settings.beyond_minutes_column(near)]))
     c.metric(f"Bor > {far} min unna", figure(row[settings.beyond_minutes_column(far)]))
+    if pd.notna(summer) and round(summer) < round(row["drive_min"]):
+        st.caption(f"Kjøretiden gjelder vinteren, med fjellovergangene stengt; om sommeren: "
+                   f"{figure(summer)} min.")
     if row["population_not_routed"] > 0:
         st.caption(f"{figure(row['population_not_routed'])} innbyggere bor der vegnettet "
                    "(N1000) ikke har noen rute til en gruppe, f.eks. på øyer uten bilferje.")

@@ -6,6 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from tilbudskart import datasources, settings
@@ -119,3 +120,27 @@ def test_a_plain_install_runs_from_any_folder(tmp_path):
                                 "tilbudskart.__file__)"], capture_output=True, text=True,
                                cwd=elsewhere, env=env, check=True).stdout
     assert installed.startswith(str(target))
+
+
+def test_ullensvang_is_measured_from_odda():
+    centres = datasources.read_admin_centres().set_index("kommunenummer")
+    ullensvang = centres.loc["4618"]
+    assert ullensvang["administrasjonssenter"] == "Odda"
+    assert ullensvang["lat"] == pytest.approx(60.069, abs=0.01)
+    assert ullensvang["kilde"].startswith("override: ")
+    assert centres.loc["4601", "administrasjonssenter"] == "Bergen"  # the rest untouched
+
+
+def test_a_stale_override_is_a_clear_error(tmp_path):
+    path = tmp_path / "overrides.csv"
+    path.write_text("kommunenummer,kommunenavn,administrasjonssenter,lat,lon,replaces,source\n"
+                    "4618,Ullensvang,Odda,60.07,6.55,Lofthus,a decision\n", encoding="utf-8")
+    frame = pd.DataFrame({"kommunenummer": ["4618"], "administrasjonssenter": ["Kinsarvik"],
+                          "lat": [60.4], "lon": [6.7], "kilde": ["geonames"],
+                          "presisjon": ["stedspunkt"]})
+    with pytest.raises(datasources.DataError, match=r"row 1, field 'replaces'.*Kinsarvik"):
+        datasources.apply_admin_centre_overrides(frame, path)
+    path.write_text("kommunenummer,kommunenavn,administrasjonssenter,lat,lon,replaces,source\n"
+                    "4618,Ullensvang,Odda,60.07,6.55,Kinsarvik,\n", encoding="utf-8")
+    with pytest.raises(datasources.DataError, match="row 1, field 'source'"):
+        datasources.apply_admin_centre_overrides(frame, path)

@@ -62,6 +62,27 @@ def test_search_answer_names_the_fastest_group_when_it_is_not_the_nearest(app_da
     assert set(answer.shown()["id"]) >= set(answer.nearest["id"])
 
 
+def test_search_from_an_island_with_no_road_gives_no_minutes(app_data):
+    # Røvær (Haugesund): express boat only; before, a 10 km leg over the sea gave 30 min.
+    answer = pipeline.answer_search(app_data, 59.43965, 5.09124)
+    assert answer.no_road
+    assert answer.nearest["drive_min"].isna().all()
+    assert answer.fastest.empty
+    assert answer.nearest["distance_km"].iloc[0] == pytest.approx(10.4, abs=1)
+
+
+def test_search_gives_today_s_season_or_the_one_asked_for(app_data):
+    # Lom: Sognefjellet to Luster in summer, round by Stryn (or to Hamar) in winter.
+    winter = pipeline.answer_search(app_data, 61.8377, 8.5684, season="winter")
+    summer = pipeline.answer_search(app_data, 61.8377, 8.5684, season="summer")
+    assert (winter.season, summer.season) == ("winter", "summer")
+    assert summer.nearest["drive_min"].min() + 30 < winter.nearest["drive_min"].min()
+    assert not winter.no_road and not summer.no_road
+    assert pipeline.answer_search(app_data, 61.8377, 8.5684).season in ("winter", "summer")
+    figures = pipeline.kommune_figures(app_data, "3434")
+    assert figures["drive_min_summer"] + 30 < figures["drive_min"]
+
+
 def test_search_answer_validates_its_arguments(app_data):
     with pytest.raises(ValueError):
         pipeline.answer_search(app_data, float("nan"), 10.0)

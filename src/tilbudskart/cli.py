@@ -39,6 +39,7 @@ from tilbudskart import (
     network,
     outputs,
     registry,
+    seasons,
     settings,
 )
 from tilbudskart.pipeline import (
@@ -211,14 +212,20 @@ def _cmd_nearest(args: argparse.Namespace) -> int:
                "source"]
     table = rounded(found[columns])
     notes = access.search_notes(resolution, match, found)
-    lines = read_national_lines() if match.territory else None
-    route = _fastest_route(match.lat, match.lon, services, args.org)
+    season = args.season or seasons.season_today()
+    road = network.national_network(season)
+    route = _fastest_route(match.lat, match.lon, services, args.org, road)
+    # An island with no road: no drive time, the straight line and the phone lines.
+    no_road = route is None and bool(road.snap(*network.to_metric([match.lat],
+                                                                   [match.lon])).at_sea[0])
+    lines = read_national_lines() if match.territory or no_road else None
     if args.json:
         payload: dict[str, object] = {
             "query": shown, "located_as": match.label, "precision": match.precision,
             "matched_text": resolution.matched_text, "territory": match.territory,
             "notes": notes, "results": table.to_dict("records"),
-            "route": None if route is None else {"group": route[0], **route[1]}}
+            "route": None if route is None else {"group": route[0], **route[1]},
+            "season": season, "no_road": no_road}
         if lines is not None:
             payload["national_lines"] = lines.loc[lines["scope"] == "national",
                                                   ["name", "phone"]].to_dict("records")
@@ -236,7 +243,12 @@ def _cmd_nearest(args: argparse.Namespace) -> int:
         group, totals = route
         ferries = ", ".join(totals["ferries"]) or "no ferry"
         _say(f"Fastest by road and car ferry: {totals['minutes']:.0f} min to {group} "
-             f"({totals['km_road']:.1f} km road, {totals['km_ferry']:.1f} km ferry: {ferries})")
+             f"({totals['km_road']:.1f} km road, {totals['km_ferry']:.1f} km ferry: {ferries}; "
+             f"{season})")
+    if no_road:
+        nearest_km = f"; {table['distance_km'].iloc[0]:.1f} km i luftlinje til nærmeste gruppe" \
+            if len(table) else ""
+        _say(f"Ingen bilveg; båt eller hurtigbåt{nearest_km}.")
     if lines is not None:
         _say("National phone lines:")
         for line in lines[lines["scope"] == "national"].itertuples():
@@ -244,13 +256,13 @@ def _cmd_nearest(args: argparse.Namespace) -> int:
     return 0
 
 
-def _fastest_route(lat: float, lon: float, services: pd.DataFrame,
-                   organisation: str | None) -> tuple[str, network.RouteSummary] | None:
+def _fastest_route(lat: float, lon: float, services: pd.DataFrame, organisation: str | None,
+                   road: network.RoadNetwork) -> tuple[str, network.RouteSummary] | None:
     """Return the nearest group (of ``organisation``) by road and the route's totals."""
     chosen = services[(services["status"] == "geocoded")
                       & ((services["organisation"] == organisation) if organisation
                          else (services["kind"] == "self_help"))]
-    legs = network.nearest_route(network.national_network(), lat, lon, chosen)
+    legs = network.nearest_route(road, lat, lon, chosen)
     if legs is None:
         return None
     return str(chosen.loc[legs.attrs["service"], "name"]), legs.attrs["summary"]
@@ -540,6 +552,9 @@ def parser() -> argparse.ArgumentParser:
     nearest.add_argument("-n", type=_int_between(1, MAX_RESULTS), default=5,
                          help=f"how many (1–{MAX_RESULTS}, default 5)")
     nearest.add_argument("--json", action="store_true")
+    nearest.add_argument("--season", choices=list(seasons.SEASONS), default=None,
+                         help="drive times with the mountain passes closed (winter) or "
+                              "open (summer); default: today's season")
     nearest.add_argument("--import", dest="imports", type=_input_file, action="append",
                          default=[])
     _import_options(nearest)

@@ -232,8 +232,48 @@ def read_admin_centres() -> pd.DataFrame:
     """
     frame = _read_csv(settings.DATA_FILES["admin_centres"])
     frame = _numeric(frame, ["lat", "lon"])
+    frame = apply_admin_centre_overrides(frame)
     return frame[["kommunenummer", "kommunenavn", "administrasjonssenter", "lat", "lon",
                   "kilde", "presisjon"]]
+
+
+def apply_admin_centre_overrides(frame: pd.DataFrame,
+                                 path: Path = settings.ADMIN_CENTRE_OVERRIDES_PATH
+                                 ) -> pd.DataFrame:
+    """Return the centres with the documented corrections of ``path`` applied.
+
+    The shared file stays untouched; each override names the centre it replaces and its
+    source (``kilde`` becomes ``override: <source>``).
+
+    Raises
+    ------
+    DataError
+        If an override names an unknown kommune, replaces a centre the shared file does
+        not give (the file has changed: check the override), or has no source or point.
+
+    """
+    overrides = pd.read_csv(path, dtype=str, keep_default_na=False)
+    frame = frame.copy()
+    for row, record in enumerate(overrides.to_dict("records"), start=1):
+        where = f"{path}, row {row}"
+        if not record.get("source", "").strip():
+            raise DataError(f"{where}, field 'source': empty")
+        try:
+            lat, lon = float(record["lat"]), float(record["lon"])
+        except (KeyError, ValueError):
+            raise DataError(f"{where}, field 'lat'/'lon': not a number") from None
+        hit = frame["kommunenummer"] == record["kommunenummer"]
+        if not hit.any():
+            raise DataError(f"{where}, field 'kommunenummer': unknown kommune "
+                            f"{record['kommunenummer']!r}")
+        if (frame.loc[hit, "administrasjonssenter"] != record["replaces"]).any():
+            raise DataError(f"{where}, field 'replaces': the shared file now gives "
+                            f"{frame.loc[hit, 'administrasjonssenter'].iloc[0]!r}, not "
+                            f"{record['replaces']!r}; check whether the override is needed")
+        frame.loc[hit, ["administrasjonssenter", "lat", "lon", "kilde", "presisjon"]] = [
+            record["administrasjonssenter"], lat, lon, f"override: {record['source']}",
+            "stedspunkt"]
+    return frame
 
 
 def read_postcodes() -> pd.DataFrame:

@@ -170,6 +170,8 @@ class Snap:
         Minutes and km along the link from the snapped point to ``u`` and to ``v``.
     leg_km, leg_min : numpy.ndarray of float
         The straight leg from the point to the link.
+    at_sea : numpy.ndarray of bool
+        The straight leg leaves the land (the network was built with ``land``).
 
     """
 
@@ -183,6 +185,10 @@ class Snap:
     to_v_km: np.ndarray
     leg_km: np.ndarray
     leg_min: np.ndarray
+    #: Points whose straight leg to the road runs over the sea for more than
+    #: :data:`~tilbudskart.settings.SEA_LEG_TOLERANCE_M` (an island with no road): not a
+    #: car trip, so ``link`` is -1 there.
+    at_sea: np.ndarray
 
     @property
     def ok(self) -> np.ndarray:
@@ -243,11 +249,21 @@ class RoadNetwork:
     access_speed : float, optional
         km/h of the straight legs from points to the network (default
         :data:`~tilbudskart.settings.ACCESS_SPEED_KMH`).
+    land : numpy.ndarray of shapely Polygons, optional
+        Land (EPSG:25833): a point whose straight leg to the road leaves it is not routed.
+
+    Attributes
+    ----------
+    season : str
+        ``"winter"`` or ``"summer"`` (see :func:`tilbudskart.seasons.for_season`), ``""``
+        if not set.
+    summer : RoadNetwork or None
+        For a winter network, the summer one it was derived from.
 
     """
 
     def __init__(self, nodes: np.ndarray, edges: pd.DataFrame, links: pd.DataFrame,
-                 access_speed: float | None = None) -> None:
+                 access_speed: float | None = None, land: np.ndarray | None = None) -> None:
         self.nodes = np.asarray(nodes, dtype=float)
         self.edges = edges.reset_index(drop=True)
         self.links = links.reset_index(drop=True)
@@ -266,6 +282,14 @@ class RoadNetwork:
             self.links["v"].to_numpy(), self.links["public"].to_numpy(dtype=bool),
             np.maximum(shapely.length(geometry), 1e-9))
         self._tree_all = shapely.STRtree(geometry)
+        self.land = land
+        self._land_tree = None if land is None else shapely.STRtree(land)
+        self.season = ""
+        self.summer: RoadNetwork | None = None
+        self.closed_edges: pd.DataFrame | None = None
+        #: The car-ferry links: ``ferry_id`` of :mod:`tilbudskart.ferries` (``""``: the
+        #: fallback speed), ``km``, ``minutes`` (crossing, without the wait), ``geometry``.
+        self.ferry_links: pd.DataFrame | None = None
 
     def __len__(self) -> int:
         return len(self.nodes)
@@ -277,7 +301,9 @@ class RoadNetwork:
                           motorway_speed: float | None = None,
                           ferry_speed: float | None = None,
                           ferry_wait: float | None = None,
-                          access_speed: float | None = None) -> RoadNetwork:
+                          access_speed: float | None = None,
+                          ferry_times: pd.DataFrame | None = None,
+                          length_factor: Mapping[str, float] | None = None) -> RoadNetwork:
         """Build the graph from N1000 links (see :func:`tilbudskart.datasources.read_road_network`).
 
         The generalisation's faults are repaired, and nothing else is added:
@@ -310,6 +336,14 @@ class RoadNetwork:
         road_speeds, motorway_speed, ferry_speed, ferry_wait, access_speed : optional
             Keyword-only assumed speeds (see :func:`speeds`), each defaulting to
             :mod:`tilbudskart.settings`.
+        ferry_times : pandas.DataFrame, optional
+            Published crossing times (:func:`tilbudskart.ferries.read_ferries`): a ferry
+            link between two listed quays takes its row's minutes instead of
+            ``ferry_speed`` (see :attr:`RoadNetwork.ferry_links`).
+        length_factor : Mapping of str to float, optional
+            Per ``vegkategori``, a factor on each road link's length (km and minutes):
+            N1000's generalised lines are shorter than the roads (see
+            :data:`~tilbudskart.settings.ROAD_LENGTH_FACTOR`). Default: none (1).
 
         Returns
         -------
@@ -342,11 +376,13 @@ class RoadNetwork:
         roads = links[links["typeVeg"] == _ROAD].reset_index(drop=True)
         ferries = links[links["typeVeg"] == _FERRY].reset_index(drop=True)
         pieces, joins = _split_roads(roads, ferries)
-        return cls._assemble(pieces, ferries, joins, chosen, land)
+        return cls._assemble(pieces, ferries, joins, chosen, land, ferry_times, length_factor)
 
     @classmethod
     def _assemble(cls, pieces: pd.DataFrame, ferries: pd.DataFrame, joins: pd.DataFrame,
-                  chosen: Speeds, land: gpd.GeoSeries | None) -> RoadNetwork:
+                  chosen: Speeds, land: gpd.GeoSeries | None,
+                  ferry_times: pd.DataFrame | None = None,
+                  length_factor: Mapping[str, float] | None = None) -> RoadNetwork:
         """Return the network: nodes numbered, edges made (roads, ferries, quays, connectors)."""
         piece_geometry = pieces["geometry"].to_numpy()
         ferry_geometry = ferries["geometry"].to_numpy()
@@ -368,7 +404,9 @@ class RoadNetwork:
         cut = np.cumsum([0, n_p, n_p, n_f, n_f, n_j, n_j])
         table = pieces[["vegkategori", "motorvegtype", "road", "geometry"]].assign(
             typeVeg=_ROAD, u=position[cut[0]:cut[1]], v=position[cut[1]:cut[2]],
-            length_m=shapely.length(piece_geometry), kind="road",
+            length_m=shapely.length(piece_geometry) * (1.0 if length_factor is None else (
+                pieces["vegkategori"].map(length_factor).fillna(1.0).to_numpy(dtype=float))),
+            kind="road",
             public=(pieces["vegkategori"] != "P").to_numpy())
         table["minutes"] = link_minutes(table, road_speeds=chosen.road,
                                         motorway_speed=chosen.motorway)
@@ -378,6 +416,13 @@ class RoadNetwork:
             length_m=shapely.length(ferry_geometry), kind="ferry")
         ferry_table["minutes"] = link_minutes(ferry_table, ferry_speed=chosen.ferry,
                                               ferry_wait=0.0)
+        from tilbudskart import ferries as ferry_data
+
+        published = ferry_data.match_ferries(ferry_geometry, pd.DataFrame(
+            columns=list(ferry_data.COLUMNS)) if ferry_times is None else ferry_times)
+        ferry_table["ferry_id"] = published["ferry_id"].to_numpy()
+        ferry_table["minutes"] = np.where(published["crossing_min"].notna(),
+                                          published["crossing_min"], ferry_table["minutes"])
         a, b = position[cut[4]:cut[5]], position[cut[5]:cut[6]]
         join_km = np.hypot(*(nodes[a] - nodes[b]).T) / 1000.0
         quay = joins["a_layer"].to_numpy() == 1
@@ -402,14 +447,21 @@ class RoadNetwork:
                 ignore_index=True)
         edges = _one_per_pair(edges)
         snappable = road_links[["u", "v", "minutes", "km", "public", "road", "geometry"]]
-        return cls(nodes, edges, snappable, access_speed=chosen.access)
+        polygons = None if land is None else land.to_crs(settings.CRS_METRIC).to_numpy()
+        built = cls(nodes, edges, snappable, access_speed=chosen.access, land=polygons)
+        built.ferry_links = ferry_table.assign(km=ferry_table["length_m"] / 1000.0)[
+            ["u", "v", "ferry_id", "km", "minutes", "geometry"]].reset_index(drop=True)
+        return built
 
     def snap(self, x: Iterable[float], y: Iterable[float]) -> Snap:
         """Return where each point joins the network: the nearest point of the nearest road.
 
         A public road within :data:`~tilbudskart.settings.PUBLIC_SNAP_M` is taken first;
         otherwise the nearest road of any kind within
-        :data:`~tilbudskart.settings.MAX_SNAP_KM`. Vectorised (one STRtree query).
+        :data:`~tilbudskart.settings.MAX_SNAP_KM`. Vectorised (one STRtree query). With
+        land, a point whose straight leg runs more than
+        :data:`~tilbudskart.settings.SEA_LEG_TOLERANCE_M` outside it does not join (an
+        island without a road connection: no car trip).
 
         Parameters
         ----------
@@ -431,6 +483,9 @@ class RoadNetwork:
         metres = np.full(n, np.inf)
         link[finite], metres[finite] = _nearest_within(self._tree_all, lines, points[finite],
                                                        radii, prefer=public)
+        at_sea = self._leaves_land(points, link, metres)
+        link[at_sea] = -1
+        metres[at_sea] = np.inf
         ok = link >= 0
         chosen = link[ok]
         along = np.zeros(n)
@@ -443,7 +498,44 @@ class RoadNetwork:
                     along=along,
                     to_u_min=along * minutes, to_v_min=(1 - along) * minutes,
                     to_u_km=along * km, to_v_km=(1 - along) * km, leg_km=leg_km,
-                    leg_min=_leg_minutes(leg_km, self.access_speed))
+                    leg_min=_leg_minutes(leg_km, self.access_speed), at_sea=at_sea)
+
+    def _leaves_land(self, points: np.ndarray, link: np.ndarray,
+                     metres: np.ndarray) -> np.ndarray:
+        """Return a mask of the points whose leg to ``link`` runs over the sea.
+
+        The water counted is what the leg crosses after it first reaches land (an island
+        point: the strait to the road; a grid cell centre just off its coast: nothing).
+        Only legs longer than the tolerance can leave the land by more than it, so only
+        those are measured (the others are most points).
+        """
+        at_sea = np.zeros(len(points), dtype=bool)
+        if self._land_tree is None or self.land is None:
+            return at_sea
+        tolerance = settings.SEA_LEG_TOLERANCE_M
+        long = np.flatnonzero((link >= 0) & (metres > tolerance))
+        if len(long) == 0:
+            return at_sea
+        lines = self._link_arrays[0][link[long]]
+        on_road = shapely.line_interpolate_point(
+            lines, shapely.line_locate_point(lines, points[long]))
+        legs = shapely.linestrings(np.stack([shapely.get_coordinates(points[long]),
+                                             shapely.get_coordinates(on_road)], axis=1))
+        leg_idx, land_idx = self._land_tree.query(legs, predicate="intersects")
+        pieces = shapely.intersection(legs[leg_idx], self.land[land_idx])
+        on_land = np.zeros(len(legs))
+        np.add.at(on_land, leg_idx, shapely.length(pieces))
+        # Where the land starts along the leg: a grid cell's centre may lie off the coast
+        # its people live on, so water before the first land does not count.
+        length = shapely.length(legs)
+        first_land = length.copy()
+        coords, which = shapely.get_coordinates(pieces, return_index=True)
+        if len(coords):
+            owner = leg_idx[which]
+            np.minimum.at(first_land, owner, shapely.line_locate_point(
+                legs[owner], shapely.points(coords)))
+        at_sea[long] = length - first_land - on_land > tolerance
+        return at_sea
 
     def nearest_node(self, x: Iterable[float], y: Iterable[float]) -> np.ndarray:
         """Return the network node nearest each point (by straight line).
@@ -537,11 +629,16 @@ class RoadNetwork:
         return int(self.edge_id[min(a, b), max(a, b)]) - 1
 
 
-def national_network(**speeds_given: float | Mapping[str, float] | None) -> RoadNetwork:
+def national_network(season: str = "winter",
+                     **speeds_given: float | Mapping[str, float] | None) -> RoadNetwork:
     """Return the N1000 road and car-ferry network, its gaps repaired.
 
     Parameters
     ----------
+    season : {"winter", "summer"}
+        ``winter`` (the default: it holds most of the year) leaves out the roads closed
+        in winter and waits for the convoys (see :mod:`tilbudskart.seasons`); its
+        ``summer`` attribute is the summer network (built once, shared).
     **speeds_given
         Keyword-only speeds passed on to :meth:`RoadNetwork.from_geodataframe`
         (``road_speeds``, ``motorway_speed``, ``ferry_speed``, ``ferry_wait``,
@@ -554,9 +651,14 @@ def national_network(**speeds_given: float | Mapping[str, float] | None) -> Road
         polygons as land.
 
     """
-    return RoadNetwork.from_geodataframe(datasources.read_road_network(),
-                                         land=datasources.kommune_polygons_metric(),
-                                         **speeds_given)  # type: ignore[arg-type]
+    from tilbudskart import ferries, seasons
+
+    built = RoadNetwork.from_geodataframe(datasources.read_road_network(),
+                                          land=datasources.kommune_polygons_metric(),
+                                          ferry_times=ferries.read_ferries(),
+                                          length_factor=settings.ROAD_LENGTH_FACTOR,
+                                          **speeds_given)  # type: ignore[arg-type]
+    return seasons.for_season(built, season)
 
 
 _PREFIX = {"E": "E", "R": "Rv", "F": "Fv", "K": "Kv", "P": "Pv"}
@@ -1168,7 +1270,9 @@ def travel_table(network: RoadNetwork, services: pd.DataFrame, kommuner: pd.Data
     -------
     pandas.DataFrame
         Columns :data:`tilbudskart.settings.TRAVEL_COLUMNS`, one row per kommune, sorted by
-        ``kommunenummer``. ``drive_min``/``road_km`` are from the administrative centre;
+        ``kommunenummer``. ``drive_min``/``road_km`` are from the administrative centre,
+        in the network's season (winter by default); ``drive_min_summer`` is the same on
+        ``network.summer`` (equal to ``drive_min`` when the network has none);
         ``population_*`` use the grid cells, scaled to the kommune's population.
         ``population_not_routed`` counts residents whose cell has no route to any group.
 
@@ -1185,6 +1289,10 @@ def travel_table(network: RoadNetwork, services: pd.DataFrame, kommuner: pd.Data
     overall = routes_to(groups)
     from_centre = _via_network(overall, network, centres)
     table["drive_min"] = from_centre["minutes"].to_numpy()
+    summer = network.summer
+    table["drive_min_summer"] = table["drive_min"] if summer is None else _via_network(
+        summer.nearest(*to_metric(groups["lat"], groups["lon"])), summer,
+        summer.snap(cx, cy))["minutes"].to_numpy()
     table["road_km"] = from_centre["km"].to_numpy()
     names = groups["name"].to_numpy()
     table["nearest_group_by_road"] = [names[i] if i >= 0 else ""

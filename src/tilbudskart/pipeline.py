@@ -32,6 +32,7 @@ from tilbudskart import (
     outputs,
     registry,
     sandbox,
+    seasons,
     settings,
 )
 from tilbudskart.network import Routes
@@ -388,14 +389,21 @@ def summary(dataset: Dataset) -> str:
                          for m in settings.BEYOND_MINUTES)
     thresholds = " / ".join(str(m) for m in settings.BEYOND_MINUTES)
     lines.append(f"People more than {thresholds} minutes by road and car ferry from any "
-                 f"group: {by_road} (not routable in N1000: "
+                 f"group in winter (passes closed): {by_road} (not routable: "
                  f"{int(kommuner['population_not_routed'].sum()):,})")
     stranded = kommuner[kommuner["population_not_routed"] > 0].sort_values(
         "population_not_routed", ascending=False)
     if len(stranded):
-        lines.append("  living where no road reaches a group (island without a car ferry in "
-                     "N1000): " + ", ".join(f"{row.kommunenavn} {row.population_not_routed:,}"
-                                            for row in stranded.itertuples()))
+        lines.append("  living where no road reaches a group (an island with no road, or no "
+                     "car ferry in N1000; boat or express boat): "
+                     + ", ".join(f"{row.kommunenavn} {row.population_not_routed:,}"
+                                 for row in stranded.itertuples()))
+    if "drive_min_summer" in kommuner:
+        quicker = kommuner[kommuner["drive_min_summer"] < kommuner["drive_min"] - 0.5]
+        if len(quicker):
+            lines.append("Quicker in summer (passes closed and convoys in winter): " + ", ".join(
+                f"{row.kommunenavn} {row.drive_min:.0f} → {row.drive_min_summer:.0f} min"
+                for row in quicker.sort_values("drive_min").itertuples()))
     if dataset.anomalies is not None and len(dataset.anomalies):
         lines.append("Drive times to check (most minutes per straight-line km, "
                      "travel_anomalies.csv):")
@@ -625,6 +633,11 @@ class SearchAnswer:
     institutions: pd.DataFrame
     #: Meetings anyone can join online ("Møter på nett"), wherever the search is from.
     online: pd.DataFrame = field(default_factory=pd.DataFrame)
+    #: The searched point is on an island with no road: no drive time ("ingen bilveg").
+    no_road: bool = False
+    #: The season whose drive times the answer gives (today's, see
+    #: :func:`tilbudskart.seasons.season_today`).
+    season: str = "winter"
 
     def shown(self) -> pd.DataFrame:
         """Return every service of the answer once (for the map)."""
@@ -633,7 +646,7 @@ class SearchAnswer:
 
 
 def answer_search(data: AppData, lat: float, lon: float, n: int = 5,
-                  n_institutions: int = 3) -> SearchAnswer:
+                  n_institutions: int = 3, season: str | None = None) -> SearchAnswer:
     """Answer a search for help near one point.
 
     Parameters
@@ -646,6 +659,8 @@ def answer_search(data: AppData, lat: float, lon: float, n: int = 5,
         How many of the nearest groups (1 … 50).
     n_institutions : int
         How many institutions (0 … 50).
+    season : {"winter", "summer"}, optional
+        Whose drive times (default: today's season).
 
     Returns
     -------
@@ -662,7 +677,10 @@ def answer_search(data: AppData, lat: float, lon: float, n: int = 5,
     if not 1 <= n <= 50 or not 0 <= n_institutions <= 50:
         raise ValueError(f"n must be 1…50 and n_institutions 0…50, not {n}, {n_institutions}")
     ranked = access.by_distance(lat, lon, data.services)
-    ranked["drive_min"] = network.minutes_to(data.network, lat, lon, ranked)
+    season = season or seasons.season_today()
+    road = data.network.summer if season == "summer" and data.network.summer else data.network
+    ranked["drive_min"] = network.minutes_to(road, lat, lon, ranked)
+    no_road = bool(road.snap(*network.to_metric([lat], [lon])).at_sea[0])
     kind = ranked["kind"].to_numpy()
     groups = ranked[kind == "self_help"].reset_index(drop=True)
     nearest = groups.head(n)
@@ -677,7 +695,8 @@ def answer_search(data: AppData, lat: float, lon: float, n: int = 5,
     per_organisation = first.loc[present].reset_index()[list(groups.columns)]
     institutions = ranked[kind == "institution"].head(n_institutions).reset_index(drop=True)
     return SearchAnswer(nearest, fastest.reset_index(drop=True), per_organisation,
-                        institutions, online_meetings(data.services))
+                        institutions, online_meetings(data.services), no_road=no_road,
+                        season=season)
 
 
 def online_meetings(services: pd.DataFrame) -> pd.DataFrame:
@@ -730,7 +749,8 @@ def kommune_figures(data: AppData, number: str, organisation: str | None = None)
     -------
     pandas.Series
         ``kommunenavn``, ``fylkesnavn``, ``folkemengde``, ``admin_centre``, ``km``,
-        ``drive_min``, ``groups_in_kommune``, ``population_weighted_km``,
+        ``drive_min`` (winter), ``drive_min_summer`` (NaN for an organisation),
+        ``groups_in_kommune``, ``population_weighted_km``,
         ``population_beyond_<t>km`` and ``population_beyond_<t>min`` per threshold,
         ``population_not_routed``.
 
@@ -754,6 +774,8 @@ def kommune_figures(data: AppData, number: str, organisation: str | None = None)
         "folkemengde": int(row["folkemengde"]), "admin_centre": row["admin_centre"],
         "km": row[settings.km_column(organisation)],
         "drive_min": row[settings.minutes_column(organisation)],
+        "drive_min_summer": row.get("drive_min_summer", np.nan) if organisation is None
+        else np.nan,
         "groups_in_kommune": int((located["kommunenummer"] == number).sum()),
     }
     kommune = pd.DataFrame({"kommunenummer": [number], "folkemengde": [row["folkemengde"]]})

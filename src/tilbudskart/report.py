@@ -831,7 +831,11 @@ def _render_kommune(data: ReportData, facts: dict[str, Any], pdf: PdfPages) -> N
                f"{row['admin_centre']}. ")
     if np.isfinite(row["drive_min"]):
         nearest += (f"Raskest med bil og ferje: {row['nearest_group_by_road']}, "
-                    f"{_drive(row['drive_min'])} ({_km(row['road_km'])} langs vegen).")
+                    f"{_drive(row['drive_min'])} ({_km(row['road_km'])} langs vegen)")
+        summer = row.get("drive_min_summer", np.nan)
+        if np.isfinite(summer) and round(summer) < round(row["drive_min"]):
+            nearest += f", om sommeren: {_drive(summer)} (over fjellovergang stengt om vinteren)"
+        nearest += "."
     else:
         nearest += "Vegnettet har ingen rute fra kommunesenteret til en gruppe."
     groups = int(row["groups_in_kommune"])

@@ -94,6 +94,9 @@ COUNTIES_2007_PATH = REGISTRY_DIR / "counties_2007.csv"
 NATIONAL_LINES_PATH = REGISTRY_DIR / "national_lines.csv"
 #: pathlib.Path: the organisations table (see :data:`ORGANISATION_TABLE`).
 ORGANISATIONS_PATH = REGISTRY_DIR / "organisations.csv"
+#: pathlib.Path: documented corrections of the shared administrative centres (Ullensvang
+#: is measured from Odda, not Kinsarvik), each with its source.
+ADMIN_CENTRE_OVERRIDES_PATH = REGISTRY_DIR / "admin_centre_overrides.csv"
 
 # -- data years -------------------------------------------------------------------------
 
@@ -262,14 +265,25 @@ MINUTE_BINS: tuple[float, ...] = (15, 30, 60, 120, 240)
 ROAD_SPEED_KMH: dict[str, float] = {"E": 70.0, "R": 65.0, "F": 55.0, "K": 45.0, "P": 30.0}
 #: float: speed (km/h) on motorways and motor roads (``motorvegtype``). Default 100.
 MOTORWAY_SPEED_KMH = 90.0
-#: float: car-ferry crossing speed (km/h). N1000 has no timetables. Default 25.
+#: float: car-ferry crossing speed (km/h), the fallback for a crossing not in
+#: ``data/ferries.csv`` (N1000 has no timetables). Default 25.
 FERRY_SPEED_KMH = 25.0
+#: dict of str to float: N1000's generalised lines are shorter than the roads (bends
+#: smoothed away: E6 Skjervøy–Nordkjosbotn is 196 km in N1000, about 215 km of road); the
+#: national network multiplies each road link's length by its category's factor.
+#: Calibrated against the known trips (tests/data/known_trips.csv; see
+#: docs/drive_time_calibration.md): one factor of 1.10 for every class fitted as well as
+#: separate ones. Default 1.10 each.
+ROAD_LENGTH_FACTOR: dict[str, float] = {"E": 1.10, "R": 1.10, "F": 1.10, "K": 1.10,
+                                        "P": 1.10}
 #: float: fixed wait (minutes) per car-ferry crossing: half is charged when a car drives
 #: from the road onto the quay, half when it drives off, so a crossing made of several
-#: N1000 links (a ferry calling at islands on the way) costs one wait. N1000 has no
-#: timetables; 20 minutes is about half the gap between departures on a typical
-#: fjord crossing plus boarding. Default 20.
-FERRY_WAIT_MIN = 20.0
+#: N1000 links (a ferry calling at islands on the way) costs one wait. About half the gap
+#: between departures on a typical fjord crossing plus boarding. It was 20 while every
+#: crossing ran at :data:`FERRY_SPEED_KMH` (too fast: it stood in for part of the
+#: crossing); with published crossing times (``data/ferries.csv``) 15 fits the known
+#: trips best (docs/drive_time_calibration.md). Default 15.
+FERRY_WAIT_MIN = 15.0
 #: float: every car-ferry end (quay) is joined to the nearest point of the nearest road
 #: within this distance (metres), the road split there, whether or not the quay's part of
 #: the network is otherwise connected: the generalised map often stops a road short of
@@ -303,6 +317,33 @@ NETWORK_LAND_GAP_M = 2000.0
 NETWORK_LAND_SHARE = 0.9
 #: float: a point farther than this (km) from any road is not routed. Default 30.
 MAX_SNAP_KM = 30.0
+#: float: a point whose straight leg to the nearest road crosses more than this (metres)
+#: of water after it first reaches land (the kommune polygons are clipped to the
+#: coastline) is on an island with no road connection: no car trip, not routed. Not
+#: smaller: N1000 carries only the main roads, so a shorter leg over a bay is often a
+#: fjord arm with a small road round it, and a 1 km grid cell's people may live on
+#: either shore. 300 m would strand 18 067 people of the 2019 grid, 1 000 m strands
+#: 3 542 (Røvær, Vassøy, Skrova, Jomfruland, Helligvær …). Default 1000.
+SEA_LEG_TOLERANCE_M = 1000.0
+
+#: pathlib.Path: published crossing times of car ferries (see :mod:`tilbudskart.ferries`).
+FERRIES_PATH = PACKAGE_DATA / "ferries.csv"
+#: float: an N1000 ferry link takes a table row's crossing time when both its ends lie
+#: this close (metres) to the row's two quays. Default 1500.
+FERRY_MATCH_M = 1500.0
+
+# -- seasons ------------------------------------------------------------------------------
+
+#: pathlib.Path: mountain roads closed in winter or run in convoy (see
+#: :mod:`tilbudskart.seasons`).
+WINTER_CLOSURES_PATH = PACKAGE_DATA / "winter_closures.csv"
+#: tuple of int: months (1–12) in which the mountain passes are usually open: June to
+#: October. Every other month is winter, the default season of every figure.
+SUMMER_MONTHS: tuple[int, ...] = (6, 7, 8, 9, 10)
+#: float: expected extra minutes (spread over the stretch by length) to cross a winter
+#: convoy stretch in Finnmark: most winter days are open, a stormy one waits an hour or
+#: more for the convoy. Default 15.
+CONVOY_WAIT_MIN = 15.0
 
 # -- output columns (derived from the thresholds) ---------------------------------------------
 
@@ -347,6 +388,8 @@ def column_contracts(km: tuple[int, ...], minutes: tuple[int, ...],
     travel = (
         "kommunenummer",
         minutes_column(),
+        # The same in summer, when the mountain passes are open (drive_min is winter's).
+        "drive_min_summer",
         "road_km",
         "nearest_group_by_road",
         *(minutes_column(org) for org in SELF_HELP_ORGANISATIONS),
