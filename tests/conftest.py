@@ -31,6 +31,12 @@ def pytest_configure(config: pytest.Config) -> None:
         import tempfile
 
         os.environ[settings.BUILD_CACHE_ENV] = tempfile.mkdtemp(prefix="tilbudskart-cache-")
+    # The registry store (published lists) of this run only: empty, so the 2007 rows are
+    # in force unless a test publishes; never the user's own store.
+    import tempfile
+
+    os.environ["TILBUDSKART_STATE_DIR"] = tempfile.mkdtemp(prefix="tilbudskart-state-")
+    os.environ.pop("TILBUDSKART_DATABASE_URL", None)
     # The app's planning warm-up builds "all groups" only (every organisation's would cost
     # the suite half a minute of a core; the answers are the same either way).
     os.environ.setdefault("TILBUDSKART_PLANNING_WARM", "default")

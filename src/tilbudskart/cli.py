@@ -1,5 +1,8 @@
 """Command-line interface: ``tilbudskart build | nearest | gaps | plan | compare | report | map``.
 
+The registry store's commands (``steward``, ``publish``, ``history``, ``rollback``,
+``export``) live in :mod:`tilbudskart.publishing`.
+
 ``build`` checks that the output folder can be written before computing anything. It writes
 every output into a fresh folder ``out/.builds/<stamp>/`` and publishes the whole set at
 once by swapping one symlink, ``out/current``; ``out/services.csv`` and the other files
@@ -616,6 +619,10 @@ def parser() -> argparse.ArgumentParser:
     image.add_argument("--out", required=True, help="image file ending in .png or .svg")
     _verbosity_options(image, defaults=False)
     image.set_defaults(func=_cmd_map)
+
+    from tilbudskart import publishing  # steward, publish, history, rollback, export
+
+    publishing.add_commands(sub, _verbosity_options)
     return main_parser
 
 

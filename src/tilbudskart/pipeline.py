@@ -30,6 +30,7 @@ from tilbudskart import (
     importers,
     network,
     outputs,
+    published,
     registry,
     settings,
 )
@@ -63,6 +64,12 @@ class Dataset:
     anomalies: pd.DataFrame | None = None
     import_report: pd.DataFrame = field(default_factory=importers.empty_report)
     imports: list[str] = field(default_factory=list)
+    #: Per organisation, how old its list in force is (:func:`published.registry_dates`).
+    list_dates: dict[str, published.ListDate] = field(default_factory=published.report_dates)
+    #: Why the registry store was not read (None: read, or not asked).
+    store_notice: str | None = None
+    #: The store's newest version id the data was built from (None: store not read).
+    registry_head: int | None = None
 
 
 class StrictImportError(importers.ImportFileError):
@@ -165,7 +172,8 @@ def build_dataset(imports: Sequence[Path | importers.ImportResult] = (), grid: s
                   population_grid: pd.DataFrame | None = None,
                   road_network: network.RoadNetwork | None = None,
                   organisation: str | None = None, strict: bool = False,
-                  mode: str = "add") -> Dataset:
+                  mode: str = "add",
+                  lists: published.Published | bool = True) -> Dataset:
     """Run the pipeline: registry (+ imports) → geocoded services → kommune table.
 
     The kommune table holds straight-line distances (:func:`tilbudskart.access.kommune_table`)
@@ -191,6 +199,9 @@ def build_dataset(imports: Sequence[Path | importers.ImportResult] = (), grid: s
     mode : {"add", "replace"}
         ``replace``: the 2007 rows of every organisation in the imported lists are left
         out (the lists replace them).
+    lists : Published or bool
+        The lists published in the registry store: each replaces its organisation's
+        2007 rows (True: read the store now; False: the 2007 rows only).
 
     Returns
     -------
@@ -208,11 +219,17 @@ def build_dataset(imports: Sequence[Path | importers.ImportResult] = (), grid: s
     if gazetteer is None:
         gazetteer = geocode.Gazetteer.from_data()
     results = read_imports(imports, organisation, gazetteer)
+    if not isinstance(lists, published.Published):
+        lists = published.read_published() if lists else published.Published()
     base = registry.load_registry()
-    imported, report = _imported_services(base, results, gazetteer, strict)
+    # Published lists replace their organisations' 2007 rows (before ids are checked, so
+    # a list may reuse a 2007 id of its own organisation).
+    base = base[~base["organisation"].isin(lists.organisations)]
+    imported, report = _imported_services(base, [*lists.results, *results], gazetteer, strict)
     services = geocode.geocode_services(base, gazetteer)
     if mode == "replace":
-        services = services[~services["organisation"].isin(set(imported["organisation"]))]
+        replaced = {str(o) for r in results for o in r.services["organisation"].unique()}
+        services = services[~services["organisation"].isin(replaced)]
     services = _concat_services(services, imported)
     if population_grid is None:
         population_grid = access.grid_points(datasources.read_population_grid(grid))
@@ -224,7 +241,8 @@ def build_dataset(imports: Sequence[Path | importers.ImportResult] = (), grid: s
     logger.info("built: %d services (%d from %d imported lists), %d geocoded, %d not; "
                 "%d kommuner", len(services), len(imported), len(results), located,
                 len(services) - located, len(kommuner))
-    return Dataset(services, kommuner, anomalies, report, [r.describe() for r in results])
+    return Dataset(services, kommuner, anomalies, report, [r.describe() for r in results],
+                   lists.dates, lists.notice, lists.head)
 
 
 def _concat_services(*frames: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
@@ -423,6 +441,12 @@ class AppData:
     attributions: list[str]
     #: Nearest-group routes per organisation, computed when first asked for.
     routes: dict[str, Routes] = field(default_factory=dict, repr=False)
+    #: Per organisation, how old its list in force is (:func:`published.registry_dates`).
+    list_dates: dict[str, published.ListDate] = field(default_factory=published.report_dates)
+    #: Why the registry store was not read (the data shown is the last built).
+    store_notice: str | None = None
+    #: The store's newest version id the data was built from (None: store not read).
+    registry_head: int | None = None
 
 
 def read_national_lines(path: Path = settings.NATIONAL_LINES_PATH) -> pd.DataFrame:
@@ -430,13 +454,16 @@ def read_national_lines(path: Path = settings.NATIONAL_LINES_PATH) -> pd.DataFra
     return pd.read_csv(path, dtype=str, keep_default_na=False)
 
 
-def build_app_data(imports: Sequence[Path] = ()) -> AppData:
+def build_app_data(imports: Sequence[Path] = (),
+                   lists: published.Published | bool = True) -> AppData:
     """Build the app's data from the inputs (no cache; see :func:`load_app_data`).
 
     Parameters
     ----------
     imports : sequence of pathlib.Path
         Extra service lists (see :func:`tilbudskart.importers.import_bytes`).
+    lists : Published or bool
+        The published lists (True: read the registry store now).
 
     Returns
     -------
@@ -447,14 +474,67 @@ def build_app_data(imports: Sequence[Path] = ()) -> AppData:
     grid = access.grid_points(datasources.read_population_grid("1km"))
     road_network = network.national_network()
     dataset = build_dataset(imports, gazetteer=gazetteer, population_grid=grid,
-                            road_network=road_network)
+                            road_network=road_network, lists=lists)
     return AppData(gazetteer=gazetteer, grid=grid, network=road_network,
                    services=dataset.services, kommuner=dataset.kommuner,
                    polygons=datasources.read_kommuner("S"), lines=read_national_lines(),
-                   attributions=datasources.attributions())
+                   attributions=datasources.attributions(), list_dates=dataset.list_dates,
+                   store_notice=dataset.store_notice, registry_head=dataset.registry_head)
 
 
-def input_fingerprint(imports: Sequence[Path] = ()) -> str:
+def rebuilt_app_data(data: AppData, imports: Sequence[Path] = ()) -> AppData:
+    """Return ``data`` with the registry store's lists in force now.
+
+    The gazetteer, grid and road network are reused (about a second). Used when a publish
+    is seen (:func:`live_app_data`).
+    """
+    dataset = build_dataset(imports, gazetteer=data.gazetteer, population_grid=data.grid,
+                            road_network=data.network)
+    if dataset.store_notice is not None:  # the store went away: keep what is shown
+        return replace(data, store_notice=dataset.store_notice)
+    return replace(data, services=dataset.services, kommuner=dataset.kommuner, routes={},
+                   list_dates=dataset.list_dates, store_notice=None,
+                   registry_head=dataset.registry_head)
+
+
+def live_app_data(imports: Sequence[Path] = ()) -> published.LiveData[AppData]:
+    """Return this process's app data that follows the registry store.
+
+    Polled (see :class:`tilbudskart.published.LiveData`); started once per process and
+    list of imports.
+    """
+    key = tuple(str(p) for p in imports)
+    with _LOADED_LOCK:
+        live = _LIVE.get(key)
+    if live is None:
+        data = load_app_data(imports)
+        live = published.LiveData(data, lambda old: rebuilt_app_data(old, imports),
+                                  _store_head)
+        with _LOADED_LOCK:
+            live = _LIVE.setdefault(key, live)
+        live.start()
+    return live
+
+
+def _store_head() -> int | None:
+    """Return the registry store's newest version id (None when it cannot be reached)."""
+    from tilbudskart.store import StoreError, open_store
+
+    try:
+        if _STORE[0] is None:
+            _STORE[0] = open_store()
+        return _STORE[0].head()
+    except StoreError as error:
+        logger.warning("registry store not polled: %s", error)
+        return None
+
+
+#: This process's store handle for polling, and its live data per list of imports.
+_STORE: list[Any] = [None]
+_LIVE: dict[tuple[str, ...], published.LiveData[AppData]] = {}
+
+
+def input_fingerprint(imports: Sequence[Path] = (), lists_key: str = "") -> str:
     """Return the sha256 of everything a build depends on.
 
     The package's code and data files (registry, lookups, geodata manifest — which holds
@@ -465,6 +545,8 @@ def input_fingerprint(imports: Sequence[Path] = ()) -> str:
     ----------
     imports : sequence of pathlib.Path
         Extra service lists.
+    lists_key : str
+        The published lists in force (:attr:`tilbudskart.published.Published.key`).
 
     Returns
     -------
@@ -487,6 +569,7 @@ def input_fingerprint(imports: Sequence[Path] = ()) -> str:
         digest.update(path.read_bytes())
     for path in imports:
         digest.update(Path(path).read_bytes())
+    digest.update(lists_key.encode())
     return digest.hexdigest()
 
 
@@ -522,9 +605,15 @@ def load_app_data(imports: Sequence[Path] = (), folder: Path | None = None) -> A
 
     """
     folder = folder if folder is not None else cache_dir()
+    lists = published.read_published()
     if folder is None:
-        return build_app_data(imports)
-    path = folder / f"appdata-{input_fingerprint(imports)}.pickle"
+        return build_app_data(imports, lists)
+    if lists.notice is not None:
+        # The store cannot be read: serve the last built data, saying so.
+        last = _last_cached(folder)
+        if last is not None:
+            return replace(last, store_notice=lists.notice)
+    path = folder / f"appdata-{input_fingerprint(imports, lists.key)}.pickle"
     key = (str(path), os.environ.get(settings.DATA_DIR_ENV, ""))
     # Held while loading: the server's warm-up and a first visitor may ask at once, and
     # the second then waits for the first's data instead of reading it again.
@@ -532,7 +621,7 @@ def load_app_data(imports: Sequence[Path] = (), folder: Path | None = None) -> A
         if key not in _LOADED:
             data = _read_cached(path)
             if data is None:
-                data = build_app_data(imports)
+                data = build_app_data(imports, lists)
                 _write_cached(data, folder, path)
             _LOADED[key] = data
         return _LOADED[key]
@@ -541,6 +630,15 @@ def load_app_data(imports: Sequence[Path] = (), folder: Path | None = None) -> A
 #: App data this process has loaded, by cache file and data folder (see load_app_data).
 _LOADED: dict[tuple[str, str], AppData] = {}
 _LOADED_LOCK = threading.Lock()
+
+
+def _last_cached(folder: Path) -> AppData | None:
+    """Return the newest app data in the cache folder (None: none readable)."""
+    try:
+        paths = sorted(folder.glob("appdata-*.pickle"), key=lambda p: p.stat().st_mtime)
+    except OSError:
+        return None
+    return _read_cached(paths[-1]) if paths else None
 
 
 def _read_cached(path: Path) -> AppData | None:

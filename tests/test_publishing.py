@@ -1,0 +1,187 @@
+"""Publishing from the command line, the dataset built from the published lists, the feed."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from tilbudskart import cli, feed, importers, pipeline, published, registry, settings
+from tilbudskart.store import open_store
+
+LIST = ("navn;sted;organisasjon;postnummer;lenke\n"
+        "Al-Anon Tromsø;Tromsø;Al-Anon;9008;\n"
+        "Al-Anon Alta;Alta;Al-Anon;9510;\n"
+        "Al-Anon nett;;Al-Anon;;https://meet.example.org/alanon\n")
+
+
+@pytest.fixture
+def state(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    folder = tmp_path / "state"
+    monkeypatch.setenv("TILBUDSKART_STATE_DIR", str(folder))
+    monkeypatch.delenv("TILBUDSKART_DATABASE_URL", raising=False)
+    monkeypatch.delenv("TILBUDSKART_STEWARD_KEY", raising=False)
+    return folder
+
+
+def steward_key(capsys: pytest.CaptureFixture[str], organisation: str = "al_anon") -> str:
+    assert cli.main(["steward", "add", organisation]) == 0
+    out = capsys.readouterr()
+    assert "shown this once" in out.err
+    return out.out.strip()
+
+
+def a_file(tmp_path: Path, text: str = LIST, name: str = "alanon.csv") -> Path:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_publish_history_and_rollback_from_the_command_line(
+        state: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    key = steward_key(capsys)
+    assert key.startswith("st-") and "." in key
+    assert cli.main(["steward", "list"]) == 0
+    listing = capsys.readouterr().out
+    assert key.split(".")[0] in listing and key not in listing
+    monkeypatch.setenv("TILBUDSKART_STEWARD_KEY", key)
+    caplog.set_level(logging.DEBUG)
+    path = a_file(tmp_path)
+    assert cli.main(["-vv", "publish", str(path), "--organisation", "al_anon"]) == 0
+    out = capsys.readouterr()
+    assert "Published al_anon version 1: 3 rows" in out.out
+    assert "replaces version 0" in out.out and "No longer listed" in out.out
+    assert key not in out.out + out.err + caplog.text
+    assert cli.main(["history", "--organisation", "al_anon"]) == 0
+    history = capsys.readouterr().out.splitlines()
+    assert history[1].split()[:2] == ["al_anon", "0"]
+    assert history[2].split()[:2] == ["al_anon", "1"] and "alanon.csv" in history[2]
+    assert cli.main(["rollback", "al_anon", "0"]) == 0
+    assert "version 2: the rows of version 0 again" in capsys.readouterr().out
+    store = open_store()
+    assert store.latest()["al_anon"].rows_from == 0
+
+
+@pytest.mark.parametrize(("key", "why"), [
+    ("st-00000000.nope", "refused: the steward key is wrong"),
+    (None, "refused: no steward key"),
+])
+def test_refusals_are_one_line_and_status_2(state: Path, tmp_path: Path, key: str | None,
+                                             why: str, capsys: pytest.CaptureFixture[str],
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    from tilbudskart import publishing
+
+    monkeypatch.setattr(publishing, "WRONG_KEY_PAUSE", 0.0)
+    if key:
+        monkeypatch.setenv("TILBUDSKART_STEWARD_KEY", key)
+    assert cli.main(["publish", str(a_file(tmp_path)), "--organisation", "al_anon"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(why) and len(err.strip().splitlines()) == 1
+    assert open_store().head() == 0
+
+
+def test_a_list_with_row_errors_is_refused_before_any_key(
+        state: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = a_file(tmp_path, LIST + "Al-Anon Bodø;Bodø;Al-Anon;12;\n")
+    assert cli.main(["publish", str(path), "--organisation", "al_anon"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1
+    assert "alanon.csv, row 5, field 'postcode'" in err and "cannot be published" in err
+    assert cli.main(["rollback", "al_anon", "1"]) == 2  # no key in a pipe
+
+
+def test_the_dataset_is_built_from_the_published_lists(
+        state: Path, road_network: object) -> None:
+    store = open_store()
+    _, key = store.add_steward("al_anon")
+    result = importers.import_bytes(LIST.encode(), "alanon.csv")
+    version = store.publish(result, "al_anon", key, "a" * 64)
+    lists = published.read_published(store)
+    assert lists.head == version.id and lists.organisations == {"al_anon"}
+    dataset = pipeline.build_dataset(road_network=road_network, lists=lists)
+    al_anon = dataset.services[dataset.services["organisation"] == "al_anon"]
+    assert sorted(al_anon["name"]) == ["Al-Anon Alta", "Al-Anon Tromsø", "Al-Anon nett"]
+    base = registry.load_registry()
+    lms = dataset.services[dataset.services["organisation"] == "lms"]
+    assert len(lms) == int((base["organisation"] == "lms").sum())
+    dates = published.registry_dates(dataset)
+    today = version.published_at
+    assert today is not None
+    months = ["januar", "februar", "mars", "april", "mai", "juni", "juli", "august",
+              "september", "oktober", "november", "desember"]
+    name = settings.ORGANISATIONS["al_anon"]
+    assert dates["al_anon"].text_nb() == (f"{name}: lista er oppdatert {today.day}. "
+                                          f"{months[today.month - 1]} {today.year}")
+    assert dates["lms"].text_nb().endswith(": fra rapporten, 2007")
+    # The kommune table counts the published groups, not the 2007 ones.
+    before = pipeline.build_dataset(road_network=road_network, lists=False)
+    assert not before.kommuner["km_al_anon"].equals(dataset.kommuner["km_al_anon"])
+
+
+def test_an_unreachable_store_leaves_the_2007_rows_with_a_notice(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TILBUDSKART_DATABASE_URL", "postgresql://x:secret@127.0.0.1:9/none")
+    lists = published.read_published()
+    assert lists.results == [] and lists.head is None
+    assert lists.notice is not None and "cannot be reached" in lists.notice
+    assert "secret" not in lists.notice
+
+
+def test_the_meeting_guide_feed_reads_back_as_the_same_groups(
+        services: pd.DataFrame) -> None:
+    updated = {"lms": "2026-12-04 10:00:00"}
+    payload = feed.export_bytes(services, "meeting-guide", updated)
+    meetings = json.loads(payload)
+    assert all({"name", "slug"} <= set(m) for m in meetings)
+    assert {m["updated"] for m in meetings if m["organisation"] == "lms"} == {updated["lms"]}
+    back = importers.import_bytes(payload, "feed.json")
+    assert back.format == "meeting-guide"
+    assert not (back.report["severity"] == importers.ERROR).any(), back.report
+    sent = {(m["organisation"], m["name"], m["city"]) for m in meetings}
+    read = set(zip(back.services["organisation"], back.services["name"],
+                   back.services["place"], strict=True))
+    assert read == sent and len(back.services) == len(meetings)
+    groups = registry.counted(services)
+    groups = groups[(groups["kind"] == "self_help") & (groups["status"] == "geocoded")]
+    assert len(meetings) == len(groups)
+
+
+def test_csv_and_geojson_exports(services: pd.DataFrame) -> None:
+    csv = feed.export_bytes(services, "csv")
+    assert csv.startswith("\ufeff".encode()) and b"kommunenummer" in csv.splitlines()[0]
+    collection = json.loads(feed.export_bytes(services, "geojson"))
+    assert len(collection["features"]) == len(services)
+    assert any(f["geometry"] is None for f in collection["features"])  # unplaced rows kept
+
+
+def test_live_data_swaps_whole_data_when_the_store_moves_on() -> None:
+    class Data:
+        def __init__(self, head: int):
+            self.registry_head = head
+
+    heads = iter([1, 2, 2, None])
+    live = published.LiveData(Data(1), lambda old: Data(2), lambda: next(heads))
+    first, generation = live.current()
+    assert live.check() is False and live.current()[0] is first
+    assert live.check() is True
+    data, generation = live.current()
+    assert data.registry_head == 2 and generation == 1
+    assert live.check() is False  # head 2 again: nothing to do
+    assert live.check() is False and live.current()[0] is data  # store gone: keep it
+
+
+def test_list_dates_of_a_rollback_are_the_first_publish(state: Path) -> None:
+    store = open_store()
+    _, key = store.add_steward("al_anon")
+    result = importers.import_bytes(LIST.encode(), "alanon.csv")
+    first = store.publish(result, "al_anon", key, "a" * 64)
+    store.publish(importers.import_bytes(LIST.encode(), "b.csv"), "al_anon", key, "b" * 64)
+    store.rollback("al_anon", 1, key)
+    dates = published.read_published(store).dates
+    assert dates["al_anon"].version == 3 and dates["al_anon"].published_at == first.published_at
+    assert isinstance(dates["al_anon"].published_at, dt.datetime)
