@@ -621,7 +621,7 @@ def load_app_data(imports: Sequence[Path] = (), folder: Path | None = None) -> A
         if key not in _LOADED:
             data = _read_cached(path)
             if data is None:
-                data = build_app_data(imports, lists)
+                data = build_app_data(imports)
                 _write_cached(data, folder, path)
             _LOADED[key] = data
         return _LOADED[key]

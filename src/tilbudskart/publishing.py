@@ -25,6 +25,9 @@ import pandas as pd
 from tilbudskart import geocode, importers, registry, settings
 from tilbudskart.store import RefusedError, Store, StoreError, open_store, publishable
 
+__all__ = ["add_commands", "disappearing", "in_force", "publishable", "read_list",
+           "refusal_nb"]
+
 #: Environment variable that may hold a steward key (else the key is asked for).
 STEWARD_KEY_ENV = "TILBUDSKART_STEWARD_KEY"
 
@@ -56,6 +59,33 @@ def disappearing(old: pd.DataFrame, new: pd.DataFrame) -> pd.DataFrame:
     if old.empty:
         return old
     return old[~keys(old).isin(set(keys(new)) if len(new) else set())].reset_index(drop=True)
+
+
+#: English refusals → Norwegian (the app's), by pattern; the rest pass through.
+_REFUSALS_NB = (
+    (r"^the steward key is wrong.*", "nøkkelen er feil."),
+    (r"^too many wrong steward keys; try again in (\d+) s$",
+     r"for mange feil nøkler; prøv igjen om \1 sekunder."),
+    (r"^steward key (\S+) was revoked on (\S+)$", r"nøkkelen \1 ble trukket tilbake \2."),
+    (r"^steward key (\S+) publishes for (\S+) only, not for (\S+)$",
+     r"nøkkelen \1 publiserer bare for \2, ikke for \3."),
+    (r"^(.*): (.*) — (\d+) problem\(s\) in all; a list with row errors cannot be "
+     r"published until they are fixed$",
+     r"\1: \2 – \3 feil i alt; rett feilene i rapporten over først."),
+    (r"^(.*): no rows to publish$", r"\1: ingen rader å publisere."),
+    (r"^(.*): rows of (.*) in a list published for (\S+);.*$",
+     r"\1: rader fra \2 i en liste for \3; publiser hver organisasjons liste for seg."),
+)
+
+
+def refusal_nb(message: str) -> str:
+    """Return a refusal in Norwegian (for the app; the key is never part of it)."""
+    import re
+
+    for pattern, text in _REFUSALS_NB:
+        if re.match(pattern, message):
+            return re.sub(pattern, text, message)
+    return message
 
 
 # -- command line ------------------------------------------------------------------------

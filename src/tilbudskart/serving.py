@@ -712,7 +712,8 @@ def warm_up() -> None:
         from tilbudskart import pipeline
 
         imports = os.environ.get("TILBUDSKART_IMPORTS", "")
-        pipeline.load_app_data(tuple(Path(p) for p in imports.split(os.pathsep) if p))
+        # The data and its poller of the registry store (a publish is seen within seconds).
+        pipeline.live_app_data(tuple(Path(p) for p in imports.split(os.pathsep) if p))
     except Exception as exc:  # the app reports a broken data folder itself
         logger.warning("warm-up at start failed with %s", type(exc).__name__)
     # What is loaded now lives as long as the server: move it out of the garbage
