@@ -114,3 +114,48 @@ def updated_dates(list_dates: dict[str, Any]) -> dict[str, str]:
     """Return Meeting Guide ``updated`` values from :func:`published.registry_dates`."""
     return {o: f"{d.published_at:%Y-%m-%d %H:%M:%S}" for o, d in list_dates.items()
             if getattr(d, "published_at", None) is not None}
+
+
+# -- the read-only route of serve.py -------------------------------------------------------
+
+#: Where serve.py answers with the Meeting Guide feed of the lists in force.
+FEED_PATH = "/feed/meeting-guide.json"
+
+#: The feed's bytes per data generation (rebuilt when a publish is seen).
+_FEED_CACHE: dict[tuple[int, int], bytes] = {}
+
+
+def current_feed() -> bytes:
+    """Return the Meeting Guide feed of this server's data in force (cached per version)."""
+    import os
+    from pathlib import Path
+
+    from tilbudskart import pipeline
+
+    imports = os.environ.get("TILBUDSKART_IMPORTS", "")
+    live = pipeline.live_app_data(tuple(Path(p) for p in imports.split(os.pathsep) if p))
+    data, generation = live.current()
+    key = (id(live), generation)
+    if key not in _FEED_CACHE:
+        _FEED_CACHE.clear()
+        _FEED_CACHE[key] = export_bytes(data.services, "meeting-guide",
+                                        updated_dates(data.list_dates))
+    return _FEED_CACHE[key]
+
+
+async def feed_route(request: Any) -> Any:
+    """Answer ``GET /feed/meeting-guide.json`` (read-only; any site may read it)."""
+    from starlette.concurrency import run_in_threadpool
+    from starlette.responses import Response
+
+    body = await run_in_threadpool(current_feed)
+    return Response(body, media_type="application/json",
+                    headers={"Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff",
+                             "Access-Control-Allow-Origin": "*"})
+
+
+def routes() -> list[Any]:
+    """Return the routes serve.py mounts for the feed."""
+    from starlette.routing import Route
+
+    return [Route(FEED_PATH, feed_route, methods=["GET"])]
