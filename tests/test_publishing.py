@@ -185,3 +185,24 @@ def test_list_dates_of_a_rollback_are_the_first_publish(state: Path) -> None:
     dates = published.read_published(store).dates
     assert dates["al_anon"].version == 3 and dates["al_anon"].published_at == first.published_at
     assert isinstance(dates["al_anon"].published_at, dt.datetime)
+
+
+def test_reports_and_build_summary_say_how_old_each_list_is(dataset) -> None:
+    import dataclasses
+    import io
+
+    from pypdf import PdfReader
+
+    from tilbudskart import report
+
+    when = dt.datetime(2026, 12, 4, 9, 30, tzinfo=dt.UTC)
+    dates = {**published.report_dates(), "al_anon": published.ListDate("al_anon", 3, when)}
+    summary = pipeline.summary(dataclasses.replace(dataset, list_dates=dates))
+    assert "Lists in force: al_anon version 3 of 2026-12-04; the others from the 2007 " \
+           "report" in summary
+    data = dataclasses.replace(pipeline.load_app_data(), list_dates=dates)
+    pdf = report.kommune_report(report.ReportData.from_app_data(data), "3431")
+    text = " ".join(" ".join(page.extract_text().split())
+                    for page in PdfReader(io.BytesIO(pdf)).pages)
+    assert "lista er oppdatert 4. desember 2026" in text
+    assert "LMS" in text and "fra rapporten, 2007" in text

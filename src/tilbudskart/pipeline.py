@@ -366,6 +366,13 @@ def summary(dataset: Dataset) -> str:
         online = int((rows["status"] == "online").sum())
         extra = f" (+{online} online only)" if online else ""
         lines.append(f"  {organisation:<16} {done:>4} / {len(rows)}{extra}")
+    published_lists = [f"{o} version {d.version} of {d.published_at:%Y-%m-%d}"
+                       for o, d in dataset.list_dates.items() if d.published_at is not None]
+    lines.append("Lists in force: " + ("; ".join(published_lists) + "; the others"
+                                       if published_lists else "every organisation")
+                 + " from the 2007 report")
+    if dataset.store_notice:
+        lines.append(f"Registry store not read: {dataset.store_notice}")
     unresolved = services[services["status"] == "unresolved"]
     lines.append(f"Unresolved: {len(unresolved)}")
     for row in unresolved.itertuples():
