@@ -964,7 +964,10 @@ def footer() -> None:
         "sentralbyrå (CC BY 4.0) · Postnummerkoordinater: Erik Bolstad, "
         "[www.erikbolstad.no/postnummer/](https://www.erikbolstad.no/postnummer/) "
         "(CC BY 3.0) · Stedsnavn: GeoNames (CC BY 4.0) · Postnummer © Posten Norge AS.")
-    dates = published.registry_dates(current_data())
+    try:
+        dates = published.registry_dates(current_data())
+    except Exception:  # a broken data folder: the page's error boundary has said so
+        return
     st.caption("**Listene:** " + escape_markdown("; ".join(
         dates[o].text_nb() for o in settings.SELF_HELP_ORGANISATIONS if o in dates)) + ".")
 
@@ -990,6 +993,14 @@ def guarded(page: Callable[[], None], where: str) -> None:
         national_lines(lines)
 
 
+def store_notice() -> str | None:
+    """Why the registry store could not be read (None: read; a data fault shows in the page)."""
+    try:
+        return load().store_notice
+    except Exception:  # the page's own error boundary reports a broken data folder
+        return None
+
+
 @planning.foreground()  # background warm-ups hold back while a page is drawn
 def main() -> None:
     st.title("tilbudskart", anchor=False)
@@ -1005,7 +1016,7 @@ def main() -> None:
     if uploaded() is not None:
         st.info("Du ser data med lista du lastet opp (bare i denne nettleserøkten). "
                 "Fjern den på siden «Last opp oppdatert liste».")
-    elif load().store_notice:
+    elif store_notice():
         st.warning("Registeret over publiserte lister kan ikke nås nå. Du ser de sist "
                    "bygde dataene; publisering er stengt til registeret er tilbake.")
     page = {"finn": page_find, "dekning": page_coverage, "nye": page_new_groups,

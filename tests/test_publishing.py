@@ -206,3 +206,18 @@ def test_reports_and_build_summary_say_how_old_each_list_is(dataset) -> None:
                     for page in PdfReader(io.BytesIO(pdf)).pages)
     assert "lista er oppdatert 4. desember 2026" in text
     assert "LMS" in text and "fra rapporten, 2007" in text
+
+
+def test_compare_any_two_versions(state: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    store = open_store()
+    _, key = store.add_steward("al_anon")
+    store.publish(importers.import_bytes(LIST.encode(), "alanon.csv"), "al_anon", key,
+                  "a" * 64)
+    assert cli.main(["compare", "al_anon@0", "al_anon@1"]) == 0
+    out = capsys.readouterr().out
+    assert "Groups, al_anon@0 → al_anon@1" in out
+    counts = next(line for line in out.splitlines() if line.strip().startswith("al_anon "))
+    # Tromsø is in both; the other 51 of 2007 are gone; Alta and the online group are new.
+    assert counts.split()[1:] == ["1", "0", "51", "2"]
+    assert cli.main(["compare", "2007", "al_anon@9"]) == 2
+    assert "al_anon has no version 9" in capsys.readouterr().err

@@ -281,10 +281,17 @@ def _cmd_gaps(args: argparse.Namespace) -> int:
     return 0
 
 
-def _list_argument(text: str) -> Path | None:
-    """Argparse type of ``compare``'s lists: a readable file, or ``2007`` (the registry)."""
+def _list_argument(text: str) -> Path | str | None:
+    """Argparse type of ``compare``'s lists: a file, ``2007`` or a version ``ORG@N``.
+
+    ``2007`` is the registry; ``ORG@N`` a published version (:mod:`tilbudskart.publishing`).
+    """
+    from tilbudskart.publishing import VERSION_REFERENCE
+
     if text == "2007":
         return None
+    if VERSION_REFERENCE.fullmatch(text):
+        return text
     return _input_file(text)
 
 
@@ -294,14 +301,23 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     if args.new is None:
         _error("NEW must be a list of today's groups, not 2007")
         return 2
-    result = then_and_now(args.new, args.old, organisation=args.organisation)
+    from tilbudskart.publishing import resolve_list
+    from tilbudskart.store import RefusedError, StoreError
+
+    try:
+        new, old = resolve_list(args.new), resolve_list(args.old)
+    except (RefusedError, StoreError) as exc:
+        _error(str(exc))
+        return 2
+    result = then_and_now(new, old, organisation=args.organisation)
     for line in result.imports:
         _say(line)
     if len(result.import_report):
         _say("Import report:")
         _say(importers.format_report(result.import_report))
-    then = "2007" if args.old is None else args.old.name
-    _say(f"\nGroups, {then} → {args.new.name} (matched per organisation by kommune and name):")
+    then = "2007" if args.old is None else getattr(args.old, "name", args.old)
+    _say(f"\nGroups, {then} → {getattr(args.new, 'name', args.new)} (matched per organisation "
+         f"by kommune and name):")
     _say(f"  {'organisation':<16} {'same':>5} {'moved':>6} {'gone':>5} {'new':>5}")
     for row in result.counts.itertuples():
         _say(f"  {row.organisation:<16} {row.same:>5} {row.moved:>6} {row.gone:>5} {row.new:>5}")
@@ -552,7 +568,8 @@ def parser() -> argparse.ArgumentParser:
         "compare", help="then and now: a list against the 2007 registry (or an older list)",
         description="Groups same, moved, gone and new (per organisation, by kommune and "
                     "name), and coverage then and now: kommuner and people beyond 25/50 km "
-                    "and 60/120 minutes. OLD is '2007' (the registry) or a list; NEW a list.")
+                    "and 60/120 minutes. OLD is '2007' (the registry) or a list; NEW a list. "
+                    "Either may be a published version, ORG@N (al_anon@2; @0 is 2007).")
     comparison.add_argument("old", type=_list_argument, help="'2007' or an earlier list")
     comparison.add_argument("new", type=_list_argument, help="today's list")
     _import_options(comparison)

@@ -510,7 +510,7 @@ def live_app_data(imports: Sequence[Path] = ()) -> published.LiveData[AppData]:
     Polled (see :class:`tilbudskart.published.LiveData`); started once per process and
     list of imports.
     """
-    key = tuple(str(p) for p in imports)
+    key = (*(str(p) for p in imports), os.environ.get(settings.DATA_DIR_ENV, ""))
     with _LOADED_LOCK:
         live = _LIVE.get(key)
     if live is None:

@@ -14,6 +14,7 @@ import argparse
 import getpass
 import hashlib
 import os
+import re
 import sys
 import time
 from collections.abc import Callable
@@ -26,7 +27,7 @@ from tilbudskart import geocode, importers, registry, settings
 from tilbudskart.store import RefusedError, Store, StoreError, open_store, publishable
 
 __all__ = ["add_commands", "disappearing", "in_force", "publishable", "read_list",
-           "refusal_nb"]
+           "refusal_nb", "resolve_list", "version_list"]
 
 #: Environment variable that may hold a steward key (else the key is asked for).
 STEWARD_KEY_ENV = "TILBUDSKART_STEWARD_KEY"
@@ -49,6 +50,38 @@ def in_force(store: Store, organisation: str) -> tuple[int, pd.DataFrame]:
         base = registry.load_registry()
         return 0, base[base["organisation"] == organisation].reset_index(drop=True)
     return latest.number, store.rows(latest)
+
+
+#: How a published version is named on the command line: ``al_anon@2`` (``@0``: 2007).
+VERSION_REFERENCE = re.compile(r"([a-z][a-z0-9_]*)@(\d+)")
+
+
+def version_list(store: Store, organisation: str, number: int) -> importers.ImportResult:
+    """Return one version of an organisation's list as a read list (0: the 2007 rows)."""
+    if organisation not in settings.ORGANISATIONS:
+        raise RefusedError(f"unknown organisation {organisation!r}")
+    name = f"{organisation}@{number}"
+    if number == 0:
+        base = registry.load_registry()
+        rows = base[base["organisation"] == organisation].reset_index(drop=True)
+        rows = rows.assign(source_row=pd.array(range(1, len(rows) + 1), dtype="Int64"),
+                           registry_file=name)
+    else:
+        version = store.version(organisation, number)
+        if version is None:
+            raise RefusedError(f"{organisation} has no version {number} (see 'tilbudskart "
+                               f"history --organisation {organisation}')")
+        rows = store.rows(version).assign(registry_file=name)
+    return importers.ImportResult(name, "csv", "UTF-8", ",", len(rows), rows)
+
+
+def resolve_list(item: Any) -> Any:
+    """Return ``item``, or the published version it names (``ORG@N``) as a read list."""
+    if isinstance(item, str):
+        match = VERSION_REFERENCE.fullmatch(item)
+        if match:
+            return version_list(open_store(), match.group(1), int(match.group(2)))
+    return item
 
 
 def disappearing(old: pd.DataFrame, new: pd.DataFrame) -> pd.DataFrame:
@@ -80,8 +113,6 @@ _REFUSALS_NB = (
 
 def refusal_nb(message: str) -> str:
     """Return a refusal in Norwegian (for the app; the key is never part of it)."""
-    import re
-
     for pattern, text in _REFUSALS_NB:
         if re.match(pattern, message):
             return re.sub(pattern, text, message)
