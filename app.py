@@ -810,6 +810,7 @@ def page_upload(data: pipeline.AppData) -> None:
     if right.button("Fjern opplastet liste", disabled="opplasting" not in st.session_state):
         st.session_state.pop("opplasting", None)
         st.rerun()
+    compare_versions(data)
     upload = st.session_state.get("opplasting")
     if not isinstance(upload, pipeline.Upload):
         return
@@ -941,6 +942,52 @@ def publish_section(upload: pipeline.Upload, organisation: str | None) -> None:
             st.success(f"Publisert: {escape_markdown(name)} versjon {version.number} "
                        f"({figure(version.rows_used)} rader). Alle sider, rapporter og "
                        f"nedlastinger viser den om noen sekunder.")
+
+
+def compare_versions(data: pipeline.AppData) -> None:
+    """Then and now between any two versions of an organisation's list (0: 2007)."""
+    from tilbudskart import publishing
+    from tilbudskart.store import RefusedError, StoreError, open_store
+
+    with st.expander("Sammenlign to versjoner av en liste (publiserte lister og 2007)"):
+        try:
+            store = open_store()
+            history = store.history()
+        except StoreError:
+            st.info("Registeret over publiserte lister kan ikke nås nå.")
+            return
+        organisation = st.selectbox("Organisasjon", list(settings.ORGANISATIONS),
+                                    format_func=settings.ORGANISATIONS.get, key="versjon_org")
+        numbers = [0, *(v.number for v in history if v.organisation == organisation)]
+        label = {0: "2007 (rapporten)", **{
+            v.number: f"versjon {v.number}, {v.published_at:%d.%m.%Y}" for v in history
+            if v.organisation == organisation and v.published_at is not None}}
+        left, right = st.columns(2)
+        then = left.selectbox("Da", numbers, format_func=label.get, key="versjon_da")
+        now = right.selectbox("Nå", numbers, index=len(numbers) - 1, format_func=label.get,
+                              key="versjon_naa")
+        if not st.button("Sammenlign", disabled=then == now, key="versjon_sammenlign"):
+            return
+        try:
+            new = publishing.version_list(store, organisation, now)
+            old = None if then == 0 else publishing.version_list(store, organisation, then)
+        except (RefusedError, StoreError):
+            st.error("Versjonen finnes ikke, eller registeret kan ikke nås.")
+            return
+        with st.spinner("Sammenligner …"):
+            result = pipeline.then_and_now(new, old, gazetteer=data.gazetteer,
+                                           population_grid=data.grid,
+                                           road_network=data.network)
+        st.dataframe(result.counts.rename(columns={
+            "organisation": "Organisasjon", "same": "Samme", "moved": "Flyttet",
+            "gone": "Borte", "new": "Nye"}), hide_index=True, key="versjon_tall")
+        changed = result.matches[result.matches["change"] != "same"]
+        st.dataframe(changed[["change", "then_name", "then_kommune", "now_name",
+                              "now_kommune"]].rename(columns={
+            "change": "Endring", "then_name": "Da", "then_kommune": "Kommune da",
+            "now_name": "Nå", "now_kommune": "Kommune nå"}).replace(
+            {"Endring": {"new": "ny", "gone": "borte", "moved": "flyttet"}}),
+            hide_index=True, key="versjon_grupper")
 
 
 def upload_checksum(upload: pipeline.Upload) -> str:

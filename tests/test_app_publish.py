@@ -61,3 +61,18 @@ def test_a_list_with_row_errors_cannot_be_published(store) -> None:
     assert any("kan ikke publiseres" in e.value and "rett feilene" in e.value
                and "rad 4" not in e.value for e in at.error), [e.value for e in at.error]
     assert not any(b.label.startswith("Publiser lista for") for b in at.button)
+
+
+def test_any_two_versions_can_be_compared(store) -> None:
+    from tilbudskart import importers
+
+    _, key = store.add_steward("lms")
+    store.publish(importers.import_bytes(LISTING, "lms.csv"), "lms", key, "a" * 64)
+    at = run({"side": "last"})
+    at.selectbox(key="versjon_org").set_value("lms").run()
+    assert at.selectbox(key="versjon_naa").value == 1
+    next(b for b in at.button if b.label == "Sammenlign").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    counts = next(d.value for d in at.dataframe if "Borte" in d.value.columns)
+    row = counts.set_index("Organisasjon").loc["lms"]
+    assert row["Nye"] + row["Samme"] + row["Flyttet"] == 2
