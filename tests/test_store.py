@@ -224,3 +224,9 @@ def test_the_default_store_lives_in_the_state_folder(tmp_path: Path,
     assert store.where == str(tmp_path / "state" / "registry.sqlite3")
     with store.engine.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+
+
+def test_a_url_of_no_known_database_is_one_message() -> None:
+    with pytest.raises(StoreError, match="not a usable database URL") as error:
+        open_store("nosuchdb://steward:hunter2@db.example/registry")
+    assert "hunter2" not in str(error.value)

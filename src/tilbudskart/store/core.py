@@ -438,7 +438,16 @@ def open_store(url: str | None = None) -> Store:
 
     """
     url = url or database_url()
-    parsed = sa.make_url(url)
+    try:
+        parsed = sa.make_url(url)
+        return _open(parsed)
+    except exc.ArgumentError as error:  # a URL of no known database (or a typo)
+        shown = url.split("@")[-1] if "@" in url else url
+        raise StoreError(f"{DATABASE_URL_ENV}=…{shown}: not a usable database URL "
+                         f"({_reason(error)})") from None
+
+
+def _open(parsed: sa.URL) -> Store:
     if parsed.get_backend_name() == "sqlite":
         path = Path(parsed.database or "")
         where = str(path)
@@ -477,6 +486,7 @@ def _migrate(store: Store) -> None:
     """Bring the schema to :data:`HEAD_REVISION` (Alembic), refusing foreign databases."""
     from alembic import command
     from alembic.config import Config
+    from alembic.util import CommandError
 
     config = Config()
     config.set_main_option("script_location", str(Path(__file__).with_name("migrations")))
@@ -495,6 +505,9 @@ def _migrate(store: Store) -> None:
             command.upgrade(config, "head")
     except StoreError:
         raise
+    except CommandError as error:
+        raise StoreError(f"{store.where}: the schema could not be brought up to date "
+                         f"({error})") from None
     except exc.OperationalError as error:
         raise StoreError(f"{store.where}: the registry store cannot be reached "
                          f"({_reason(error)})") from None
