@@ -221,3 +221,29 @@ def test_compare_any_two_versions(state: Path, capsys: pytest.CaptureFixture[str
     assert counts.split()[1:] == ["1", "0", "51", "2"]
     assert cli.main(["compare", "2007", "al_anon@9"]) == 2
     assert "al_anon has no version 9" in capsys.readouterr().err
+
+
+def test_hostile_lists_stay_text_or_are_refused(state: Path, tmp_path: Path,
+                                                capsys: pytest.CaptureFixture[str],
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    store = open_store()
+    _, key = store.add_steward("al_anon")
+    hostile = ('navn;sted;organisasjon\n'
+               '"=HYPERLINK(""http://evil.example"",""klikk"")";Alta;Al-Anon\n'
+               '**fet** [lenke](javascript:alert(1)) <script>x</script>;Tromsø;Al-Anon\n')
+    result = importers.import_bytes(hostile.encode(), "hostile.csv")
+    store.publish(result, "al_anon", key, "a" * 64)
+    rows = store.rows(store.latest()["al_anon"])
+    assert rows["name"].str.contains("<script>").any()  # kept as text, not cleaned away
+    lists = published.read_published(store)
+    services = lists.results[0].services.assign(status="geocoded", lat=70.0, lon=23.0)
+    back = importers.import_bytes(feed.export_bytes(services, "meeting-guide"), "feed.json")
+    assert sorted(back.services["name"]) == sorted(rows["name"])
+    csv = feed.export_bytes(services, "csv").decode("utf-8-sig")
+    assert "'=HYPERLINK" in csv and "\n=HYPERLINK" not in csv
+    # A file over the upload limit is refused in one line, before any key is asked for.
+    big = tmp_path / "big.csv"
+    big.write_bytes(b"navn;sted;organisasjon\n" + b"x;Alta;Al-Anon\n" * 400_000)
+    assert cli.main(["publish", str(big), "--organisation", "al_anon"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "too big" in err
