@@ -247,3 +247,17 @@ def test_hostile_lists_stay_text_or_are_refused(state: Path, tmp_path: Path,
     assert cli.main(["publish", str(big), "--organisation", "al_anon"]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "too big" in err
+
+
+def test_an_unreachable_store_at_start_serves_the_last_built_data(
+        state: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    folder = tmp_path / "cache"
+    monkeypatch.setattr(pipeline, "_LOADED", {})
+    built = pipeline.load_app_data(folder=folder)
+    assert built.store_notice is None and built.registry_head == 0
+    monkeypatch.setattr(pipeline, "_LOADED", {})
+    monkeypatch.setenv("TILBUDSKART_DATABASE_URL", "postgresql://x:secret@127.0.0.1:9/none")
+    served = pipeline.load_app_data(folder=folder)
+    assert served.store_notice is not None and "cannot be reached" in served.store_notice
+    assert "secret" not in served.store_notice
+    assert served.services["id"].tolist() == built.services["id"].tolist()
