@@ -261,3 +261,13 @@ def test_an_unreachable_store_at_start_serves_the_last_built_data(
     assert served.store_notice is not None and "cannot be reached" in served.store_notice
     assert "secret" not in served.store_notice
     assert served.services["id"].tolist() == built.services["id"].tolist()
+
+
+def test_nearest_searches_the_published_lists(state: Path,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    store = open_store()
+    _, key = store.add_steward("al_anon")
+    listing = "navn;sted;organisasjon\nAl-Anon Vardø;Vardø;Al-Anon\n".encode()
+    store.publish(importers.import_bytes(listing, "vardo.csv"), "al_anon", key, "a" * 64)
+    assert cli.main(["nearest", "Vardø", "--org", "al_anon", "-n", "1"]) == 0
+    assert "Al-Anon Vardø (al_anon, Vardø)" in capsys.readouterr().out

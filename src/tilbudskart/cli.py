@@ -49,6 +49,7 @@ from tilbudskart.pipeline import (
     build_dataset,
     read_national_lines,
     rounded,
+    services_in_force,
     summary,
     then_and_now,
     write_outputs,
@@ -206,8 +207,7 @@ def _cmd_nearest(args: argparse.Namespace) -> int:
     match = resolution.match
     assert match is not None
     services = build_dataset(args.imports, organisation=args.organisation).services \
-        if args.imports else geocode.geocode_services(
-        registry.load_registry(), gazetteer)
+        if args.imports else services_in_force(gazetteer)
     # An organisation implies its kind (institutions are not self-help groups).
     kind = None if args.org else "self_help"
     found = access.nearest_services(match.lat, match.lon, services, n=args.n,

@@ -245,6 +245,21 @@ def build_dataset(imports: Sequence[Path | importers.ImportResult] = (), grid: s
                    lists.dates, lists.notice, lists.head)
 
 
+def services_in_force(gazetteer: geocode.Gazetteer,
+                      lists: published.Published | bool = True) -> gpd.GeoDataFrame:
+    """Return the geocoded services in force, without the kommune table (fast).
+
+    Each organisation's latest published list (registry store), else its 2007 rows: the
+    services :func:`build_dataset` would give, for a search.
+    """
+    if not isinstance(lists, published.Published):
+        lists = published.read_published() if lists else published.Published()
+    base = registry.load_registry()
+    base = base[~base["organisation"].isin(lists.organisations)]
+    imported, _ = _imported_services(base, lists.results, gazetteer, strict=False)
+    return _concat_services(geocode.geocode_services(base, gazetteer), imported)
+
+
 def _concat_services(*frames: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     joined = pd.concat([f for f in frames if len(f)] or frames[:1], ignore_index=True)
     return gpd.GeoDataFrame(joined, geometry="geometry", crs=settings.CRS_WGS84)
