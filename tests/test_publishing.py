@@ -271,3 +271,21 @@ def test_nearest_searches_the_published_lists(state: Path,
     store.publish(importers.import_bytes(listing, "vardo.csv"), "al_anon", key, "a" * 64)
     assert cli.main(["nearest", "Vardø", "--org", "al_anon", "-n", "1"]) == 0
     assert "Al-Anon Vardø (al_anon, Vardø)" in capsys.readouterr().out
+
+
+def test_an_upload_replaces_the_published_list_in_force() -> None:
+    import dataclasses
+
+    data = pipeline.load_app_data()
+    when = dt.datetime(2026, 12, 4, tzinfo=dt.UTC)
+    published_row = data.services[data.services["organisation"] == "al_anon"].iloc[:1].assign(
+        id="imp-alanon-1", name="Al-Anon publisert")
+    shown = dataclasses.replace(
+        data, services=pipeline._concat_services(
+            data.services[data.services["organisation"] != "al_anon"], published_row),
+        list_dates={**data.list_dates, "al_anon": published.ListDate("al_anon", 1, when)})
+    listing = "navn;sted;organisasjon\nAl-Anon Vardø;Vardø;Al-Anon\n".encode()
+    upload = pipeline.apply_upload(shown, [("vardo.csv", listing)], "al_anon", "replace")
+    assert upload.data is not None
+    names = upload.data.services.loc[upload.data.services["organisation"] == "al_anon", "name"]
+    assert list(names) == ["Al-Anon Vardø"]

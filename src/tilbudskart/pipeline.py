@@ -299,7 +299,10 @@ def with_imported(data: AppData, results: Sequence[importers.ImportResult], mode
         chosen = set(organisations) if organisations is not None else set(
             imported["organisation"])
         registry_ids = set(registry.load_registry()["id"])
-        base = base[~(base["organisation"].isin(chosen) & base["id"].isin(registry_ids))]
+        # The list in force: the 2007 rows, or the organisation's published list.
+        in_force = base["id"].isin(registry_ids) | base["organisation"].isin(
+            [o for o, d in data.list_dates.items() if d.published_at is not None])
+        base = base[~(base["organisation"].isin(chosen) & in_force)]
     services = _concat_services(base, imported)
     kommuner = kommune_tables(services, data.grid, data.network)
     return Dataset(services, kommuner, import_report=report,
