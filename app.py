@@ -104,9 +104,16 @@ def _shown_generation() -> list[int]:
     return [0]
 
 
+#: The data this script run shows (the script's namespace is new each run): one run
+#: never mixes the data before and after a publish.
+_THIS_RUN: list[pipeline.AppData] = []
+
+
 def load() -> pipeline.AppData:
     """The shared data in force: the registry store's published lists (polled; a publish
     swaps the whole data, and the caches built from the old data are dropped)."""
+    if _THIS_RUN:
+        return _THIS_RUN[0]
     data, generation = live().current()
     shown = _shown_generation()
     if shown[0] != generation:
@@ -114,6 +121,7 @@ def load() -> pipeline.AppData:
         for cached in (_shared_choropleth, _shared_markers, planner, _shared_report_data,
                        _shared_kommune_pdf, _shared_coverage_picture, _shared_gpkg):
             cached.clear()
+    _THIS_RUN.append(data)
     return data
 
 
