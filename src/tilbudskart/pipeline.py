@@ -548,14 +548,20 @@ def _store_head() -> int | None:
     try:
         if _STORE[0] is None:
             _STORE[0] = open_store()
-        return _STORE[0].head()
+        head = int(_STORE[0].head())
     except StoreError as error:
-        logger.warning("registry store not polled: %s", error)
+        if _STORE[1] != str(error):  # said once per fault, not every second
+            logger.warning("registry store not polled: %s", error)
+        _STORE[1] = str(error)
         return None
+    if _STORE[1] is not None:
+        logger.warning("registry store reachable again")
+        _STORE[1] = None
+    return head
 
 
-#: This process's store handle for polling, and its live data per list of imports.
-_STORE: list[Any] = [None]
+#: This process's store handle for polling and its last fault; its live data per imports.
+_STORE: list[Any] = [None, None]
 _LIVE: dict[tuple[str, ...], published.LiveData[AppData]] = {}
 
 
