@@ -174,6 +174,12 @@ def test_live_data_swaps_whole_data_when_the_store_moves_on() -> None:
     assert live.check() is False  # head 2 again: nothing to do
     assert live.check() is False and live.current()[0] is data  # store gone: keep it
 
+    # Data served while the store was away is rebuilt once it is back, head unchanged.
+    away = Data(2)
+    away.store_notice = "unreachable"
+    live = published.LiveData(away, lambda old: Data(2), lambda: 2)
+    assert live.check() is True and getattr(live.current()[0], "store_notice", None) is None
+
 
 def test_list_dates_of_a_rollback_are_the_first_publish(state: Path) -> None:
     store = open_store()

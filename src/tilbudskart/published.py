@@ -208,7 +208,9 @@ class LiveData(Generic[T]):
         except Exception as exc:  # a store fault: keep serving what we have
             logger.warning("registry store not polled (%s)", type(exc).__name__)
             return False
-        if head is None or head == getattr(self._data, "registry_head", None):
+        stale = getattr(self._data, "store_notice", None) is not None  # store was away
+        if head is None or (head == getattr(self._data, "registry_head", None)
+                            and not stale):
             return False
         data = self._rebuild(self._data)
         self._data, self.generation = data, self.generation + 1
