@@ -121,6 +121,8 @@ def read_published(store: Any = None) -> Published:
         read; this never raises for a store fault.
 
     """
+    from sqlalchemy.exc import SQLAlchemyError
+
     from tilbudskart.store import StoreError, open_store
 
     dates = report_dates()
@@ -141,9 +143,11 @@ def read_published(store: Any = None) -> Published:
             results.append(importers.ImportResult(
                 rows["registry_file"].iloc[0] if len(rows) else version.file_name, "csv",
                 "UTF-8", ",", len(rows), rows))
-    except StoreError as error:
-        logger.warning("registry store not read: %s", error)
-        return Published(dates=report_dates(), notice=str(error))
+    except (StoreError, SQLAlchemyError) as error:
+        notice = (str(error) if isinstance(error, StoreError)
+                  else f"the registry store could not be read ({type(error).__name__})")
+        logger.warning("registry store not read: %s", notice)
+        return Published(dates=report_dates(), notice=notice)
     return Published(results, dates, head)
 
 

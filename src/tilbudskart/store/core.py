@@ -314,8 +314,12 @@ class Store:
                 break
             except exc.IntegrityError:
                 if attempt == 4:
-                    raise
+                    raise StoreError(f"{self.where}: the publish of {organisation} lost "
+                                     f"five races in a row; try again") from None
                 logger.info("publish of %s raced another; retrying", organisation)
+            except exc.SQLAlchemyError as error:  # nothing was recorded (one transaction)
+                raise StoreError(f"{self.where}: the publish of {organisation} was not "
+                                 f"recorded ({_reason(error)})") from None
         found = self.version(organisation, number)
         assert found is not None
         logger.info("published %s version %d (%d rows)", organisation, number, len(rows))
