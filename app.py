@@ -13,6 +13,7 @@ shows a short Norwegian message with the phone lines.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import threading
 import traceback
@@ -30,6 +31,7 @@ from tilbudskart import (
     importers,
     pipeline,
     planning,
+    published,
     serving,
     settings,
     warmup,
@@ -87,9 +89,35 @@ FERRY_NOTE = (f"Kjøretid er et anslag på Kartverkets forenklede vegnett (N1000
 
 
 @st.cache_resource(show_spinner="Laster data …")
-def load() -> pipeline.AppData:
+def live() -> Any:
     # Extra service lists (registry CSV format): settings.imports() (TILBUDSKART_IMPORTS).
-    return pipeline.load_app_data(settings.imports())
+    return pipeline.live_app_data(settings.imports())
+
+
+@st.cache_resource(show_spinner=False)
+def _shown_generation() -> list[int]:
+    return [0]
+
+
+#: The data this script run shows (the script's namespace is new each run): one run
+#: never mixes the data before and after a publish.
+_THIS_RUN: list[pipeline.AppData] = []
+
+
+def load() -> pipeline.AppData:
+    """The shared data in force: the registry store's published lists (polled; a publish
+    swaps the whole data, and the caches built from the old data are dropped)."""
+    if _THIS_RUN:
+        return _THIS_RUN[0]
+    data, generation = live().current()
+    shown = _shown_generation()
+    if shown[0] != generation:
+        shown[0] = generation
+        for cached in (_shared_choropleth, _shared_markers, planner, _shared_report_data,
+                       _shared_kommune_pdf, _shared_coverage_picture, _shared_gpkg):
+            cached.clear()
+    _THIS_RUN.append(data)
+    return data
 
 
 @st.cache_resource(show_spinner=False)
@@ -789,7 +817,7 @@ REPORT_HEADERS = {"file": "Fil", "row": "Rad", "field": "Felt", "value": "Verdi"
 def page_upload(data: pipeline.AppData) -> None:
     st.markdown("Har organisasjonen en nyere liste over grupper? Last den opp for å se kartet, "
                 "søket og planleggingen med dagens grupper. Lista brukes **bare i denne "
-                "nettleserøkten**: den lagres ikke og vises ikke for andre.")
+                "nettleserøkten** til en forvalter med nøkkel publiserer den (nederst).")
     t1, t2 = st.columns(2)
     t1.download_button("Last ned mal (CSV)", importers.template_bytes("csv"),
                        file_name="tilbudskart_mal.csv", mime="text/csv")
@@ -819,9 +847,12 @@ def page_upload(data: pipeline.AppData) -> None:
                 None if organisation == "fra_lista" else organisation, mode,
                 on_wait=lambda: st.info("En annen liste leses nå på denne serveren; din "
                                         "leses straks etter (én om gangen)."))
+            st.session_state.opplasting_sha256 = hashlib.sha256(
+                upload_file.getvalue()).hexdigest()
     if right.button("Fjern opplastet liste", disabled="opplasting" not in st.session_state):
         st.session_state.pop("opplasting", None)
         st.rerun()
+    compare_versions(data)
     upload = st.session_state.get("opplasting")
     if not isinstance(upload, pipeline.Upload):
         return
@@ -888,6 +919,126 @@ def page_upload(data: pipeline.AppData) -> None:
                     "Flyttet (km)"]].replace({"Endring": {"new": "ny", "gone": "borte",
                                                           "moved": "flyttet"}}),
                 hide_index=True, key="then_now_groups")
+    publish_section(upload, None if organisation == "fra_lista" else organisation)
+
+
+def publish_section(upload: pipeline.Upload, organisation: str | None) -> None:
+    """A steward publishes the list shown (it replaces the organisation's list for all)."""
+    from tilbudskart import publishing
+    from tilbudskart.store import RefusedError, StoreError, open_store
+
+    st.subheader("Publiser lista for alle", anchor=False)
+    if len(upload.results) != 1:
+        st.info("Publiser én liste om gangen.")
+        return
+    result = upload.results[0]
+    orgs = sorted(set(result.services["organisation"])) if len(result.services) else []
+    organisation = organisation or (orgs[0] if len(orgs) == 1 else None)
+    if organisation is None:
+        st.info("Velg organisasjonen over for å publisere (lista må være én organisasjons).")
+        return
+    refusal = publishing.publishable(result, organisation)
+    if refusal:
+        st.error("Lista kan ikke publiseres ennå: " + escape_markdown(
+            publishing.refusal_nb(refusal)))
+        return
+    warnings = int((result.report["severity"] == importers.WARNING).sum())
+    if warnings:
+        st.warning(f"Lista har {figure(warnings)} merknader (se rapporten over); radene "
+                   "med merknader publiseres som de er.")
+    try:
+        store = open_store()
+        number, old = publishing.in_force(store, organisation)
+    except StoreError:
+        st.error("Registeret kan ikke nås nå, så lista kan ikke publiseres. Prøv igjen "
+                 "senere.")
+        return
+    name = settings.ORGANISATIONS[organisation]
+    gone = publishing.disappearing(old, result.services)
+    now = "rapporten fra 2007" if number == 0 else f"versjon {number}"
+    st.markdown(f"Å publisere **erstatter lista til {escape_markdown(name)}** for alle som "
+                f"bruker tilbudskart (i dag {now}, {figure(len(old))} rader) med denne lista "
+                f"({figure(len(result.services))} rader). Tidligere versjoner tas vare på "
+                f"og kan hentes tilbake.")
+    if len(gone):
+        st.markdown(f"**Disse {figure(len(gone))} forsvinner** (ikke i den nye lista):")
+        st.dataframe(gone[["name", "place"]].rename(columns={"name": "Navn", "place": "Sted"}),
+                     hide_index=True, key="publish_gone")
+    with st.form("publiser", clear_on_submit=True):
+        key = st.text_input("Forvalternøkkel", type="password", key="forvalternokkel",
+                            help="Nøkkelen organisasjonen fikk av de som drifter tjenesten.")
+        sent = st.form_submit_button(f"Publiser lista for {name}", type="primary")
+    if sent:
+        from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+        context = get_script_run_ctx()
+        session = context.session_id if context is not None else "app"
+        try:
+            version = store.publish(result, organisation, key, upload_checksum(upload),
+                                    session=session)
+        except RefusedError as error:
+            st.error("Ikke publisert: " + escape_markdown(publishing.refusal_nb(str(error))))
+        except StoreError:
+            st.error("Registeret kan ikke nås nå; lista er ikke publisert.")
+        else:
+            st.success(f"Publisert: {escape_markdown(name)} versjon {version.number} "
+                       f"({figure(version.rows_used)} rader). Alle sider, rapporter og "
+                       f"nedlastinger viser den om noen sekunder.")
+
+
+def compare_versions(data: pipeline.AppData) -> None:
+    """Then and now between any two versions of an organisation's list (0: 2007)."""
+    from tilbudskart import publishing
+    from tilbudskart.store import RefusedError, StoreError, open_store
+
+    with st.expander("Sammenlign to versjoner av en liste (publiserte lister og 2007)"):
+        try:
+            store = open_store()
+            history = store.history()
+        except StoreError:
+            st.info("Registeret over publiserte lister kan ikke nås nå.")
+            return
+        organisation = st.selectbox("Organisasjon", list(settings.ORGANISATIONS),
+                                    format_func=settings.ORGANISATIONS.get, key="versjon_org")
+        numbers = [0, *(v.number for v in history if v.organisation == organisation)]
+        label = {0: "2007 (rapporten)", **{
+            v.number: f"versjon {v.number}, {v.published_at:%d.%m.%Y}" for v in history
+            if v.organisation == organisation and v.published_at is not None}}
+        left, right = st.columns(2)
+        then = left.selectbox("Da", numbers, format_func=label.get, key="versjon_da")
+        now = right.selectbox("Nå", numbers, index=len(numbers) - 1, format_func=label.get,
+                              key="versjon_naa")
+        if not st.button("Sammenlign", disabled=then == now, key="versjon_sammenlign"):
+            return
+        try:
+            new = publishing.version_list(store, organisation, now)
+            old = None if then == 0 else publishing.version_list(store, organisation, then)
+        except (RefusedError, StoreError):
+            st.error("Versjonen finnes ikke, eller registeret kan ikke nås.")
+            return
+        with st.spinner("Sammenligner …"):
+            result = pipeline.then_and_now(new, old, gazetteer=data.gazetteer,
+                                           population_grid=data.grid,
+                                           road_network=data.network)
+        st.dataframe(result.counts.rename(columns={
+            "organisation": "Organisasjon", "same": "Samme", "moved": "Flyttet",
+            "gone": "Borte", "new": "Nye"}), hide_index=True, key="versjon_tall")
+        changed = result.matches[result.matches["change"] != "same"]
+        st.dataframe(changed[["change", "then_name", "then_kommune", "now_name",
+                              "now_kommune"]].rename(columns={
+            "change": "Endring", "then_name": "Da", "then_kommune": "Kommune da",
+            "now_name": "Nå", "now_kommune": "Kommune nå"}).replace(
+            {"Endring": {"new": "ny", "gone": "borte", "moved": "flyttet"}}),
+            hide_index=True, key="versjon_grupper")
+
+
+def upload_checksum(upload: pipeline.Upload) -> str:
+    """The sha256 of the uploaded file (taken when it was read; else of its rows)."""
+    checksum = st.session_state.get("opplasting_sha256")
+    if checksum:
+        return str(checksum)
+    rows = upload.results[0].services.to_csv(index=False).encode()
+    return hashlib.sha256(rows).hexdigest()
 
 
 def footer() -> None:
@@ -902,6 +1053,12 @@ def footer() -> None:
         "sentralbyrå (CC BY 4.0) · Postnummerkoordinater: Erik Bolstad, "
         "[www.erikbolstad.no/postnummer/](https://www.erikbolstad.no/postnummer/) "
         "(CC BY 3.0) · Stedsnavn: GeoNames (CC BY 4.0) · Postnummer © Posten Norge AS.")
+    try:
+        dates = published.registry_dates(current_data())
+    except Exception:  # a broken data folder: the page's error boundary has said so
+        return
+    st.caption("**Listene:** " + escape_markdown("; ".join(
+        dates[o].text_nb() for o in settings.SELF_HELP_ORGANISATIONS if o in dates)) + ".")
 
 
 # -- error boundary -----------------------------------------------------------------------
@@ -925,6 +1082,14 @@ def guarded(page: Callable[[], None], where: str) -> None:
         national_lines(lines)
 
 
+def store_notice() -> str | None:
+    """Why the registry store could not be read (None: read; a data fault shows in the page)."""
+    try:
+        return load().store_notice
+    except Exception:  # the page's own error boundary reports a broken data folder
+        return None
+
+
 @warmup.foreground()  # background warm-ups hold back while a page is drawn
 def main() -> None:
     st.title("tilbudskart", anchor=False)
@@ -940,6 +1105,9 @@ def main() -> None:
     if uploaded() is not None:
         st.info("Du ser data med lista du lastet opp (bare i denne nettleserøkten). "
                 "Fjern den på siden «Last opp oppdatert liste».")
+    elif store_notice():
+        st.warning("Registeret over publiserte lister kan ikke nås nå. Du ser de sist "
+                   "bygde dataene; publisering er stengt til registeret er tilbake.")
     page = {"finn": page_find, "dekning": page_coverage, "nye": page_new_groups,
             "last": page_upload}[side]
     guarded(lambda: page(current_data()), f"page {side!r}")

@@ -31,6 +31,12 @@ def pytest_configure(config: pytest.Config) -> None:
         import tempfile
 
         os.environ[settings.BUILD_CACHE_ENV] = tempfile.mkdtemp(prefix="tilbudskart-cache-")
+    # The registry store (published lists) of this run only: empty, so the 2007 rows are
+    # in force unless a test publishes; never the user's own store.
+    import tempfile
+
+    os.environ["TILBUDSKART_STATE_DIR"] = tempfile.mkdtemp(prefix="tilbudskart-state-")
+    os.environ.pop("TILBUDSKART_DATABASE_URL", None)
     # The app's planning warm-up builds "all groups" only (every organisation's would cost
     # the suite half a minute of a core; the answers are the same either way).
     os.environ.setdefault("TILBUDSKART_PLANNING_WARM", "default")
@@ -111,3 +117,53 @@ def start_streamlit(script: str, port: int, env: dict[str, str], *flags: str,
             time.sleep(0.3)
     process.kill()
     pytest.fail("streamlit did not start: " + process.communicate()[0].decode()[-2000:])
+
+
+# -- the registry store: SQLite always, PostgreSQL where .ci/run started one ------------
+
+#: Environment variable naming a PostgreSQL server for the store's tests (.ci/run sets it).
+TEST_DATABASE_URL_ENV = "TILBUDSKART_TEST_DATABASE_URL"
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_url(request: pytest.FixtureRequest, tmp_path: Path):
+    """A fresh, empty store's URL: a SQLite file, or a new database on the test server."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'state' / 'registry.sqlite3'}"
+        return
+    server = os.environ.get(TEST_DATABASE_URL_ENV)
+    if not server:
+        pytest.skip(f"PostgreSQL not started ({TEST_DATABASE_URL_ENV} is not set; .ci/run "
+                    f"starts a throw-away cluster)")
+    import uuid
+
+    import sqlalchemy as sa
+
+    admin_url = sa.make_url(_psycopg(server))
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    except sa.exc.OperationalError as error:
+        pytest.skip(f"PostgreSQL at {admin_url.render_as_string()} cannot be reached: "
+                    f"{str(error.orig).strip().splitlines()[0]}")
+    yield admin_url.set(database=name).render_as_string(hide_password=False)
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    admin.dispose()
+
+
+def _psycopg(url: str) -> str:
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+@pytest.fixture(autouse=True)
+def _fresh_key_attempts(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every test starts with no wrong steward keys counted."""
+    from tilbudskart.store import keys
+
+    monkeypatch.setattr(keys, "ATTEMPTS", keys.Attempts())

@@ -1,5 +1,8 @@
 """Command-line interface: ``tilbudskart build | nearest | gaps | plan | compare | report | map``.
 
+The registry store's commands (``steward``, ``publish``, ``history``, ``rollback``,
+``export``) live in :mod:`tilbudskart.publishing`.
+
 ``build`` checks that the output folder can be written before computing anything. It writes
 every output into a fresh folder ``out/.builds/<stamp>/`` and publishes the whole set at
 once by swapping one symlink, ``out/current``; ``out/services.csv`` and the other files
@@ -48,6 +51,7 @@ from tilbudskart.pipeline import (
     build_dataset,
     read_national_lines,
     rounded,
+    services_in_force,
     summary,
     then_and_now,
     write_outputs,
@@ -202,8 +206,7 @@ def _cmd_nearest(args: argparse.Namespace) -> int:
     match = resolution.match
     assert match is not None
     services = build_dataset(args.imports, organisation=args.organisation).services \
-        if args.imports else geocode.geocode_services(
-        registry.load_registry(), gazetteer)
+        if args.imports else services_in_force(gazetteer)
     # An organisation implies its kind (institutions are not self-help groups).
     kind = None if args.org else "self_help"
     found = access.nearest_services(match.lat, match.lon, services, n=args.n,
@@ -288,10 +291,17 @@ def _cmd_gaps(args: argparse.Namespace) -> int:
     return 0
 
 
-def _list_argument(text: str) -> Path | None:
-    """Argparse type of ``compare``'s lists: a readable file, or ``2007`` (the registry)."""
+def _list_argument(text: str) -> Path | str | None:
+    """Argparse type of ``compare``'s lists: a file, ``2007`` or a version ``ORG@N``.
+
+    ``2007`` is the registry; ``ORG@N`` a published version (:mod:`tilbudskart.publishing`).
+    """
+    from tilbudskart.publishing import VERSION_REFERENCE
+
     if text == "2007":
         return None
+    if VERSION_REFERENCE.fullmatch(text):
+        return text
     return _input_file(text)
 
 
@@ -301,14 +311,23 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     if args.new is None:
         _error("NEW must be a list of today's groups, not 2007")
         return 2
-    result = then_and_now(args.new, args.old, organisation=args.organisation)
+    from tilbudskart.publishing import resolve_list
+    from tilbudskart.store import RefusedError, StoreError
+
+    try:
+        new, old = resolve_list(args.new), resolve_list(args.old)
+    except (RefusedError, StoreError) as exc:
+        _error(str(exc))
+        return 2
+    result = then_and_now(new, old, organisation=args.organisation)
     for line in result.imports:
         _say(line)
     if len(result.import_report):
         _say("Import report:")
         _say(importers.format_report(result.import_report))
-    then = "2007" if args.old is None else args.old.name
-    _say(f"\nGroups, {then} → {args.new.name} (matched per organisation by kommune and name):")
+    then = "2007" if args.old is None else getattr(args.old, "name", args.old)
+    _say(f"\nGroups, {then} → {getattr(args.new, 'name', args.new)} (matched per organisation "
+         f"by kommune and name):")
     _say(f"  {'organisation':<16} {'same':>5} {'moved':>6} {'gone':>5} {'new':>5}")
     for row in result.counts.itertuples():
         _say(f"  {row.organisation:<16} {row.same:>5} {row.moved:>6} {row.gone:>5} {row.new:>5}")
@@ -565,7 +584,8 @@ def parser() -> argparse.ArgumentParser:
         "compare", help="then and now: a list against the 2007 registry (or an older list)",
         description="Groups same, moved, gone and new (per organisation, by kommune and "
                     "name), and coverage then and now: kommuner and people beyond 25/50 km "
-                    "and 60/120 minutes. OLD is '2007' (the registry) or a list; NEW a list.")
+                    "and 60/120 minutes. OLD is '2007' (the registry) or a list; NEW a list. "
+                    "Either may be a published version, ORG@N (al_anon@2; @0 is 2007).")
     comparison.add_argument("old", type=_list_argument, help="'2007' or an earlier list")
     comparison.add_argument("new", type=_list_argument, help="today's list")
     _import_options(comparison)
@@ -634,6 +654,10 @@ def parser() -> argparse.ArgumentParser:
     image.add_argument("--out", required=True, help="image file ending in .png or .svg")
     _verbosity_options(image, defaults=False)
     image.set_defaults(func=_cmd_map)
+
+    from tilbudskart import publishing  # steward, publish, history, rollback, export
+
+    publishing.add_commands(sub, _verbosity_options)
     return main_parser
 
 

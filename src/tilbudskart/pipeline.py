@@ -30,6 +30,7 @@ from tilbudskart import (
     measures,
     network,
     outputs,
+    published,
     registry,
     sandbox,
     seasons,
@@ -65,6 +66,12 @@ class Dataset:
     anomalies: pd.DataFrame | None = None
     import_report: pd.DataFrame = field(default_factory=importers.empty_report)
     imports: list[str] = field(default_factory=list)
+    #: Per organisation, how old its list in force is (:func:`published.registry_dates`).
+    list_dates: dict[str, published.ListDate] = field(default_factory=published.report_dates)
+    #: Why the registry store was not read (None: read, or not asked).
+    store_notice: str | None = None
+    #: The store's newest version id the data was built from (None: store not read).
+    registry_head: int | None = None
 
 
 class StrictImportError(importers.ImportFileError):
@@ -169,7 +176,8 @@ def build_dataset(imports: Sequence[Path | importers.ImportResult] = (), grid: s
                   population_grid: pd.DataFrame | None = None,
                   road_network: network.RoadNetwork | None = None,
                   organisation: str | None = None, strict: bool = False,
-                  mode: str = "add") -> Dataset:
+                  mode: str = "add",
+                  lists: published.Published | bool = True) -> Dataset:
     """Run the pipeline: registry (+ imports) → geocoded services → kommune table.
 
     The kommune table holds straight-line distances (:func:`tilbudskart.access.kommune_table`)
@@ -195,6 +203,9 @@ def build_dataset(imports: Sequence[Path | importers.ImportResult] = (), grid: s
     mode : {"add", "replace"}
         ``replace``: the 2007 rows of every organisation in the imported lists are left
         out (the lists replace them).
+    lists : Published or bool
+        The lists published in the registry store: each replaces its organisation's
+        2007 rows (True: read the store now; False: the 2007 rows only).
 
     Returns
     -------
@@ -212,11 +223,17 @@ def build_dataset(imports: Sequence[Path | importers.ImportResult] = (), grid: s
     if gazetteer is None:
         gazetteer = geocode.Gazetteer.from_data()
     results = read_imports(imports, organisation, gazetteer)
+    if not isinstance(lists, published.Published):
+        lists = published.read_published() if lists else published.Published()
     base = registry.load_registry()
-    imported, report = _imported_services(base, results, gazetteer, strict)
+    # Published lists replace their organisations' 2007 rows (before ids are checked, so
+    # a list may reuse a 2007 id of its own organisation).
+    base = base[~base["organisation"].isin(lists.organisations)]
+    imported, report = _imported_services(base, [*lists.results, *results], gazetteer, strict)
     services = geocode.geocode_services(base, gazetteer)
     if mode == "replace":
-        services = services[~services["organisation"].isin(set(imported["organisation"]))]
+        replaced = {str(o) for r in results for o in r.services["organisation"].unique()}
+        services = services[~services["organisation"].isin(replaced)]
     services = _concat_services(services, imported)
     if population_grid is None:
         population_grid = access.grid_points(datasources.read_population_grid(grid))
@@ -228,7 +245,23 @@ def build_dataset(imports: Sequence[Path | importers.ImportResult] = (), grid: s
     logger.info("built: %d services (%d from %d imported lists), %d geocoded, %d not; "
                 "%d kommuner", len(services), len(imported), len(results), located,
                 len(services) - located, len(kommuner))
-    return Dataset(services, kommuner, anomalies, report, [r.describe() for r in results])
+    return Dataset(services, kommuner, anomalies, report, [r.describe() for r in results],
+                   lists.dates, lists.notice, lists.head)
+
+
+def services_in_force(gazetteer: geocode.Gazetteer,
+                      lists: published.Published | bool = True) -> gpd.GeoDataFrame:
+    """Return the geocoded services in force, without the kommune table (fast).
+
+    Each organisation's latest published list (registry store), else its 2007 rows: the
+    services :func:`build_dataset` would give, for a search.
+    """
+    if not isinstance(lists, published.Published):
+        lists = published.read_published() if lists else published.Published()
+    base = registry.load_registry()
+    base = base[~base["organisation"].isin(lists.organisations)]
+    imported, _ = _imported_services(base, lists.results, gazetteer, strict=False)
+    return _concat_services(geocode.geocode_services(base, gazetteer), imported)
 
 
 def _concat_services(*frames: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
@@ -270,7 +303,10 @@ def with_imported(data: AppData, results: Sequence[importers.ImportResult], mode
         chosen = set(organisations) if organisations is not None else set(
             imported["organisation"])
         registry_ids = set(registry.load_registry()["id"])
-        base = base[~(base["organisation"].isin(chosen) & base["id"].isin(registry_ids))]
+        # The list in force: the 2007 rows, or the organisation's published list.
+        in_force = base["id"].isin(registry_ids) | base["organisation"].isin(
+            [o for o, d in data.list_dates.items() if d.published_at is not None])
+        base = base[~(base["organisation"].isin(chosen) & in_force)]
     services = _concat_services(base, imported)
     kommuner = kommune_tables(services, data.grid, data.network)
     return Dataset(services, kommuner, import_report=report,
@@ -374,6 +410,13 @@ def summary(dataset: Dataset) -> str:
         online = int((rows["status"] == "online").sum())
         extra = f" (+{online} online only)" if online else ""
         lines.append(f"  {organisation:<16} {done:>4} / {len(rows)}{extra}")
+    published_lists = [f"{o} version {d.version} of {d.published_at:%Y-%m-%d}"
+                       for o, d in dataset.list_dates.items() if d.published_at is not None]
+    lines.append("Lists in force: " + ("; ".join(published_lists) + "; the others"
+                                       if published_lists else "every organisation")
+                 + " from the 2007 report")
+    if dataset.store_notice:
+        lines.append(f"Registry store not read: {dataset.store_notice}")
     unresolved = services[services["status"] == "unresolved"]
     lines.append(f"Unresolved: {len(unresolved)}")
     for row in unresolved.itertuples():
@@ -456,6 +499,12 @@ class AppData:
     attributions: list[str]
     #: Nearest-group routes per organisation, computed when first asked for.
     routes: dict[str, Routes] = field(default_factory=dict, repr=False)
+    #: Per organisation, how old its list in force is (:func:`published.registry_dates`).
+    list_dates: dict[str, published.ListDate] = field(default_factory=published.report_dates)
+    #: Why the registry store was not read (the data shown is the last built).
+    store_notice: str | None = None
+    #: The store's newest version id the data was built from (None: store not read).
+    registry_head: int | None = None
 
 
 def read_national_lines(path: Path = settings.NATIONAL_LINES_PATH) -> pd.DataFrame:
@@ -463,13 +512,16 @@ def read_national_lines(path: Path = settings.NATIONAL_LINES_PATH) -> pd.DataFra
     return pd.read_csv(path, dtype=str, keep_default_na=False)
 
 
-def build_app_data(imports: Sequence[Path] = ()) -> AppData:
+def build_app_data(imports: Sequence[Path] = (),
+                   lists: published.Published | bool = True) -> AppData:
     """Build the app's data from the inputs (no cache; see :func:`load_app_data`).
 
     Parameters
     ----------
     imports : sequence of pathlib.Path
         Extra service lists (see :func:`tilbudskart.importers.import_bytes`).
+    lists : Published or bool
+        The published lists (True: read the registry store now).
 
     Returns
     -------
@@ -480,14 +532,73 @@ def build_app_data(imports: Sequence[Path] = ()) -> AppData:
     grid = access.grid_points(datasources.read_population_grid("1km"))
     road_network = network.national_network()
     dataset = build_dataset(imports, gazetteer=gazetteer, population_grid=grid,
-                            road_network=road_network)
+                            road_network=road_network, lists=lists)
     return AppData(gazetteer=gazetteer, grid=grid, network=road_network,
                    services=dataset.services, kommuner=dataset.kommuner,
                    polygons=datasources.read_kommuner("S"), lines=read_national_lines(),
-                   attributions=datasources.attributions())
+                   attributions=datasources.attributions(), list_dates=dataset.list_dates,
+                   store_notice=dataset.store_notice, registry_head=dataset.registry_head)
 
 
-def input_fingerprint(imports: Sequence[Path] = ()) -> str:
+def rebuilt_app_data(data: AppData, imports: Sequence[Path] = ()) -> AppData:
+    """Return ``data`` with the registry store's lists in force now.
+
+    The gazetteer, grid and road network are reused (about a second). Used when a publish
+    is seen (:func:`live_app_data`).
+    """
+    dataset = build_dataset(imports, gazetteer=data.gazetteer, population_grid=data.grid,
+                            road_network=data.network)
+    if dataset.store_notice is not None:  # the store went away: keep what is shown
+        return replace(data, store_notice=dataset.store_notice)
+    return replace(data, services=dataset.services, kommuner=dataset.kommuner, routes={},
+                   list_dates=dataset.list_dates, store_notice=None,
+                   registry_head=dataset.registry_head)
+
+
+def live_app_data(imports: Sequence[Path] = ()) -> published.LiveData[AppData]:
+    """Return this process's app data that follows the registry store.
+
+    Polled (see :class:`tilbudskart.published.LiveData`); started once per process and
+    list of imports.
+    """
+    key = (*(str(p) for p in imports), settings.data_dir_setting() or "")
+    with _LOADED_LOCK:
+        live = _LIVE.get(key)
+    if live is None:
+        data = load_app_data(imports)
+        live = published.LiveData(data, lambda old: rebuilt_app_data(old, imports),
+                                  _store_head)
+        with _LOADED_LOCK:
+            live = _LIVE.setdefault(key, live)
+        live.start()
+    return live
+
+
+def _store_head() -> int | None:
+    """Return the registry store's newest version id (None when it cannot be reached)."""
+    from tilbudskart.store import StoreError, open_store
+
+    try:
+        if _STORE[0] is None:
+            _STORE[0] = open_store()
+        head = int(_STORE[0].head())
+    except StoreError as error:
+        if _STORE[1] != str(error):  # said once per fault, not every second
+            logger.warning("registry store not polled: %s", error)
+        _STORE[1] = str(error)
+        return None
+    if _STORE[1] is not None:
+        logger.warning("registry store reachable again")
+        _STORE[1] = None
+    return head
+
+
+#: This process's store handle for polling and its last fault; its live data per imports.
+_STORE: list[Any] = [None, None]
+_LIVE: dict[tuple[str, ...], published.LiveData[AppData]] = {}
+
+
+def input_fingerprint(imports: Sequence[Path] = (), lists_key: str = "") -> str:
     """Return the sha256 of everything a build depends on.
 
     The package's code and data files (registry, lookups, geodata manifest — which holds
@@ -498,6 +609,8 @@ def input_fingerprint(imports: Sequence[Path] = ()) -> str:
     ----------
     imports : sequence of pathlib.Path
         Extra service lists.
+    lists_key : str
+        The published lists in force (:attr:`tilbudskart.published.Published.key`).
 
     Returns
     -------
@@ -520,6 +633,7 @@ def input_fingerprint(imports: Sequence[Path] = ()) -> str:
         digest.update(path.read_bytes())
     for path in imports:
         digest.update(Path(path).read_bytes())
+    digest.update(lists_key.encode())
     return digest.hexdigest()
 
 
@@ -555,9 +669,15 @@ def load_app_data(imports: Sequence[Path] = (), folder: Path | None = None) -> A
 
     """
     folder = folder if folder is not None else cache_dir()
+    lists = published.read_published()
     if folder is None:
-        return build_app_data(imports)
-    path = folder / f"appdata-{input_fingerprint(imports)}.pickle"
+        return build_app_data(imports, lists)
+    if lists.notice is not None:
+        # The store cannot be read: serve the last built data, saying so.
+        last = _last_cached(folder)
+        if last is not None:
+            return replace(last, store_notice=lists.notice)
+    path = folder / f"appdata-{input_fingerprint(imports, lists.key)}.pickle"
     key = (str(path), settings.data_dir_setting() or "")
     # Held while loading: the server's warm-up and a first visitor may ask at once, and
     # the second then waits for the first's data instead of reading it again.
@@ -579,6 +699,15 @@ _LOADED: dict[tuple[str, str], AppData] = {}
 #: Most app data sets kept in memory at once.
 MAX_LOADED = 2
 _LOADED_LOCK = threading.Lock()
+
+
+def _last_cached(folder: Path) -> AppData | None:
+    """Return the newest app data in the cache folder (None: none readable)."""
+    try:
+        paths = sorted(folder.glob("appdata-*.pickle"), key=lambda p: p.stat().st_mtime)
+    except OSError:
+        return None
+    return _read_cached(paths[-1]) if paths else None
 
 
 def _read_cached(path: Path) -> AppData | None:

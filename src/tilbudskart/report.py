@@ -141,6 +141,8 @@ class ReportData:
     road_network: network.RoadNetwork | None = None
     routes: network.Routes | None = None
     _positions: dict[str, int] = field(default_factory=dict, repr=False)
+    #: Per organisation, how old its list in force is (:func:`published.registry_dates`).
+    list_dates: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         """Index the kommuner by number (row position in the reach matrix)."""
@@ -171,9 +173,11 @@ class ReportData:
         ReportData
 
         """
-        return cls.from_tables(data.kommuner, data.services, data.grid, data.lines,
-                               polygons=polygons, road_network=data.network,
-                               radius_km=radius_km)
+        prepared = cls.from_tables(data.kommuner, data.services, data.grid, data.lines,
+                                   polygons=polygons, road_network=data.network,
+                                   radius_km=radius_km)
+        prepared.list_dates = dict(getattr(data, "list_dates", {}) or {})
+        return prepared
 
     @classmethod
     def from_tables(cls, kommuner: pd.DataFrame, services: pd.DataFrame, grid: pd.DataFrame,
@@ -915,9 +919,18 @@ def _render_kommune(data: ReportData, facts: dict[str, Any], pdf: PdfPages) -> N
     page.paragraph(METHOD.format(e=speeds["E"], r=speeds["R"], f=speeds["F"], k=speeds["K"],
                                  wait=settings.FERRY_WAIT_MIN), size=7.5)
     page.heading("Kilder og lisenser")
-    for source in SOURCES:
+    for source in [*SOURCES, *_list_dates_lines(data)]:
         page.paragraph(f"• {source}", size=7.5, gap=0.0)
     page.close()
+
+
+def _list_dates_lines(data: ReportData) -> list[str]:
+    """Return how old each self-help organisation's list is (none: the report's rows only)."""
+    dates = data.list_dates
+    if not dates or all(getattr(d, "published_at", None) is None for d in dates.values()):
+        return []
+    return ["Listene over grupper: " + "; ".join(
+        dates[o].text_nb() for o in settings.SELF_HELP_ORGANISATIONS if o in dates) + "."]
 
 
 def _pdf_bytes(draw: Any) -> bytes:
@@ -1030,7 +1043,7 @@ def fylke_report(data: ReportData, fylke: str) -> bytes:
                        "kommunesenteret til nærmeste selvhjelpsgruppe (alle organisasjoner).",
                        size=8, colour=_MUTED)
         page.heading("Kilder og lisenser", size=10)
-        for source in SOURCES:
+        for source in [*SOURCES, *_list_dates_lines(data)]:
             page.paragraph(f"• {source}", size=7.5, gap=0.02)
         page.close()
 

@@ -771,7 +771,8 @@ def warm_up() -> None:
                 importlib.import_module(name)
         from tilbudskart import pipeline
 
-        pipeline.load_app_data(settings.imports())
+        # The data and its poller of the registry store (a publish is seen within seconds).
+        pipeline.live_app_data(settings.imports())
     except Exception as exc:  # the app reports a broken data folder itself
         logger.warning("warm-up at start failed with %s", type(exc).__name__)
         # ... and the health check says so, so a proxy sends nobody here.
