@@ -15,7 +15,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from tilbudskart.views.text import escape, figure
+from tilbudskart.views.text import escape, figure, minutes
 
 #: dict: Leaflet path options per leg kind.
 STYLES: dict[str, dict[str, object]] = {
@@ -98,14 +98,14 @@ def route_caption(legs: gpd.GeoDataFrame,
 
     """
     km = legs.groupby("kind")["km"].sum()
-    minutes = figure(legs["minutes"].sum())
+    took = minutes(legs["minutes"].sum())  # "ca. 64 min", "ca. 22 t 30 min"
     road = f"{figure(km.get('road', 0.0) + km.get('access', 0.0), 1)} km veg"
     ferries = [escape_text(name) for name in legs.loc[legs["kind"] == "ferry", "ferry"]]
     if not ferries:
-        return f"Raskeste rute: ca. {minutes} min, {road}, uten ferje."
+        return f"Raskeste rute: {took}, {road}, uten ferje."
     named = ", ".join(name for name in ferries if name)
     ferry = f"{figure(km.get('ferry', 0.0), 1)} km ferje" + (f" ({named})" if named else "")
-    return f"Raskeste rute: ca. {minutes} min, {road} og {ferry}."
+    return f"Raskeste rute: {took}, {road} og {ferry}."
 
 
 def farthest_km(legs: gpd.GeoDataFrame, lat: float, lon: float) -> float:

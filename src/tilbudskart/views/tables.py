@@ -14,7 +14,7 @@ from pandas.io.formats.style import Styler
 
 from tilbudskart import settings
 from tilbudskart.views.measures import MEASURES, Measure
-from tilbudskart.views.text import PRECISION_LABELS, escape_markdown, figure
+from tilbudskart.views.text import escape_markdown, figure
 
 
 def styled(table: pd.DataFrame, digits: dict[str, int] | None = None,
@@ -153,8 +153,14 @@ def result_table(found: pd.DataFrame) -> pd.DataFrame:
     table["Organisasjon"] = found["organisation"].map(settings.ORGANISATIONS)
     table["Kommune"] = found["kommunenavn"]
     table["Kontakt"] = contact(found)
-    table["Plassering"] = found["precision"].map(PRECISION_LABELS)
+    # "Plassering" spelled out: what the point on the map stands for.
+    table["Stedet er kjent ut fra"] = found["precision"].map(PRECISION_KNOWN_FROM)
     return table.reset_index(drop=True)
+
+
+#: dict of str to str: a result table's "Stedet er kjent ut fra" column, per precision.
+PRECISION_KNOWN_FROM = {"postcode": "postnummer", "place": "stedsnavn",
+                        "kommune": "bare kommunen", "region": "bare regionen"}
 
 
 def planner_table(kommuner: pd.DataFrame, organisation: str | None = None,
