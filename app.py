@@ -25,8 +25,17 @@ import geopandas as gpd
 import pandas as pd
 import streamlit as st
 
-from tilbudskart import access, geocode, importers, pipeline, planning, serving, settings
-from tilbudskart.views import exports, measures
+from tilbudskart import (
+    access,
+    geocode,
+    importers,
+    pipeline,
+    planning,
+    serving,
+    settings,
+    suggest,
+)
+from tilbudskart.views import cards, exports, measures
 from tilbudskart.views.text import (
     PRECISION_LABELS,
     escape_markdown,
@@ -337,8 +346,9 @@ def call_for_advice(lines: pd.DataFrame) -> None:
     st.markdown(f"**Ring for råd:** {items} · Akutt fare: [113](tel:113)")
 
 
-def national_lines(lines: pd.DataFrame) -> None:
-    st.subheader("Ring for råd – uansett hvor du bor", anchor=False)
+def national_lines(lines: pd.DataFrame, heading: bool = True) -> None:
+    if heading:
+        st.subheader("Ring for råd – uansett hvor du bor", anchor=False)
     # One element for all the lines (each element costs the page a message and a redraw).
     st.markdown("\n\n".join(
         f"**{escape_markdown(row.name)}**: [{escape_markdown(row.phone)}](tel:{_tel(row.phone)})"
@@ -370,7 +380,40 @@ def per_organisation_lines(found: pd.DataFrame) -> list[str]:
     return lines
 
 
+def did_you_mean(names: list[str]) -> None:
+    """«Mente du …?»: a button per suggested name; a tap searches for it."""
+    if not names:
+        return
+    st.markdown("**Mente du …?**")
+    for number, name in enumerate(names):
+        st.button(name, key=f"mente_{number}", on_click=_search_for, args=(name,))
+
+
+def _search_for(name: str) -> None:
+    st.session_state.q = name  # the search box (never the URL)
+
+
+def answer_first(data: pipeline.AppData, nearest: pd.DataFrame) -> None:
+    """The nearest groups: on a phone (under 640 px) the nearest as a card, the phone lines
+    and the next groups as cards, the table one tap away; on a laptop the table."""
+    with st.container(key="tk-phone"):
+        st.html(cards.cards(nearest.head(1), "Nærmeste gruppe"))
+        call_for_advice(data.lines)
+        with st.expander("Alle numre for råd og støtte"):
+            national_lines(data.lines, heading=False)
+        st.html(cards.cards(nearest.iloc[1:], "Flere grupper i nærheten"))
+        whole = st.toggle("Vis alle i en tabell", key="tk_table_open")
+    with st.container(key="tk-table-open" if whole else "tk-table"):
+        st.table(tables.styled(tables.result_table(nearest), {"Avstand (km)": 1},
+                               markdown=True), hide_index=True)
+    st.caption("  \n".join(escape_markdown(line)
+                            for line in cards.organisation_ages(nearest)))
+    with st.container(key="tk-wide"):
+        call_for_advice(data.lines)
+
+
 def page_find(data: pipeline.AppData) -> None:
+    st.html(cards.STYLE)  # the cards, and what shows on a phone or on a laptop only
     left, right = st.columns([3, 2], gap="large")
     with right:
         national_lines(data.lines)
@@ -397,6 +440,7 @@ def page_find(data: pipeline.AppData) -> None:
             echo = escape_markdown(geocode.shorten(resolution.query))
             st.warning(f"Vi fant dessverre ikke «{echo}». Prøv et postnummer (fire siffer), "
                        "et stedsnavn eller navnet på kommunen.")
+            did_you_mean(suggest.suggest(data.gazetteer, resolution.query))
             call_for_advice(data.lines)
             return
         answer = pipeline.answer_search(data, match.lat, match.lon)
@@ -406,9 +450,7 @@ def page_find(data: pipeline.AppData) -> None:
         for note in access.search_notes(resolution, match, answer.nearest):
             st.info(escape_markdown(note))
         st.subheader("Nærmeste selvhjelpsgrupper", anchor=False)
-        st.table(tables.styled(tables.result_table(answer.nearest), {"Avstand (km)": 1},
-                               markdown=True), hide_index=True)
-        call_for_advice(data.lines)
+        answer_first(data, answer.nearest)
         if not answer.fastest.empty:
             row = answer.fastest.iloc[0]
             st.markdown(

@@ -97,6 +97,33 @@ def test_unknown_search_says_so_kindly():
     assert any("fant dessverre ikke" in w.value for w in at.warning)
 
 
+def test_a_typo_offers_what_it_may_mean_and_a_tap_searches_it():
+    at = run()
+    at.text_input(key="q").input("Kautokiino").run()
+    assert [b.label for b in at.button if b.key.startswith("mente_")] == ["Kautokeino"]
+    assert "Mente du" in text_of(at)
+    at.button(key="mente_0").click().run()
+    assert at.text_input(key="q").value == "Kautokeino"
+    assert "Kautokeino" in text_of(at) and at.table[0].value["Navn"].iloc[0]
+    assert dict(at.query_params) == {"side": "finn"}  # the search stays out of the URL
+
+
+def test_the_answer_comes_first_as_cards_with_the_phone_lines():
+    at = run()
+    at.text_input(key="q").input("Seljord").run()
+    html = [str(h.proto.body) for h in at.get("html")]
+    nearest = next(h for h in html if 'aria-label="Nærmeste gruppe"' in h)
+    assert nearest.count('class="tk-card"') == 1 and 'href="tel:' in nearest
+    more = next(h for h in html if 'aria-label="Flere grupper i nærheten"' in h)
+    assert more.count('class="tk-card"') == 4
+    # The phone's short line of phone numbers and the full list behind a tap, then the
+    # table behind a tap; the age of each organisation's list beside the answer.
+    assert "Ring for råd" in text_of(at)
+    assert any(e.label == "Alle numre for råd og støtte" for e in at.expander)
+    assert not at.toggle(key="tk_table_open").value
+    assert "ring og sjekk før du drar" in text_of(at)
+
+
 def test_coverage_view_is_shareable_and_shows_the_kommune(kommuner):
     at = run({"side": "dekning", "kommune": "5601", "org": "lms"})
     assert at.selectbox(key="kommune").value == "5601"
