@@ -447,10 +447,13 @@ def page_find(data: pipeline.AppData) -> None:
         measured = ("avstand i luftlinje" if match.territory
                     else "avstand i luftlinje og anslått kjøretid")
         st.markdown(f"Viser {measured} fra **{escape_markdown(match.label)}**.")
-        for note in access.search_notes(resolution, match, answer.nearest):
-            st.info(escape_markdown(note))
-        st.subheader("Nærmeste selvhjelpsgrupper", anchor=False)
-        answer_first(data, answer.nearest)
+        # On a phone the notes (Svalbard, a street not used …) follow the nearest group.
+        with st.container(key="tk-found"):
+            with st.container(key="tk-notes"):
+                for note in access.search_notes(resolution, match, answer.nearest):
+                    st.info(escape_markdown(note))
+            st.subheader("Nærmeste selvhjelpsgrupper", anchor=False)
+            answer_first(data, answer.nearest)
         if not answer.fastest.empty:
             row = answer.fastest.iloc[0]
             st.markdown(

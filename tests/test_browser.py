@@ -257,6 +257,48 @@ def test_search_draws_the_fastest_route(server, page, query, ferry, shot):
     page.screenshot(path=str(ARTIFACTS / f"{shot}.png"))
     page.locator("iframe").first.screenshot(path=str(ARTIFACTS / f"{shot}_map.png"))
 
+# -- a relative on a phone -----------------------------------------------------------------
+
+#: Where on a 390 × 844 phone the answer's parts end (px from the top), measured in the page.
+_FIRST_SCREEN = """(() => {
+  const bottom = e => e ? Math.round(e.getBoundingClientRect().bottom) : null;
+  const lines = [...document.querySelectorAll('strong')]
+    .find(e => e.textContent.startsWith('Ring for råd') && e.offsetParent !== null);
+  return {card: bottom(document.querySelector('.tk-card')),
+          tel: bottom(document.querySelector('.tk-card a[href^="tel:"]')),
+          lines: bottom(lines && lines.parentElement),
+          table: bottom(document.querySelector('[data-testid="stTable"]'))};
+})()"""
+
+
+@pytest.mark.parametrize("query, meant", [("Karasjok", None), ("Seljord", None),
+                                          ("Kautokiino", "Kautokeino"), ("9170", None),
+                                          ("Røvær", None)])
+def test_on_a_phone_the_answer_and_the_phone_lines_come_first(server, page, query, meant):
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(f"{server}/?side=finn", wait_until="networkidle")
+    page.get_by_text("Kilde for tjenestene").wait_for(timeout=120_000)
+    box = page.get_by_label(SEARCH_LABEL)
+    box.fill(query)
+    box.press("Enter")
+    if meant:  # «Mente du …?»: one tap on the suggestion searches it
+        page.get_by_role("button", name=meant).click()
+    page.locator(".tk-card").first.wait_for(timeout=60_000)
+    page.wait_for_timeout(1000)
+    page.evaluate("window.scrollTo(0, 0)")
+    where = page.evaluate(_FIRST_SCREEN)
+    page.screenshot(path=str(ARTIFACTS / f"phone_{query}.png"))
+    # The nearest group, its number to call and the phone lines on the first screen; the
+    # table is one tap away (hidden until the toggle), the search is not in the URL.
+    assert where["card"] <= 844 and where["tel"] <= 844 and where["lines"] <= 844, where
+    assert where["table"] is None or where["table"] <= 0 or not page.locator(
+        '[data-testid="stTable"]').first.is_visible()
+    assert query not in page.url and (meant or query) not in page.url
+    page.get_by_text("Vis alle i en tabell").click()
+    page.locator('[data-testid="stTable"]').first.wait_for(state="visible", timeout=30_000)
+    assert page.console_errors == [] and page.outside_requests == []
+
+
 # -- accessibility ------------------------------------------------------------------------
 
 SEARCH_LABEL = "Adresse, postnummer, sted eller kommune"

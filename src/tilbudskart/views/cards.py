@@ -40,6 +40,7 @@ STYLE = f"""<style>
 @media (min-width: {PHONE_WIDTH_PX}px) {{ .st-key-tk-phone {{ display: none !important; }} }}
 @media (max-width: {PHONE_WIDTH_PX - 0.02}px) {{
   .st-key-tk-wide, .st-key-tk-table {{ display: none !important; }}
+  .st-key-tk-found > div:has(> .st-key-tk-notes) {{ order: 1; }}
   [data-testid="stMainBlockContainer"] {{ padding-top: 1.25rem !important; }}
   h1 {{ font-size: 2rem !important; padding-top: .25rem !important; }}
   h3 {{ font-size: 1.25rem !important; padding-top: .25rem !important; }}
