@@ -943,6 +943,15 @@ def main() -> None:
     if uploaded() is not None:
         st.info("Du ser data med lista du lastet opp (bare i denne nettleserøkten). "
                 "Fjern den på siden «Last opp oppdatert liste».")
+    # The page's own heading (h2) for screen readers, between the title (h1) and the
+    # page's sections (h3): headings go one level at a time (axe "heading-order").
+    st.html(f'<h2 class="tk-page-heading">{PAGES[side]}</h2><style>.tk-page-heading '
+            "{position: absolute; width: 1px; height: 1px; overflow: hidden; "
+            "clip-path: inset(50%); white-space: nowrap; margin: 0; padding: 0;}"
+            ".stElementContainer:has(.tk-page-heading) {position: absolute;}"
+            # Captions are drawn at 60 % opacity: their links in the text colour (underlined)
+            # keep 4.9:1 on white, Streamlit's link blue only 3:1 (axe "color-contrast").
+            '[data-testid="stCaptionContainer"] a {color: inherit !important;}</style>')
     page = {"finn": page_find, "dekning": page_coverage, "nye": page_new_groups,
             "last": page_upload}[side]
     guarded(lambda: page(current_data()), f"page {side!r}")
