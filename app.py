@@ -27,6 +27,7 @@ import streamlit as st
 
 from tilbudskart import (
     access,
+    answers,
     geocode,
     importers,
     pipeline,
@@ -340,28 +341,39 @@ def _tel(phone: str) -> str:
 
 def call_for_advice(lines: pd.DataFrame) -> None:
     """A compact "Ring for råd" block: the few lines a relative needs first."""
+    st.markdown(answers.derived(lines, "call_for_advice", lambda: _call_for_advice(lines)))
+
+
+def _call_for_advice(lines: pd.DataFrame) -> str:
     compact = lines[lines["compact"] == "1"]
     items = " · ".join(f"{escape_markdown(row.name)} [{escape_markdown(row.phone)}]"
                        f"(tel:{_tel(row.phone)})" for row in compact.itertuples())
-    st.markdown(f"**Ring for råd:** {items} · Akutt fare: [113](tel:113)")
+    return f"**Ring for råd:** {items} · Akutt fare: [113](tel:113)"
 
 
 def national_lines(lines: pd.DataFrame, heading: bool = True) -> None:
     if heading:
         st.subheader("Ring for råd – uansett hvor du bor", anchor=False)
     # One element for all the lines (each element costs the page a message and a redraw).
-    st.markdown("\n\n".join(
+    national, local = answers.derived(lines, "national_lines", lambda: _national_lines(lines))
+    st.markdown(national)
+    if local:
+        with st.expander("Tilbud i Oslo"):
+            st.markdown(local)
+    st.caption("Numrene er hentet fra kildene i data/national_lines.csv og kan ha endret seg. "
+               "Ved akutt fare: ring 113.")
+
+
+def _national_lines(lines: pd.DataFrame) -> tuple[str, str]:
+    """The national lines as Markdown, and the local (Oslo) ones ("" if none)."""
+    national = "\n\n".join(
         f"**{escape_markdown(row.name)}**: [{escape_markdown(row.phone)}](tel:{_tel(row.phone)})"
         f"  \n{escape_markdown(row.description_nb)}"
         + (f" · {escape_markdown(row.opening_hours)}" if row.opening_hours else "")
-        for row in lines[lines["scope"] == "national"].itertuples()))
-    local = lines[lines["scope"] != "national"]
-    if not local.empty:
-        with st.expander("Tilbud i Oslo"):
-            for row in local.itertuples():
-                st.markdown(f"**{escape_markdown(row.name)}**: {escape_markdown(row.phone)}")
-    st.caption("Numrene er hentet fra kildene i data/national_lines.csv og kan ha endret seg. "
-               "Ved akutt fare: ring 113.")
+        for row in lines[lines["scope"] == "national"].itertuples())
+    local = "\n\n".join(f"**{escape_markdown(row.name)}**: {escape_markdown(row.phone)}"
+                         for row in lines[lines["scope"] != "national"].itertuples())
+    return national, local
 
 
 # -- pages ------------------------------------------------------------------------------
@@ -395,21 +407,31 @@ def _search_for(name: str) -> None:
 
 def answer_first(data: pipeline.AppData, nearest: pd.DataFrame) -> None:
     """The nearest groups: on a phone (under 640 px) the nearest as a card, the phone lines
-    and the next groups as cards, the table one tap away; on a laptop the table."""
+    and the next groups as cards, the table one tap away; on a laptop the table.
+
+    What is shown is made once per place (:func:`tilbudskart.answers.derived`).
+    """
+    first, more, table, ages = answers.derived(nearest, "answer_first",
+                                               lambda: _answer_first(nearest))
     with st.container(key="tk-phone"):
-        st.html(cards.cards(nearest.head(1), "Nærmeste gruppe"))
+        st.html(first)
         call_for_advice(data.lines)
         with st.expander("Alle numre for råd og støtte"):
             national_lines(data.lines, heading=False)
-        st.html(cards.cards(nearest.iloc[1:], "Flere grupper i nærheten"))
+        st.html(more)
         whole = st.toggle("Vis alle i en tabell", key="tk_table_open")
     with st.container(key="tk-table-open" if whole else "tk-table"):
-        st.table(tables.styled(tables.result_table(nearest), {"Avstand (km)": 1},
-                               markdown=True), hide_index=True)
-    st.caption("  \n".join(escape_markdown(line)
-                            for line in cards.organisation_ages(nearest)))
+        st.table(table, hide_index=True)
+    st.caption(ages)
     with st.container(key="tk-wide"):
         call_for_advice(data.lines)
+
+
+def _answer_first(nearest: pd.DataFrame) -> tuple[str, str, pd.DataFrame, str]:
+    return (cards.cards(nearest.head(1), "Nærmeste gruppe"),
+            cards.cards(nearest.iloc[1:], "Flere grupper i nærheten"),
+            tables.as_text(tables.result_table(nearest), {"Avstand (km)": 1}),
+            "  \n".join(escape_markdown(line) for line in cards.organisation_ages(nearest)))
 
 
 def page_find(data: pipeline.AppData) -> None:
@@ -443,7 +465,7 @@ def page_find(data: pipeline.AppData) -> None:
             did_you_mean(suggest.suggest(data.gazetteer, resolution.query))
             call_for_advice(data.lines)
             return
-        answer = pipeline.answer_search(data, match.lat, match.lon)
+        answer = answers.answer(data, match.lat, match.lon)  # once per place
         measured = ("avstand i luftlinje" if match.territory
                     else "avstand i luftlinje og anslått kjøretid")
         st.markdown(f"Viser {measured} fra **{escape_markdown(match.label)}**.")
@@ -461,12 +483,14 @@ def page_find(data: pipeline.AppData) -> None:
                 f"({escape_markdown(settings.ORGANISATIONS[row['organisation']])}, "
                 f"{escape_markdown(row['kommunenavn'])}), {minutes(row['drive_min'])}.")
         # The fastest route to a group, drawn on the map below (road solid, ferry dashed).
-        path = None if match.territory else pipeline.fastest_route(data, match.lat, match.lon)
+        path = None if match.territory else answers.route(data, match.lat, match.lon)
         if path is not None:
-            st.markdown(route.route_caption(path, escape_markdown))
+            st.markdown(answers.derived(path, "caption",
+                                        lambda: route.route_caption(path, escape_markdown)))
         st.caption(FERRY_NOTE)
         st.subheader("Nærmeste gruppe i hver organisasjon", anchor=False)
-        st.markdown("\n\n".join(per_organisation_lines(answer.per_organisation)))
+        st.markdown(answers.derived(answer.per_organisation, "lines", lambda: "\n\n".join(
+            per_organisation_lines(answer.per_organisation))))
         if not answer.online.empty:
             st.subheader("Møter på nett", anchor=False)
             st.caption("Disse møtene kan du delta i hjemmefra, uansett hvor du bor.")
@@ -477,20 +501,24 @@ def page_find(data: pipeline.AppData) -> None:
                             f"({escape_markdown(settings.ORGANISATIONS[row.organisation])})"
                             f"{note}{link}")
         st.subheader("Nærmeste behandlingsinstitusjoner med tilbud til pårørende", anchor=False)
-        st.table(tables.styled(tables.result_table(answer.institutions),
-                               {"Avstand (km)": 1}, markdown=True), hide_index=True)
+        st.table(answers.derived(answer.institutions, "table", lambda: tables.as_text(
+            tables.result_table(answer.institutions), {"Avstand (km)": 1})), hide_index=True)
         # The base map (kommune outlines) is the same for every search, so the browser keeps
         # it; only the markers and the view change (streamlit-folium's dynamic layer).
         fmap = new_map()
         outlines().add_to(fmap)
-        markers = maps.service_markers(answer.shown(), "Grupper og institusjoner")
+        markers = maps.service_markers(answers.derived(
+            answer, "geojson", lambda: maps.service_geojson(answer.shown())),
+            "Grupper og institusjoner")
         maps.searched_point(match.lat, match.lon, match.label).add_to(markers)
         nearest_km = (float(answer.nearest["distance_km"].iloc[0]) if len(answer.nearest)
                       else 50.0)
         layers = [markers]
         if path is not None:
-            layers.insert(0, route.route_layer(path))
-            nearest_km = max(nearest_km, route.farthest_km(path, match.lat, match.lon))
+            layers.insert(0, route.route_layer(answers.derived(
+                path, "lines", lambda: route.route_lines(path))))
+            nearest_km = max(nearest_km, answers.derived(
+                path, "farthest", lambda: route.farthest_km(path, match.lat, match.lon)))
         st_folium(fmap, key="find_map", height=420, use_container_width=True,
                   returned_objects=[], feature_group_to_add=layers,
                   center=(match.lat, match.lon),

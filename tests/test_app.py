@@ -27,6 +27,18 @@ def run(query_params: dict[str, str] | None = None) -> AppTest:
     return at
 
 
+def shown_table(at: AppTest, number: int = 0) -> pd.DataFrame:
+    """A result table as a person reads it: Markdown escapes removed, numbers as numbers
+    (the app sends ``st.table`` text: "10,4", "1 234", "–")."""
+    table = at.table[number].value.map(lambda v: re.sub(r"\\([!-/:-@\[-`{-~])", r"\1", v))
+    for column in ("Avstand (km)", "Kjøretid (ca. min)"):
+        if column in table.columns:
+            table[column] = pd.to_numeric(
+                table[column].str.replace("\xa0", "").str.replace(",", ".")
+                .replace("–", None), errors="raise")
+    return table
+
+
 def text_of(at: AppTest) -> str:
     """The page's Markdown and captions as a person reads them (escapes removed)."""
     source = "\n".join(m.value for m in at.markdown) + "\n".join(c.value for c in at.caption)
@@ -40,7 +52,7 @@ def test_search_gives_the_nearest_groups_the_access_table_gives(query, kommune, 
     at = run()
     at.text_input(key="q").input(query).run()
     assert not at.exception
-    shown = at.table[0].value
+    shown = shown_table(at)
     match = gazetteer.search(query).match
     expected = access.nearest_services(match.lat, match.lon, services, n=5)
     assert list(shown["Navn"]) == list(expected["name"])
@@ -54,7 +66,7 @@ def test_search_shows_drive_times_and_the_fastest_group_by_ferry(gazetteer, komm
     # table for the group it names, measured from Tysnes' centre.
     at = run()
     at.text_input(key="q").input("Tysnes").run()
-    shown = at.table[0].value
+    shown = shown_table(at)
     assert "Kjøretid (ca. min)" in shown.columns
     minutes = shown["Kjøretid (ca. min)"].dropna()
     assert len(minutes) == len(shown)
@@ -184,8 +196,9 @@ def test_a_service_named_as_markup_renders_as_text(tmp_path, monkeypatch, evil):
     try:
         at = run()
         at.text_input(key="q").input("3840").run()
-        table = at.table[0].value
-        assert table["Navn"].iloc[0] == evil  # shown as a table cell: text, not markup
+        # Sent as Markdown-escaped text: shown as written, no link, image or tag.
+        assert at.table[0].value["Navn"].iloc[0] == escape_markdown(evil)
+        assert shown_table(at)["Navn"].iloc[0] == evil
         markdown = "\n".join(m.value for m in at.markdown)
         # The name reaches Markdown only with every punctuation mark escaped: no image,
         # link or tag can start, and the reader still sees the name as written.
@@ -377,3 +390,18 @@ def test_the_table_says_which_columns_follow_the_chosen_organisation():
     assert "gjelder Al-Anon" in notes and "de andre kolonnene gjelder alle" in notes
     assert "de andre kolonnene" not in " ".join(
         c.value for c in run({"side": "dekning"}).caption)
+
+
+def test_the_app_needs_no_magic():
+    """runner.magicEnabled is off (.streamlit/config.toml): app.py shows nothing by a bare
+    expression, so turning magic off changes no page."""
+    import ast
+    import tomllib
+
+    config = tomllib.loads((REPO_ROOT / ".streamlit" / "config.toml").read_text())
+    assert config["runner"]["magicEnabled"] is False
+    tree = ast.parse((REPO_ROOT / "app.py").read_text())
+    bare = [node.lineno for node in ast.walk(tree) if isinstance(node, ast.Expr)
+            and not isinstance(node.value, ast.Call | ast.Await)
+            and not (isinstance(node.value, ast.Constant) and isinstance(node.value.value, str))]
+    assert bare == []

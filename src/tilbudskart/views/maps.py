@@ -154,6 +154,33 @@ class _MapControls(folium.MacroElement):
         self._name = "MapControls"
 
 
+class _Literal:
+    """A "template" with no Jinja syntax in it: renders as its own text, compiles nothing."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def render(self, *args: Any, **kwargs: Any) -> str:
+        return self.text
+
+
+def _element_template(source: str, *args: Any, **kwargs: Any) -> Any:
+    """Return what branca's ``Element(template=…)`` renders, compiling only what needs it.
+
+    folium renders every layer's header, html and script macro into a new
+    ``Element(<rendered text>)``, and branca compiles that text as a Jinja template (about
+    10 % of a search's server CPU, py-spy, issue 23), only to render it to itself. Text
+    without ``{{``, ``{%`` or ``{#`` is kept as it is; any other text is compiled as before.
+    """
+    if not any(mark in source for mark in ("{{", "{%", "{#")):
+        return _Literal(source)
+    return _JINJA_TEMPLATE(source, *args, **kwargs)
+
+
+_JINJA_TEMPLATE = branca.element.Template
+branca.element.Template = _element_template  # type: ignore[misc,assignment]
+
+
 #: The map frames' viewport: people with poor sight may zoom (folium's forbids it with
 #: ``maximum-scale=1.0, user-scalable=no``; axe "meta-viewport").
 ZOOMABLE_VIEWPORT = '<meta name="viewport" content="width=device-width, initial-scale=1.0" />'
