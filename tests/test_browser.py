@@ -70,7 +70,7 @@ def test_search_shows_list_and_map_without_errors(server, page):
     box.fill("3840")
     box.press("Enter")
     page.get_by_text("Nærmeste selvhjelpsgrupper").wait_for(timeout=60_000)
-    page.get_by_text("Grenland").first.wait_for(timeout=30_000)
+    page.get_by_text("Grenland").filter(visible=True).first.wait_for(timeout=30_000)
     frame = _map_frame(page)
     assert frame.locator(".leaflet-control-zoom").count() == 1
     # Leaflet's own titles are English; the map's are Norwegian.
@@ -78,7 +78,7 @@ def test_search_shows_list_and_map_without_errors(server, page):
     assert frame.locator(".leaflet-control-zoom-out").get_attribute("title") == "Zoom ut"
     assert "JavaScript-bibliotek" in frame.locator(
         ".leaflet-control-attribution a").first.get_attribute("title")
-    page.get_by_text("Rusinfo").first.wait_for()
+    page.get_by_text("Rusinfo").filter(visible=True).first.wait_for()
     page.get_by_text("Nærmeste selvhjelpsgrupper").scroll_into_view_if_needed()
     page.wait_for_timeout(500)
     page.screenshot(path=str(ARTIFACTS / "finn_3840_results.png"))
@@ -91,7 +91,7 @@ def test_search_shows_list_and_map_without_errors(server, page):
     # A second search keeps the map (same base layer) and moves it, with new markers only.
     box.fill("Alta")
     box.press("Enter")
-    page.get_by_text("Tromsø").first.wait_for(timeout=30_000)
+    page.get_by_text("Tromsø").filter(visible=True).first.wait_for(timeout=30_000)
     page.wait_for_function(
         "() => [...document.querySelectorAll('iframe')].some(f => f.contentWindow.map"
         " && f.contentWindow.map.getCenter().lat > 69)", timeout=30_000)
@@ -142,7 +142,7 @@ def test_clicking_a_kommune_opens_its_detail(server, page):
     page.get_by_role("heading", name="Seljord").wait_for(timeout=60_000)
     assert "kommune=4022" in page.url
     # The detail table follows: Seljord's nearest groups are Grenland's (ch. 10), not Oslo's.
-    page.get_by_text("Grenland").first.wait_for(timeout=60_000)
+    page.get_by_text("Grenland").filter(visible=True).first.wait_for(timeout=60_000)
     page.get_by_text("Nærmeste grupper fra Seljord").wait_for()
     page.wait_for_timeout(1000)
     page.screenshot(path=str(ARTIFACTS / "dekning_seljord.png"))
