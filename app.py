@@ -27,6 +27,7 @@ import streamlit as st
 
 from tilbudskart import (
     access,
+    answers,
     geocode,
     importers,
     pipeline,
@@ -34,9 +35,10 @@ from tilbudskart import (
     published,
     serving,
     settings,
+    suggest,
     warmup,
 )
-from tilbudskart.views import exports, measures
+from tilbudskart.views import cards, exports, measures
 from tilbudskart.views.text import (
     PRECISION_LABELS,
     escape_markdown,
@@ -370,27 +372,39 @@ def _tel(phone: str) -> str:
 
 def call_for_advice(lines: pd.DataFrame) -> None:
     """A compact "Ring for råd" block: the few lines a relative needs first."""
+    st.markdown(answers.derived(lines, "call_for_advice", lambda: _call_for_advice(lines)))
+
+
+def _call_for_advice(lines: pd.DataFrame) -> str:
     compact = lines[lines["compact"] == "1"]
     items = " · ".join(f"{escape_markdown(row.name)} [{escape_markdown(row.phone)}]"
                        f"(tel:{_tel(row.phone)})" for row in compact.itertuples())
-    st.markdown(f"**Ring for råd:** {items} · Akutt fare: [113](tel:113)")
+    return f"**Ring for råd:** {items} · Akutt fare: [113](tel:113)"
 
 
-def national_lines(lines: pd.DataFrame) -> None:
-    st.subheader("Ring for råd – uansett hvor du bor", anchor=False)
+def national_lines(lines: pd.DataFrame, heading: bool = True) -> None:
+    if heading:
+        st.subheader("Ring for råd – uansett hvor du bor", anchor=False)
     # One element for all the lines (each element costs the page a message and a redraw).
-    st.markdown("\n\n".join(
+    national, local = answers.derived(lines, "national_lines", lambda: _national_lines(lines))
+    st.markdown(national)
+    if local:
+        with st.expander("Tilbud i Oslo"):
+            st.markdown(local)
+    st.caption("Numrene er hentet fra kildene i data/national_lines.csv og kan ha endret seg. "
+               "Ved akutt fare: ring 113.")
+
+
+def _national_lines(lines: pd.DataFrame) -> tuple[str, str]:
+    """The national lines as Markdown, and the local (Oslo) ones ("" if none)."""
+    national = "\n\n".join(
         f"**{escape_markdown(row.name)}**: [{escape_markdown(row.phone)}](tel:{_tel(row.phone)})"
         f"  \n{escape_markdown(row.description_nb)}"
         + (f" · {escape_markdown(row.opening_hours)}" if row.opening_hours else "")
-        for row in lines[lines["scope"] == "national"].itertuples()))
-    local = lines[lines["scope"] != "national"]
-    if not local.empty:
-        with st.expander("Tilbud i Oslo"):
-            for row in local.itertuples():
-                st.markdown(f"**{escape_markdown(row.name)}**: {escape_markdown(row.phone)}")
-    st.caption("Numrene er hentet fra kildene i data/national_lines.csv og kan ha endret seg. "
-               "Ved akutt fare: ring 113.")
+        for row in lines[lines["scope"] == "national"].itertuples())
+    local = "\n\n".join(f"**{escape_markdown(row.name)}**: {escape_markdown(row.phone)}"
+                         for row in lines[lines["scope"] != "national"].itertuples())
+    return national, local
 
 
 # -- pages ------------------------------------------------------------------------------
@@ -409,7 +423,50 @@ def per_organisation_lines(found: pd.DataFrame) -> list[str]:
     return lines
 
 
+def did_you_mean(names: list[str]) -> None:
+    """«Mente du …?»: a button per suggested name; a tap searches for it."""
+    if not names:
+        return
+    st.markdown("**Mente du …?**")
+    for number, name in enumerate(names):
+        st.button(name, key=f"mente_{number}", on_click=_search_for, args=(name,))
+
+
+def _search_for(name: str) -> None:
+    st.session_state.q = name  # the search box (never the URL)
+
+
+def answer_first(data: pipeline.AppData, nearest: pd.DataFrame) -> None:
+    """The nearest groups: on a phone (under 640 px) the nearest as a card, the phone lines
+    and the next groups as cards, the table one tap away; on a laptop the table.
+
+    What is shown is made once per place (:func:`tilbudskart.answers.derived`).
+    """
+    first, more, table, ages = answers.derived(nearest, "answer_first",
+                                               lambda: _answer_first(nearest))
+    with st.container(key="tk-phone"):
+        st.html(first)
+        call_for_advice(data.lines)
+        with st.expander("Alle numre for råd og støtte"):
+            national_lines(data.lines, heading=False)
+        st.html(more)
+        whole = st.toggle("Vis alle i en tabell", key="tk_table_open")
+    with st.container(key="tk-table-open" if whole else "tk-table"):
+        st.table(table, hide_index=True)
+    st.caption(ages)
+    with st.container(key="tk-wide"):
+        call_for_advice(data.lines)
+
+
+def _answer_first(nearest: pd.DataFrame) -> tuple[str, str, pd.DataFrame, str]:
+    return (cards.cards(nearest.head(1), "Nærmeste gruppe"),
+            cards.cards(nearest.iloc[1:], "Flere grupper i nærheten"),
+            tables.as_text(tables.result_table(nearest), {"Avstand (km)": 1}),
+            "  \n".join(escape_markdown(line) for line in cards.organisation_ages(nearest)))
+
+
 def page_find(data: pipeline.AppData) -> None:
+    st.html(cards.STYLE)  # the cards, and what shows on a phone or on a laptop only
     left, right = st.columns([3, 2], gap="large")
     with right:
         national_lines(data.lines)
@@ -443,9 +500,10 @@ def page_find(data: pipeline.AppData) -> None:
             echo = escape_markdown(geocode.shorten(resolution.query))
             st.warning(f"Vi fant dessverre ikke «{echo}». Prøv et postnummer (fire siffer), "
                        "et stedsnavn eller navnet på kommunen.")
+            did_you_mean(suggest.suggest(data.gazetteer, resolution.query))
             call_for_advice(data.lines)
             return
-        answer = pipeline.answer_search(data, match.lat, match.lon)
+        answer = answers.answer(data, match.lat, match.lon)  # once per place
         measured = ("avstand i luftlinje" if match.territory or answer.no_road
                     else "avstand i luftlinje og anslått kjøretid "
                          f"({'sommer' if answer.season == 'summer' else 'vinter'})")
@@ -454,12 +512,13 @@ def page_find(data: pipeline.AppData) -> None:
             st.warning("Ingen bilveg; båt eller hurtigbåt. Nærmeste gruppe er "
                        f"{kilometres(answer.nearest['distance_km'].iloc[0])} i luftlinje. "
                        "Telefonlinjene på denne siden kan du ringe uansett hvor du bor.")
-        for note in access.search_notes(resolution, match, answer.nearest):
-            st.info(escape_markdown(note))
-        st.subheader("Nærmeste selvhjelpsgrupper", anchor=False)
-        st.table(tables.styled(tables.result_table(answer.nearest), {"Avstand (km)": 1},
-                               markdown=True), hide_index=True)
-        call_for_advice(data.lines)
+        # On a phone the notes (Svalbard, a street not used …) follow the nearest group.
+        with st.container(key="tk-found"):
+            with st.container(key="tk-notes"):
+                for note in access.search_notes(resolution, match, answer.nearest):
+                    st.info(escape_markdown(note))
+            st.subheader("Nærmeste selvhjelpsgrupper", anchor=False)
+            answer_first(data, answer.nearest)
         if not answer.fastest.empty:
             row = answer.fastest.iloc[0]
             st.markdown(
@@ -467,12 +526,14 @@ def page_find(data: pipeline.AppData) -> None:
                 f"({escape_markdown(settings.ORGANISATIONS[row['organisation']])}, "
                 f"{escape_markdown(row['kommunenavn'])}), {minutes(row['drive_min'])}.")
         # The fastest route to a group, drawn on the map below (road solid, ferry dashed).
-        path = None if match.territory else pipeline.fastest_route(data, match.lat, match.lon)
+        path = None if match.territory else answers.route(data, match.lat, match.lon)
         if path is not None:
-            st.markdown(route.route_caption(path, escape_markdown))
+            st.markdown(answers.derived(path, "caption",
+                                        lambda: route.route_caption(path, escape_markdown)))
         st.caption(FERRY_NOTE)
         st.subheader("Nærmeste gruppe i hver organisasjon", anchor=False)
-        st.markdown("\n\n".join(per_organisation_lines(answer.per_organisation)))
+        st.markdown(answers.derived(answer.per_organisation, "lines", lambda: "\n\n".join(
+            per_organisation_lines(answer.per_organisation))))
         if not answer.online.empty:
             st.subheader("Møter på nett", anchor=False)
             st.caption("Disse møtene kan du delta i hjemmefra, uansett hvor du bor.")
@@ -483,20 +544,24 @@ def page_find(data: pipeline.AppData) -> None:
                             f"({escape_markdown(settings.ORGANISATIONS[row.organisation])})"
                             f"{note}{link}")
         st.subheader("Nærmeste behandlingsinstitusjoner med tilbud til pårørende", anchor=False)
-        st.table(tables.styled(tables.result_table(answer.institutions),
-                               {"Avstand (km)": 1}, markdown=True), hide_index=True)
+        st.table(answers.derived(answer.institutions, "table", lambda: tables.as_text(
+            tables.result_table(answer.institutions), {"Avstand (km)": 1})), hide_index=True)
         # The base map (kommune outlines) is the same for every search, so the browser keeps
         # it; only the markers and the view change (streamlit-folium's dynamic layer).
         fmap = new_map()
         outlines().add_to(fmap)
-        markers = maps.service_markers(answer.shown(), "Grupper og institusjoner")
+        markers = maps.service_markers(answers.derived(
+            answer, "geojson", lambda: maps.service_geojson(answer.shown())),
+            "Grupper og institusjoner")
         maps.searched_point(match.lat, match.lon, match.label).add_to(markers)
         nearest_km = (float(answer.nearest["distance_km"].iloc[0]) if len(answer.nearest)
                       else 50.0)
         layers = [markers]
         if path is not None:
-            layers.insert(0, route.route_layer(path))
-            nearest_km = max(nearest_km, route.farthest_km(path, match.lat, match.lon))
+            layers.insert(0, route.route_layer(answers.derived(
+                path, "lines", lambda: route.route_lines(path))))
+            nearest_km = max(nearest_km, answers.derived(
+                path, "farthest", lambda: route.farthest_km(path, match.lat, match.lon)))
         st_folium(fmap, key="find_map", height=420, use_container_width=True,
                   returned_objects=[], feature_group_to_add=layers,
                   center=(match.lat, match.lon),
@@ -1108,6 +1173,15 @@ def main() -> None:
     elif store_notice():
         st.warning("Registeret over publiserte lister kan ikke nås nå. Du ser de sist "
                    "bygde dataene; publisering er stengt til registeret er tilbake.")
+    # The page's own heading (h2) for screen readers, between the title (h1) and the
+    # page's sections (h3): headings go one level at a time (axe "heading-order").
+    st.html(f'<h2 class="tk-page-heading">{PAGES[side]}</h2><style>.tk-page-heading '
+            "{position: absolute; width: 1px; height: 1px; overflow: hidden; "
+            "clip-path: inset(50%); white-space: nowrap; margin: 0; padding: 0;}"
+            ".stElementContainer:has(.tk-page-heading) {position: absolute;}"
+            # Captions are drawn at 60 % opacity: their links in the text colour (underlined)
+            # keep 4.9:1 on white, Streamlit's link blue only 3:1 (axe "color-contrast").
+            '[data-testid="stCaptionContainer"] a {color: inherit !important;}</style>')
     page = {"finn": page_find, "dekning": page_coverage, "nye": page_new_groups,
             "last": page_upload}[side]
     guarded(lambda: page(current_data()), f"page {side!r}")

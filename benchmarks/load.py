@@ -15,6 +15,16 @@ protobufs of the installed Streamlit). All N sessions start together. Reported: 
 of the search answer (request sent → script finished) over all searches, the wall time,
 and the peak resident memory of the server processes (sampled from /proc every 0.1 s).
 
+Throughput (issue 23): for one server, beside the same load on a bare Streamlit page
+(``benchmarks/bare_app.py``: one text input and its echo) in the same run, every session
+first opens its page, then all search together: searches per second over that phase,
+its p95, and the server's CPU per search (user + system time of the server process from
+/proc, over that phase, divided by the searches). Targets (issue 23), with 50 sessions:
+≥ 30 searches/s, p95 ≤ 2 s, ≤ 30 ms of server CPU per search. The queries repeat
+(:data:`QUERIES`), as people's do: a place's answer is computed once
+(:mod:`tilbudskart.answers`); ``--fresh`` sends each search to a new point instead (a
+postcode not asked before), for the cost of a first search of a place.
+
 Bounded: at most 200 sessions and 20 searches each, loopback addresses only, and every
 set-up is stopped after ``--timeout`` seconds (default 300) whatever happens.
 """
@@ -47,6 +57,7 @@ QUERIES = ["3840", "Alta", "Tysnes", "0150", "Bodø", "Karasjok", "5200", "Dovre
 MAX_SESSIONS = 200
 MAX_SEARCHES = 20
 ROWS: list[tuple[str, ...]] = []
+THROUGHPUT: list[tuple[str, ...]] = []
 
 
 def free_port() -> int:
@@ -121,6 +132,17 @@ class PeakMemory:
         self._thread.join()
 
 
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU seconds the processes have used (from /proc/<pid>/stat)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for pid in pids:
+        with contextlib.suppress(OSError):
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / ticks
+    return total
+
+
 def page_cookie(url: str) -> str:
     """GET the page as a browser does; return the cookies it sets (nginx's routing)."""
     with urllib.request.urlopen(f"{url}/?side=finn", timeout=30) as answer:
@@ -140,6 +162,105 @@ async def one_session(url: str, number: int, searches: int) -> list[float]:
             if "Nærmeste selvhjelpsgrupper" not in session.texts:
                 raise RuntimeError(f"no answer for {query!r}")
         return times
+
+
+async def throughput(url: str, root: int, sessions: int, searches: int, label: str,
+                     answer: str, queries: list[str]) -> dict[str, float]:
+    """Open ``sessions`` pages, then let all search together; searches/s, p95, CPU each."""
+    ready = asyncio.Event()
+    opened = asyncio.Semaphore(0)
+
+    async def one(number: int) -> list[float]:
+        cookie = await asyncio.to_thread(page_cookie, url)
+        headers = {"Origin": url, **({"Cookie": cookie} if cookie else {})}
+        async with StreamlitSession(url, headers) as session:
+            await session.run("side=finn")
+            opened.release()
+            await ready.wait()
+            times = []
+            for i in range(searches):
+                query = queries[(number * searches + i) % len(queries)]
+                times.append(await session.run("side=finn", {label: query}))
+                if not any(answer in text for text in session.texts):
+                    raise RuntimeError(f"no answer for {query!r}")
+            return times
+
+    tasks = [asyncio.create_task(one(n)) for n in range(sessions)]
+    for _ in range(sessions):
+        await opened.acquire()
+    pids = tree(root)
+    cpu = cpu_seconds(pids)
+    began = time.perf_counter()
+    ready.set()
+    times = [t for found in await asyncio.gather(*tasks) for t in found]
+    wall = time.perf_counter() - began
+    used = cpu_seconds(pids) - cpu
+    return {"per_s": len(times) / wall, "p50": statistics.median(times), "p95": p95(times),
+            "cpu_ms": 1000 * used / len(times), "count": len(times)}
+
+
+def fresh_postcodes(count: int) -> list[str]:
+    """Postcodes of distinct places, none asked before in this run (for ``--fresh``)."""
+    from tilbudskart import datasources
+
+    codes = datasources.read_postcodes()
+    points = codes.drop_duplicates(["lat", "lon"])
+    return [str(c) for c in points["postnummer"].sample(count, random_state=23)]
+
+
+@contextlib.contextmanager
+def bare_server() -> Iterator[tuple[str, int]]:
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "benchmarks/bare_app.py", "--server.port",
+         str(port), "--server.address", "127.0.0.1", "--server.headless", "true"],
+        cwd=REPO_ROOT, env=app_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        start_new_session=True)
+    try:
+        url = f"http://127.0.0.1:{port}"
+        wait_healthy(url)
+        yield url, process.pid
+    finally:
+        stop(process)
+
+
+def run_throughput(sessions: int, searches: int, fresh: bool, timeout: float) -> None:
+    """The throughput rows: one server and the bare page, the same load on each."""
+    queries = fresh_postcodes(sessions * searches) if fresh else QUERIES
+    found = {}
+    for name, setup, label, answer, asked in [
+            ("bare Streamlit page", bare_server(), "Søk", "Svar:",
+             [f"svar-{i}" for i in range(sessions * searches)]),
+            ("one server (serve.py)", one_server(), SEARCH_LABEL,
+             "Nærmeste selvhjelpsgrupper", queries)]:
+        with setup as (url, root):
+            asyncio.run(load_warm(url, label, asked[0], answer))
+            wait_quiet(root)  # the planning warm-up after a start is not a search's cost
+            found[name] = asyncio.run(asyncio.wait_for(throughput(
+                url, root, sessions, searches, label, answer, asked), timeout))
+        figures = found[name]
+        THROUGHPUT.append((name, str(sessions), f"{figures['per_s']:.1f}",
+                           f"{1000 * figures['p50']:.0f}", f"{1000 * figures['p95']:.0f}",
+                           f"{figures['cpu_ms']:.1f}"))
+        print(" | ".join(THROUGHPUT[-1]), flush=True)
+
+
+def wait_quiet(root: int, most: float = 0.05, timeout: float = 240) -> None:
+    """Wait until the server uses under ``most`` of a core over 2 s (warm-ups done)."""
+    began = time.monotonic()
+    while time.monotonic() - began < timeout:
+        before = cpu_seconds(tree(root))
+        time.sleep(2)
+        if cpu_seconds(tree(root)) - before < 2 * most:
+            return
+    print(f"(the server did not go quiet in {timeout:.0f} s)", flush=True)
+
+
+async def load_warm(url: str, label: str, value: str, answer: str) -> None:
+    """One session, one run: the server has loaded what a page needs."""
+    async with StreamlitSession(url, {"Origin": url}) as session:
+        await session.run("side=finn")
+        await session.run("side=finn", {label: value})
 
 
 async def load(url: str, sessions: int, searches: int) -> tuple[list[float], float]:
@@ -228,9 +349,20 @@ def main() -> int:
     parser.add_argument("--replicas", type=int, default=2)
     parser.add_argument("--timeout", type=float, default=300.0,
                         help="seconds one load may take before it is stopped")
+    parser.add_argument("--throughput-sessions", type=int, default=50)
+    parser.add_argument("--fresh", action="store_true",
+                        help="every search a place not asked before (a first search's cost)")
+    parser.add_argument("--only-throughput", action="store_true",
+                        help="the throughput rows alone (one server and the bare page)")
     args = parser.parse_args()
-    if max(args.sessions) > MAX_SESSIONS or not 1 <= args.searches <= MAX_SEARCHES:
+    if (max([*args.sessions, args.throughput_sessions]) > MAX_SESSIONS
+            or not 1 <= args.searches <= MAX_SEARCHES):
         raise SystemExit(f"at most {MAX_SESSIONS} sessions and {MAX_SEARCHES} searches")
+    print("set-up | sessions | searches/s | p50 ms | p95 ms | server CPU ms per search")
+    run_throughput(args.throughput_sessions, args.searches, args.fresh, args.timeout)
+    print_throughput(args.searches, args.fresh)
+    if args.only_throughput:
+        return 0
     print("set-up | sessions | p50 ms | p95 ms | wall s | peak RSS MiB (servers) | idle MiB")
     run_setup("one server", one_server(), args.sessions, args.searches, args.timeout)
     run_setup(f"{args.replicas} replicas + nginx", replicas(args.replicas), args.sessions,
@@ -243,6 +375,16 @@ def main() -> int:
         print(f"| {name} | {count} | {p50} ms | {top} ms | {wall} s | {peak} MiB | "
               f"{idle} MiB |")
     return 0
+
+
+def print_throughput(searches: int, fresh: bool) -> None:
+    what = "each a place not asked before" if fresh else "places repeating"
+    print(f"\n{searches} searches per session ({what}), all sessions searching together "
+          "once their pages are open.\n")
+    print("| set-up | sessions | searches/s | search p50 | search p95 | server CPU per "
+          "search |\n|---|---|---|---|---|---|")
+    for name, count, per_s, p50, top, cpu in THROUGHPUT:
+        print(f"| {name} | {count} | {per_s} | {p50} ms | {top} ms | {cpu} ms |")
 
 
 if __name__ == "__main__":

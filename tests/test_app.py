@@ -27,6 +27,18 @@ def run(query_params: dict[str, str] | None = None) -> AppTest:
     return at
 
 
+def shown_table(at: AppTest, number: int = 0) -> pd.DataFrame:
+    """A result table as a person reads it: Markdown escapes removed, numbers as numbers
+    (the app sends ``st.table`` text: "10,4", "1 234", "–")."""
+    table = at.table[number].value.map(lambda v: re.sub(r"\\([!-/:-@\[-`{-~])", r"\1", v))
+    for column in ("Avstand (km)", "Kjøretid (ca. min)"):
+        if column in table.columns:
+            table[column] = pd.to_numeric(
+                table[column].str.replace("\xa0", "").str.replace(",", ".")
+                .replace("–", None), errors="raise")
+    return table
+
+
 def text_of(at: AppTest) -> str:
     """The page's Markdown and captions as a person reads them (escapes removed)."""
     source = "\n".join(m.value for m in at.markdown) + "\n".join(c.value for c in at.caption)
@@ -40,7 +52,7 @@ def test_search_gives_the_nearest_groups_the_access_table_gives(query, kommune, 
     at = run()
     at.text_input(key="q").input(query).run()
     assert not at.exception
-    shown = at.table[0].value
+    shown = shown_table(at)
     match = gazetteer.search(query).match
     expected = access.nearest_services(match.lat, match.lon, services, n=5)
     assert list(shown["Navn"]) == list(expected["name"])
@@ -54,7 +66,7 @@ def test_search_shows_drive_times_and_the_fastest_group_by_ferry(gazetteer, komm
     # table for the group it names, measured from Tysnes' centre.
     at = run()
     at.text_input(key="q").input("Tysnes").run()
-    shown = at.table[0].value
+    shown = shown_table(at)
     assert "Kjøretid (ca. min)" in shown.columns
     minutes = shown["Kjøretid (ca. min)"].dropna()
     assert len(minutes) == len(shown)
@@ -95,6 +107,33 @@ def test_unknown_search_says_so_kindly():
     at = run()
     at.text_input(key="q").input("Qwxyzby").run()
     assert any("fant dessverre ikke" in w.value for w in at.warning)
+
+
+def test_a_typo_offers_what_it_may_mean_and_a_tap_searches_it():
+    at = run()
+    at.text_input(key="q").input("Kautokiino").run()
+    assert [b.label for b in at.button if b.key.startswith("mente_")] == ["Kautokeino"]
+    assert "Mente du" in text_of(at)
+    at.button(key="mente_0").click().run()
+    assert at.text_input(key="q").value == "Kautokeino"
+    assert "Kautokeino" in text_of(at) and at.table[0].value["Navn"].iloc[0]
+    assert dict(at.query_params) == {"side": "finn"}  # the search stays out of the URL
+
+
+def test_the_answer_comes_first_as_cards_with_the_phone_lines():
+    at = run()
+    at.text_input(key="q").input("Seljord").run()
+    html = [str(h.proto.body) for h in at.get("html")]
+    nearest = next(h for h in html if 'aria-label="Nærmeste gruppe"' in h)
+    assert nearest.count('class="tk-card"') == 1 and 'href="tel:' in nearest
+    more = next(h for h in html if 'aria-label="Flere grupper i nærheten"' in h)
+    assert more.count('class="tk-card"') == 4
+    # The phone's short line of phone numbers and the full list behind a tap, then the
+    # table behind a tap; the age of each organisation's list beside the answer.
+    assert "Ring for råd" in text_of(at)
+    assert any(e.label == "Alle numre for råd og støtte" for e in at.expander)
+    assert not at.toggle(key="tk_table_open").value
+    assert "ring og sjekk før du drar" in text_of(at)
 
 
 def test_coverage_view_is_shareable_and_shows_the_kommune(kommuner):
@@ -157,8 +196,9 @@ def test_a_service_named_as_markup_renders_as_text(tmp_path, monkeypatch, evil):
     try:
         at = run()
         at.text_input(key="q").input("3840").run()
-        table = at.table[0].value
-        assert table["Navn"].iloc[0] == evil  # shown as a table cell: text, not markup
+        # Sent as Markdown-escaped text: shown as written, no link, image or tag.
+        assert at.table[0].value["Navn"].iloc[0] == escape_markdown(evil)
+        assert shown_table(at)["Navn"].iloc[0] == evil
         markdown = "\n".join(m.value for m in at.markdown)
         # The name reaches Markdown only with every punctuation mark escaped: no image,
         # link or tag can start, and the reader still sees the name as written.
@@ -386,3 +426,18 @@ def test_unknown_and_too_many_kommuner_in_a_shared_plan_link_are_said(kommuner):
     assert (f"Lenken nevner {planning.MAX_NEW_GROUPS + 2} kommuner; bare de "
             f"{planning.MAX_NEW_GROUPS} første er tatt med") in warnings
     assert len(at.multiselect(key="med").value) == planning.MAX_NEW_GROUPS
+
+
+def test_the_app_needs_no_magic():
+    """runner.magicEnabled is off (.streamlit/config.toml): app.py shows nothing by a bare
+    expression, so turning magic off changes no page."""
+    import ast
+    import tomllib
+
+    config = tomllib.loads((REPO_ROOT / ".streamlit" / "config.toml").read_text())
+    assert config["runner"]["magicEnabled"] is False
+    tree = ast.parse((REPO_ROOT / "app.py").read_text())
+    bare = [node.lineno for node in ast.walk(tree) if isinstance(node, ast.Expr)
+            and not isinstance(node.value, ast.Call | ast.Await)
+            and not (isinstance(node.value, ast.Constant) and isinstance(node.value.value, str))]
+    assert bare == []

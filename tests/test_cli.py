@@ -140,7 +140,15 @@ def test_nearest_ambiguous_and_unknown(capsys):
     assert cli.main(["nearest", "Os"]) == 2
     assert "Bjørnafjorden" in capsys.readouterr().err
     assert cli.main(["nearest", "Qwxyzby"]) == 2
-    assert "Not found" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "Not found" in err and "Mente du" not in err
+
+
+def test_nearest_suggests_what_a_typo_meant(capsys):
+    assert cli.main(["nearest", "Kautokiino"]) == 2
+    err = capsys.readouterr().err
+    assert "Not found" in err
+    assert "Did you mean (Mente du): Kautokeino" in err
 
 
 def test_gaps_lists_the_farthest_kommuner(capsys):

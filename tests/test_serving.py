@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -305,6 +306,41 @@ def test_the_page_is_norwegian(production):
         with urllib.request.urlopen(f"{url}{path}", timeout=10) as answer:
             page = answer.read()
         assert b'<html lang="nb">' in page, path
+
+
+def _gzipped(url: str) -> bytes:
+    """GET with ``Accept-Encoding: gzip``; the body, after checking it came compressed."""
+    import gzip
+
+    request = urllib.request.Request(url, headers={"Accept-Encoding": "gzip"})
+    with urllib.request.urlopen(request, timeout=10) as answer:
+        body = answer.read()
+        if answer.headers["Content-Encoding"] is None and len(body) < 500:
+            return body  # too small to be worth it (minimum_size)
+        assert answer.headers["Content-Encoding"] == "gzip", url
+        assert "Accept-Encoding" in answer.headers.get("Vary", ""), url
+        return gzip.decompress(body)
+
+
+def test_the_page_and_its_static_files_go_gzipped(production):
+    url, _ = production
+    page = _gzipped(f"{url}/")
+    assert b'<html lang="nb">' in page  # compressed after the other middlewares
+    files = re.findall(rb'(?:src|href)="\./(static/[^"]+\.(?:js|css))"', page)
+    assert any(f.endswith(b".js") for f in files) and any(f.endswith(b".css") for f in files)
+    bundles = [_gzipped(f"{url}/{name.decode()}") for name in files]
+    assert any(b"G\xc3\xa5 til hovedinnholdet" in body for body in bundles)  # translated
+    frame = _gzipped(f"{url}/component/streamlit_folium.st_folium/index.html")
+    assert b"<html" in frame.lower()
+
+
+def test_nginx_compresses_what_a_page_loads():
+    conf = (REPO_ROOT / "deploy" / "nginx.conf").read_text()
+    assert re.search(r"^\s*gzip on;", conf, re.M)
+    types = re.search(r"gzip_types([^;]*);", conf).group(1).split()
+    for needed in ("text/css", "application/javascript", "text/javascript",
+                   "application/json", "application/geo+json"):
+        assert needed in types
 
 
 def test_streamlit_alone_would_contact_a_third_party(tmp_path):

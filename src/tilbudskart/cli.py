@@ -44,6 +44,7 @@ from tilbudskart import (
     registry,
     seasons,
     settings,
+    suggest,
 )
 from tilbudskart.pipeline import (
     Dataset,
@@ -185,14 +186,21 @@ def _cmd_build(args: argparse.Namespace) -> int:
     return 0
 
 
-def _not_resolved(query: str, candidates: list[str], reason: str) -> int:
-    """Say that a search was ambiguous (listing the choices) or not found; exit status 2."""
+def _not_resolved(query: str, candidates: list[str], reason: str,
+                  suggestions: Sequence[str] = ()) -> int:
+    """Say that a search was ambiguous (listing the choices) or not found; exit status 2.
+
+    Not found, it names what the search may have meant («Mente du …?»,
+    :func:`tilbudskart.suggest.suggest`).
+    """
     if candidates:
         _say(f"«{geocode.shorten(query)}» is ambiguous; try one of:", err=True)
         for candidate in candidates:
             _say(f"  {candidate}", err=True)
     else:
         _say(f"Not found: {geocode.shorten(reason, MAX_MESSAGE)}", err=True)
+        if suggestions:
+            _say("Did you mean (Mente du): " + ", ".join(suggestions) + "?", err=True)
     return 2
 
 
@@ -202,7 +210,7 @@ def _cmd_nearest(args: argparse.Namespace) -> int:
     shown = geocode.shorten(resolution.query)
     if not resolution.ok:
         return _not_resolved(resolution.query, [c.label for c in resolution.candidates],
-                             resolution.reason)
+                             resolution.reason, suggest.suggest(gazetteer, resolution.query))
     match = resolution.match
     assert match is not None
     services = build_dataset(args.imports, organisation=args.organisation).services \

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 from collections.abc import Callable, Hashable, Mapping
 from functools import cache
 from importlib import resources
@@ -153,6 +154,71 @@ class _MapControls(folium.MacroElement):
         self._name = "MapControls"
 
 
+class _Literal:
+    """A "template" with no Jinja syntax in it: renders as its own text, compiles nothing."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def render(self, *args: Any, **kwargs: Any) -> str:
+        return self.text
+
+
+def _element_template(source: str, *args: Any, **kwargs: Any) -> Any:
+    """Return what branca's ``Element(template=…)`` renders, compiling only what needs it.
+
+    folium renders every layer's header, html and script macro into a new
+    ``Element(<rendered text>)``, and branca compiles that text as a Jinja template (about
+    10 % of a search's server CPU, py-spy, issue 23), only to render it to itself. Text
+    without ``{{``, ``{%`` or ``{#`` is kept as it is; any other text is compiled as before.
+    """
+    if not any(mark in source for mark in ("{{", "{%", "{#")):
+        return _Literal(source)
+    return _JINJA_TEMPLATE(source, *args, **kwargs)
+
+
+_JINJA_TEMPLATE = branca.element.Template
+branca.element.Template = _element_template  # type: ignore[misc,assignment]
+
+
+#: The map frames' viewport: people with poor sight may zoom (folium's forbids it with
+#: ``maximum-scale=1.0, user-scalable=no``; axe "meta-viewport").
+ZOOMABLE_VIEWPORT = '<meta name="viewport" content="width=device-width, initial-scale=1.0" />'
+
+
+class _ZoomableMap(folium.Map):
+    """folium's map, with a viewport that lets people zoom the page.
+
+    Its header, html and script are folium's own macros; only the viewport line of the
+    header is replaced (:data:`ZOOMABLE_VIEWPORT`).
+    """
+
+    _template = Template("""
+{% macro header(this, kwargs) %}{{ this._zoomable_header(kwargs) }}{% endmacro %}
+{% macro html(this, kwargs) %}{{ this._folium_macro("html", kwargs) }}{% endmacro %}
+{% macro script(this, kwargs) %}{{ this._folium_macro("script", kwargs) }}{% endmacro %}
+""")
+
+    def _folium_macro(self, name: str, kwargs: Any) -> str:
+        return str(getattr(_folium_map_macros(), name)(self, kwargs))
+
+    def _zoomable_header(self, kwargs: Any) -> str:
+        header = self._folium_macro("header", kwargs)
+        patched = _VIEWPORT.sub(ZOOMABLE_VIEWPORT, header, count=1)
+        if patched == header:  # folium changed its template: say so, do not ship it
+            raise RuntimeError("folium's map header has no viewport line to replace")
+        return patched
+
+
+_VIEWPORT = re.compile(r'<meta name="viewport"[^>]*/>')
+
+
+@cache
+def _folium_map_macros() -> Any:
+    """folium.Map's own template macros (compiled once)."""
+    return folium.Map._template.module
+
+
 def base_map(location: tuple[float, float] = (65.0, 14.0), zoom: int = 4,
              tiles: bool = False, assets: Assets | None = None) -> folium.Map:
     """Return a Folium map that needs no CDN.
@@ -174,7 +240,7 @@ def base_map(location: tuple[float, float] = (65.0, 14.0), zoom: int = 4,
     folium.Map
 
     """
-    fmap = folium.Map(location=list(location), zoom_start=zoom, tiles=None, control_scale=False,
+    fmap = _ZoomableMap(location=list(location), zoom_start=zoom, tiles=None, control_scale=False,
                       zoom_snap=0.25, zoom_delta=0.5, zoom_control=False,
                       prefer_canvas=True, attribution_control=True)
     js, css = assets if assets is not None else offline_assets()

@@ -15,7 +15,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from tilbudskart.views.text import escape, figure
+from tilbudskart.views.text import escape, figure, minutes
 
 #: dict: Leaflet path options per leg kind.
 STYLES: dict[str, dict[str, object]] = {
@@ -46,13 +46,15 @@ def leg_label(leg: pd.Series) -> str:
     return f"{road}: {km} km, ca. {minutes} min"
 
 
-def route_layer(legs: gpd.GeoDataFrame, name: str = "Raskeste rute") -> folium.FeatureGroup:
+def route_layer(legs: gpd.GeoDataFrame | list[tuple[list[tuple[float, float]], str, str]],
+                name: str = "Raskeste rute") -> folium.FeatureGroup:
     """Return the route as a folium layer, road and ferry legs styled differently.
 
     Parameters
     ----------
-    legs : geopandas.GeoDataFrame
-        From :func:`tilbudskart.network.nearest_route` (WGS 84 LineStrings).
+    legs : geopandas.GeoDataFrame or list
+        From :func:`tilbudskart.network.nearest_route` (WGS 84 LineStrings), or its
+        :func:`route_lines` (e.g. kept from an earlier search of the same place).
     name : str
         The layer's name in a layer control.
 
@@ -63,13 +65,20 @@ def route_layer(legs: gpd.GeoDataFrame, name: str = "Raskeste rute") -> folium.F
 
     """
     group = folium.FeatureGroup(name=name)
+    for points, tooltip, kind in legs if isinstance(legs, list) else route_lines(legs):
+        folium.PolyLine(points, tooltip=tooltip,
+                        **STYLES.get(kind, STYLES["road"])).add_to(group)
+    return group
+
+
+def route_lines(legs: gpd.GeoDataFrame) -> list[tuple[list[tuple[float, float]], str, str]]:
+    """Return each leg of two points or more as (lat/lon points, tooltip, kind)."""
+    lines = []
     for _, leg in legs.to_crs("EPSG:4326").iterrows():
         points = [(lat, lon) for lon, lat in leg.geometry.coords]
-        if len(points) < 2:
-            continue
-        folium.PolyLine(points, tooltip=leg_label(leg),
-                        **STYLES.get(str(leg["kind"]), STYLES["road"])).add_to(group)
-    return group
+        if len(points) >= 2:
+            lines.append((points, leg_label(leg), str(leg["kind"])))
+    return lines
 
 
 def route_caption(legs: gpd.GeoDataFrame,
@@ -98,14 +107,14 @@ def route_caption(legs: gpd.GeoDataFrame,
 
     """
     km = legs.groupby("kind")["km"].sum()
-    minutes = figure(legs["minutes"].sum())
+    took = minutes(legs["minutes"].sum())  # "ca. 64 min", "ca. 22 t 30 min"
     road = f"{figure(km.get('road', 0.0) + km.get('access', 0.0), 1)} km veg"
     ferries = [escape_text(name) for name in legs.loc[legs["kind"] == "ferry", "ferry"]]
     if not ferries:
-        return f"Raskeste rute: ca. {minutes} min, {road}, uten ferje."
+        return f"Raskeste rute: {took}, {road}, uten ferje."
     named = ", ".join(name for name in ferries if name)
     ferry = f"{figure(km.get('ferry', 0.0), 1)} km ferje" + (f" ({named})" if named else "")
-    return f"Raskeste rute: ca. {minutes} min, {road} og {ferry}."
+    return f"Raskeste rute: {took}, {road} og {ferry}."
 
 
 def farthest_km(legs: gpd.GeoDataFrame, lat: float, lon: float) -> float:

@@ -13,8 +13,12 @@ import functools
 import html
 import math
 import re
+from datetime import date
 
+from babel.dates import format_date
 from babel.numbers import get_decimal_symbol, get_group_symbol
+
+from tilbudskart import settings
 
 #: str: the locale of every number shown to people.
 LOCALE = "nb_NO"
@@ -149,12 +153,81 @@ def figure(value: object, digits: int = 0) -> str:
     return f"{number:,.{max(digits, 0)}f}".translate(_SYMBOLS)
 
 
+#: int: drive times longer than this (minutes) are said in hours and minutes.
+HOURS_FROM_MINUTES = 90
+
+
 def minutes(value: object) -> str:
-    """Return a drive time in Norwegian: "ca. 45 min", "under 1 min", or "–" for none."""
+    """Return a drive time in Norwegian: "ca. 45 min", "under 1 min", or "–" for none.
+
+    Longer than :data:`HOURS_FROM_MINUTES`, in hours and minutes to the nearest five
+    ("ca. 22 t 30 min", "ca. 2 t"): nobody reads "ca. 1 352 min" at a glance, and an
+    estimate of a day's drive is not known to the minute.
+
+    Examples
+    --------
+    >>> minutes(45.4), minutes(0.5), minutes(90)
+    ('ca. 45 min', 'under 1 min', 'ca. 90 min')
+    >>> minutes(1352), minutes(119), minutes(121.6)
+    ('ca. 22 t 30 min', 'ca. 2 t', 'ca. 2 t')
+
+    """
     if _missing(value) or value is None:
         return "–"
     number = float(value)  # type: ignore[arg-type]
-    return "under 1 min" if number < 1 else f"ca. {figure(number)} min"
+    if number < 1:
+        return "under 1 min"
+    if number <= HOURS_FROM_MINUTES:
+        return f"ca. {figure(number)} min"
+    hours, rest = divmod(int(round(number / 5) * 5), 60)
+    return f"ca. {figure(hours)} t" + (f" {rest} min" if rest else "")
+
+
+#: dict of str to str: how precisely a group's meeting place is known, in plain words
+#: (what the tables' short "Plassering" means).
+PRECISION_PLAIN: dict[str, str] = {
+    "postcode": "Møtestedet er kjent ut fra postnummeret.",
+    "place": "Møtestedet er kjent ut fra stedsnavnet.",
+    "kommune": "Bare kommunen er kjent: punktet er kommunesenteret.",
+    "region": "Bare regionen er kjent: punktet er et grovt anslag.",
+}
+
+
+def precision_plain(precision: object) -> str:
+    """Return how precisely a place is known, in a plain sentence ("" if unknown)."""
+    return PRECISION_PLAIN.get(str(precision), "") if not _missing(precision) else ""
+
+
+def list_age(year: object = None, published: object = None) -> str:
+    """Return how old an organisation's list of groups is, for beside its groups.
+
+    Parameters
+    ----------
+    year : int or str, optional
+        The year of the report the groups come from (default: the registry's,
+        ``settings.DATA_YEARS["registry"]``).
+    published : datetime.date or str, optional
+        When the organisation last published its own list (once lists can be published);
+        it replaces the report's year.
+
+    Examples
+    --------
+    >>> list_age(2007)
+    'fra rapporten i 2007 – ring og sjekk før du drar'
+    >>> import datetime
+    >>> list_age(2007, datetime.date(2026, 3, 9))
+    'fra organisasjonens liste 9. mars 2026 – ring og sjekk før du drar'
+
+    """
+    check = "ring og sjekk før du drar"
+    if not _missing(published) and published not in ("", None):
+        when = (published if isinstance(published, date)
+                else date.fromisoformat(str(published)[:10]))
+        day = format_date(when, "d. MMMM y", locale=LOCALE)
+        return f"fra organisasjonens liste {day} – {check}"
+    if _missing(year) or year in ("", None):
+        year = settings.DATA_YEARS["registry"]
+    return f"fra rapporten i {year} – {check}"
 
 
 def kilometres(value: object) -> str:
