@@ -139,23 +139,27 @@ def outlines() -> folium.MacroElement:
 
 
 @st.cache_resource(show_spinner=False)
-def _shared_choropleth(column: str, measure: str, inline: bool) -> str:
-    """The choropleth of one column as text, serialised once per process."""
-    return _choropleth_text(load(), column, measure, inline)
+def _shared_choropleth(organisation: str | None, measure: str, inline: bool) -> str:
+    """The choropleth of one organisation and measure as text, once per process."""
+    return _choropleth_text(load(), organisation, measure, inline)
 
 
-def _choropleth_text(data: pipeline.AppData, column: str, measure: str, inline: bool) -> str:
+def _choropleth_text(data: pipeline.AppData, organisation: str | None, measure: str,
+                     inline: bool) -> str:
+    # The organisation's own table: the tooltip names its nearest group, not any group.
+    kommuner = pipeline.organisation_table(data, organisation)
+    column = measures.MEASURES[measure].column()
     if inline:  # shapes and all
-        return maps.coverage_geojson(national_polygons()[0], data.kommuner, column,
+        return maps.coverage_geojson(national_polygons()[0], kommuner, column,
                                      measures.MEASURES[measure])
-    return maps.coverage_properties(data.kommuner, column, measures.MEASURES[measure])
+    return maps.coverage_properties(kommuner, column, measures.MEASURES[measure])
 
 
-def choropleth(column: str, measure: str) -> folium.MacroElement:
+def choropleth(organisation: str | None, measure: str) -> folium.MacroElement:
     """The coverage layer of the data shown (an upload's is computed per session)."""
     url = shapes_url()
-    text = (_shared_choropleth(column, measure, url is None) if uploaded() is None
-            else _choropleth_text(current_data(), column, measure, url is None))
+    text = (_shared_choropleth(organisation, measure, url is None) if uploaded() is None
+            else _choropleth_text(current_data(), organisation, measure, url is None))
     return maps.coverage_layer(text, url)
 
 
@@ -290,22 +294,16 @@ def coverage_picture(measure: str, organisation: str, fmt: str) -> Callable[[], 
                                             org_id(organisation), fmt)
 
 
-def gpkg(kommunenumre: tuple[str, ...]) -> Callable[[], bytes]:
-    """Return what makes the GeoPackage of these kommuner on a click (data chosen now)."""
-    if uploaded() is None:
-        return lambda: _shared_gpkg(kommunenumre)
-    data = current_data()
-    return lambda: _gpkg(data, kommunenumre)
+def table_file(data: pipeline.AppData, organisation: str | None, measure: str, fmt: str,
+               fylker: tuple[str, ...]) -> Callable[[], bytes]:
+    """Return what makes the kommune table as .xlsx, CSV or GeoPackage on a click.
 
-
-@st.cache_data(show_spinner=False)
-def _shared_gpkg(kommunenumre: tuple[str, ...]) -> bytes:
-    return _gpkg(load(), kommunenumre)
-
-
-def _gpkg(data: pipeline.AppData, kommunenumre: tuple[str, ...]) -> bytes:
-    table = data.kommuner[data.kommuner["kommunenummer"].isin(kommunenumre)]
-    return exports.geopackage_bytes(national_polygons()[0], table)
+    The data (shared, or this session's with its upload) is chosen now; the file is made
+    only when its button is clicked (a deferred download).
+    """
+    return lambda: exports.kommune_table_file(
+        pipeline.organisation_table(data, organisation), national_polygons()[0],
+        organisation, measure, fmt, fylker, data.attributions)
 
 
 def init_state(key: str, options: list[str], default: str) -> None:
@@ -528,7 +526,6 @@ def page_coverage(data: pipeline.AppData) -> None:
     share_state("org", "maal")
     organisation = org_id(st.session_state.org)
     measure = measures.MEASURES[st.session_state.maal]
-    column = measure.column(organisation)
 
     left, right = st.columns([3, 2], gap="large")
     with left:
@@ -542,7 +539,7 @@ def page_coverage(data: pipeline.AppData) -> None:
         # Unticked layers are left out: streamlit-folium shows every layer it is given.
         fmap = new_map(tiles=tiles)
         fmap.fit_bounds(settings.NORWAY_BOUNDS)
-        shown_layers = [maps.swapped(choropleth(column, measure.key))]
+        shown_layers = [maps.swapped(choropleth(organisation, measure.key))]
         if show_groups:
             shown_layers += [markers(key, settings.ORGANISATIONS[key])
                              for key in settings.SELF_HELP_ORGANISATIONS
@@ -581,24 +578,25 @@ def page_coverage(data: pipeline.AppData) -> None:
     fylker = sorted(data.kommuner["fylkesnavn"].unique())
     chosen = st.multiselect("Filtrer på fylke", fylker, key="fylker",
                             placeholder="Velg fylker …")
-    table = data.kommuner if not chosen else data.kommuner[
-        data.kommuner["fylkesnavn"].isin(chosen)]
+    # Every group column (nearest group, groups in the kommune, people beyond …) is the
+    # chosen organisation's: its own kommune table.
+    base = pipeline.organisation_table(data, organisation)
+    table = base if not chosen else base[base["fylkesnavn"].isin(chosen)]
     shown = tables.planner_table(table, organisation, measure)
-    st.dataframe(tables.styled(shown, {"Km til nærmeste gruppe": 1, "Befolkningsvektet km": 1,
-                                       "Km til institusjon": 1}),
+    st.dataframe(tables.styled(shown, tables.PLANNER_DIGITS),
                  hide_index=True, key="planner_table")
     if organisation is not None:
-        st.caption(f"«Km til nærmeste gruppe» og «Kjøretid (min)» gjelder "
-                   f"{settings.ORGANISATIONS[organisation]}; de andre kolonnene gjelder alle "
-                   "selvhjelpsgrupper. Tallene for én kommune og én organisasjon står over.")
-    d1, d2 = st.columns(2)
-    d1.download_button("Last ned tabell (CSV)", lambda: exports.csv_bytes(shown),
-                       file_name="tilbudskart_kommuner.csv", mime="text/csv",
-                       on_click="ignore")
-    d2.download_button("Last ned kart og tabell (GeoPackage)",
-                       gpkg(tuple(table["kommunenummer"])), on_click="ignore",
-                       file_name="tilbudskart_kommuner.gpkg",
-                       mime="application/geopackage+sqlite3")
+        st.caption(f"Alle kolonner om grupper gjelder {settings.ORGANISATIONS[organisation]}"
+                   " – også nærmeste gruppe og hvor mange som bor langt unna.")
+    downloads = (("xlsx", "Last ned tabell (Excel)"), ("csv", "Last ned tabell (CSV)"),
+                 ("gpkg", "Last ned kart og tabell (GeoPackage)"))
+    for column, (fmt, label) in zip(st.columns(len(downloads)), downloads, strict=True):
+        column.download_button(
+            label, table_file(data, organisation, measure.key, fmt, tuple(chosen)),
+            file_name=exports.table_filename(organisation, measure.key, fmt),
+            mime=exports.TABLE_FORMATS[fmt], on_click="ignore", key=f"table_{fmt}",
+            help="Samme kolonner som tabellen over. CSV-filen er for norsk Excel "
+                 "(semikolon og desimalkomma)." if fmt == "csv" else None)
 
 
 def page_new_groups(data: pipeline.AppData) -> None:

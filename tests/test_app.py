@@ -344,9 +344,20 @@ def test_planning_values_from_the_url_are_checked():
     assert at.multiselect(key="med").value == ["4022"]
 
 
-def test_the_table_says_which_columns_follow_the_chosen_organisation():
-    at = run({"side": "dekning", "org": "al_anon"})
+def test_every_column_of_the_table_follows_the_chosen_organisation(services):
+    at = run({"side": "dekning", "org": "al_anon", "kommune": "4616"})
     notes = " ".join(c.value for c in at.caption)
-    assert "gjelder Al-Anon" in notes and "de andre kolonnene gjelder alle" in notes
-    assert "de andre kolonnene" not in " ".join(
+    assert "Alle kolonner om grupper gjelder Al-Anon" in notes
+    assert "Alle kolonner om grupper" not in " ".join(
         c.value for c in run({"side": "dekning"}).caption)
+    table = at.dataframe[0].value.set_index("Kommunenr.")
+    tysnes = table.loc["4616"]
+    # Tysnes: Al-Anon's nearest group, not Os (an LMS group 20 km away).
+    nearest = services[services["name"] == tysnes["Nærmeste gruppe"]]
+    assert set(nearest["organisation"]) == {"al_anon"}
+    metrics = {m.label: m.value for m in at.metric}  # the kommune panel says the same
+    assert metrics["Km til nærmeste gruppe"] == figure(tysnes["Km til nærmeste gruppe"])
+    assert metrics["Grupper i kommunen"] == figure(tysnes["Grupper i kommunen"])
+    assert metrics["Bor > 60 min unna"] == figure(tysnes["Bor > 60 min unna"])
+    labels = {b.proto.label for b in at.get("download_button")}
+    assert {"Last ned tabell (Excel)", "Last ned tabell (CSV)"} <= labels

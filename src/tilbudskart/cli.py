@@ -473,6 +473,37 @@ def _cmd_map(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_table(args: argparse.Namespace) -> int:
+    import tempfile
+
+    from tilbudskart import pipeline
+    from tilbudskart.views import exports
+
+    out = Path(args.out)
+    if out.is_dir():  # a folder: the file name says organisation and measure
+        out = out / exports.table_filename(args.org, args.measure, args.format)
+    if not out.parent.is_dir() or not os.access(out.parent, os.W_OK):
+        _error(f"cannot write {out}: folder {out.parent} is missing or not writable")
+        return 2
+    data = pipeline.load_app_data()
+    fylker = tuple(args.fylke or ())
+    unknown = sorted(set(fylker) - set(data.kommuner["fylkesnavn"]))
+    if unknown:
+        _error(f"--fylke: unknown fylke {', '.join(map(repr, unknown))}; known: "
+               f"{', '.join(sorted(data.kommuner['fylkesnavn'].unique()))}")
+        return 2
+    content = exports.kommune_table_file(
+        pipeline.organisation_table(data, args.org), data.polygons, args.org, args.measure,
+        args.format, fylker, data.attributions)
+    with tempfile.NamedTemporaryFile(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp",
+                                     delete=False) as handle:
+        handle.write(content)
+    os.chmod(handle.name, 0o644)
+    os.replace(handle.name, out)
+    _say(f"Wrote {terminal_safe(str(out))}")
+    return 0
+
+
 # -- parser and entry point ---------------------------------------------------------------
 
 
@@ -616,6 +647,23 @@ def parser() -> argparse.ArgumentParser:
     image.add_argument("--out", required=True, help="image file ending in .png or .svg")
     _verbosity_options(image, defaults=False)
     image.set_defaults(func=_cmd_map)
+
+    table = sub.add_parser(
+        "table", help="the kommune table for planners as .xlsx, CSV (Norwegian Excel) or "
+                      "GeoPackage, with Norwegian headings")
+    table.add_argument("--format", choices=["xlsx", "csv", "gpkg"], required=True,
+                       help="xlsx (numbers, a second sheet with data year and sources), csv "
+                            "(';', decimal comma, UTF-8 with BOM) or gpkg (with polygons)")
+    table.add_argument("--org", choices=list(settings.SELF_HELP_ORGANISATIONS), default=None,
+                       help="every group column for this organisation (default: any group)")
+    table.add_argument("--measure", choices=["km", "min"], default="km",
+                       help="sort by straight-line km (default) or minutes by road")
+    table.add_argument("--fylke", action="append", default=None,
+                       help="only this fylke (name as in the table; may be repeated)")
+    table.add_argument("--out", required=True,
+                       help="file to write, or a folder (the name then says org and measure)")
+    _verbosity_options(table, defaults=False)
+    table.set_defaults(func=_cmd_table)
     return main_parser
 
 

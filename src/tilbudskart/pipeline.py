@@ -423,6 +423,8 @@ class AppData:
     attributions: list[str]
     #: Nearest-group routes per organisation, computed when first asked for.
     routes: dict[str, Routes] = field(default_factory=dict, repr=False)
+    #: Kommune tables of one organisation each (:func:`organisation_table`), when asked for.
+    organisation_tables: dict[str, pd.DataFrame] = field(default_factory=dict, repr=False)
 
 
 def read_national_lines(path: Path = settings.NATIONAL_LINES_PATH) -> pd.DataFrame:
@@ -752,6 +754,46 @@ def kommune_figures(data: AppData, number: str, organisation: str | None = None)
         weights[~routed].sum() * scale if people > 0
         else folkemengde * float(pd.isna(figures["drive_min"])))
     return pd.Series(figures, name=number)
+
+
+def organisation_table(data: AppData, organisation: str | None = None) -> pd.DataFrame:
+    """Return the kommune table with every group column measured to one organisation.
+
+    The nearest group (name, organisation, kommune, by road), its km and minutes, the
+    groups in the kommune, the population-weighted figures and every "people beyond"
+    column then describe ``organisation``'s groups only, computed as the national table
+    is (:func:`kommune_tables` on the organisation's groups and every institution). Kept
+    on ``data`` after the first call (about half a second each).
+
+    Parameters
+    ----------
+    data : AppData
+        The loaded app data.
+    organisation : str, optional
+        A self-help organisation id; ``None`` returns ``data.kommuner`` itself.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The columns of ``data.kommuner``, one row per kommune.
+
+    Raises
+    ------
+    ValueError
+        If the organisation is not a self-help organisation.
+
+    """
+    if organisation is None:
+        return data.kommuner
+    if organisation not in settings.SELF_HELP_ORGANISATIONS:
+        raise ValueError(f"not a self-help organisation: {organisation!r}; known: "
+                         f"{', '.join(settings.SELF_HELP_ORGANISATIONS)}")
+    if organisation not in data.organisation_tables:
+        services = data.services
+        keep = (services["kind"] != "self_help") | (services["organisation"] == organisation)
+        table = kommune_tables(services[keep], data.grid, data.network)
+        data.organisation_tables[organisation] = table.reindex(columns=data.kommuner.columns)
+    return data.organisation_tables[organisation]
 
 
 def fastest_route(data: AppData, lat: float, lon: float) -> gpd.GeoDataFrame | None:
