@@ -12,8 +12,12 @@ disk) and brings them into registry form (:mod:`tilbudskart.registry`).
   reported.
 - **Columns** may be named in Norwegian or English (``navn``/``name``,
   ``organisasjon``/``organisation``, ``postnummer``/``postcode``, ``sted``/``place``,
-  ``fylke``/``county``, ``telefon``/``phone``, ``e-post``/``email`` …; see
-  :data:`COLUMN_NAMES`). A list without an organisation column takes the one given.
+  ``fylke``/``county``, ``telefon``/``phone``, ``e-post``/``email``, ``møtedag``,
+  ``møtetid``/``klokkeslett``/``tidspunkt``, ``nettside`` …; see :data:`COLUMN_NAMES`),
+  and every field of the Meeting Guide spec is known: contacts and notes are kept in the
+  group's note (:data:`NOTE_COLUMNS`), alternatives fill in for each other
+  (:data:`ALTERNATIVE_COLUMNS`), the rest is not used (:data:`UNUSED_COLUMNS`). A list
+  without an organisation column takes the one given.
 - **Every row is accounted for.** All problems of all rows are collected (spreadsheet row
   number, field, value, why) in a report; rows with an error are left out, rows with only
   warnings are used. A problem with the file itself (empty, too big, not a table, a
@@ -91,11 +95,43 @@ COLUMN_NAMES: dict[str, tuple[str, ...]] = {
             "møtelenke"),
     "lat": ("lat", "latitude", "breddegrad", "y"),
     "lon": ("lon", "lng", "long", "longitude", "lengdegrad", "x"),
-    "day": ("day", "dag", "ukedag", "weekday"),
-    "time": ("time", "tid", "klokkeslett", "start", "start_time"),
+    "day": ("day", "dag", "ukedag", "weekday", "møtedag", "motedag"),
+    "time": ("time", "tid", "klokkeslett", "start", "start_time", "møtetid", "motetid",
+             "tidspunkt", "møtetidspunkt", "motetidspunkt"),
+    "end_time": ("end_time", "sluttid", "slutt", "slutter"),
+    "slug": ("slug",),
     "location": ("location", "lokale", "location_name", "venue"),
     "types": ("types",),
 }
+
+#: Columns kept in the group's note, under a Norwegian label (folded name → label): the
+#: Meeting Guide spec's notes and contacts, and Norwegian "Kontakt"/"Kontaktperson".
+NOTE_COLUMNS: dict[str, str] = {
+    "kontakt": "Kontakt", "kontaktperson": "Kontakt", "contact": "Kontakt",
+    **{f"contact_{n}_{part}": "Kontakt" for n in (1, 2, 3) for part in ("name", "email",
+                                                                        "phone")},
+    "group": "Gruppe", "group_notes": "Om gruppa", "location_notes": "Om lokalet",
+    "conference_url_notes": "Om nettmøtet", "conference_phone_notes": "Om telefonmøtet",
+    "entity": "Ansvarlig", "entity_phone": "Ansvarlig (telefon)",
+    "entity_email": "Ansvarlig (e-post)",
+}
+
+#: Meeting Guide fields that are recognised but not used (no warning): what a map of
+#: help in Norway has no place for (time zone, payment handles, editing links …).
+UNUSED_COLUMNS: frozenset[str] = frozenset({
+    "timezone", "updated", "approximate", "edit_url", "feedback_url", "venmo", "square",
+    "paypal", "entity_feedback_emails", "entity_location", "entity_logo", "entity_url",
+    "entity_website_url", "region", "sub_region", "regions", "country", "district",
+    "district_url", "feedback_emails", "location_url",
+})
+
+#: Meeting Guide fields that say the same as another column of the same field (an address
+#: and a formatted address, a meeting page and a meeting link …): the first non-empty of
+#: them is used, without a warning.
+ALTERNATIVE_COLUMNS: frozenset[str] = frozenset({
+    "formatted_address", "region", "state", "conference_url", "conference_phone",
+    "website", "url", "city",
+})
 
 #: Organisation names people write → organisation id (folded: letters and digits only).
 ORGANISATION_NAMES: dict[str, str] = {
@@ -635,12 +671,25 @@ def import_bytes(data: bytes, file: str, organisation: str | None = None,
                          "severity": severity})
 
     columns: dict[str, int] = {}
+    noted: list[tuple[str, int]] = []  # (label, position) of columns kept in the note
+    fallback: dict[str, list[int]] = {}  # field → alternative columns (Meeting Guide's)
+    folded = [fold(name) for name in header]
     for position, name in enumerate(header):
-        key = _FIELD_BY_NAME.get(fold(name))
-        if key is None:
+        key = _FIELD_BY_NAME.get(folded[position])
+        if key is not None and folded[position] in NOTE_COLUMNS and any(
+                _FIELD_BY_NAME.get(f) == key for f in folded if f != folded[position]):
+            key = None  # Meeting Guide's "group" beside a "name": the group, in the note
+        if key is None and fold(name) in NOTE_COLUMNS:
+            noted.append((NOTE_COLUMNS[fold(name)], position))
+        elif key is None and fold(name) in UNUSED_COLUMNS:
+            continue
+        elif key is None:
             if name.strip():
                 problem(None, geocode.shorten(geocode.clean_text(name), 60), "",
                         "column not used (unknown name)", WARNING)
+        elif key in columns and (folded[position] in ALTERNATIVE_COLUMNS
+                                 or folded[columns[key]] in ALTERNATIVE_COLUMNS):
+            fallback.setdefault(key, []).append(position)  # used where the first is empty
         elif key in columns:
             problem(None, name, "", f"second column for {key!r}; the first is used", WARNING)
         else:
@@ -669,6 +718,14 @@ def import_bytes(data: bytes, file: str, organisation: str | None = None,
             problem(number, "", "", "not a meeting (expected an object)")
             continue
         raw = {key: (cells[i] if i < len(cells) else "") for key, i in columns.items()}
+        for key, positions in fallback.items():
+            for i in positions:
+                if not raw[key].strip() and i < len(cells):
+                    raw[key] = cells[i]
+        extra_notes = [f"{label}: {cells[i].strip()}" for label, i in noted
+                       if i < len(cells) and cells[i].strip()]
+        if extra_notes:
+            raw["extra_note"] = geocode.shorten("; ".join(extra_notes), MAX_CELL_CHARS)
         before = len(problems)
         extra = [c for c in cells[len(header):] if c.strip()]
         if extra:
@@ -724,6 +781,9 @@ def _check_row(raw: dict[str, str], number: int, problem: Any, default_org: str 
         problem(number, "kind", row["kind"], f"does not fit organisation {organisation!r} "
                                              f"(expected {kind!r})")
     ident = row.get("id", "").casefold()
+    slug = row.get("slug", "").casefold()
+    if not ident and _ID.fullmatch(slug):  # Meeting Guide's key, when it can be an id
+        ident = slug
     if ident and not _ID.fullmatch(ident):
         problem(number, "id", row["id"], "not a valid id (letters a-z, digits, '-', '_')")
     postcode = re.sub(r"\s", "", row.get("postcode", ""))
@@ -820,13 +880,18 @@ def _attendance(row: dict[str, str], number: int, problem: Any) -> str:
 
 def _note(row: dict[str, str]) -> str:
     parts = []
-    when = " ".join(p for p in (row.get("day", ""), row.get("time", "")) if p)
+    start = row.get("time", "")
+    if start and row.get("end_time"):
+        start = f"{start}–{row['end_time']}"
+    when = " ".join(p for p in (row.get("day", ""), start) if p)
     if when:
         parts.append(f"Møtetid: {when}")
     if row.get("location"):
         parts.append(f"Lokale: {row['location']}")
     if row.get("note"):
         parts.append(row["note"])
+    if row.get("extra_note"):
+        parts.append(row["extra_note"])
     return geocode.shorten("; ".join(parts), MAX_CELL_CHARS)
 
 
