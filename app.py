@@ -41,10 +41,12 @@ if TYPE_CHECKING:
 
     from tilbudskart import report
     from tilbudskart.views import maps, route, tables
+    from tilbudskart.views import upload as upload_views
 else:  # the first page draws no map or table and makes no report: imported at first use
     maps = serving.Later("tilbudskart.views.maps")
     route = serving.Later("tilbudskart.views.route")
     tables = serving.Later("tilbudskart.views.tables")  # pandas' Styler: ~0.05 s
+    upload_views = serving.Later("tilbudskart.views.upload")
     report = serving.Later("tilbudskart.report")  # matplotlib: ~0.5 s
 
 logger = logging.getLogger("tilbudskart.app")
@@ -768,13 +770,18 @@ def page_upload(data: pipeline.AppData) -> None:
                                else settings.ORGANISATIONS[o]))
     mode = st.radio("Gruppene fra 2007", list(UPLOAD_MODES), format_func=UPLOAD_MODES.get,
                     key="liste_modus", horizontal=True)
+    keep = st.checkbox("Behold dubletter", key="liste_dubletter",
+                       help="En rad som ser ut som samme gruppe som en annen rad, eller som "
+                            "en gruppe fra 2007, vises i rapporten og telles ikke – med "
+                            "mindre du krysser av her.")
     left, right = st.columns(2)
     if left.button("Bruk lista", type="primary", disabled=upload_file is None):
         assert upload_file is not None
         with st.spinner("Leser lista og regner ut alle tall på nytt …"):
             st.session_state.opplasting = pipeline.apply_upload(
                 load(), [(upload_file.name, upload_file.getvalue())],
-                None if organisation == "fra_lista" else organisation, mode)
+                None if organisation == "fra_lista" else organisation, mode, keep)
+            st.session_state.opplasting_modus = mode
     if right.button("Fjern opplastet liste", disabled="opplasting" not in st.session_state):
         st.session_state.pop("opplasting", None)
         st.rerun()
@@ -785,6 +792,10 @@ def page_upload(data: pipeline.AppData) -> None:
         st.error(f"Kunne ikke lese lista: {escape_markdown(problem)}")
     for result in upload.results:
         st.markdown(f"**{escape_markdown(result.file)}**: {escape_markdown(result.describe_nb())}")
+    # A part-list read as the whole list looks like a collapse: said before any figure.
+    for note in upload_views.part_list_notes(
+            load().services, upload.results, st.session_state.get("opplasting_modus", "add")):
+        st.warning(note)
     if upload.dataset is None:
         if upload.results:
             st.warning("Ingen rader kunne brukes; se rapporten under.")
@@ -796,7 +807,9 @@ def page_upload(data: pipeline.AppData) -> None:
         shown = problems.drop(columns="problem").rename(columns=REPORT_HEADERS)
         shown["Felt"] = shown["Felt"].map(lambda f: importers.FIELD_NB.get(f, f))
         shown["Alvor"] = shown["Alvor"].map({"error": "feil (ikke brukt)",
-                                             "warning": "merknad (brukt)"})
+                                             "warning": "merknad (brukt)"}).where(
+            ~problems["problem"].str.endswith("left out (keep it to count it)").to_numpy(),
+            "dublett (ikke tatt med)")
         st.dataframe(shown, hide_index=True, key="import_report")
         st.download_button("Last ned rapporten (CSV)", exports.csv_bytes(shown),
                            file_name="import_rapport.csv", mime="text/csv")
@@ -804,25 +817,16 @@ def page_upload(data: pipeline.AppData) -> None:
         return
     st.subheader("Forhåndsvisning", anchor=False)
     used = pd.concat([r.services for r in upload.results if len(r.services)])
-    preview = used[["source_row", "name", "organisation", "place", "postcode", "attendance"]]
-    st.dataframe(preview.rename(columns={
-        "source_row": "Rad", "name": "Navn", "organisation": "Organisasjon", "place": "Sted",
-        "postcode": "Postnummer", "attendance": "Møteform"}).head(200), hide_index=True,
-        key="import_preview")
+    st.dataframe(upload_views.preview_table(used).head(200), hide_index=True,
+                 key="import_preview")
     st.success("Alle sidene viser nå lista di (bare i denne nettleserøkten).")
     comparison = upload.then_and_now
     if comparison is not None:
         st.subheader("Da og nå: 2007 mot lista", anchor=False)
-        st.dataframe(comparison.counts.rename(columns={
-            "organisation": "Organisasjon", "same": "Samme", "moved": "Flyttet",
-            "gone": "Borte", "new": "Nye"}), hide_index=True, key="then_now_counts")
-        cover = comparison.coverage.assign(
-            organisation=comparison.coverage["organisation"].map(
-                lambda o: "Alle grupper" if o == "all" else settings.ORGANISATIONS[o]))
-        st.dataframe(cover[["organisation", "label", "then", "now", "change"]].rename(
-            columns={"organisation": "Organisasjon", "label": "Mål", "then": "2007",
-                     "now": "Nå", "change": "Endring"}), hide_index=True,
-            key="then_now_coverage")
+        st.dataframe(tables.styled(upload_views.counts_table(comparison.counts)),
+                     hide_index=True, key="then_now_counts")
+        st.dataframe(tables.styled(upload_views.coverage_table(comparison.coverage)),
+                     hide_index=True, key="then_now_coverage")
         if len(comparison.points):
             fmap = new_map()
             outlines().add_to(fmap)
@@ -836,14 +840,9 @@ def page_upload(data: pipeline.AppData) -> None:
                        "(stiplet linje fra der den var). Tabellen under viser det samme.")
         changed = comparison.matches[comparison.matches["change"] != "same"]
         with st.expander(f"Grupper som er nye, borte eller flyttet ({len(changed)})"):
-            st.dataframe(changed.rename(columns={
-                "organisation": "Organisasjon", "change": "Endring", "then_name": "2007",
-                "then_kommune": "Kommune 2007", "now_name": "Nå", "now_kommune": "Kommune nå",
-                "moved_km": "Flyttet (km)"})[[
-                    "Organisasjon", "Endring", "2007", "Kommune 2007", "Nå", "Kommune nå",
-                    "Flyttet (km)"]].replace({"Endring": {"new": "ny", "gone": "borte",
-                                                          "moved": "flyttet"}}),
-                hide_index=True, key="then_now_groups")
+            st.dataframe(tables.styled(upload_views.changes_table(comparison.matches),
+                                       {"Flyttet (km)": 1}),
+                         hide_index=True, key="then_now_groups")
 
 
 def footer() -> None:

@@ -10,7 +10,7 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-from tilbudskart import access
+from tilbudskart import access, settings
 from tilbudskart.views.text import escape_markdown, figure
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -301,7 +301,14 @@ def test_upload_changes_every_page_for_this_session_only(tmp_path):
     assert report[["Rad", "Felt"]].values.tolist() == [[3, "organisasjon"], [5, "sted"]]
     assert report["Problem"].iloc[0].startswith("ukjent organisasjon")
     counts = next(t for c, t in tables.items() if "Borte" in c).set_index("Organisasjon")
-    assert (counts.loc["lms", "Nye"], counts.loc["lms", "Borte"]) == (2, 43)
+    lms = settings.ORGANISATIONS["lms"]
+    assert (counts.loc[lms, "Nye"], counts.loc[lms, "Borte"]) == (2, 43)
+    # Two groups replacing LMS's 45: said plainly, before the comparison.
+    warnings = " ".join(w.value for w in at.warning)
+    assert "Lista har 2 grupper for" in warnings and "bare en del av lista" in warnings
+    preview = next(t for c, t in tables.items() if "Møteform" in c)
+    assert set(preview["Organisasjon"]) == {lms}
+    assert set(preview["Møteform"]) == {"fysisk", "på nett"}
     # The coverage page now measures to the uploaded LMS group at Dovre.
     at.radio(key="side").set_value("dekning").run()
     at.selectbox(key="org").set_value("lms").run()
@@ -317,6 +324,28 @@ def test_upload_changes_every_page_for_this_session_only(tmp_path):
     # Another session (a fresh AppTest) still sees the 2007 registry.
     other = run({"side": "dekning", "kommune": "3431", "org": "lms"})
     assert {m.label: m.value for m in other.metric}["Grupper i kommunen"] == "0"
+
+
+def test_a_duplicate_row_is_shown_and_left_out_unless_kept():
+    listing = b"Navn;Sted\nAl-Anon Seljord;Seljord\nAl-Anon Seljord;Seljord\n"
+    at = run({"side": "last"})
+    at.get("file_uploader")[0].set_value(("al_anon.csv", listing, "text/csv"))
+    at.selectbox(key="liste_org").set_value("al_anon").run()
+    next(b for b in at.button if b.label == "Bruk lista").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    report = next(d.value for d in at.dataframe if "Alvor" in d.value.columns)
+    assert list(report["Alvor"]) == ["dublett (ikke tatt med)"]
+    at.radio(key="side").set_value("finn").run()
+    at.text_input(key="q").input("Seljord").run()
+    assert text_of(at).count("Al-Anon Seljord") == 1
+    at = run({"side": "last"})
+    at.get("file_uploader")[0].set_value(("al_anon.csv", listing, "text/csv"))
+    at.selectbox(key="liste_org").set_value("al_anon")
+    at.checkbox(key="liste_dubletter").check().run()
+    next(b for b in at.button if b.label == "Bruk lista").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    report = next(d.value for d in at.dataframe if "Alvor" in d.value.columns)
+    assert list(report["Alvor"]) == ["merknad (brukt)"]
 
 
 def test_planning_page_says_how_many_groups_it_would_take_and_its_limits():

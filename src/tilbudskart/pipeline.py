@@ -140,9 +140,17 @@ def kommune_tables(services: gpd.GeoDataFrame, population_grid: pd.DataFrame,
 
 
 def _imported_services(base: pd.DataFrame, results: Sequence[importers.ImportResult],
-                       gazetteer: geocode.Gazetteer, strict: bool
+                       gazetteer: geocode.Gazetteer, strict: bool,
+                       keep_duplicates: bool = False,
+                       registry_rows: pd.DataFrame | None = None,
                        ) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
-    """Geocode the imported rows; return them and the report (duplicates, unresolved)."""
+    """Geocode the imported rows; return them and the report (duplicates, unresolved).
+
+    A row that looks like an earlier row of the lists, or like one of ``registry_rows``
+    (the 2007 groups a list is added to), is a duplicate: unless ``keep_duplicates``, it
+    gets ``status`` ``duplicate`` and ``duplicate_of`` (shown in the report, left out of
+    every count, search and map), as the registry's own duplicates are.
+    """
     rows, report = importers.combine(results, base["id"])
     if strict and (report["severity"] == importers.ERROR).any():
         raise StrictImportError(report)
@@ -152,11 +160,19 @@ def _imported_services(base: pd.DataFrame, results: Sequence[importers.ImportRes
             services[["id", "kommunenummer", "organisation", "name", "place", "status",
                       "reason"]], on="id")
         unresolved = located[located["status"] == "unresolved"]
+        duplicates, pairs = importers.find_duplicates(
+            located[located["status"] != "unresolved"], registry_rows,
+            left_out=not keep_duplicates)
         report = importers.concat_reports([report, importers.report_frame(
             {"file": r.registry_file, "row": r.source_row, "field": "place",
              "value": r.place, "problem": f"not placed ({r.reason}); listed in unresolved.csv",
-             "severity": importers.WARNING} for r in unresolved.itertuples()),
-            importers.flag_duplicates(located)])
+             "severity": importers.WARNING} for r in unresolved.itertuples()), duplicates])
+        if pairs and not keep_duplicates:
+            repeated = services["id"].isin(pairs)
+            services.loc[repeated, "duplicate_of"] = services.loc[repeated, "id"].map(pairs)
+            services.loc[repeated, "reason"] = "duplicate of " + services.loc[
+                repeated, "duplicate_of"]
+            services.loc[repeated, "status"] = "duplicate"
     return services, report
 
 
@@ -233,7 +249,8 @@ def _concat_services(*frames: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
 
 
 def with_imported(data: AppData, results: Sequence[importers.ImportResult], mode: str = "add",
-                  organisations: Sequence[str] | None = None) -> Dataset:
+                  organisations: Sequence[str] | None = None,
+                  keep_duplicates: bool = False) -> Dataset:
     """Return the services and kommune table with imported lists joined (app uploads).
 
     Nothing is written: the registry's geocoded rows are taken from ``data``, only the
@@ -251,6 +268,9 @@ def with_imported(data: AppData, results: Sequence[importers.ImportResult], mode
         ``organisations``.
     organisations : sequence of str, optional
         Whose 2007 rows ``replace`` leaves out (default: the organisations in the lists).
+    keep_duplicates : bool
+        Count rows that look like an earlier row or (``add``) a 2007 group; by default
+        they are reported and left out.
 
     Returns
     -------
@@ -261,7 +281,9 @@ def with_imported(data: AppData, results: Sequence[importers.ImportResult], mode
     if mode not in IMPORT_MODES:
         raise ValueError(f"mode must be one of {IMPORT_MODES}, not {mode!r}")
     base = data.services
-    imported, report = _imported_services(base, results, data.gazetteer, strict=False)
+    imported, report = _imported_services(
+        base, results, data.gazetteer, strict=False, keep_duplicates=keep_duplicates,
+        registry_rows=_registry_rows(base) if mode == "add" else None)
     if mode == "replace":
         chosen = set(organisations) if organisations is not None else set(
             imported["organisation"])
@@ -877,7 +899,8 @@ def then_and_now(new: Path | importers.ImportResult,
                  gazetteer: geocode.Gazetteer | None = None,
                  population_grid: pd.DataFrame | None = None,
                  road_network: network.RoadNetwork | None = None,
-                 registry_services: gpd.GeoDataFrame | None = None) -> ThenAndNow:
+                 registry_services: gpd.GeoDataFrame | None = None,
+                 keep_duplicates: bool = False) -> ThenAndNow:
     """Compare a list of today's groups with the 2007 registry (or with an older list).
 
     "Then" is the 2007 registry (``old`` omitted) or the registry with the organisations of
@@ -897,6 +920,9 @@ def then_and_now(new: Path | importers.ImportResult,
         Already loaded inputs (loaded when omitted).
     registry_services : geopandas.GeoDataFrame, optional
         The geocoded registry (the app's ``data.services``; geocoded when omitted).
+    keep_duplicates : bool
+        Count rows that look like an earlier row of the same list (by default they are
+        left out, so they are neither "Nye" nor "Nå").
 
     Returns
     -------
@@ -919,7 +945,8 @@ def then_and_now(new: Path | importers.ImportResult,
     reports = []
     for result in lists:
         services, report = _imported_services(registry_services.iloc[0:0], [result],
-                                              gazetteer, strict=False)
+                                              gazetteer, strict=False,
+                                              keep_duplicates=keep_duplicates)
         geocoded.append(services)
         reports.append(report)
     now_list = geocoded[-1]
@@ -975,7 +1002,8 @@ class Upload:
 
 
 def apply_upload(data: AppData, files: Sequence[tuple[str, bytes]],
-                 organisation: str | None = None, mode: str = "add") -> Upload:
+                 organisation: str | None = None, mode: str = "add",
+                 keep_duplicates: bool = False) -> Upload:
     """Read uploaded files and return the session's data with them joined.
 
     Pure: nothing is written, ``data`` is not changed (its gazetteer, grid, network and
@@ -992,6 +1020,9 @@ def apply_upload(data: AppData, files: Sequence[tuple[str, bytes]],
     mode : {"add", "replace"}
         Add to the 2007 registry, or replace the 2007 rows of the lists' organisations
         (``organisation``'s, if given).
+    keep_duplicates : bool
+        Count the rows that look like another row of the lists or (``add``) a 2007
+        group; by default they are shown in the report and left out.
 
     Returns
     -------
@@ -1008,14 +1039,15 @@ def apply_upload(data: AppData, files: Sequence[tuple[str, bytes]],
     if not results or not any(len(r.services) for r in results):
         return Upload(results, problems)
     chosen = [organisation] if organisation is not None else None
-    dataset = with_imported(data, results, mode, chosen)
+    dataset = with_imported(data, results, mode, chosen, keep_duplicates)
     session = replace(data, services=dataset.services, kommuner=dataset.kommuner, routes={})
     comparison = None
     imported = [r for r in results if len(r.services)]
     if len(imported) == 1:
         comparison = then_and_now(imported[0], gazetteer=data.gazetteer,
                                   population_grid=data.grid, road_network=data.network,
-                                  registry_services=_registry_rows(data.services))
+                                  registry_services=_registry_rows(data.services),
+                                  keep_duplicates=keep_duplicates)
     return Upload(results, problems, session, dataset, comparison)
 
 
