@@ -26,7 +26,7 @@ import pandas as pd
 import streamlit as st
 
 from tilbudskart import access, geocode, importers, pipeline, planning, serving, settings
-from tilbudskart.views import exports, measures
+from tilbudskart.views import exports, language, measures
 from tilbudskart.views.text import (
     PRECISION_LABELS,
     escape_markdown,
@@ -458,42 +458,48 @@ def page_find(data: pipeline.AppData) -> None:
 
 def kommune_detail(data: pipeline.AppData, number: str, organisation: str | None) -> None:
     row = pipeline.kommune_figures(data, number, organisation)
-    st.subheader(f"{row['kommunenavn']} ({row['fylkesnavn']})", anchor=False)
-    whose = ("nærmeste selvhjelpsgruppe" if organisation is None
-             else settings.ORGANISATIONS[organisation])
-    st.caption(f"Alle tall gjelder avstand til {whose}.")
-    a, b, c = st.columns(3)
-    a.metric("Innbyggere (2024)", figure(row["folkemengde"]))
-    b.metric("Km til nærmeste gruppe", figure(row["km"]))
-    c.metric("Grupper i kommunen", figure(row["groups_in_kommune"]))
-    first, second = settings.BEYOND_KM[:2]
-    a.metric(f"Bor over {first} km unna", figure(row[settings.beyond_km_column(first)]))
-    b.metric(f"Bor over {second} km unna", figure(row[settings.beyond_km_column(second)]))
-    c.metric("Befolkningsvektet km", figure(row["population_weighted_km"]))
-    near, far = settings.BEYOND_MINUTES[:2]
-    a.metric("Kjøretid (min)", figure(row["drive_min"]))
-    b.metric(f"Bor > {near} min unna", figure(row[settings.beyond_minutes_column(near)]))
-    c.metric(f"Bor > {far} min unna", figure(row[settings.beyond_minutes_column(far)]))
-    if row["population_not_routed"] > 0:
-        st.caption(f"{figure(row['population_not_routed'])} innbyggere bor der vegnettet "
-                   "(N1000) ikke har noen rute til en gruppe, f.eks. på øyer uten bilferje.")
+    # In the kommune's own målform (nynorsk for 88 kommuner), as its report.
+    written = language.kommune_language(number)
+
+    def t(key: str, **values: Any) -> str:
+        return language.text(f"panel.{key}", written, **values)
+
     centre = data.kommuner.set_index("kommunenummer").loc[number]
+    official = language.official_name(str(centre.get("kommunenavn_offisielt",
+                                                     row["kommunenavn"])))
+    st.subheader(f"{official} ({language.official_name(row['fylkesnavn'])})", anchor=False)
+    whose = (t("any_group") if organisation is None
+             else settings.ORGANISATIONS[organisation])
+    st.caption(t("all_figures", whose=whose) + " " + t("written"))
+    a, b, c = st.columns(3)
+    a.metric(t("people", year=settings.DATA_YEARS["population"]), figure(row["folkemengde"]))
+    b.metric(t("km"), figure(row["km"]))
+    c.metric(t("groups"), figure(row["groups_in_kommune"]))
+    first, second = settings.BEYOND_KM[:2]
+    a.metric(t("beyond_km", km=first), figure(row[settings.beyond_km_column(first)]))
+    b.metric(t("beyond_km", km=second), figure(row[settings.beyond_km_column(second)]))
+    c.metric(t("weighted_km"), figure(row["population_weighted_km"]))
+    near, far = settings.BEYOND_MINUTES[:2]
+    a.metric(t("drive"), figure(row["drive_min"]))
+    b.metric(t("beyond_min", minutes=near), figure(row[settings.beyond_minutes_column(near)]))
+    c.metric(t("beyond_min", minutes=far), figure(row[settings.beyond_minutes_column(far)]))
+    if row["population_not_routed"] > 0:
+        st.caption(t("not_routed", people=figure(row["population_not_routed"])))
     near_groups = access.nearest_services(centre["admin_lat"], centre["admin_lon"],
                                                    data.services, n=5,
                                                    organisation=organisation)
-    st.markdown(f"Nærmeste grupper fra {escape_markdown(row['admin_centre'])}:")
+    st.markdown(escape_markdown(t("nearest_from", centre=row["admin_centre"])))
     for r in near_groups.itertuples():
         st.markdown(
             f"- **{kilometres(r.distance_km)}** – {escape_markdown(r.name)} "
             f"({escape_markdown(settings.ORGANISATIONS[r.organisation])}, "
-            f"{escape_markdown(r.kommunenavn)}; plassering: "
+            f"{escape_markdown(r.kommunenavn)}; {t('placement')}: "
             f"{escape_markdown(PRECISION_LABELS.get(r.precision, r.precision))})")
     # The PDF is made only when the button is clicked (a callable: deferred download).
-    st.download_button("Last ned kommunerapport (PDF)", kommune_pdf(number),
+    st.download_button(t("pdf"), kommune_pdf(number),
                        file_name=report_filename(number, str(row["kommunenavn"])),
                        mime="application/pdf", on_click="ignore", key="kommune_pdf",
-                       help="To A4-sider til utskrift: kart, avstander, kjøretider, hvor "
-                            "mange som bor langt unna og beste sted for en ny gruppe.")
+                       help=t("pdf_help"))
 
 
 @st.fragment

@@ -228,8 +228,8 @@ def test_a_broken_data_folder_shows_a_norwegian_message_and_the_phone_lines(tmp_
 
 def test_coverage_detail_follows_the_chosen_organisation(kommuner):
     at = run({"side": "dekning", "org": "al_anon", "kommune": "4624"})
-    metrics = {m.label: m.value for m in at.metric}
-    assert metrics["Km til nærmeste gruppe"] == figure(kommuners_km := kommuner.at[
+    metrics = {m.label: m.value for m in at.metric}  # Bjørnafjorden writes nynorsk
+    assert metrics["Km til næraste gruppe"] == figure(kommuners_km := kommuner.at[
         "4624", "km_al_anon"])
     assert kommuners_km >= kommuner.at["4624", "nearest_group_km"]
     assert "Al-Anon" in text_of(at)
@@ -384,9 +384,11 @@ def test_every_column_of_the_table_follows_the_chosen_organisation(services):
     # Tysnes: Al-Anon's nearest group, not Os (an LMS group 20 km away).
     nearest = services[services["name"] == tysnes["Nærmeste gruppe"]]
     assert set(nearest["organisation"]) == {"al_anon"}
-    metrics = {m.label: m.value for m in at.metric}  # the kommune panel says the same
-    assert metrics["Km til nærmeste gruppe"] == figure(tysnes["Km til nærmeste gruppe"])
+    # The kommune panel (in nynorsk: Tysnes writes it) says the same.
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Km til næraste gruppe"] == figure(tysnes["Km til nærmeste gruppe"])
     assert metrics["Grupper i kommunen"] == figure(tysnes["Grupper i kommunen"])
-    assert metrics["Bor > 60 min unna"] == figure(tysnes["Bor > 60 min unna"])
+    assert metrics["Bur > 60 min unna"] == figure(tysnes["Bor > 60 min unna"])
+    assert "Kommunen skriv nynorsk" in notes
     labels = {b.proto.label for b in at.get("download_button")}
     assert {"Last ned tabell (Excel)", "Last ned tabell (CSV)"} <= labels

@@ -411,6 +411,15 @@ def _report_data() -> object:
     return report.ReportData.from_app_data(pipeline.load_app_data())
 
 
+def _language(text: str) -> str:
+    from tilbudskart.views.language import language_code
+
+    try:
+        return language_code(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def _cmd_report(args: argparse.Namespace) -> int:
     from tilbudskart import report
 
@@ -449,7 +458,8 @@ def _cmd_report(args: argparse.Namespace) -> int:
     if lookup.number is None:
         return _not_resolved(geocode.clean_text(args.kommune), list(lookup.candidates),
                              lookup.reason)
-    report._write_atomic(out, report.kommune_report(data, lookup.number))
+    report._write_atomic(out, report.kommune_report(data, lookup.number,
+                                                    language=args.malform))
     row = data.kommuner.loc[lookup.number]
     _say(f"Wrote {out} ({lookup.number} {row['kommunenavn']})")
     return 0
@@ -632,6 +642,10 @@ def parser() -> argparse.ArgumentParser:
                     "(--all, into a folder with index.csv) or a fylke summary (--fylke).")
     report.add_argument("kommune", nargs="?", help="kommune number or name (or a place)")
     report.add_argument("--all", action="store_true", help="all kommuner into the folder --out")
+    report.add_argument("--målform", "--malform", dest="malform", type=_language, default=None,
+                        metavar="bokmål|nynorsk",
+                        help="written standard of a kommune's report (default: the "
+                             "kommune's own målform, from SSB's population file)")
     report.add_argument("--fylke", help="a fylke summary (name, e.g. Telemark)")
     report.add_argument("--out", required=True, help="PDF file (or folder with --all)")
     report.add_argument("--workers", type=_int_between(1, 16), default=2,
