@@ -14,6 +14,7 @@ import pandas as pd
 from pandas.io.formats.style import Styler
 
 from tilbudskart import settings
+from tilbudskart.views.language import official_name
 from tilbudskart.views.measures import MEASURES, Measure
 from tilbudskart.views.text import PRECISION_LABELS, escape_markdown, figure
 
@@ -189,8 +190,10 @@ def planner_table(kommuner: pd.DataFrame, organisation: str | None = None,
     km, minutes = MEASURES["km"].column(organisation), MEASURES["min"].column(organisation)
     table = pd.DataFrame({
         "Kommunenr.": kommuner["kommunenummer"],
-        "Kommune": kommuner["kommunenavn"],
-        "Fylke": kommuner["fylkesnavn"],
+        # Parallel Sámi, Kven and Norwegian names as officially written (with an en dash).
+        "Kommune": kommuner.get("kommunenavn_offisielt", kommuner["kommunenavn"]).map(
+            official_name),
+        "Fylke": kommuner["fylkesnavn"].map(official_name),
         "Innbyggere": kommuner["folkemengde"],
         "Km til nærmeste gruppe": kommuner[km].round(1),
         "Kjøretid (min)": kommuner[minutes].round(0),
