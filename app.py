@@ -888,19 +888,25 @@ def guarded(page: Callable[[], None], where: str) -> None:
 
 @planning.foreground()  # background warm-ups hold back while a page is drawn
 def main() -> None:
-    st.title("tilbudskart", anchor=False)
-    st.markdown("Hvor finnes hjelp for **pårørende** til personer med rusproblemer – og hvor "
-                "finnes den ikke?")
+    head, choice = st.columns([5, 1])
+    # The app's own texts in bokmål or nynorsk: kept in this session, never in the URL.
+    # (A kommune's panel and report are in the kommune's own målform.)
+    written = choice.radio(language.text("app.language"), list(language.LANGUAGES),
+                           format_func=language.LANGUAGES.get, key="malform",
+                           horizontal=True)
+    head.title("tilbudskart", anchor=False)
+    st.markdown(language.text("app.tagline", written))
     init_state("side", list(PAGES), "finn")
-    st.radio("Velg visning", list(PAGES), format_func=PAGES.get, key="side", horizontal=True)
+    st.radio(language.text("app.choose_view", written), list(PAGES),
+             format_func=lambda key: language.text(f"app.page_{key}", written), key="side",
+             horizontal=True)
     side = st.session_state.side
     for key in list(st.query_params):
         if key != "side" and key not in PAGE_PARAMS[side]:
             del st.query_params[key]
     share_state("side")
     if uploaded() is not None:
-        st.info("Du ser data med lista du lastet opp (bare i denne nettleserøkten). "
-                "Fjern den på siden «Last opp oppdatert liste».")
+        st.info(language.text("app.uploaded", written))
     page = {"finn": page_find, "dekning": page_coverage, "nye": page_new_groups,
             "last": page_upload}[side]
     guarded(lambda: page(current_data()), f"page {side!r}")

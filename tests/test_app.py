@@ -392,3 +392,15 @@ def test_every_column_of_the_table_follows_the_chosen_organisation(services):
     assert "Kommunen skriv nynorsk" in notes
     labels = {b.proto.label for b in at.get("download_button")}
     assert {"Last ned tabell (Excel)", "Last ned tabell (CSV)"} <= labels
+
+
+def test_the_app_speaks_nynorsk_when_chosen_and_keeps_it_out_of_the_url():
+    at = run()
+    assert at.radio(key="malform").value == "nb"
+    assert "Hvor finnes hjelp" in at.markdown[0].value
+    at.radio(key="malform").set_value("nn").run()
+    assert "Kvar finst det hjelp" in at.markdown[0].value
+    assert at.radio(key="side").label == "Vel visning"
+    at.radio(key="side").set_value("dekning").run()
+    assert at.radio(key="malform").value == "nn"  # remembered in the session
+    assert "malform" not in dict(at.query_params)
