@@ -40,13 +40,14 @@ if TYPE_CHECKING:
     import folium
 
     from tilbudskart import report
-    from tilbudskart.views import maps, route, tables
+    from tilbudskart.views import maps, plan_words, route, tables
     from tilbudskart.views import upload as upload_views
 else:  # the first page draws no map or table and makes no report: imported at first use
     maps = serving.Later("tilbudskart.views.maps")
     route = serving.Later("tilbudskart.views.route")
     tables = serving.Later("tilbudskart.views.tables")  # pandas' Styler: ~0.05 s
     upload_views = serving.Later("tilbudskart.views.upload")
+    plan_words = serving.Later("tilbudskart.views.plan_words")
     report = serving.Later("tilbudskart.report")  # matplotlib: ~0.5 s
 
 logger = logging.getLogger("tilbudskart.app")
@@ -607,6 +608,37 @@ def page_coverage(data: pipeline.AppData) -> None:
                  "(semikolon og desimalkomma)." if fmt == "csv" else None)
 
 
+def site_reasons(best: planning.Plan, organisation: str, near: str, far: str) -> list[str]:
+    """One sentence per proposed site: how many it reaches, and from which kommuner."""
+    data = current_data()
+    unit, threshold = NEAR_CHOICES[near]
+    today = _today(data, organisation, unit)
+    reach = [plan_words.measure_from_site(float(site.admin_lat), float(site.admin_lon),
+                                          data.grid, data.network, unit, threshold)
+             for site in best.sites.itertuples()]
+    reached = plan_words.reached_by_kommune(data.grid, today, reach, threshold)
+    names = dict(zip(data.kommuner["kommunenummer"], data.kommuner["kommunenavn"],
+                     strict=True))
+    return plan_words.site_sentences(best.sites, reached, names, far)
+
+
+def _today(data: pipeline.AppData, organisation: str, unit: str) -> Any:
+    """Each grid cell's distance or minutes to its nearest group (kept per data and choice)."""
+    key = ("plan_words_today", pipeline.dataset_key(data.services), organisation, unit)
+    kept = _TODAY.get(key)
+    if kept is None:
+        kept = plan_words.measure_today(data.services, data.grid, data.network,
+                                        org_id(organisation), unit)
+        if len(_TODAY) > 16:
+            _TODAY.clear()
+        _TODAY[key] = kept
+    return kept
+
+
+#: Grid measures of :func:`_today`, by data, organisation and unit (bounded).
+_TODAY: dict[tuple[str, ...], Any] = {}
+
+
 def page_new_groups(data: pipeline.AppData) -> None:
     init_state("org", list(ORG_CHOICES), "alle")
     init_state("antall", NEW_GROUP_CHOICES, DEFAULT_NEW_GROUPS)
@@ -643,35 +675,45 @@ def page_new_groups(data: pipeline.AppData) -> None:
         st.info(f"Du har valgt {len(fixed)} kommuner, så planen har {len(fixed)} grupper.")
     with st.spinner("Beregner beste plassering …"):
         best = plan(st.session_state.org, near, k, "mclp", tuple(fixed), objective)
-    share = best.covered / best.demand if best.demand else 0.0
-    text = (f"**{k} nye grupper**, plassert ved kommunesentrene under, ville til sammen nå "
-            f"**{figure(best.covered)}** av de {figure(best.demand)} innbyggerne som i dag bor "
-            f"{far} fra nærmeste gruppe{' med bil og ferje' if unit == 'min' else ''} og kan "
-            f"nås fra et kommunesenter ({figure(100 * share)} %).")
-    if objective == "coverage":
-        one_by_one = plan(st.session_state.org, near, k, "greedy", tuple(fixed))
-        text += (f" Valgt ett og ett (det beste først) ville de nådd "
-                 f"{figure(one_by_one.covered)}.")
-    else:
-        text += (" Stedene er valgt for at de som bor lengst unna skal få kortest vei "
-                 "(p-median: minst samlet avstand for alle som bor for langt unna i dag).")
-    st.markdown(text)
+    road = " med bil og ferje" if unit == "min" else ""
+    st.markdown(plan_words.total_sentence(k, best.covered, best.beyond, f"{far}{road}"))
     if fixed:
         free = plan(st.session_state.org, near, k, "mclp", (), objective)
-        st.markdown(f"Uten dine valg ville {k} grupper, best plassert, nådd "
-                    f"{figure(free.covered)} ({figure(free.covered - best.covered)} flere).")
+        st.markdown(f"Uten kommunene du valgte, ville {k} grupper plassert der de når flest, "
+                    f"nådd {figure(free.covered)} ({figure(free.covered - best.covered)} "
+                    "flere).")
+    # Why each site: whom it reaches (beyond the threshold today), and from which kommuner.
+    st.markdown("\n".join(f"- {escape_markdown(line)}" for line in site_reasons(
+        best, st.session_state.org, near, f"{far}{road}")))
     st.dataframe(tables.styled(tables.plan_table(best.sites)), hide_index=True,
                  key="plan_table")
-    st.caption(("Optimal plassering (maksimal dekning, MCLP). " if objective == "coverage"
-                else "Optimal plassering (p-median, befolkningen samlet i 10 km-ruter). ")
-               + "Innbyggere på SSBs rutenett 2019; "
-               + ("avstand i luftlinje." if unit == "km" else
-                  "anslått kjøretid på vegnettet N1000."))
+    st.caption("«Når alene»: hvor mange gruppen ville nå om den var den eneste nye. «Legger "
+               "til»: hvor mange den når som ingen av stedene over når. «Valgt av deg»: "
+               "kommuner du har lagt inn under «Hva om disse kommunene får en gruppe?»; de "
+               "andre stedene er valgt rundt dem.")
+    with st.expander("Slik er det regnet"):
+        share = best.covered / best.demand if best.demand else 0.0
+        how = (f"Av de {figure(best.beyond)} som i dag bor {far}{road} fra nærmeste gruppe, "
+               f"kan {figure(best.demand)} nås fra et kommunesenter; planen når "
+               f"{figure(best.covered)} av dem ({figure(100 * share)} %). ")
+        if objective == "coverage":
+            one_by_one = plan(st.session_state.org, near, k, "greedy", tuple(fixed))
+            how += ("Stedene er valgt sammen slik at de til sammen når flest (maksimal "
+                    "dekning, MCLP, løst eksakt). Valgt ett og ett, det beste først, ville "
+                    f"de nådd {figure(one_by_one.covered)}. ")
+        else:
+            how += ("Stedene er valgt for at de som bor lengst unna skal få kortest vei "
+                    "(p-median: minst samlet avstand for alle som bor for langt unna i dag, "
+                    "befolkningen samlet i 10 km-ruter). ")
+        how += ("Kandidatene er kommunesentrene. Innbyggere på SSBs rutenett 2019; "
+                + ("avstand i luftlinje." if unit == "km" else
+                   "anslått kjøretid på vegnettet N1000."))
+        st.markdown(how)
 
     measure = measures.MEASURES[unit]
     fmap = new_map()
     fmap.fit_bounds(settings.NORWAY_BOUNDS)
-    choropleth(measure.column(org_id(st.session_state.org)), measure.key).add_to(fmap)
+    choropleth(org_id(st.session_state.org), measure.key).add_to(fmap)
     maps.site_markers(best.sites, threshold if unit == "km" else None).add_to(fmap)
     st_folium(fmap, key="new_map", height=520, use_container_width=True, returned_objects=[])
     st.markdown(maps.legend_html(measure), unsafe_allow_html=True)
@@ -739,8 +781,12 @@ def how_many_section(organisation: str, near: str, far: str) -> None:
             f"Kurve: innbyggere lenger unna enn {label}, fra {figure(people.iloc[0])} uten "
             f"nye grupper til {figure(people.iloc[-1])} med {figure(groups.iloc[-1])}."))
     st.altair_chart(chart, width="stretch")
-    st.caption("Kurven legger til stedene i den minste løsningen ett og ett, hvert gang det "
-               "som får flest nye innenfor (LSCP, løst eksakt).")
+    st.caption("Kurven legger til stedene ett og ett, hver gang det som gir flest nye "
+               "innenfor.")
+    with st.expander("Slik er det regnet"):
+        st.markdown("Det minste antallet steder som når alle som kan nås fra et "
+                    "kommunesenter er funnet eksakt (LSCP, løst med HiGHS). Kurven legger "
+                    "stedene i den løsningen til ett og ett.")
     with st.expander(f"De {figure(len(whole.sites))} stedene, i rekkefølge"):
         st.dataframe(tables.styled(tables.plan_table(whole.sites)), hide_index=True,
                      key="cover_all_table")

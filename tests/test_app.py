@@ -404,3 +404,20 @@ def test_the_app_speaks_nynorsk_when_chosen_and_keeps_it_out_of_the_url():
     at.radio(key="side").set_value("dekning").run()
     assert at.radio(key="malform").value == "nn"  # remembered in the session
     assert "malform" not in dict(at.query_params)
+
+
+def test_planning_answers_in_plain_words():
+    at = run({"side": "nye", "antall": "3", "naer": "60min"})
+    text = text_of(at)
+    assert re.search(r"Til sammen ville 3 nye grupper nå [\d\xa0 ]+ av de [\d\xa0 ]+ "
+                     r"innbyggerne som i dag bor mer enn 60 min med bil og ferje", text)
+    reasons = [line for line in text.splitlines() if re.match(r"- \d\. ", line)]
+    assert len(reasons) == 3 and all("en gruppe her ville nå" in r for r in reasons)
+    assert all(re.search(r"(mest )?i [A-ZÆØÅ]", r) for r in reasons)
+    assert any("«Valgt av deg»" in c.value for c in at.caption)
+    inside = {m.value for e in at.expander if e.label == "Slik er det regnet"
+              for m in e.markdown}
+    assert any("MCLP" in m for m in inside) and any("LSCP" in m for m in inside)
+    outside = [m.value for m in [*at.markdown, *at.caption] if m.value not in inside]
+    for method in ("MCLP", "p-median", "LSCP"):
+        assert not any(method in line for line in outside), method
