@@ -177,7 +177,7 @@ def test_what_if_a_chosen_kommune_gets_a_group_is_shareable():
     plan_table = at.dataframe[0].value
     assert plan_table["Kommune"].iloc[0] == "Seljord" and plan_table["Valgt av deg"].iloc[0]
     assert len(plan_table) == 3 and plan_table["Valgt av deg"].sum() == 1
-    assert "Uten dine valg" in text_of(at)
+    assert "Uten kommunene du valgte" in text_of(at)
     at.multiselect(key="med").set_value(["4022", "3431", "5610", "4616"]).run()
     assert not at.exception
     plan_table = at.dataframe[0].value
