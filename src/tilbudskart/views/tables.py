@@ -77,7 +77,7 @@ def plan_table(sites: pd.DataFrame) -> pd.DataFrame:
     """Return planned sites (``Plan.sites``) as a Norwegian table, in plan order."""
     return pd.DataFrame({
         "Nr.": range(1, len(sites) + 1),
-        "Kommune": sites["kommunenavn"], "Fylke": sites["fylkesnavn"],
+        "Kommune": sites["kommunenavn"], "Fylke": sites["fylkesnavn"].map(official_name),
         "Valgt av deg": sites["fixed"],
         "Når alene": sites["reach"], "Legger til": sites["added"],
         "Til sammen": sites["cumulative"],
