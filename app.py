@@ -38,7 +38,7 @@ from tilbudskart import (
     suggest,
     warmup,
 )
-from tilbudskart.views import cards, exports, measures
+from tilbudskart.views import cards, exports, language, measures
 from tilbudskart.views.text import (
     PRECISION_LABELS,
     escape_markdown,
@@ -52,11 +52,14 @@ if TYPE_CHECKING:
     import folium
 
     from tilbudskart import report
-    from tilbudskart.views import maps, route, tables
+    from tilbudskart.views import maps, plan_words, route, tables
+    from tilbudskart.views import upload as upload_views
 else:  # the first page draws no map or table and makes no report: imported at first use
     maps = serving.Later("tilbudskart.views.maps")
     route = serving.Later("tilbudskart.views.route")
     tables = serving.Later("tilbudskart.views.tables")  # pandas' Styler: ~0.05 s
+    upload_views = serving.Later("tilbudskart.views.upload")
+    plan_words = serving.Later("tilbudskart.views.plan_words")
     report = serving.Later("tilbudskart.report")  # matplotlib: ~0.5 s
 
 logger = logging.getLogger("tilbudskart.app")
@@ -116,7 +119,7 @@ def load() -> pipeline.AppData:
     if shown[0] != generation:
         shown[0] = generation
         for cached in (_shared_choropleth, _shared_markers, planner, _shared_report_data,
-                       _shared_kommune_pdf, _shared_coverage_picture, _shared_gpkg):
+                       _shared_kommune_pdf, _shared_coverage_picture):
             cached.clear()
     _THIS_RUN.append(data)
     return data
@@ -172,23 +175,27 @@ def outlines() -> folium.MacroElement:
 
 
 @st.cache_resource(show_spinner=False)
-def _shared_choropleth(column: str, measure: str, inline: bool) -> str:
-    """The choropleth of one column as text, serialised once per process."""
-    return _choropleth_text(load(), column, measure, inline)
+def _shared_choropleth(organisation: str | None, measure: str, inline: bool) -> str:
+    """The choropleth of one organisation and measure as text, once per process."""
+    return _choropleth_text(load(), organisation, measure, inline)
 
 
-def _choropleth_text(data: pipeline.AppData, column: str, measure: str, inline: bool) -> str:
+def _choropleth_text(data: pipeline.AppData, organisation: str | None, measure: str,
+                     inline: bool) -> str:
+    # The organisation's own table: the tooltip names its nearest group, not any group.
+    kommuner = pipeline.organisation_table(data, organisation)
+    column = measures.MEASURES[measure].column()
     if inline:  # shapes and all
-        return maps.coverage_geojson(national_polygons()[0], data.kommuner, column,
+        return maps.coverage_geojson(national_polygons()[0], kommuner, column,
                                      measures.MEASURES[measure])
-    return maps.coverage_properties(data.kommuner, column, measures.MEASURES[measure])
+    return maps.coverage_properties(kommuner, column, measures.MEASURES[measure])
 
 
-def choropleth(column: str, measure: str) -> folium.MacroElement:
+def choropleth(organisation: str | None, measure: str) -> folium.MacroElement:
     """The coverage layer of the data shown (an upload's is computed per session)."""
     url = shapes_url()
-    text = (_shared_choropleth(column, measure, url is None) if uploaded() is None
-            else _choropleth_text(current_data(), column, measure, url is None))
+    text = (_shared_choropleth(organisation, measure, url is None) if uploaded() is None
+            else _choropleth_text(current_data(), organisation, measure, url is None))
     return maps.coverage_layer(text, url)
 
 
@@ -324,22 +331,16 @@ def coverage_picture(measure: str, organisation: str, fmt: str) -> Callable[[], 
                                             org_id(organisation), fmt)
 
 
-def gpkg(kommunenumre: tuple[str, ...]) -> Callable[[], bytes]:
-    """Return what makes the GeoPackage of these kommuner on a click (data chosen now)."""
-    if uploaded() is None:
-        return lambda: _shared_gpkg(kommunenumre)
-    data = current_data()
-    return lambda: _gpkg(data, kommunenumre)
+def table_file(data: pipeline.AppData, organisation: str | None, measure: str, fmt: str,
+               fylker: tuple[str, ...]) -> Callable[[], bytes]:
+    """Return what makes the kommune table as .xlsx, CSV or GeoPackage on a click.
 
-
-@st.cache_data(show_spinner=False)
-def _shared_gpkg(kommunenumre: tuple[str, ...]) -> bytes:
-    return _gpkg(load(), kommunenumre)
-
-
-def _gpkg(data: pipeline.AppData, kommunenumre: tuple[str, ...]) -> bytes:
-    table = data.kommuner[data.kommuner["kommunenummer"].isin(kommunenumre)]
-    return exports.geopackage_bytes(national_polygons()[0], table)
+    The data (shared, or this session's with its upload) is chosen now; the file is made
+    only when its button is clicked (a deferred download).
+    """
+    return lambda: exports.kommune_table_file(
+        pipeline.organisation_table(data, organisation), national_polygons()[0],
+        organisation, measure, fmt, fylker, data.attributions)
 
 
 def init_state(key: str, options: list[str], default: str) -> str | None:
@@ -574,48 +575,53 @@ def page_find(data: pipeline.AppData) -> None:
 
 def kommune_detail(data: pipeline.AppData, number: str, organisation: str | None) -> None:
     row = pipeline.kommune_figures(data, number, organisation)
-    st.subheader(f"{row['kommunenavn']} ({row['fylkesnavn']})", anchor=False)
-    whose = ("nærmeste selvhjelpsgruppe" if organisation is None
+    # In the kommune's own målform (nynorsk for 88 kommuner), as its report.
+    written = language.kommune_language(number)
+
+    def t(key: str, **values: Any) -> str:
+        return language.text(f"panel.{key}", written, **values)
+
+    centre = data.kommuner.set_index("kommunenummer").loc[number]
+    official = language.official_name(str(centre.get("kommunenavn_offisielt",
+                                                     row["kommunenavn"])))
+    st.subheader(f"{official} ({language.official_name(row['fylkesnavn'])})", anchor=False)
+    whose = (t("any_group") if organisation is None
              else settings.ORGANISATIONS[organisation])
-    st.caption(f"Alle tall gjelder avstand til {whose}.")
+    st.caption(t("all_figures", whose=whose) + " " + t("written"))
     a, b, c = st.columns(3)
-    a.metric(f"Innbyggere ({settings.DATA_YEARS['population']})", figure(row["folkemengde"]))
-    b.metric("Km til nærmeste gruppe", figure(row["km"]))
-    c.metric("Grupper i kommunen", figure(row["groups_in_kommune"]))
+    a.metric(t("people", year=settings.DATA_YEARS["population"]), figure(row["folkemengde"]))
+    b.metric(t("km"), figure(row["km"]))
+    c.metric(t("groups"), figure(row["groups_in_kommune"]))
     first, second = settings.BEYOND_KM[:2]
-    a.metric(f"Bor over {first} km unna", figure(row[settings.beyond_km_column(first)]))
-    b.metric(f"Bor over {second} km unna", figure(row[settings.beyond_km_column(second)]))
-    c.metric("Befolkningsvektet km", figure(row["population_weighted_km"]))
+    a.metric(t("beyond_km", km=first), figure(row[settings.beyond_km_column(first)]))
+    b.metric(t("beyond_km", km=second), figure(row[settings.beyond_km_column(second)]))
+    c.metric(t("weighted_km"), figure(row["population_weighted_km"]))
     near, far = settings.BEYOND_MINUTES[:2]
     summer = row["drive_min_summer"]
-    a.metric("Kjøretid (min)", figure(row["drive_min"]),
-             help=f"Vinter; om sommeren: {figure(summer)} min" if pd.notna(summer)
-             and round(summer) < round(row["drive_min"]) else None)
-    b.metric(f"Bor > {near} min unna", figure(row[settings.beyond_minutes_column(near)]))
-    c.metric(f"Bor > {far} min unna", figure(row[settings.beyond_minutes_column(far)]))
-    if pd.notna(summer) and round(summer) < round(row["drive_min"]):
-        st.caption(f"Kjøretiden gjelder vinteren, med fjellovergangene stengt; om sommeren: "
-                   f"{figure(summer)} min.")
+    shorter_in_summer = pd.notna(summer) and round(summer) < round(row["drive_min"])
+    a.metric(t("drive"), figure(row["drive_min"]),
+             help=t("drive_summer_help", minutes=figure(summer)) if shorter_in_summer else None)
+    b.metric(t("beyond_min", minutes=near), figure(row[settings.beyond_minutes_column(near)]))
+    c.metric(t("beyond_min", minutes=far), figure(row[settings.beyond_minutes_column(far)]))
+    if shorter_in_summer:
+        st.caption(t("drive_summer", minutes=figure(summer)))
     if row["population_not_routed"] > 0:
-        st.caption(f"{figure(row['population_not_routed'])} innbyggere bor der vegnettet "
-                   "(N1000) ikke har noen rute til en gruppe, f.eks. på øyer uten bilferje.")
-    centre = data.kommuner.set_index("kommunenummer").loc[number]
+        st.caption(t("not_routed", people=figure(row["population_not_routed"])))
     near_groups = access.nearest_services(centre["admin_lat"], centre["admin_lon"],
                                                    data.services, n=5,
                                                    organisation=organisation)
-    st.markdown(f"Nærmeste grupper fra {escape_markdown(row['admin_centre'])}:")
+    st.markdown(escape_markdown(t("nearest_from", centre=row["admin_centre"])))
     for r in near_groups.itertuples():
         st.markdown(
             f"- **{kilometres(r.distance_km)}** – {escape_markdown(r.name)} "
             f"({escape_markdown(settings.ORGANISATIONS[r.organisation])}, "
-            f"{escape_markdown(r.kommunenavn)}; plassering: "
+            f"{escape_markdown(r.kommunenavn)}; {t('placement')}: "
             f"{escape_markdown(PRECISION_LABELS.get(r.precision, r.precision))})")
     # The PDF is made only when the button is clicked (a callable: deferred download).
-    st.download_button("Last ned kommunerapport (PDF)", kommune_pdf(number),
+    st.download_button(t("pdf"), kommune_pdf(number),
                        file_name=report_filename(number, str(row["kommunenavn"])),
                        mime="application/pdf", on_click="ignore", key="kommune_pdf",
-                       help="To A4-sider til utskrift: kart, avstander, kjøretider, hvor "
-                            "mange som bor langt unna og beste sted for en ny gruppe.")
+                       help=t("pdf_help"))
 
 
 @st.fragment
@@ -654,7 +660,6 @@ def page_coverage(data: pipeline.AppData) -> None:
     share_state("org", "maal")
     organisation = org_id(st.session_state.org)
     measure = measures.MEASURES[st.session_state.maal]
-    column = measure.column(organisation)
 
     left, right = st.columns([3, 2], gap="large")
     with left:
@@ -668,7 +673,7 @@ def page_coverage(data: pipeline.AppData) -> None:
         # Unticked layers are left out: streamlit-folium shows every layer it is given.
         fmap = new_map(tiles=tiles)
         fmap.fit_bounds(settings.NORWAY_BOUNDS)
-        shown_layers = [maps.swapped(choropleth(column, measure.key))]
+        shown_layers = [maps.swapped(choropleth(organisation, measure.key))]
         if show_groups:
             shown_layers += [markers(key, settings.ORGANISATIONS[key])
                              for key in settings.SELF_HELP_ORGANISATIONS
@@ -707,24 +712,56 @@ def page_coverage(data: pipeline.AppData) -> None:
     fylker = sorted(data.kommuner["fylkesnavn"].unique())
     chosen = st.multiselect("Filtrer på fylke", fylker, key="fylker",
                             placeholder="Velg fylker …")
-    table = data.kommuner if not chosen else data.kommuner[
-        data.kommuner["fylkesnavn"].isin(chosen)]
+    # Every group column (nearest group, groups in the kommune, people beyond …) is the
+    # chosen organisation's: its own kommune table.
+    base = pipeline.organisation_table(data, organisation)
+    table = base if not chosen else base[base["fylkesnavn"].isin(chosen)]
     shown = tables.planner_table(table, organisation, measure)
-    st.dataframe(tables.styled(shown, {"Km til nærmeste gruppe": 1, "Befolkningsvektet km": 1,
-                                       "Km til institusjon": 1}),
+    st.dataframe(tables.styled(shown, tables.PLANNER_DIGITS),
                  hide_index=True, key="planner_table")
     if organisation is not None:
-        st.caption(f"«Km til nærmeste gruppe» og «Kjøretid (min)» gjelder "
-                   f"{settings.ORGANISATIONS[organisation]}; de andre kolonnene gjelder alle "
-                   "selvhjelpsgrupper. Tallene for én kommune og én organisasjon står over.")
-    d1, d2 = st.columns(2)
-    d1.download_button("Last ned tabell (CSV)", lambda: exports.csv_bytes(shown),
-                       file_name="tilbudskart_kommuner.csv", mime="text/csv",
-                       on_click="ignore")
-    d2.download_button("Last ned kart og tabell (GeoPackage)",
-                       gpkg(tuple(table["kommunenummer"])), on_click="ignore",
-                       file_name="tilbudskart_kommuner.gpkg",
-                       mime="application/geopackage+sqlite3")
+        st.caption(f"Alle kolonner om grupper gjelder {settings.ORGANISATIONS[organisation]}"
+                   " – også nærmeste gruppe og hvor mange som bor langt unna.")
+    downloads = (("xlsx", "Last ned tabell (Excel)"), ("csv", "Last ned tabell (CSV)"),
+                 ("gpkg", "Last ned kart og tabell (GeoPackage)"))
+    for column, (fmt, label) in zip(st.columns(len(downloads)), downloads, strict=True):
+        column.download_button(
+            label, table_file(data, organisation, measure.key, fmt, tuple(chosen)),
+            file_name=exports.table_filename(organisation, measure.key, fmt),
+            mime=exports.TABLE_FORMATS[fmt], on_click="ignore", key=f"table_{fmt}",
+            help="Samme kolonner som tabellen over. CSV-filen er for norsk Excel "
+                 "(semikolon og desimalkomma)." if fmt == "csv" else None)
+
+
+def site_reasons(best: planning.Plan, organisation: str, near: str, far: str) -> list[str]:
+    """One sentence per proposed site: how many it reaches, and from which kommuner."""
+    data = current_data()
+    unit, threshold = NEAR_CHOICES[near]
+    today = _today(data, organisation, unit)
+    reach = [plan_words.measure_from_site(float(site.admin_lat), float(site.admin_lon),
+                                          data.grid, data.network, unit, threshold)
+             for site in best.sites.itertuples()]
+    reached = plan_words.reached_by_kommune(data.grid, today, reach, threshold)
+    names = dict(zip(data.kommuner["kommunenummer"], data.kommuner["kommunenavn"],
+                     strict=True))
+    return plan_words.site_sentences(best.sites, reached, names, far)
+
+
+def _today(data: pipeline.AppData, organisation: str, unit: str) -> Any:
+    """Each grid cell's distance or minutes to its nearest group (kept per data and choice)."""
+    key = ("plan_words_today", pipeline.dataset_key(data.services), organisation, unit)
+    kept = _TODAY.get(key)
+    if kept is None:
+        kept = plan_words.measure_today(data.services, data.grid, data.network,
+                                        org_id(organisation), unit)
+        if len(_TODAY) > 16:
+            _TODAY.clear()
+        _TODAY[key] = kept
+    return kept
+
+
+#: Grid measures of :func:`_today`, by data, organisation and unit (bounded).
+_TODAY: dict[tuple[str, ...], Any] = {}
 
 
 def page_new_groups(data: pipeline.AppData) -> None:
@@ -769,36 +806,47 @@ def page_new_groups(data: pipeline.AppData) -> None:
         st.info(f"Du har valgt {len(fixed)} kommuner, så planen har {len(fixed)} grupper.")
     with st.spinner("Beregner beste plassering …"):
         best = plan(st.session_state.org, near, k, "mclp", tuple(fixed), objective)
-    share = best.covered / best.demand if best.demand else 0.0
-    text = (f"**{k} nye grupper**, plassert ved kommunesentrene under, ville til sammen nå "
-            f"**{figure(best.covered)}** av de {figure(best.demand)} innbyggerne som i dag bor "
-            f"{far} fra nærmeste gruppe{' med bil og ferje' if unit == 'min' else ''} og kan "
-            f"nås fra et kommunesenter ({figure(100 * share)} %).")
-    if objective == "coverage":
-        one_by_one = plan(st.session_state.org, near, k, "greedy", tuple(fixed))
-        text += (f" Valgt ett og ett (det beste først) ville de nådd "
-                 f"{figure(one_by_one.covered)}.")
-    else:
-        text += (" Stedene er valgt for at de som bor lengst unna skal få kortest vei "
-                 "(p-median: minst samlet avstand for alle som bor for langt unna i dag).")
-    st.markdown(text)
+    road = " med bil og ferje" if unit == "min" else ""
+    st.markdown(plan_words.total_sentence(k, best.covered, best.beyond, f"{far}{road}"))
     if fixed:
         free = plan(st.session_state.org, near, k, "mclp", (), objective)
-        st.markdown(f"Uten dine valg ville {k} grupper, best plassert, nådd "
-                    f"{figure(free.covered)} ({figure(free.covered - best.covered)} flere).")
+        st.markdown(f"Uten kommunene du valgte, ville {k} grupper plassert der de når flest, "
+                    f"nådd {figure(free.covered)} ({figure(free.covered - best.covered)} "
+                    "flere).")
+    # Why each site: whom it reaches (beyond the threshold today), and from which kommuner.
+    st.markdown("\n".join(f"- {escape_markdown(line)}" for line in site_reasons(
+        best, st.session_state.org, near, f"{far}{road}")))
     st.dataframe(tables.styled(tables.plan_table(best.sites)), hide_index=True,
                  key="plan_table")
-    st.caption(("Optimal plassering (maksimal dekning, MCLP). " if objective == "coverage"
-                else "Optimal plassering (p-median, befolkningen samlet i 10 km-ruter). ")
-               + f"Innbyggere {settings.DATA_YEARS['population']} (SSBs rutenett "
-               + f"{settings.DATA_YEARS['grid']}, skalert til folketallet i hver kommune); "
-               + ("avstand i luftlinje." if unit == "km" else
-                  "anslått kjøretid på vegnettet N1000."))
+    st.caption("«Når alene»: hvor mange gruppen ville nå om den var den eneste nye. «Legger "
+               "til»: hvor mange den når som ingen av stedene over når. «Valgt av deg»: "
+               "kommuner du har lagt inn under «Hva om disse kommunene får en gruppe?»; de "
+               "andre stedene er valgt rundt dem.")
+    with st.expander("Slik er det regnet"):
+        share = best.covered / best.demand if best.demand else 0.0
+        how = (f"Av de {figure(best.beyond)} som i dag bor {far}{road} fra nærmeste gruppe, "
+               f"kan {figure(best.demand)} nås fra et kommunesenter; planen når "
+               f"{figure(best.covered)} av dem ({figure(100 * share)} %). ")
+        if objective == "coverage":
+            one_by_one = plan(st.session_state.org, near, k, "greedy", tuple(fixed))
+            how += ("Stedene er valgt sammen slik at de til sammen når flest (maksimal "
+                    "dekning, MCLP, løst eksakt). Valgt ett og ett, det beste først, ville "
+                    f"de nådd {figure(one_by_one.covered)}. ")
+        else:
+            how += ("Stedene er valgt for at de som bor lengst unna skal få kortest vei "
+                    "(p-median: minst samlet avstand for alle som bor for langt unna i dag, "
+                    "befolkningen samlet i 10 km-ruter). ")
+        how += ("Kandidatene er kommunesentrene. "
+                + f"Innbyggere {settings.DATA_YEARS['population']} (SSBs rutenett "
+                + f"{settings.DATA_YEARS['grid']}, skalert til folketallet i hver kommune); "
+                + ("avstand i luftlinje." if unit == "km" else
+                   "anslått kjøretid på vegnettet N1000."))
+        st.markdown(how)
 
     measure = measures.MEASURES[unit]
     fmap = new_map()
     fmap.fit_bounds(settings.NORWAY_BOUNDS)
-    choropleth(measure.column(org_id(st.session_state.org)), measure.key).add_to(fmap)
+    choropleth(org_id(st.session_state.org), measure.key).add_to(fmap)
     maps.site_markers(best.sites, threshold if unit == "km" else None).add_to(fmap)
     st_folium(fmap, key="new_map", height=520, use_container_width=True, returned_objects=[])
     st.markdown(maps.legend_html(measure), unsafe_allow_html=True)
@@ -866,8 +914,12 @@ def how_many_section(organisation: str, near: str, far: str) -> None:
             f"Kurve: innbyggere lenger unna enn {label}, fra {figure(people.iloc[0])} uten "
             f"nye grupper til {figure(people.iloc[-1])} med {figure(groups.iloc[-1])}."))
     st.altair_chart(chart, width="stretch")
-    st.caption("Kurven legger til stedene i den minste løsningen ett og ett, hvert gang det "
-               "som får flest nye innenfor (LSCP, løst eksakt).")
+    st.caption("Kurven legger til stedene ett og ett, hver gang det som gir flest nye "
+               "innenfor.")
+    with st.expander("Slik er det regnet"):
+        st.markdown("Det minste antallet steder som når alle som kan nås fra et "
+                    "kommunesenter er funnet eksakt (LSCP, løst med HiGHS). Kurven legger "
+                    "stedene i den løsningen til ett og ett.")
     with st.expander(f"De {figure(len(whole.sites))} stedene, i rekkefølge"):
         st.dataframe(tables.styled(tables.plan_table(whole.sites)), hide_index=True,
                      key="cover_all_table")
@@ -903,6 +955,10 @@ def page_upload(data: pipeline.AppData) -> None:
                                else settings.ORGANISATIONS[o]))
     mode = st.radio("Gruppene fra 2007", list(UPLOAD_MODES), format_func=UPLOAD_MODES.get,
                     key="liste_modus", horizontal=True)
+    keep = st.checkbox("Behold dubletter", key="liste_dubletter",
+                       help="En rad som ser ut som samme gruppe som en annen rad, eller som "
+                            "en gruppe fra 2007, vises i rapporten og telles ikke – med "
+                            "mindre du krysser av her.")
     left, right = st.columns(2)
     if left.button("Bruk lista", type="primary", disabled=upload_file is None):
         assert upload_file is not None
@@ -911,7 +967,9 @@ def page_upload(data: pipeline.AppData) -> None:
                 load(), [(upload_file.name, upload_file.getvalue())],
                 None if organisation == "fra_lista" else organisation, mode,
                 on_wait=lambda: st.info("En annen liste leses nå på denne serveren; din "
-                                        "leses straks etter (én om gangen)."))
+                                        "leses straks etter (én om gangen)."),
+                keep_duplicates=keep)
+            st.session_state.opplasting_modus = mode
             st.session_state.opplasting_sha256 = hashlib.sha256(
                 upload_file.getvalue()).hexdigest()
     if right.button("Fjern opplastet liste", disabled="opplasting" not in st.session_state):
@@ -925,6 +983,10 @@ def page_upload(data: pipeline.AppData) -> None:
         st.error(f"Kunne ikke lese lista: {escape_markdown(problem)}")
     for result in upload.results:
         st.markdown(f"**{escape_markdown(result.file)}**: {escape_markdown(result.describe_nb())}")
+    # A part-list read as the whole list looks like a collapse: said before any figure.
+    for note in upload_views.part_list_notes(
+            load().services, upload.results, st.session_state.get("opplasting_modus", "add")):
+        st.warning(note)
     if upload.dataset is None:
         if upload.results:
             st.warning("Ingen rader kunne brukes; se rapporten under.")
@@ -936,7 +998,9 @@ def page_upload(data: pipeline.AppData) -> None:
         shown = problems.drop(columns="problem").rename(columns=REPORT_HEADERS)
         shown["Felt"] = shown["Felt"].map(lambda f: importers.FIELD_NB.get(f, f))
         shown["Alvor"] = shown["Alvor"].map({"error": "feil (ikke brukt)",
-                                             "warning": "merknad (brukt)"})
+                                             "warning": "merknad (brukt)"}).where(
+            ~problems["problem"].str.endswith("left out (keep it to count it)").to_numpy(),
+            "dublett (ikke tatt med)")
         st.dataframe(shown, hide_index=True, key="import_report")
         st.download_button("Last ned rapporten (CSV)", exports.csv_bytes(shown),
                            file_name="import_rapport.csv", mime="text/csv")
@@ -944,25 +1008,16 @@ def page_upload(data: pipeline.AppData) -> None:
         return
     st.subheader("Forhåndsvisning", anchor=False)
     used = pd.concat([r.services for r in upload.results if len(r.services)])
-    preview = used[["source_row", "name", "organisation", "place", "postcode", "attendance"]]
-    st.dataframe(preview.rename(columns={
-        "source_row": "Rad", "name": "Navn", "organisation": "Organisasjon", "place": "Sted",
-        "postcode": "Postnummer", "attendance": "Møteform"}).head(200), hide_index=True,
-        key="import_preview")
+    st.dataframe(upload_views.preview_table(used).head(200), hide_index=True,
+                 key="import_preview")
     st.success("Alle sidene viser nå lista di (bare i denne nettleserøkten).")
     comparison = upload.then_and_now
     if comparison is not None:
         st.subheader("Da og nå: 2007 mot lista", anchor=False)
-        st.dataframe(comparison.counts.rename(columns={
-            "organisation": "Organisasjon", "same": "Samme", "moved": "Flyttet",
-            "gone": "Borte", "new": "Nye"}), hide_index=True, key="then_now_counts")
-        cover = comparison.coverage.assign(
-            organisation=comparison.coverage["organisation"].map(
-                lambda o: "Alle grupper" if o == "all" else settings.ORGANISATIONS[o]))
-        st.dataframe(cover[["organisation", "label", "then", "now", "change"]].rename(
-            columns={"organisation": "Organisasjon", "label": "Mål", "then": "2007",
-                     "now": "Nå", "change": "Endring"}), hide_index=True,
-            key="then_now_coverage")
+        st.dataframe(tables.styled(upload_views.counts_table(comparison.counts)),
+                     hide_index=True, key="then_now_counts")
+        st.dataframe(tables.styled(upload_views.coverage_table(comparison.coverage)),
+                     hide_index=True, key="then_now_coverage")
         if len(comparison.points):
             fmap = new_map()
             outlines().add_to(fmap)
@@ -976,14 +1031,9 @@ def page_upload(data: pipeline.AppData) -> None:
                        "(stiplet linje fra der den var). Tabellen under viser det samme.")
         changed = comparison.matches[comparison.matches["change"] != "same"]
         with st.expander(f"Grupper som er nye, borte eller flyttet ({len(changed)})"):
-            st.dataframe(changed.rename(columns={
-                "organisation": "Organisasjon", "change": "Endring", "then_name": "2007",
-                "then_kommune": "Kommune 2007", "now_name": "Nå", "now_kommune": "Kommune nå",
-                "moved_km": "Flyttet (km)"})[[
-                    "Organisasjon", "Endring", "2007", "Kommune 2007", "Nå", "Kommune nå",
-                    "Flyttet (km)"]].replace({"Endring": {"new": "ny", "gone": "borte",
-                                                          "moved": "flyttet"}}),
-                hide_index=True, key="then_now_groups")
+            st.dataframe(tables.styled(upload_views.changes_table(comparison.matches),
+                                       {"Flyttet (km)": 1}),
+                         hide_index=True, key="then_now_groups")
     publish_section(upload, None if organisation == "fra_lista" else organisation)
 
 
@@ -1157,19 +1207,25 @@ def store_notice() -> str | None:
 
 @warmup.foreground()  # background warm-ups hold back while a page is drawn
 def main() -> None:
-    st.title("tilbudskart", anchor=False)
-    st.markdown("Hvor finnes hjelp for **pårørende** til personer med rusproblemer – og hvor "
-                "finnes den ikke?")
+    head, choice = st.columns([5, 1])
+    # The app's own texts in bokmål or nynorsk: kept in this session, never in the URL.
+    # (A kommune's panel and report are in the kommune's own målform.)
+    written = choice.radio(language.text("app.language"), list(language.LANGUAGES),
+                           format_func=language.LANGUAGES.get, key="malform",
+                           horizontal=True)
+    head.title("tilbudskart", anchor=False)
+    st.markdown(language.text("app.tagline", written))
     init_state("side", list(PAGES), "finn")
-    st.radio("Velg visning", list(PAGES), format_func=PAGES.get, key="side", horizontal=True)
+    st.radio(language.text("app.choose_view", written), list(PAGES),
+             format_func=lambda key: language.text(f"app.page_{key}", written), key="side",
+             horizontal=True)
     side = st.session_state.side
     for key in list(st.query_params):
         if key != "side" and key not in PAGE_PARAMS[side]:
             del st.query_params[key]
     share_state("side")
     if uploaded() is not None:
-        st.info("Du ser data med lista du lastet opp (bare i denne nettleserøkten). "
-                "Fjern den på siden «Last opp oppdatert liste».")
+        st.info(language.text("app.uploaded", written))
     elif store_notice():
         st.warning("Registeret over publiserte lister kan ikke nås nå. Du ser de sist "
                    "bygde dataene; publisering er stengt til registeret er tilbake.")

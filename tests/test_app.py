@@ -10,7 +10,7 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-from tilbudskart import access
+from tilbudskart import access, settings
 from tilbudskart.views.text import escape_markdown, figure
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -217,7 +217,7 @@ def test_what_if_a_chosen_kommune_gets_a_group_is_shareable():
     plan_table = at.dataframe[0].value
     assert plan_table["Kommune"].iloc[0] == "Seljord" and plan_table["Valgt av deg"].iloc[0]
     assert len(plan_table) == 3 and plan_table["Valgt av deg"].sum() == 1
-    assert "Uten dine valg" in text_of(at)
+    assert "Uten kommunene du valgte" in text_of(at)
     at.multiselect(key="med").set_value(["4022", "3431", "5610", "4616"]).run()
     assert not at.exception
     plan_table = at.dataframe[0].value
@@ -268,8 +268,8 @@ def test_a_broken_data_folder_shows_a_norwegian_message_and_the_phone_lines(tmp_
 
 def test_coverage_detail_follows_the_chosen_organisation(kommuner):
     at = run({"side": "dekning", "org": "al_anon", "kommune": "4624"})
-    metrics = {m.label: m.value for m in at.metric}
-    assert metrics["Km til nærmeste gruppe"] == figure(kommuners_km := kommuner.at[
+    metrics = {m.label: m.value for m in at.metric}  # Bjørnafjorden writes nynorsk
+    assert metrics["Km til næraste gruppe"] == figure(kommuners_km := kommuner.at[
         "4624", "km_al_anon"])
     assert kommuners_km >= kommuner.at["4624", "nearest_group_km"]
     assert "Al-Anon" in text_of(at)
@@ -341,7 +341,14 @@ def test_upload_changes_every_page_for_this_session_only(tmp_path):
     assert report[["Rad", "Felt"]].values.tolist() == [[3, "organisasjon"], [5, "sted"]]
     assert report["Problem"].iloc[0].startswith("ukjent organisasjon")
     counts = next(t for c, t in tables.items() if "Borte" in c).set_index("Organisasjon")
-    assert (counts.loc["lms", "Nye"], counts.loc["lms", "Borte"]) == (2, 43)
+    lms = settings.ORGANISATIONS["lms"]
+    assert (counts.loc[lms, "Nye"], counts.loc[lms, "Borte"]) == (2, 43)
+    # Two groups replacing LMS's 45: said plainly, before the comparison.
+    warnings = " ".join(w.value for w in at.warning)
+    assert "Lista har 2 grupper for" in warnings and "bare en del av lista" in warnings
+    preview = next(t for c, t in tables.items() if "Møteform" in c)
+    assert set(preview["Organisasjon"]) == {lms}
+    assert set(preview["Møteform"]) == {"fysisk", "på nett"}
     # The coverage page now measures to the uploaded LMS group at Dovre.
     at.radio(key="side").set_value("dekning").run()
     at.selectbox(key="org").set_value("lms").run()
@@ -357,6 +364,28 @@ def test_upload_changes_every_page_for_this_session_only(tmp_path):
     # Another session (a fresh AppTest) still sees the 2007 registry.
     other = run({"side": "dekning", "kommune": "3431", "org": "lms"})
     assert {m.label: m.value for m in other.metric}["Grupper i kommunen"] == "0"
+
+
+def test_a_duplicate_row_is_shown_and_left_out_unless_kept():
+    listing = b"Navn;Sted\nAl-Anon Seljord;Seljord\nAl-Anon Seljord;Seljord\n"
+    at = run({"side": "last"})
+    at.get("file_uploader")[0].set_value(("al_anon.csv", listing, "text/csv"))
+    at.selectbox(key="liste_org").set_value("al_anon").run()
+    next(b for b in at.button if b.label == "Bruk lista").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    report = next(d.value for d in at.dataframe if "Alvor" in d.value.columns)
+    assert list(report["Alvor"]) == ["dublett (ikke tatt med)"]
+    at.radio(key="side").set_value("finn").run()
+    at.text_input(key="q").input("Seljord").run()
+    assert text_of(at).count("Al-Anon Seljord") == 1
+    at = run({"side": "last"})
+    at.get("file_uploader")[0].set_value(("al_anon.csv", listing, "text/csv"))
+    at.selectbox(key="liste_org").set_value("al_anon")
+    at.checkbox(key="liste_dubletter").check().run()
+    next(b for b in at.button if b.label == "Bruk lista").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    report = next(d.value for d in at.dataframe if "Alvor" in d.value.columns)
+    assert list(report["Alvor"]) == ["merknad (brukt)"]
 
 
 def test_planning_page_says_how_many_groups_it_would_take_and_its_limits():
@@ -384,12 +413,54 @@ def test_planning_values_from_the_url_are_checked():
     assert at.multiselect(key="med").value == ["4022"]
 
 
-def test_the_table_says_which_columns_follow_the_chosen_organisation():
-    at = run({"side": "dekning", "org": "al_anon"})
+def test_every_column_of_the_table_follows_the_chosen_organisation(services):
+    at = run({"side": "dekning", "org": "al_anon", "kommune": "4616"})
     notes = " ".join(c.value for c in at.caption)
-    assert "gjelder Al-Anon" in notes and "de andre kolonnene gjelder alle" in notes
-    assert "de andre kolonnene" not in " ".join(
+    assert "Alle kolonner om grupper gjelder Al-Anon" in notes
+    assert "Alle kolonner om grupper" not in " ".join(
         c.value for c in run({"side": "dekning"}).caption)
+    table = at.dataframe[0].value.set_index("Kommunenr.")
+    tysnes = table.loc["4616"]
+    # Tysnes: Al-Anon's nearest group, not Os (an LMS group 20 km away).
+    nearest = services[services["name"] == tysnes["Nærmeste gruppe"]]
+    assert set(nearest["organisation"]) == {"al_anon"}
+    # The kommune panel (in nynorsk: Tysnes writes it) says the same.
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Km til næraste gruppe"] == figure(tysnes["Km til nærmeste gruppe"])
+    assert metrics["Grupper i kommunen"] == figure(tysnes["Grupper i kommunen"])
+    assert metrics["Bur > 60 min unna"] == figure(tysnes["Bor > 60 min unna"])
+    assert "Kommunen skriv nynorsk" in notes
+    labels = {b.proto.label for b in at.get("download_button")}
+    assert {"Last ned tabell (Excel)", "Last ned tabell (CSV)"} <= labels
+
+
+def test_the_app_speaks_nynorsk_when_chosen_and_keeps_it_out_of_the_url():
+    at = run()
+    assert at.radio(key="malform").value == "nb"
+    assert "Hvor finnes hjelp" in at.markdown[0].value
+    at.radio(key="malform").set_value("nn").run()
+    assert "Kvar finst det hjelp" in at.markdown[0].value
+    assert at.radio(key="side").label == "Vel visning"
+    at.radio(key="side").set_value("dekning").run()
+    assert at.radio(key="malform").value == "nn"  # remembered in the session
+    assert "malform" not in dict(at.query_params)
+
+
+def test_planning_answers_in_plain_words():
+    at = run({"side": "nye", "antall": "3", "naer": "60min"})
+    text = text_of(at)
+    assert re.search(r"Til sammen ville 3 nye grupper nå [\d\xa0 ]+ av de [\d\xa0 ]+ "
+                     r"innbyggerne som i dag bor mer enn 60 min med bil og ferje", text)
+    reasons = [line for line in text.splitlines() if re.match(r"- \d\. ", line)]
+    assert len(reasons) == 3 and all("en gruppe her ville nå" in r for r in reasons)
+    assert all(re.search(r"(mest )?i [A-ZÆØÅ]", r) for r in reasons)
+    assert any("«Valgt av deg»" in c.value for c in at.caption)
+    inside = {m.value for e in at.expander if e.label == "Slik er det regnet"
+              for m in e.markdown}
+    assert any("MCLP" in m for m in inside) and any("LSCP" in m for m in inside)
+    outside = [m.value for m in [*at.markdown, *at.caption] if m.value not in inside]
+    for method in ("MCLP", "p-median", "LSCP"):
+        assert not any(method in line for line in outside), method
 
 
 def test_a_sami_name_of_two_kommuner_offers_both():

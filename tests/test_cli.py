@@ -421,3 +421,30 @@ def test_every_output_names_its_build(built):
         frame = pyogrio.read_dataframe(built / "tilbudskart.gpkg", layer=layer,
                                        read_geometry=False)
         assert set(frame["build_id"]) == {ident}, layer
+
+
+def test_table_writes_xlsx_csv_and_gpkg(tmp_path, capsys):
+    import io
+
+    import openpyxl
+
+    out = tmp_path / "seljord.xlsx"
+    assert cli.main(["table", "--format", "xlsx", "--org", "al_anon", "--measure", "min",
+                     "--out", str(out)]) == 0
+    sheet = openpyxl.load_workbook(out)["Kommuner"]
+    assert sheet["A1"].value == "Kommunenr." and isinstance(sheet["D2"].value, int)
+    # A folder: the file name carries organisation and measure.
+    assert cli.main(["table", "--format", "csv", "--fylke", "Telemark",
+                     "--out", str(tmp_path)]) == 0
+    written = tmp_path / "tilbudskart_kommuner_alle-grupper_km.csv"
+    frame = pd.read_csv(io.BytesIO(written.read_bytes()), sep=";", decimal=",",
+                        encoding="utf-8-sig", dtype={"Kommunenr.": str})
+    assert set(frame["Fylke"]) == {"Telemark"} and "Seljord" in set(frame["Kommune"])
+    assert cli.main(["table", "--format", "gpkg", "--org", "lms",
+                     "--out", str(tmp_path)]) == 0
+    gpkg = tmp_path / "tilbudskart_kommuner_lms_km.gpkg"
+    assert "Nærmeste gruppe" in pyogrio.read_dataframe(gpkg, layer="kommuner").columns
+    assert cli.main(["table", "--format", "csv", "--fylke", "Atlantis",
+                     "--out", str(tmp_path)]) == 2
+    assert "unknown fylke 'Atlantis'" in capsys.readouterr().err
+    assert cli.main(["table", "--format", "xls", "--out", str(tmp_path)]) == 2

@@ -160,3 +160,35 @@ def test_pipeline_messages_have_norwegian():
                     "looks like the same group as 'A' (a.csv, row 2): same organisation and "
                     "place"):
         assert importers.norwegian(message), message
+
+
+def test_duplicates_are_shown_and_left_out_unless_kept(road_network, grid, services, kommuner,
+                                                       gazetteer):
+    data = pipeline.AppData(gazetteer=gazetteer, grid=grid, network=road_network,
+                            services=services, kommuner=kommuner.reset_index(),
+                            polygons=None, lines=pd.DataFrame(), attributions=[])
+    files = [("al_anon.csv", "Navn;Sted\nAl-Anon Seljord;Seljord\nAl-Anon Seljord;Seljord\n"
+              "Bodø;Bodø\nAl-Anon Ål;Ål\n".encode())]
+    upload = pipeline.apply_upload(data, files, organisation="al_anon", mode="add")
+    assert upload.data is not None and upload.dataset is not None
+    mine = upload.data.services[upload.data.services["id"].str.startswith("imp-")]
+    assert list(mine["status"]) == ["geocoded", "duplicate", "duplicate", "geocoded"]
+    # The second Seljord row repeats the first; "Bodø" repeats the 2007 group in Bodø.
+    assert mine["duplicate_of"].iloc[1] == mine["id"].iloc[0]
+    assert mine["duplicate_of"].iloc[2] == "alanon-005"
+    report = upload.dataset.import_report
+    assert report["problem"].str.contains("left out").sum() == 2
+    assert report["problem_nb"].str.contains("ikke tatt med").sum() == 2
+    # A search near Seljord lists the group once; the kommune counts it once.
+    answer = pipeline.answer_search(upload.data, 59.49, 8.63, n=10)
+    assert list(answer.nearest["name"]).count("Al-Anon Seljord") == 1
+    assert pipeline.kommune_figures(upload.data, "4022", "al_anon")["groups_in_kommune"] == 1
+    assert upload.then_and_now is not None
+    counts = upload.then_and_now.counts.set_index("organisation")
+    kept = pipeline.apply_upload(data, files, organisation="al_anon", mode="add",
+                                 keep_duplicates=True)
+    assert kept.data is not None and kept.then_and_now is not None
+    assert (kept.data.services["status"] == "duplicate").sum() == (
+        services["status"] == "duplicate").sum()
+    kept_counts = kept.then_and_now.counts.set_index("organisation")
+    assert kept_counts.loc["al_anon", "new"] == counts.loc["al_anon", "new"] + 1

@@ -111,8 +111,9 @@ def test_meeting_guide_feed():
     assert problems(result) == [(4, "attendance", "error"), (5, "lat", "error"),
                                 (6, "", "error")]
     assert result.rejected == 3
-    unused = result.report[result.report["row"].isna()]
-    assert unused[["field", "severity"]].values.tolist() == [["slug", "warning"]]
+    # slug is a field of the spec (the meeting's key): the first meeting's id, no warning.
+    assert result.report[result.report["row"].isna()].empty
+    assert used.loc["Mandagsgruppa", "id"] == "mandag"
 
 
 def test_a_format_column_marks_online_meetings():
@@ -400,3 +401,68 @@ def test_norwegian_summary_for_the_app():
     result = read(NORWEGIAN_EXCEL)
     assert result.describe_nb() == ("CSV, tegnsett Windows-1252, skilletegn semikolon (funnet "
                                     "automatisk); 2 rader: 2 brukt, 0 avvist, 0 merknader")
+
+
+# -- column names: Norwegian headings and the Meeting Guide spec ---------------------------
+
+#: Every field of the Meeting Guide spec (github.com/code4recovery/spec, README).
+MEETING_GUIDE_FIELDS = (
+    "name", "slug", "day", "time", "end_time", "timezone", "formatted_address", "address",
+    "city", "state", "postal_code", "country", "region", "sub_region", "regions",
+    "conference_url", "conference_url_notes", "conference_phone", "conference_phone_notes",
+    "types", "notes", "location", "location_notes", "latitude", "longitude", "approximate",
+    "updated", "group", "group_notes", "venmo", "square", "paypal", "url", "edit_url",
+    "feedback_url", "entity", "entity_email", "entity_feedback_emails", "entity_location",
+    "entity_logo", "entity_phone", "entity_website_url",
+    *(f"contact_{n}_{part}" for n in (1, 2, 3) for part in ("name", "email", "phone")),
+)
+
+
+def test_norwegian_headings_keep_every_column():
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(["Navn", "Møtedag", "Møtetid", "Adresse", "Postnummer", "Poststed",
+                  "Kontakt", "Telefon", "E-post", "Nettside"])
+    sheet.append(["Pårørendegruppe Seljord", "Mandag", "19:00", "Brøløsvegen 1", "3840",
+                  "Seljord", "Kari", "35 00 00 00", "seljord@example.no",
+                  "https://example.no/seljord"])
+    buffer = io.BytesIO()
+    book.save(buffer)
+    result = importers.import_bytes(buffer.getvalue(), "liste.xlsx", organisation="lms")
+    assert result.report.empty, result.report[["field", "problem"]].to_dict("records")
+    row = result.services.iloc[0]
+    assert (row["address"], row["place"], row["postcode"]) == ("Brøløsvegen 1", "Seljord",
+                                                                "3840")
+    assert (row["phone"], row["email"], row["url"]) == (
+        "35 00 00 00", "seljord@example.no", "https://example.no/seljord")
+    assert "Møtetid: Mandag 19:00" in row["note"] and "Kontakt: Kari" in row["note"]
+
+
+@pytest.mark.parametrize("heading", ["Klokkeslett", "Tidspunkt", "Møtetid"])
+def test_every_norwegian_time_heading_is_the_meeting_time(heading):
+    result = read(f"Navn;Sted;{heading}\nGruppe Ål;Ål;18:30\n", organisation="lms")
+    assert result.report.empty
+    assert "Møtetid: 18:30" in result.services.loc[0, "note"]
+
+
+def test_every_meeting_guide_field_is_recognised():
+    meeting = {key: "" for key in MEETING_GUIDE_FIELDS}
+    meeting.update(name="Al-Anon Seljord", slug="al-anon-seljord", day=1, time="19:00",
+                   end_time="20:30", city="Seljord", postal_code="3840", country="NO",
+                   group="Seljord-gruppa", location_notes="Inngang fra baksiden",
+                   contact_1_name="Kari", types=["O"])
+    result = read(json.dumps([meeting]), "feed.json", organisation="al_anon")
+    unknown = result.report[result.report["problem"].str.contains("unknown name")]
+    assert unknown.empty, list(unknown["field"])
+    assert not result.report["problem"].str.contains("second column").any()
+    row = result.services.iloc[0]
+    assert row["id"] == "al-anon-seljord" and row["name"] == "Al-Anon Seljord"
+    assert "Møtetid: mandag 19:00–20:30" in row["note"].replace("Mandag", "mandag")
+    for text in ("Gruppe: Seljord-gruppa", "Om lokalet: Inngang fra baksiden",
+                 "Kontakt: Kari"):
+        assert text in row["note"]
+
+
+def test_an_unknown_column_is_still_reported():
+    result = read("Navn;Sted;Hemmelig\nGruppe Ål;Ål;x\n", organisation="lms")
+    assert list(result.report["problem"]) == ["column not used (unknown name)"]

@@ -14,6 +14,7 @@ import pytest
 from matplotlib import image as mpimg
 
 from tilbudskart import access, cli, datasources, network, pipeline, planning, report, settings
+from tilbudskart.views import language
 from tilbudskart.views.text import figure
 
 ARTIFACTS = Path(__file__).parent / "artifacts"
@@ -69,26 +70,32 @@ def test_report_figures_equal_the_kommune_table(pdfs: dict[str, bytes],
                                                 kommuner: pd.DataFrame, number: str) -> None:
     text = text_of(pdfs[number])
     row = kommuner.loc[number]
+    written = language.kommune_language(number)  # Seljord nynorsk, Karasjok bokmål
+    assert written == {"4022": "nn", "5610": "nb"}[number]
+    people = {"nb": "innbyggere", "nn": "innbyggjarar"}[written]
     assert f"Kommunenummer {number}" in text
-    assert same(f"{row['fylkesnavn']} · {figure(row['folkemengde'])} innbyggere") in text
-    assert "Registeret over tilbud er fra 2007" in text
+    assert same(f"{language.official_name(row['fylkesnavn'])} · "
+                f"{figure(row['folkemengde'])} {people}") in text
+    assert {"nb": "Registeret over tilbud er fra 2007",
+            "nn": "Registeret over tilbod er frå 2007"}[written] in text
     # Per organisation: distance in a line, then drive time, as in the table.
     for organisation in [*settings.SELF_HELP_ORGANISATIONS, "institution"]:
         km = report._km(row[settings.km_column(organisation)])
-        drive = report._drive(row[settings.minutes_column(organisation)])
+        drive = report._drive(row[settings.minutes_column(organisation)], written)
         assert same(f"{km} {drive}") in text, organisation
     # People beyond each threshold: count, share, rank among 357, national median.
-    for column, label in report._columns().items():
+    for column, label in report._columns(written).items():
         values = kommuner[column]
         rank = int(values.rank(method="min", ascending=False)[number])
         place = report.rank_text(rank, bool(values.duplicated(keep=False)[number]),
-                                 int(row[column]))
+                                 int(row[column]), written)
         share = report._share(row[column] / row["folkemengde"])
-        expected = (f"Bor {label} {figure(row[column])} {share} {place} "
-                    f"{figure(values.median())}")
+        expected = (f"{ {'nb': 'Bor', 'nn': 'Bur'}[written]} {label} {figure(row[column])} "
+                    f"{share} {place} {figure(values.median())}")
         assert same(expected) in text, expected
     assert same(f"{row['nearest_group']} i {row['nearest_group_kommune']}, "
-                f"{report._km(row['nearest_group_km'])} fra {row['admin_centre']}") in text
+                f"{report._km(row['nearest_group_km'])} "
+                f"{ {'nb': 'fra', 'nn': 'frå'}[written]} {row['admin_centre']}") in text
     for phone in ("08588", "815 00 205", "800 40 567", "113"):
         assert phone in text
     for source in ("Kartverket", "Statistisk sentralbyrå", "Erik Bolstad", "GeoNames",
@@ -130,9 +137,10 @@ def test_best_site_reaches_what_planning_says(data: report.ReportData,
 
 def test_sami_letters_survive(pdfs: dict[str, bytes]) -> None:
     karasjok, kautokeino = text_of(pdfs["5610"]), text_of(pdfs["5612"])
-    assert "Kárášjohka - Karasjok" in karasjok
-    assert "Finnmark - Finnmárku - Finmarkku" in karasjok
-    assert "Guovdageaidnu - Kautokeino" in kautokeino
+    # Parallel names as officially written, with an en dash.
+    assert "Kárášjohka – Karasjok" in karasjok
+    assert "Finnmark – Finnmárku – Finmarkku" in karasjok
+    assert "Guovdageaidnu – Kautokeino" in kautokeino
     assert "æ" in karasjok and "ø" in karasjok and "å" in karasjok
 
 
@@ -183,6 +191,10 @@ def test_cli_report_and_map(data: report.ReportData, tmp_path: Path,
     out = tmp_path / "seljord.pdf"
     assert cli.main(["report", "Seljord", "--out", str(out)]) == 0
     assert out.read_bytes() == report.kommune_report(data, "4022")
+    bokmal = tmp_path / "seljord_nb.pdf"
+    assert cli.main(["report", "Seljord", "--målform", "bokmål", "--out", str(bokmal)]) == 0
+    assert "Hvor mange bor langt fra" in text_of(bokmal.read_bytes())
+    assert cli.main(["report", "Seljord", "--målform", "samisk", "--out", str(bokmal)]) == 2
     assert cli.main(["report", "Herøy", "--out", str(tmp_path / "h.pdf")]) == 2
     err = capsys.readouterr().err
     assert "Herøy (1515, Møre og Romsdal)" in err and "1818" in err
@@ -204,3 +216,21 @@ def test_write_reports_in_parallel(data: report.ReportData, tmp_path: Path) -> N
     assert (tmp_path / "4022_Seljord.pdf").read_bytes() == report.kommune_report(data, "4022")
     index = pd.read_csv(tmp_path / "index.csv", dtype=str, encoding="utf-8-sig")
     assert index["fil"].tolist() == [p.name for p in written[:-1]]
+
+
+def test_seljord_report_is_in_nynorsk_and_alta_in_bokmal(data: report.ReportData,
+                                                        pdfs: dict[str, bytes]) -> None:
+    seljord = text_of(pdfs["4022"])
+    for nynorsk in ("Hjelp for pårørande: kor langt er det?", "Kor mange bur langt frå",
+                    "Næraste tilbod per organisasjon", "Slik er tala rekna",
+                    "Kjelder og lisensar", "Ring for råd – same kvar du bur", "side 1 av 2",
+                    "Andre sjølvhjelpsgrupper"):
+        assert nynorsk in seljord, nynorsk
+    for bokmal in ("Hvor mange bor", "Kilder og lisenser", "Nærmeste tilbud"):
+        assert bokmal not in seljord, bokmal
+    alta = text_of(report.kommune_report(data, "5601"))
+    assert "Hvor mange bor langt fra en gruppe?" in alta and "Kilder og lisenser" in alta
+    assert "Kor mange bur" not in alta
+    # An override: Seljord's report in bokmål.
+    forced = text_of(report.kommune_report(data, "4022", language="nb"))
+    assert "Hvor mange bor langt fra en gruppe?" in forced and "Kor mange" not in forced

@@ -451,6 +451,15 @@ def _report_data() -> object:
     return report.ReportData.from_app_data(pipeline.load_app_data())
 
 
+def _language(text: str) -> str:
+    from tilbudskart.views.language import language_code
+
+    try:
+        return language_code(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def _cmd_report(args: argparse.Namespace) -> int:
     from tilbudskart import report
 
@@ -489,7 +498,8 @@ def _cmd_report(args: argparse.Namespace) -> int:
     if lookup.number is None:
         return _not_resolved(geocode.clean_text(args.kommune), list(lookup.candidates),
                              lookup.reason)
-    report._write_atomic(out, report.kommune_report(data, lookup.number))
+    report._write_atomic(out, report.kommune_report(data, lookup.number,
+                                                    language=args.malform))
     row = data.kommuner.loc[lookup.number]
     _say(f"Wrote {out} ({lookup.number} {row['kommunenavn']})")
     return 0
@@ -510,6 +520,37 @@ def _cmd_map(args: argparse.Namespace) -> int:
     image = report.coverage_image(data.polygons, data.kommuner, args.measure, args.org, fmt)
     report._write_atomic(out, image)
     _say(f"Wrote {out}")
+    return 0
+
+
+def _cmd_table(args: argparse.Namespace) -> int:
+    import tempfile
+
+    from tilbudskart import pipeline
+    from tilbudskart.views import exports
+
+    out = Path(args.out)
+    if out.is_dir():  # a folder: the file name says organisation and measure
+        out = out / exports.table_filename(args.org, args.measure, args.format)
+    if not out.parent.is_dir() or not os.access(out.parent, os.W_OK):
+        _error(f"cannot write {out}: folder {out.parent} is missing or not writable")
+        return 2
+    data = pipeline.load_app_data()
+    fylker = tuple(args.fylke or ())
+    unknown = sorted(set(fylker) - set(data.kommuner["fylkesnavn"]))
+    if unknown:
+        _error(f"--fylke: unknown fylke {', '.join(map(repr, unknown))}; known: "
+               f"{', '.join(sorted(data.kommuner['fylkesnavn'].unique()))}")
+        return 2
+    content = exports.kommune_table_file(
+        pipeline.organisation_table(data, args.org), data.polygons, args.org, args.measure,
+        args.format, fylker, data.attributions)
+    with tempfile.NamedTemporaryFile(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp",
+                                     delete=False) as handle:
+        handle.write(content)
+    os.chmod(handle.name, 0o644)
+    os.replace(handle.name, out)
+    _say(f"Wrote {terminal_safe(str(out))}")
     return 0
 
 
@@ -647,6 +688,10 @@ def parser() -> argparse.ArgumentParser:
                     "(--all, into a folder with index.csv) or a fylke summary (--fylke).")
     report.add_argument("kommune", nargs="?", help="kommune number or name (or a place)")
     report.add_argument("--all", action="store_true", help="all kommuner into the folder --out")
+    report.add_argument("--målform", "--malform", dest="malform", type=_language, default=None,
+                        metavar="bokmål|nynorsk",
+                        help="written standard of a kommune's report (default: the "
+                             "kommune's own målform, from SSB's population file)")
     report.add_argument("--fylke", help="a fylke summary (name, e.g. Telemark)")
     report.add_argument("--out", required=True, help="PDF file (or folder with --all)")
     report.add_argument("--workers", type=_int_between(1, 16), default=2,
@@ -666,6 +711,23 @@ def parser() -> argparse.ArgumentParser:
     from tilbudskart import publishing  # steward, publish, history, rollback, export
 
     publishing.add_commands(sub, _verbosity_options)
+
+    table = sub.add_parser(
+        "table", help="the kommune table for planners as .xlsx, CSV (Norwegian Excel) or "
+                      "GeoPackage, with Norwegian headings")
+    table.add_argument("--format", choices=["xlsx", "csv", "gpkg"], required=True,
+                       help="xlsx (numbers, a second sheet with data year and sources), csv "
+                            "(';', decimal comma, UTF-8 with BOM) or gpkg (with polygons)")
+    table.add_argument("--org", choices=list(settings.SELF_HELP_ORGANISATIONS), default=None,
+                       help="every group column for this organisation (default: any group)")
+    table.add_argument("--measure", choices=["km", "min"], default="km",
+                       help="sort by straight-line km (default) or minutes by road")
+    table.add_argument("--fylke", action="append", default=None,
+                       help="only this fylke (name as in the table; may be repeated)")
+    table.add_argument("--out", required=True,
+                       help="file to write, or a folder (the name then says org and measure)")
+    _verbosity_options(table, defaults=False)
+    table.set_defaults(func=_cmd_table)
     return main_parser
 
 

@@ -12,8 +12,12 @@ disk) and brings them into registry form (:mod:`tilbudskart.registry`).
   reported.
 - **Columns** may be named in Norwegian or English (``navn``/``name``,
   ``organisasjon``/``organisation``, ``postnummer``/``postcode``, ``sted``/``place``,
-  ``fylke``/``county``, ``telefon``/``phone``, ``e-post``/``email`` …; see
-  :data:`COLUMN_NAMES`). A list without an organisation column takes the one given.
+  ``fylke``/``county``, ``telefon``/``phone``, ``e-post``/``email``, ``møtedag``,
+  ``møtetid``/``klokkeslett``/``tidspunkt``, ``nettside`` …; see :data:`COLUMN_NAMES`),
+  and every field of the Meeting Guide spec is known: contacts and notes are kept in the
+  group's note (:data:`NOTE_COLUMNS`), alternatives fill in for each other
+  (:data:`ALTERNATIVE_COLUMNS`), the rest is not used (:data:`UNUSED_COLUMNS`). A list
+  without an organisation column takes the one given.
 - **Every row is accounted for.** All problems of all rows are collected (spreadsheet row
   number, field, value, why) in a report; rows with an error are left out, rows with only
   warnings are used. A problem with the file itself (empty, too big, not a table, a
@@ -105,11 +109,43 @@ COLUMN_NAMES: dict[str, tuple[str, ...]] = {
             "møtelenke"),
     "lat": ("lat", "latitude", "breddegrad", "y"),
     "lon": ("lon", "lng", "long", "longitude", "lengdegrad", "x"),
-    "day": ("day", "dag", "ukedag", "weekday"),
-    "time": ("time", "tid", "klokkeslett", "start", "start_time"),
+    "day": ("day", "dag", "ukedag", "weekday", "møtedag", "motedag"),
+    "time": ("time", "tid", "klokkeslett", "start", "start_time", "møtetid", "motetid",
+             "tidspunkt", "møtetidspunkt", "motetidspunkt"),
+    "end_time": ("end_time", "sluttid", "slutt", "slutter"),
+    "slug": ("slug",),
     "location": ("location", "lokale", "location_name", "venue"),
     "types": ("types",),
 }
+
+#: Columns kept in the group's note, under a Norwegian label (folded name → label): the
+#: Meeting Guide spec's notes and contacts, and Norwegian "Kontakt"/"Kontaktperson".
+NOTE_COLUMNS: dict[str, str] = {
+    "kontakt": "Kontakt", "kontaktperson": "Kontakt", "contact": "Kontakt",
+    **{f"contact_{n}_{part}": "Kontakt" for n in (1, 2, 3) for part in ("name", "email",
+                                                                        "phone")},
+    "group": "Gruppe", "group_notes": "Om gruppa", "location_notes": "Om lokalet",
+    "conference_url_notes": "Om nettmøtet", "conference_phone_notes": "Om telefonmøtet",
+    "entity": "Ansvarlig", "entity_phone": "Ansvarlig (telefon)",
+    "entity_email": "Ansvarlig (e-post)",
+}
+
+#: Meeting Guide fields that are recognised but not used (no warning): what a map of
+#: help in Norway has no place for (time zone, payment handles, editing links …).
+UNUSED_COLUMNS: frozenset[str] = frozenset({
+    "timezone", "updated", "approximate", "edit_url", "feedback_url", "venmo", "square",
+    "paypal", "entity_feedback_emails", "entity_location", "entity_logo", "entity_url",
+    "entity_website_url", "region", "sub_region", "regions", "country", "district",
+    "district_url", "feedback_emails", "location_url",
+})
+
+#: Meeting Guide fields that say the same as another column of the same field (an address
+#: and a formatted address, a meeting page and a meeting link …): the first non-empty of
+#: them is used, without a warning.
+ALTERNATIVE_COLUMNS: frozenset[str] = frozenset({
+    "formatted_address", "region", "state", "conference_url", "conference_phone",
+    "website", "url", "city",
+})
 
 #: Organisation names people write → organisation id (folded: letters and digits only).
 ORGANISATION_NAMES: dict[str, str] = {
@@ -206,8 +242,19 @@ NORWEGIAN: tuple[tuple[str, str], ...] = (
     (r"not understood \(fysisk, nett or hybrid\)", "ikke forstått (fysisk, nett eller hybrid)"),
     (r"not placed \((.*)\); listed in unresolved.csv",
      r"ikke plassert på kartet (\1); står i unresolved.csv"),
+    (r"looks like the same group as (.*) \((.*), row (.*)\): same organisation and place; "
+     r"left out \(keep it to count it\)",
+     r"ser ut som samme gruppe som \1 (\2, rad \3): samme organisasjon og sted; ikke tatt "
+     r"med (velg «Behold dubletter» for å telle den)"),
     (r"looks like the same group as (.*) \((.*), row (.*)\): same organisation and place",
      r"ser ut som samme gruppe som \1 (\2, rad \3): samme organisasjon og sted"),
+    (r"looks like the same group as (.*) in the 2007 registry: same organisation and "
+     r"kommune; left out \(keep it to count it\)",
+     r"ser ut som samme gruppe som \1 i registeret fra 2007: samme organisasjon og kommune; "
+     r"ikke tatt med (velg «Behold dubletter» for å telle den)"),
+    (r"looks like the same group as (.*) in the 2007 registry: same organisation and "
+     r"kommune", r"ser ut som samme gruppe som \1 i registeret fra 2007: samme organisasjon "
+                 r"og kommune"),
     (r"id already used by the registry or an earlier list",
      "id-en er allerede brukt i registeret eller i en tidligere liste"),
     (r"empty file.*", "tom fil"),
@@ -860,12 +907,25 @@ def import_bytes(data: bytes, file: str, organisation: str | None = None,
                          "severity": severity})
 
     columns: dict[str, int] = {}
+    noted: list[tuple[str, int]] = []  # (label, position) of columns kept in the note
+    fallback: dict[str, list[int]] = {}  # field → alternative columns (Meeting Guide's)
+    folded = [fold(name) for name in header]
     for position, name in enumerate(header):
-        key = _FIELD_BY_NAME.get(fold(name))
-        if key is None:
+        key = _FIELD_BY_NAME.get(folded[position])
+        if key is not None and folded[position] in NOTE_COLUMNS and any(
+                _FIELD_BY_NAME.get(f) == key for f in folded if f != folded[position]):
+            key = None  # Meeting Guide's "group" beside a "name": the group, in the note
+        if key is None and fold(name) in NOTE_COLUMNS:
+            noted.append((NOTE_COLUMNS[fold(name)], position))
+        elif key is None and fold(name) in UNUSED_COLUMNS:
+            continue
+        elif key is None:
             if name.strip():
                 problem(None, geocode.shorten(geocode.clean_text(name), 60), "",
                         "column not used (unknown name)", WARNING)
+        elif key in columns and (folded[position] in ALTERNATIVE_COLUMNS
+                                 or folded[columns[key]] in ALTERNATIVE_COLUMNS):
+            fallback.setdefault(key, []).append(position)  # used where the first is empty
         elif key in columns:
             problem(None, name, "", f"second column for {key!r}; the first is used", WARNING)
         else:
@@ -894,6 +954,14 @@ def import_bytes(data: bytes, file: str, organisation: str | None = None,
             problem(number, "", "", "not a meeting (expected an object)")
             continue
         raw = {key: (cells[i] if i < len(cells) else "") for key, i in columns.items()}
+        for key, positions in fallback.items():
+            for i in positions:
+                if not raw[key].strip() and i < len(cells):
+                    raw[key] = cells[i]
+        extra_notes = [f"{label}: {cells[i].strip()}" for label, i in noted
+                       if i < len(cells) and cells[i].strip()]
+        if extra_notes:
+            raw["extra_note"] = geocode.shorten("; ".join(extra_notes), MAX_CELL_CHARS)
         if form == "meeting-guide" and raw.get("day"):
             raw["day"] = _check_days(raw["day"], number, problem)
         before = len(problems)
@@ -961,6 +1029,9 @@ def _check_row(raw: dict[str, str], number: int, problem: Any, default_org: str 
         problem(number, "kind", row["kind"], f"does not fit organisation {organisation!r} "
                                              f"(expected {kind!r})")
     ident = row.get("id", "").casefold()
+    slug = row.get("slug", "").casefold()
+    if not ident and _ID.fullmatch(slug):  # Meeting Guide's key, when it can be an id
+        ident = slug
     if ident and not _ID.fullmatch(ident):
         problem(number, "id", row["id"], "not a valid id (letters a-z, digits, '-', '_')")
     postcode = re.sub(r"\s", "", row.get("postcode", ""))
@@ -1057,13 +1128,18 @@ def _attendance(row: dict[str, str], number: int, problem: Any) -> str:
 
 def _note(row: dict[str, str]) -> str:
     parts = []
-    when = " ".join(p for p in (row.get("day", ""), row.get("time", "")) if p)
+    start = row.get("time", "")
+    if start and row.get("end_time"):
+        start = f"{start}–{row['end_time']}"
+    when = " ".join(p for p in (row.get("day", ""), start) if p)
     if when:
         parts.append(f"Møtetid: {when}")
     if row.get("location"):
         parts.append(f"Lokale: {row['location']}")
     if row.get("note"):
         parts.append(row["note"])
+    if row.get("extra_note"):
+        parts.append(row["extra_note"])
     return geocode.shorten("; ".join(parts), MAX_CELL_CHARS)
 
 
@@ -1151,58 +1227,94 @@ def combine(results: Sequence[ImportResult],
 
 
 def flag_duplicates(services: pd.DataFrame, threshold: float = 90.0) -> pd.DataFrame:
-    """Flag imported groups that look like the same group twice.
+    """Flag imported groups that look like the same group twice (both rows stay).
 
-    Two rows are flagged when they have the same organisation, the same place (the same
-    kommune once geocoded, else the same place text) and near-same names (rapidfuzz: the
-    better of ``ratio`` without spaces and ``token_sort_ratio``, ≥ ``threshold``, after
-    case-folding: "Seljord-gruppa" = "Seljordgruppa", "Gruppe A" ≠ "Gruppe B"; names
-    with different numbers are different groups). Both rows stay; the report says which
-    row repeats which.
+    The report of :func:`find_duplicates` without the pairs; see there.
+    """
+    return find_duplicates(services, threshold=threshold, left_out=False)[0]
+
+
+def find_duplicates(services: pd.DataFrame, registry_rows: pd.DataFrame | None = None,
+                    threshold: float = 90.0, left_out: bool = True
+                    ) -> tuple[pd.DataFrame, dict[str, str]]:
+    """Find imported groups that look like the same group twice, or like a 2007 group.
+
+    Two rows are the same group when they have the same organisation, the same place (the
+    same kommune once geocoded, else the same place text) and near-same names (rapidfuzz:
+    the better of ``ratio`` without spaces and ``token_sort_ratio``, ≥ ``threshold``,
+    after case-folding: "Seljord-gruppa" = "Seljordgruppa", "Gruppe A" ≠ "Gruppe B";
+    names with different numbers are different groups).
 
     Parameters
     ----------
     services : pandas.DataFrame
-        Imported rows with ``registry_file``, ``source_row``, ``organisation``, ``name``
-        and ``place`` (and ``kommunenummer`` when geocoded).
+        Imported rows with ``id``, ``registry_file``, ``source_row``, ``organisation``,
+        ``name`` and ``place`` (and ``kommunenummer`` when geocoded).
+    registry_rows : pandas.DataFrame, optional
+        Geocoded groups already there (the 2007 registry, when a list is added to it):
+        an imported row like one of them is a duplicate too.
     threshold : float
         Similarity (0–100) from which two names count as the same.
+    left_out : bool
+        Say in the report that the later row is left out (unless the user keeps it).
 
     Returns
     -------
-    pandas.DataFrame
+    tuple of (pandas.DataFrame, dict of str to str)
         A report (:data:`REPORT_COLUMNS`), severity ``warning``, one row per later row of
-        a pair.
+        a pair; and each later row's id → the id of the row it repeats.
 
     """
     from rapidfuzz import fuzz
 
     if services.empty:
-        return empty_report()
+        return empty_report(), {}
+    suffix = "; left out (keep it to count it)" if left_out else ""
     records = services.to_dict("records")
+
+    def where(record: dict[Any, Any]) -> str:
+        kommune = record.get("kommunenummer")
+        return str(kommune) if isinstance(kommune, str) and kommune else geocode.normalise(
+            str(record.get("place") or ""))
+
     groups: dict[tuple[str, str], list[dict[Any, Any]]] = {}
     for record in records:
-        kommune = record.get("kommunenummer")
-        where = str(kommune) if isinstance(kommune, str) and kommune else geocode.normalise(
-            str(record.get("place") or ""))
-        if where:
-            groups.setdefault((str(record["organisation"]), where), []).append(record)
-    problems = []
-    for group in groups.values():
+        if where(record):
+            groups.setdefault((str(record["organisation"]), where(record)), []).append(record)
+    known: dict[tuple[str, str], list[tuple[str, str, str]]] = {}
+    if registry_rows is not None and len(registry_rows):
+        counted = registry_rows[registry_rows["status"] == "geocoded"]
+        for row in counted[["id", "name", "organisation", "kommunenummer"]].itertuples():
+            known.setdefault((str(row.organisation), str(row.kommunenummer)), []).append(
+                (str(row.id), str(row.name), geocode.normalise(str(row.name))))
+    problems, pairs = [], {}
+    for key, group in groups.items():
         names = [geocode.normalise(str(r["name"])) for r in group]
-        for j in range(1, len(group)):
+        for j in range(len(group)):
+            later = group[j]
+            first_name, first_id = "", ""
             for i in range(j):
                 if _similarity(fuzz, names[i], names[j]) >= threshold:
-                    first, later = group[i], group[j]
-                    problems.append({
-                        "file": later["registry_file"], "row": later["source_row"],
-                        "field": "name", "value": geocode.shorten(str(later["name"]), 80),
-                        "problem": f"looks like the same group as {first['name']!r} "
-                                   f"({first['registry_file']}, row {first['source_row']}): "
-                                   f"same organisation and place",
-                        "severity": WARNING})
+                    first = group[i]
+                    first_id = str(first["id"])
+                    first_name = (f"{first['name']!r} ({first['registry_file']}, row "
+                                  f"{first['source_row']}): same organisation and place")
                     break
-    return report_frame(problems)
+            if not first_id:
+                for ident, shown, name in known.get(key, []):
+                    if _similarity(fuzz, name, names[j]) >= threshold:
+                        first_id = ident
+                        first_name = (f"{shown!r} in the 2007 registry: same organisation "
+                                      "and kommune")
+                        break
+            if first_id:
+                pairs[str(later["id"])] = first_id
+                problems.append({
+                    "file": later["registry_file"], "row": later["source_row"],
+                    "field": "name", "value": geocode.shorten(str(later["name"]), 80),
+                    "problem": f"looks like the same group as {first_name}{suffix}",
+                    "severity": WARNING})
+    return report_frame(problems), pairs
 
 
 def _similarity(fuzz: Any, a: str, b: str) -> float:

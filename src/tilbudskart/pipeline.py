@@ -151,9 +151,17 @@ def kommune_tables(services: gpd.GeoDataFrame, population_grid: pd.DataFrame,
 
 
 def _imported_services(base: pd.DataFrame, results: Sequence[importers.ImportResult],
-                       gazetteer: geocode.Gazetteer, strict: bool
+                       gazetteer: geocode.Gazetteer, strict: bool,
+                       keep_duplicates: bool = False,
+                       registry_rows: pd.DataFrame | None = None,
                        ) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
-    """Geocode the imported rows; return them and the report (duplicates, unresolved)."""
+    """Geocode the imported rows; return them and the report (duplicates, unresolved).
+
+    A row that looks like an earlier row of the lists, or like one of ``registry_rows``
+    (the 2007 groups a list is added to), is a duplicate: unless ``keep_duplicates``, it
+    gets ``status`` ``duplicate`` and ``duplicate_of`` (shown in the report, left out of
+    every count, search and map), as the registry's own duplicates are.
+    """
     rows, report = importers.combine(results, base["id"])
     if strict and (report["severity"] == importers.ERROR).any():
         raise StrictImportError(report)
@@ -163,11 +171,19 @@ def _imported_services(base: pd.DataFrame, results: Sequence[importers.ImportRes
             services[["id", "kommunenummer", "organisation", "name", "place", "status",
                       "reason"]], on="id")
         unresolved = located[located["status"] == "unresolved"]
+        duplicates, pairs = importers.find_duplicates(
+            located[located["status"] != "unresolved"], registry_rows,
+            left_out=not keep_duplicates)
         report = importers.concat_reports([report, importers.report_frame(
             {"file": r.registry_file, "row": r.source_row, "field": "place",
              "value": r.place, "problem": f"not placed ({r.reason}); listed in unresolved.csv",
-             "severity": importers.WARNING} for r in unresolved.itertuples()),
-            importers.flag_duplicates(located)])
+             "severity": importers.WARNING} for r in unresolved.itertuples()), duplicates])
+        if pairs and not keep_duplicates:
+            repeated = services["id"].isin(pairs)
+            services.loc[repeated, "duplicate_of"] = services.loc[repeated, "id"].map(pairs)
+            services.loc[repeated, "reason"] = "duplicate of " + services.loc[
+                repeated, "duplicate_of"]
+            services.loc[repeated, "status"] = "duplicate"
     return services, report
 
 
@@ -270,7 +286,8 @@ def _concat_services(*frames: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
 
 
 def with_imported(data: AppData, results: Sequence[importers.ImportResult], mode: str = "add",
-                  organisations: Sequence[str] | None = None) -> Dataset:
+                  organisations: Sequence[str] | None = None,
+                  keep_duplicates: bool = False) -> Dataset:
     """Return the services and kommune table with imported lists joined (app uploads).
 
     Nothing is written: the registry's geocoded rows are taken from ``data``, only the
@@ -288,6 +305,9 @@ def with_imported(data: AppData, results: Sequence[importers.ImportResult], mode
         ``organisations``.
     organisations : sequence of str, optional
         Whose 2007 rows ``replace`` leaves out (default: the organisations in the lists).
+    keep_duplicates : bool
+        Count rows that look like an earlier row or (``add``) a 2007 group; by default
+        they are reported and left out.
 
     Returns
     -------
@@ -298,7 +318,9 @@ def with_imported(data: AppData, results: Sequence[importers.ImportResult], mode
     if mode not in IMPORT_MODES:
         raise ValueError(f"mode must be one of {IMPORT_MODES}, not {mode!r}")
     base = data.services
-    imported, report = _imported_services(base, results, data.gazetteer, strict=False)
+    imported, report = _imported_services(
+        base, results, data.gazetteer, strict=False, keep_duplicates=keep_duplicates,
+        registry_rows=_registry_rows(base) if mode == "add" else None)
     if mode == "replace":
         chosen = set(organisations) if organisations is not None else set(
             imported["organisation"])
@@ -505,6 +527,8 @@ class AppData:
     store_notice: str | None = None
     #: The store's newest version id the data was built from (None: store not read).
     registry_head: int | None = None
+    #: Kommune tables of one organisation each (:func:`organisation_table`), when asked for.
+    organisation_tables: dict[str, pd.DataFrame] = field(default_factory=dict, repr=False)
 
 
 def read_national_lines(path: Path = settings.NATIONAL_LINES_PATH) -> pd.DataFrame:
@@ -925,6 +949,46 @@ def kommune_figures(data: AppData, number: str, organisation: str | None = None)
     return pd.Series(figures, name=number)
 
 
+def organisation_table(data: AppData, organisation: str | None = None) -> pd.DataFrame:
+    """Return the kommune table with every group column measured to one organisation.
+
+    The nearest group (name, organisation, kommune, by road), its km and minutes, the
+    groups in the kommune, the population-weighted figures and every "people beyond"
+    column then describe ``organisation``'s groups only, computed as the national table
+    is (:func:`kommune_tables` on the organisation's groups and every institution). Kept
+    on ``data`` after the first call (about half a second each).
+
+    Parameters
+    ----------
+    data : AppData
+        The loaded app data.
+    organisation : str, optional
+        A self-help organisation id; ``None`` returns ``data.kommuner`` itself.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The columns of ``data.kommuner``, one row per kommune.
+
+    Raises
+    ------
+    ValueError
+        If the organisation is not a self-help organisation.
+
+    """
+    if organisation is None:
+        return data.kommuner
+    if organisation not in settings.SELF_HELP_ORGANISATIONS:
+        raise ValueError(f"not a self-help organisation: {organisation!r}; known: "
+                         f"{', '.join(settings.SELF_HELP_ORGANISATIONS)}")
+    if organisation not in data.organisation_tables:
+        services = data.services
+        keep = (services["kind"] != "self_help") | (services["organisation"] == organisation)
+        table = kommune_tables(services[keep], data.grid, data.network)
+        data.organisation_tables[organisation] = table.reindex(columns=data.kommuner.columns)
+    return data.organisation_tables[organisation]
+
+
 def fastest_route(data: AppData, lat: float, lon: float) -> gpd.GeoDataFrame | None:
     """Return the fastest route from a point to the nearest self-help group, leg by leg.
 
@@ -1006,7 +1070,8 @@ def then_and_now(new: Path | importers.ImportResult,
                  gazetteer: geocode.Gazetteer | None = None,
                  population_grid: pd.DataFrame | None = None,
                  road_network: network.RoadNetwork | None = None,
-                 registry_services: gpd.GeoDataFrame | None = None) -> ThenAndNow:
+                 registry_services: gpd.GeoDataFrame | None = None,
+                 keep_duplicates: bool = False) -> ThenAndNow:
     """Compare a list of today's groups with the 2007 registry (or with an older list).
 
     "Then" is the 2007 registry (``old`` omitted) or the registry with the organisations of
@@ -1026,6 +1091,9 @@ def then_and_now(new: Path | importers.ImportResult,
         Already loaded inputs (loaded when omitted).
     registry_services : geopandas.GeoDataFrame, optional
         The geocoded registry (the app's ``data.services``; geocoded when omitted).
+    keep_duplicates : bool
+        Count rows that look like an earlier row of the same list (by default they are
+        left out, so they are neither "Nye" nor "Nå").
 
     Returns
     -------
@@ -1048,7 +1116,8 @@ def then_and_now(new: Path | importers.ImportResult,
     reports = []
     for result in lists:
         services, report = _imported_services(registry_services.iloc[0:0], [result],
-                                              gazetteer, strict=False)
+                                              gazetteer, strict=False,
+                                              keep_duplicates=keep_duplicates)
         geocoded.append(services)
         reports.append(report)
     now_list = geocoded[-1]
@@ -1105,7 +1174,8 @@ class Upload:
 
 def apply_upload(data: AppData, files: Sequence[tuple[str, bytes]],
                  organisation: str | None = None, mode: str = "add",
-                 on_wait: Callable[[], None] | None = None) -> Upload:
+                 on_wait: Callable[[], None] | None = None,
+                 keep_duplicates: bool = False) -> Upload:
     """Read uploaded files and return the session's data with them joined.
 
     Pure: nothing is written, ``data`` is not changed (its gazetteer, grid, network and
@@ -1125,6 +1195,9 @@ def apply_upload(data: AppData, files: Sequence[tuple[str, bytes]],
     on_wait : callable, optional
         Called if another upload is being read on this server (each file is read in a
         worker process, one at a time: :mod:`tilbudskart.sandbox`).
+    keep_duplicates : bool
+        Count the rows that look like another row of the lists or (``add``) a 2007
+        group; by default they are shown in the report and left out.
 
     Returns
     -------
@@ -1142,14 +1215,15 @@ def apply_upload(data: AppData, files: Sequence[tuple[str, bytes]],
     if not results or not any(len(r.services) for r in results):
         return Upload(results, problems)
     chosen = [organisation] if organisation is not None else None
-    dataset = with_imported(data, results, mode, chosen)
+    dataset = with_imported(data, results, mode, chosen, keep_duplicates)
     session = replace(data, services=dataset.services, kommuner=dataset.kommuner, routes={})
     comparison = None
     imported = [r for r in results if len(r.services)]
     if len(imported) == 1:
         comparison = then_and_now(imported[0], gazetteer=data.gazetteer,
                                   population_grid=data.grid, road_network=data.network,
-                                  registry_services=_registry_rows(data.services))
+                                  registry_services=_registry_rows(data.services),
+                                  keep_duplicates=keep_duplicates)
     return Upload(results, problems, session, dataset, comparison)
 
 

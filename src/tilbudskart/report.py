@@ -40,14 +40,8 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
-from tilbudskart import (
-    access,
-    datasources,
-    measures,
-    network,
-    planning,
-    settings,
-)
+from tilbudskart import access, datasources, measures, network, planning, settings
+from tilbudskart.views import language as lang
 from tilbudskart.views.maps import DISTANCE_COLOURS, NO_DATA_COLOUR, distance_classes
 from tilbudskart.views.measures import MEASURES, Measure
 from tilbudskart.views.text import figure, report_filename
@@ -76,13 +70,17 @@ PDF_METADATA: dict[str, str | None] = {
     "Creator": "tilbudskart", "Producer": "tilbudskart (matplotlib)", "CreationDate": None,
 }
 
-#: dict of str to str: where a group meets, as precisely as the registry says (Norwegian).
+#: dict of str to str: where a group meets, as precisely as the registry says (bokmål;
+#: :func:`precision_text` for nynorsk).
 PRECISION_TEXT: dict[str, str] = {
-    "postcode": "postnummer",
-    "place": "stedsnavn",
-    "kommune": "bare kommunen",
-    "region": "bare regionen (grovt)",
-}
+    key: lang.text(f"report.precision_{key}")
+    for key in ("postcode", "place", "kommune", "region")}
+
+
+def precision_text(precision: str, language: str = "nb") -> str:
+    """Return where a group meets, as precisely as known, in a language."""
+    key = f"report.precision_{precision}"
+    return lang.text(key, language) if key in lang.catalogue(language) else precision
 
 _INK = "#222222"
 _MUTED = "#555555"
@@ -254,11 +252,12 @@ class ReportData:
 # -- facts: every figure a report shows ------------------------------------------------------
 
 
-def _columns() -> dict[str, str]:
+def _columns(language: str = "nb") -> dict[str, str]:
     """Return the "people beyond" columns with their Norwegian labels, in order."""
-    labels = {settings.beyond_km_column(km): f"mer enn {km} km i luftlinje"
+    labels = {settings.beyond_km_column(km): lang.text("report.beyond_km", language, km=km)
               for km in settings.BEYOND_KM}
-    labels.update({settings.beyond_minutes_column(m): f"mer enn {m} min med bil og ferje"
+    labels.update({settings.beyond_minutes_column(m): lang.text("report.beyond_min", language,
+                                                           minutes=m)
                    for m in settings.BEYOND_MINUTES})
     return labels
 
@@ -379,7 +378,8 @@ def best_site(data: ReportData, number: str, share: float = 0.5) -> dict[str, An
 
 
 def kommune_facts(data: ReportData, number: str,
-                  ranks: pd.DataFrame | None = None) -> dict[str, Any]:
+                  ranks: pd.DataFrame | None = None,
+                  language: str | None = None) -> dict[str, Any]:
     """Return every figure one kommune's report shows, as plain values.
 
     Parameters
@@ -390,11 +390,14 @@ def kommune_facts(data: ReportData, number: str,
         Kommunenummer.
     ranks : pandas.DataFrame, optional
         :func:`beyond_ranks` of ``data.kommuner`` (computed if omitted).
+    language : str, optional
+        ``nb`` or ``nn`` (default: the kommune's own målform,
+        :func:`tilbudskart.views.language.kommune_language`).
 
     Returns
     -------
     dict
-        ``row`` (the kommune-table row), ``organisations`` (one row per organisation:
+        ``language``, ``row`` (the kommune-table row), ``organisations`` (one row per organisation:
         ``km``, ``drive_min`` from the table; the nearest group in a line and the fastest
         by road), ``beyond`` (per threshold: ``label``, ``people``, ``share``, ``rank``,
         ``tied``, ``median``), ``site`` (:func:`best_site`).
@@ -409,8 +412,9 @@ def kommune_facts(data: ReportData, number: str,
     if ranks is None:
         ranks = beyond_ranks(data.kommuner)
     row = cast(pd.Series, data.kommuner.loc[number])
+    language = language or lang.kommune_language(number)
     beyond = []
-    for column, label in _columns().items():
+    for column, label in _columns(language).items():
         people = int(row[column])
         beyond.append({
             "column": column, "label": label, "people": people,
@@ -419,7 +423,7 @@ def kommune_facts(data: ReportData, number: str,
             "tied": bool(ranks.at[number, f"{column}_tied"]),
             "median": float(ranks.attrs["median"][column]),
         })
-    return {"number": number, "row": row,
+    return {"number": number, "row": row, "language": language,
             "organisations": _nearest_by_organisation(data, row),
             "beyond": beyond, "site": best_site(data, number)}
 
@@ -451,9 +455,10 @@ class _Page:
     top = A4[1] - 0.6
     bottom = 0.75
 
-    def __init__(self, pdf: PdfPages, footer: str) -> None:
+    def __init__(self, pdf: PdfPages, footer: str, language: str = "nb") -> None:
         self.pdf = pdf
         self.footer = footer
+        self.language = language
         self.figures: list[Figure] = []
         self.fig = self._new()
 
@@ -527,7 +532,8 @@ class _Page:
         total = len(self.figures)
         for number, fig in enumerate(self.figures, start=1):
             fig.text(self.left / A4[0], 0.45 / A4[1], self.footer, fontsize=7, color=_MUTED)
-            fig.text(self.right / A4[0], 0.45 / A4[1], f"side {number} av {total}",
+            fig.text(self.right / A4[0], 0.45 / A4[1],
+                     lang.text("report.page", self.language, number=number, total=total),
                      fontsize=7, color=_MUTED, ha="right")
             self.pdf.savefig(fig)
 
@@ -582,6 +588,7 @@ def _kommune_map(fig: Figure, rect: tuple[float, float, float, float], data: Rep
     """
     number = facts["number"]
     row = facts["row"]
+    language = facts.get("language", "nb")
     home = data.polygons[data.polygons["kommunenummer"] == number]
     cx, cy = network.to_metric([row["admin_lat"]], [row["admin_lon"]])
     points = [(float(cx[0]), float(cy[0]))]
@@ -646,7 +653,8 @@ def _kommune_map(fig: Figure, rect: tuple[float, float, float, float], data: Rep
         # A group labelled already needs no second label where the route ends.
         if not any(abs(ex - g.x) < 1000 and abs(ey - g.y) < 1000 for g in groups.itertuples()):
             right = ex > x0 + 0.7 * (x1 - x0)
-            ax.annotate(f"{name} (raskest med bil)", (ex, ey), xytext=(-6 if right else 6, -9),
+            ax.annotate(lang.text("map.fastest_label", language, name=name), (ex, ey),
+                        xytext=(-6 if right else 6, -9),
                         textcoords="offset points", fontsize=7, color=_ROUTE, weight="bold",
                         ha="right" if right else "left", zorder=11, annotation_clip=True,
                         bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none",
@@ -668,7 +676,8 @@ def _kommune_map(fig: Figure, rect: tuple[float, float, float, float], data: Rep
         colour = settings.ORGANISATION_TABLE[g.organisation].colour
         inside = x0 <= g.x <= x1 and y0 <= g.y <= y1
         short = g.organisation_name.split(" (")[0]
-        legend = f"{short}: {g.group}" + ("" if inside else f" (utenfor kartet, {figure(g.km)} km)")
+        outside = lang.text("map.outside", language, km=figure(g.km))
+        legend = f"{short}: {g.group}" + ("" if inside else outside)
         handles.append(Line2D([], [], marker="o", linestyle="", color=colour,
                               markeredgecolor="white", markersize=7, label=legend))
         if inside:
@@ -685,16 +694,18 @@ def _kommune_map(fig: Figure, rect: tuple[float, float, float, float], data: Rep
     ax.scatter([cx[0]], [cy[0]], marker="*", s=120, color=_INK, zorder=12,
                edgecolor="white", linewidth=0.6)
     handles.insert(0, Line2D([], [], marker="*", linestyle="", color=_INK, markersize=10,
-                             label=f"Kommunesenter: {row['admin_centre']}"))
+                             label=lang.text("map.centre", language,
+                                             centre=row["admin_centre"])))
     if site is not None:
         handles.append(Line2D([], [], marker="D", linestyle="--", color=_SITE, markersize=6,
-                              label=f"Forslag: ny gruppe i {site['kommunenavn']} "
-                                    f"({figure(data.radius_km)} km-sirkel)"))
+                              label=lang.text("map.proposal", language,
+                                         kommune=site["kommunenavn"],
+                                         radius=figure(data.radius_km))))
     if route_drawn:
         handles.append(Line2D([], [], color=_ROUTE, lw=2,
-                              label="Raskeste rute (heltrukket veg, stiplet ferje)"))
+                              label=lang.text("map.route", language)))
     handles.append(Line2D([], [], marker="o", linestyle="", color="#8a8a8a", markersize=4,
-                          label="Andre selvhjelpsgrupper"))
+                          label=lang.text("map.others", language)))
     ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(0.0, -0.01), ncol=2,
               fontsize=7, frameon=False, handletextpad=0.3, columnspacing=1.0,
               borderaxespad=0.0)
@@ -714,11 +725,11 @@ def _kommune_map(fig: Figure, rect: tuple[float, float, float, float], data: Rep
     return route_drawn
 
 
-def rank_text(rank: int, tied: bool, people: int) -> str:
+def rank_text(rank: int, tied: bool, people: int, language: str = "nb") -> str:
     """Return a kommune's place among all ("12", "30 (delt)"; "–" when nobody is that far)."""
     if people == 0:
         return "–"
-    return f"{rank}{' (delt)' if tied else ''}"
+    return f"{rank}{lang.text('report.tied', language) if tied else ''}"
 
 
 def _share(value: float) -> str:
@@ -726,12 +737,13 @@ def _share(value: float) -> str:
     return f"{figure(100 * value)} %"
 
 
-def _drive(value: Any) -> str:
+def _drive(value: Any, language: str = "nb") -> str:
     """Return a drive time for a table cell: "ca. 70 min" or "ingen rute"."""
     if value is None or not np.isfinite(float(value)):
-        return "ingen rute"
-    hours = f" (≈ {figure(value / 60)} t)" if value >= 180 else ""
-    return f"ca. {figure(value)} min{hours}"
+        return lang.text("report.no_route_cell", language)
+    hours = (lang.text("report.drive_hours", language, hours=figure(value / 60)) if value >= 180
+             else "")
+    return lang.text("report.drive", language, minutes=figure(value)) + hours
 
 
 def _km(value: Any) -> str:
@@ -739,13 +751,13 @@ def _km(value: Any) -> str:
     return "–" if value is None or not np.isfinite(float(value)) else f"{figure(value)} km"
 
 
-def _where(g: pd.Series | Any) -> str:
+def _where(g: pd.Series | Any, language: str = "nb") -> str:
     """Return where a group meets: place, address, kommune (Norwegian)."""
     place = str(g.group_place).strip()
     parts = [place] if place and place not in {g.group_kommune, g.group} else []
     if str(g.group_address).strip():
         parts.append(str(g.group_address).strip())
-    parts.append(f"{g.group_kommune} kommune")
+    parts.append(lang.text("report.kommune_suffix", language, kommune=g.group_kommune))
     return ", ".join(parts)
 
 
@@ -755,60 +767,40 @@ def organisation_rows(facts: dict[str, Any]) -> list[list[str]]:
     Columns: organisation; nearest group in a line and where it meets; distance in a line;
     drive time (and the group it is to, when another is faster by road); placement.
     """
+    language = facts.get("language", "nb")
     rows = []
     for g in facts["organisations"].itertuples():
-        drive = _drive(g.drive_min)
+        drive = _drive(g.drive_min, language)
         if g.fastest_id != g.group_id and np.isfinite(g.drive_min):
-            drive += f" (til {g.fastest}, {g.fastest_kommune})"
-        rows.append([g.organisation_name.split(" (")[0], f"{g.group} – {_where(g)}",
-                     _km(g.km), drive, PRECISION_TEXT.get(g.precision, g.precision)])
+            drive += lang.text("report.drive_to", language, group=g.fastest,
+                          kommune=g.fastest_kommune)
+        rows.append([g.organisation_name.split(" (")[0], f"{g.group} – {_where(g, language)}",
+                     _km(g.km), drive, precision_text(g.precision, language)])
     return rows
 
 
-def _years() -> str:
+def _years(language: str = "nb") -> str:
     years = settings.DATA_YEARS
-    return (f"Registeret over tilbud er fra {years['registry']} (ISF-rapporten). "
-            f"Kommunegrenser og folketall er fra {years['population']} (1. januar), "
-            f"befolkningen på rutenett fra {years['grid']}, postnumrene fra "
-            f"{years['postcodes']}. Kartet viser tilbudene slik rapporten fant dem i "
-            f"{years['registry']}: grupper kan ha blitt lagt ned eller startet siden.")
+    return lang.text("report.years", language, registry=years["registry"],
+                population=years["population"], grid=years["grid"],
+                postcodes=years["postcodes"])
 
 
-SOURCES = [
-    "Tilbudene: Institutt for samfunnsforskning (ISF), «Tilbud til pårørende av personer "
-    "med rusmiddelproblemer» (2007), skrevet av hånd inn i data/ og kontrollert linje for "
-    "linje.",
-    "Kommune- og fylkesgrenser, stedsnavn og vegnett (N1000): © Kartverket, CC BY 4.0.",
-    f"Folketall per kommune 1. januar {settings.DATA_YEARS['population']} og befolkning på "
-    f"rutenett {settings.DATA_YEARS['grid']}: © Statistisk "
-    "sentralbyrå (SSB), CC BY 4.0.",
-    "Postnummerkoordinater: Erik Bolstad, www.erikbolstad.no/postnummer/ (CC BY 3.0); "
-    "postnumre © Posten Norge AS.",
-    "Stedsnavn: GeoNames, www.geonames.org (CC BY 4.0).",
-    "Telefonlinjene: kildene står i data/national_lines.csv; de er oppgitt 2004–2013 og kan "
-    "ha endret seg.",
-]
+#: dict of str to int: the data years the catalogue's texts name.
+YEARS = {"population": settings.DATA_YEARS["population"], "grid": settings.DATA_YEARS["grid"]}
 
-METHOD = (
-    "Avstand i luftlinje er målt fra kommunesenteret på jordellipsoiden (WGS 84). Kjøretid "
-    "er et anslag med bil og bilferje på Kartverkets vegnett N1000, med antatte hastigheter "
-    "(E-veg {e:g}, riksveg {r:g}, fylkesveg {f:g}, kommunal veg {k:g} km/t) og {wait:g} "
-    "minutters venting per ferje; det finnes ikke fartsgrenser eller rutetider i N1000. "
-    f"«Bor mer enn …» regnes fra SSBs befolkning på 1 km-rutenett "
-    f"({settings.DATA_YEARS['grid']}) og skaleres til "
-    f"folketallet {settings.DATA_YEARS['population']}. Plassering sier hvor nøyaktig "
-    "møtestedet er kjent: postnummer, "
-    "stedsnavn, bare kommunen (punktet er kommunesenteret) eller bare regionen (grovt)."
-)
+#: list of str: the sources of every report (bokmål; the catalogue has nynorsk).
+SOURCES = lang.texts("report.sources", "nb", **YEARS)
 
 
-def _lines_text(lines: pd.DataFrame) -> list[list[str]]:
+def _lines_text(lines: pd.DataFrame, language: str = "nb") -> list[list[str]]:
     national = lines[lines["scope"] == "national"]
     rows = []
     for line in national.itertuples():
         hours = str(line.opening_hours).strip()
         year = str(line.year).strip()
-        note = " · ".join(x for x in (hours, f"oppgitt {year}" if year else "") if x)
+        note = " · ".join(x for x in (hours, lang.text("report.given", language, year=year)
+                                      if year else "") if x)
         rows.append([str(line.name), str(line.phone), note])
     return rows
 
@@ -816,36 +808,39 @@ def _lines_text(lines: pd.DataFrame) -> list[list[str]]:
 def _render_kommune(data: ReportData, facts: dict[str, Any], pdf: PdfPages) -> None:
     row = facts["row"]
     number = facts["number"]
+    language = facts.get("language", "nb")
+
+    def t(key: str, **values: Any) -> str:
+        return lang.text(f"report.{key}", language, **values)
+
+    official = lang.official_name(str(row.get("kommunenavn_offisielt", row["kommunenavn"])))
     name = str(row["kommunenavn"])
-    page = _Page(pdf, f"tilbudskart · Kommunerapport {number} {name} · registeret er fra "
-                      f"{settings.DATA_YEARS['registry']}")
-    page.text(page.left, page.y, "Hjelp for pårørende: hvor langt er det?", size=9,
-              color=_MUTED)
+    page = _Page(pdf, t("header", number=number, name=official,
+                        year=settings.DATA_YEARS["registry"]), language)
+    page.text(page.left, page.y, t("tagline"), size=9, color=_MUTED)
     page.y -= 0.2
-    page.text(page.left, page.y, f"{name}", size=22, weight="bold")
+    page.text(page.left, page.y, official, size=22, weight="bold")
     page.y -= 0.42
-    official = str(row.get("kommunenavn_offisielt", name))
-    names = f"{official} · " if official and official != name else ""
-    page.paragraph(f"{names}Kommunenummer {number} · {row['fylkesnavn']} · "
-                   f"{figure(row['folkemengde'])} innbyggere (1. januar "
-                   f"{settings.DATA_YEARS['population']})", size=10)
-    page.paragraph(_years(), size=8.5, colour=_MUTED, gap=0.1)
-    nearest = (f"Nærmeste selvhjelpsgruppe i luftlinje er {row['nearest_group']} i "
-               f"{row['nearest_group_kommune']}, {_km(row['nearest_group_km'])} fra "
-               f"{row['admin_centre']}. ")
+    page.paragraph(t("facts", names="", number=number,
+                     fylke=lang.official_name(row["fylkesnavn"]),
+                     people=figure(row["folkemengde"]),
+                     year=settings.DATA_YEARS["population"]), size=10)
+    page.paragraph(_years(language), size=8.5, colour=_MUTED, gap=0.1)
+    nearest = t("nearest", group=row["nearest_group"], kommune=row["nearest_group_kommune"],
+                km=_km(row["nearest_group_km"]), centre=row["admin_centre"])
     if np.isfinite(row["drive_min"]):
-        nearest += (f"Raskest med bil og ferje: {row['nearest_group_by_road']}, "
-                    f"{_drive(row['drive_min'])} ({_km(row['road_km'])} langs vegen)")
         summer = row.get("drive_min_summer", np.nan)
-        if np.isfinite(summer) and round(summer) < round(row["drive_min"]):
-            nearest += f", om sommeren: {_drive(summer)} (over fjellovergang stengt om vinteren)"
-        nearest += "."
+        nearest += t("fastest", group=row["nearest_group_by_road"],
+                     drive=_drive(row["drive_min"], language), km=_km(row["road_km"]),
+                     summer=t("summer", drive=_drive(summer, language))
+                     if np.isfinite(summer) and round(summer) < round(row["drive_min"]) else "")
     else:
-        nearest += "Vegnettet har ingen rute fra kommunesenteret til en gruppe."
+        nearest += t("no_route")
     groups = int(row["groups_in_kommune"])
-    count = "ingen" if groups == 0 else figure(groups)
-    nearest += (f" Kommunen har {count} selvhjelpsgruppe{'r' if groups != 1 else ''} "
-                f"i registeret fra {settings.DATA_YEARS['registry']}.")
+    year = settings.DATA_YEARS["registry"]
+    nearest += (t("groups_none", year=year) if groups == 0 else
+                t("groups_one", year=year) if groups == 1 else
+                t("groups_many", count=figure(groups), year=year))
     page.paragraph(nearest, size=9.5, gap=0.12)
 
     map_height = 4.4
@@ -855,71 +850,57 @@ def _render_kommune(data: ReportData, facts: dict[str, Any], pdf: PdfPages) -> N
     _kommune_map(page.fig, rect, data, facts)
     page.y -= map_height + 0.88
 
-    page.heading("Nærmeste tilbud per organisasjon, fra kommunesenteret", size=11)
-    page.table(["Organisasjon", "Nærmeste i luftlinje – der den møtes", "Luftlinje",
-                "Kjøretid bil og ferje", "Plassering"],
+    page.heading(t("per_organisation"), size=11)
+    page.table([t("col_organisation"), t("col_nearest"), t("col_line"), t("col_drive"),
+                t("col_placement")],
                organisation_rows(facts), [1.5, 2.4, 0.65, 1.4, 0.92],
                align=["left", "left", "right", "left", "left"], size=7.5)
 
     page.fig = page._new()
-    page.heading("Hvor mange bor langt fra en gruppe?")
-    page.paragraph("Innbyggere som bor lenger fra nærmeste selvhjelpsgruppe (alle "
-                   "organisasjoner) enn grensen. Plass blant landets "
-                   f"{settings.KOMMUNE_COUNT} kommuner: 1 er "
-                   "kommunen med flest innbyggere så langt unna.", size=8.5, colour=_MUTED)
+    page.heading(t("beyond_heading"))
+    page.paragraph(t("beyond_intro", count=settings.KOMMUNE_COUNT), size=8.5, colour=_MUTED)
     rows = []
     for b in facts["beyond"]:
-        place = rank_text(b["rank"], b["tied"], b["people"])
-        rows.append([f"Bor {b['label']}", figure(b["people"]), _share(b["share"]),
-                     place, figure(b["median"])])
-    page.table(["", "Innbyggere", "Andel", f"Plass av {settings.KOMMUNE_COUNT}",
-                "Median, landets kommuner"],
+        place = rank_text(b["rank"], b["tied"], b["people"], language)
+        rows.append([t("beyond_row", label=b["label"]), figure(b["people"]),
+                     _share(b["share"]), place, figure(b["median"])])
+    page.table(["", t("col_people"), t("col_share"),
+                t("col_rank", count=settings.KOMMUNE_COUNT), t("col_median")],
                rows, [2.6, 0.95, 0.7, 1.05, 1.55],
                align=["left", "right", "right", "right", "right"], size=8.5)
     not_routed = int(row["population_not_routed"])
     if not_routed:
-        page.paragraph(f"{figure(not_routed)} innbyggere bor der vegnettet (N1000) ikke har "
-                       "noen rute til en gruppe, for eksempel på øyer uten bilferje; de er "
-                       "ikke regnet med i tallene for kjøretid.", size=8.5)
+        page.paragraph(t("not_routed", people=figure(not_routed)), size=8.5)
 
-    page.heading("Beste sted for en ny gruppe som når kommunen")
+    page.heading(t("site_heading"))
     site = facts["site"]
     radius = figure(data.radius_km)
     if site is None:
-        page.paragraph(f"Alle innbyggerne i {name} bor innenfor {radius} km i luftlinje fra en "
-                       "selvhjelpsgruppe; en ny gruppe vil ikke nå noen som i dag er uten.",
-                       size=9)
+        page.paragraph(t("site_none", name=name, radius=radius), size=9)
     else:
-        where = ("i kommunen selv" if site["kommunenummer"] == number
-                 else f"i {site['kommunenavn']} ({site['fylkesnavn']})")
+        where = (t("site_here") if site["kommunenummer"] == number
+                 else t("site_there", kommune=site["kommunenavn"], fylke=site["fylkesnavn"]))
         page.paragraph(
-            f"En ny gruppe {where}, med møtested i {site['admin_centre']}, ville nå "
-            f"{figure(site['reach'])} mennesker som i dag bor mer enn {radius} km fra "
-            f"nærmeste gruppe, {figure(site['reach_here'])} av dem i {name} (av "
-            f"{figure(site['uncovered_here'])} der). Stedet er nr. {site['rank']} av "
-            f"{settings.KOMMUNE_COUNT} når "
-            "hver kommune vurderes som eneste nye sted.", size=9.5)
-        page.paragraph(
-            "Slik er stedet valgt: kandidatene er kommunesentrene (som på planleggingssiden). "
-            f"Blant stedene som ville nå minst halvparten av innbyggerne i {name} som i dag "
-            f"bor mer enn {radius} km unna, er valgt det som ville nå flest mennesker til "
-            f"sammen. Planleggingstallene er befolkningen på rutenett "
-            f"{settings.DATA_YEARS['grid']}, skalert til folketallet "
-            f"{settings.DATA_YEARS['population']} i hver kommune, som tallene over.",
-            size=8, colour=_MUTED)
+            t("site", where=where, centre=site["admin_centre"], reach=figure(site["reach"]),
+              radius=radius, here=figure(site["reach_here"]), name=name,
+              uncovered=figure(site["uncovered_here"]), rank=site["rank"],
+              count=settings.KOMMUNE_COUNT), size=9.5)
+        page.paragraph(t("site_method", name=name, radius=radius,
+                         grid=settings.DATA_YEARS["grid"],
+                         population=settings.DATA_YEARS["population"]),
+                       size=8, colour=_MUTED)
 
-    page.heading("Ring for råd – uansett hvor du bor")
-    page.table(["Telefonlinje", "Telefon", "Åpent / oppgitt"], _lines_text(data.lines),
-               [2.75, 1.75, 2.37], size=7.5)
-    page.paragraph("Numrene er fra kildene i data/national_lines.csv og kan ha endret seg. "
-                   "Ved akutt fare: ring 113.", size=8, colour=_MUTED)
+    page.heading(t("lines_heading"))
+    page.table([t("col_line_name"), t("col_phone"), t("col_open")],
+               _lines_text(data.lines, language), [2.75, 1.75, 2.37], size=7.5)
+    page.paragraph(t("lines_note"), size=8, colour=_MUTED)
 
-    page.heading("Slik er tallene regnet")
+    page.heading(t("method_heading"))
     speeds = settings.ROAD_SPEED_KMH
-    page.paragraph(METHOD.format(e=speeds["E"], r=speeds["R"], f=speeds["F"], k=speeds["K"],
-                                 wait=settings.FERRY_WAIT_MIN), size=7.5)
-    page.heading("Kilder og lisenser")
-    for source in [*SOURCES, *_list_dates_lines(data)]:
+    page.paragraph(t("method", e=speeds["E"], r=speeds["R"], f=speeds["F"], k=speeds["K"],
+                     wait=settings.FERRY_WAIT_MIN, **YEARS), size=7.5)
+    page.heading(t("sources_heading"))
+    for source in [*lang.texts("report.sources", language, **YEARS), *_list_dates_lines(data)]:
         page.paragraph(f"• {source}", size=7.5, gap=0.0)
     page.close()
 
@@ -940,8 +921,9 @@ def _pdf_bytes(draw: Any) -> bytes:
     return buffer.getvalue()
 
 
-def kommune_report(data: ReportData, number: str, ranks: pd.DataFrame | None = None) -> bytes:
-    """Return one kommune's report as PDF bytes (two A4 pages, Norwegian bokmål).
+def kommune_report(data: ReportData, number: str, ranks: pd.DataFrame | None = None,
+                   language: str | None = None) -> bytes:
+    """Return one kommune's report as PDF bytes (two A4 pages, in the kommune's målform).
 
     Parameters
     ----------
@@ -952,6 +934,8 @@ def kommune_report(data: ReportData, number: str, ranks: pd.DataFrame | None = N
     ranks : pandas.DataFrame, optional
         :func:`beyond_ranks` of ``data.kommuner`` (computed if omitted; pass it when
         rendering many reports).
+    language : str, optional
+        ``nb`` (bokmål) or ``nn`` (nynorsk); default: the kommune's own målform.
 
     Returns
     -------
@@ -964,7 +948,7 @@ def kommune_report(data: ReportData, number: str, ranks: pd.DataFrame | None = N
         If the kommune is unknown.
 
     """
-    facts = kommune_facts(data, number, ranks)
+    facts = kommune_facts(data, number, ranks, language)
     return _pdf_bytes(lambda pdf: _render_kommune(data, facts, pdf))
 
 

@@ -339,10 +339,33 @@ def _coverage_table(kommuner: pd.DataFrame, column: str, measure: Measure) -> pd
     layer["kommune"] = layer["kommunenavn"].map(escape)
     layer["fylke"] = layer["fylkesnavn"].map(escape)
     layer["tooltip"] = [_TOOLTIP_HTML.format(kommune=k, fylke=f, label=measure.figure_label,
-                                             value=escape(v))
-                        for k, f, v in zip(layer["kommune"], layer["fylke"], layer["avstand"],
-                                           strict=True)]
+                                             value=escape(v)) + group
+                        for k, f, v, group in zip(layer["kommune"], layer["fylke"],
+                                                  layer["avstand"],
+                                                  _nearest_group_lines(kommuner, column),
+                                                  strict=True)]
     return layer[["kommunenummer", "kommune", "fylke", "avstand", "colour", "tooltip"]]
+
+
+def _nearest_group_lines(kommuner: pd.DataFrame, column: str) -> list[str]:
+    """Per kommune, the tooltip's line naming the group its figure is to (HTML-escaped).
+
+    Only for the table's own nearest-group columns (``nearest_group_km``: the nearest in
+    a line; ``drive_min``: the fastest by road): for an organisation, pass its own table
+    (:func:`tilbudskart.pipeline.organisation_table`), whose nearest group is its own.
+    """
+    if column == settings.km_column() and "nearest_group" in kommuner.columns:
+        organisations = kommuner.get("nearest_group_organisation",
+                                     pd.Series("", index=kommuner.index))
+        return [f"<br>Nærmeste gruppe: {escape(str(name))}"
+                + (f" ({escape(settings.ORGANISATIONS.get(org, str(org)))})" if org else "")
+                if isinstance(name, str) and name else ""
+                for name, org in zip(kommuner["nearest_group"], organisations.fillna(""),
+                                     strict=True)]
+    if column == settings.minutes_column() and "nearest_group_by_road" in kommuner.columns:
+        return [f"<br>Raskest å nå: {escape(name)}" if isinstance(name, str) and name else ""
+                for name in kommuner["nearest_group_by_road"]]
+    return [""] * len(kommuner)
 
 
 def coverage_geojson(polygons: gpd.GeoDataFrame, kommuner: pd.DataFrame,

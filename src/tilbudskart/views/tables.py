@@ -6,13 +6,15 @@ Norwegian way (``177 687``, ``12,3``), one format everywhere.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from datetime import date
 from typing import Any
 
 import pandas as pd
 from pandas.io.formats.style import Styler
 
 from tilbudskart import settings
+from tilbudskart.views.language import official_name
 from tilbudskart.views.measures import MEASURES, Measure
 from tilbudskart.views.text import escape_markdown, figure, own_links
 
@@ -98,7 +100,7 @@ def plan_table(sites: pd.DataFrame) -> pd.DataFrame:
     """Return planned sites (``Plan.sites``) as a Norwegian table, in plan order."""
     return pd.DataFrame({
         "Nr.": range(1, len(sites) + 1),
-        "Kommune": sites["kommunenavn"], "Fylke": sites["fylkesnavn"],
+        "Kommune": sites["kommunenavn"], "Fylke": sites["fylkesnavn"].map(official_name),
         "Valgt av deg": sites["fixed"],
         "Når alene": sites["reach"], "Legger til": sites["added"],
         "Til sammen": sites["cumulative"],
@@ -185,6 +187,10 @@ def result_table(found: pd.DataFrame) -> pd.DataFrame:
 PRECISION_KNOWN_FROM = {"postcode": "postnummer", "place": "stedsnavn",
                         "kommune": "bare kommunen", "region": "bare regionen"}
 
+#: Decimals shown in the planner table's columns (the others: none).
+PLANNER_DIGITS = {"Km til nærmeste gruppe": 1, "Befolkningsvektet km": 1,
+                  "Km til institusjon": 1}
+
 
 def planner_table(kommuner: pd.DataFrame, organisation: str | None = None,
                   measure: Measure = MEASURES["km"]) -> pd.DataFrame:
@@ -193,7 +199,9 @@ def planner_table(kommuner: pd.DataFrame, organisation: str | None = None,
     Parameters
     ----------
     kommuner : pandas.DataFrame
-        The kommune table.
+        The kommune table of ``organisation``
+        (:func:`tilbudskart.pipeline.organisation_table`): every group column (nearest
+        group, groups in the kommune, people beyond …) then describes its groups.
     organisation : str, optional
         One organisation id: which groups the km and minute columns are to; ``None`` for
         the nearest group of any self-help organisation.
@@ -210,12 +218,18 @@ def planner_table(kommuner: pd.DataFrame, organisation: str | None = None,
     km, minutes = MEASURES["km"].column(organisation), MEASURES["min"].column(organisation)
     table = pd.DataFrame({
         "Kommunenr.": kommuner["kommunenummer"],
-        "Kommune": kommuner["kommunenavn"],
-        "Fylke": kommuner["fylkesnavn"],
+        # Parallel Sámi, Kven and Norwegian names as officially written (with an en dash).
+        "Kommune": kommuner.get("kommunenavn_offisielt", kommuner["kommunenavn"]).map(
+            official_name),
+        "Fylke": kommuner["fylkesnavn"].map(official_name),
         "Innbyggere": kommuner["folkemengde"],
         "Km til nærmeste gruppe": kommuner[km].round(1),
         "Kjøretid (min)": kommuner[minutes].round(0),
         "Nærmeste gruppe": kommuner["nearest_group"],
+        "Gruppens organisasjon": kommuner["nearest_group_organisation"].map(
+            settings.ORGANISATIONS).fillna(""),
+        "Gruppens kommune": kommuner["nearest_group_kommune"],
+        "Raskest å nå med bil": kommuner["nearest_group_by_road"],
         "Grupper i kommunen": kommuner["groups_in_kommune"],
         "Befolkningsvektet km": kommuner["population_weighted_km"].round(1),
         **{f"Bor > {threshold} km unna": kommuner[settings.beyond_km_column(threshold)]
@@ -230,3 +244,52 @@ def planner_table(kommuner: pd.DataFrame, organisation: str | None = None,
     key = "Km til nærmeste gruppe" if measure.key == "km" else "Kjøretid (min)"
     return table.sort_values([key, "Kommunenr."], ascending=[False, True],
                              ignore_index=True)
+
+
+def table_about(organisation: str | None, measure: Measure, rows: int,
+                fylker: Sequence[str] = (), attributions: Sequence[str] = (),
+                made: date | None = None) -> pd.DataFrame:
+    """Return what a downloaded kommune table is: whose groups, data years and sources.
+
+    The second sheet of the .xlsx and the ``om_tabellen`` layer of the GeoPackage.
+
+    Parameters
+    ----------
+    organisation : str, optional
+        Whose groups every group column describes (``None``: any self-help group).
+    measure : Measure
+        What the rows are sorted by.
+    rows : int
+        How many kommuner the table has.
+    fylker : sequence of str
+        The fylker it was filtered to (empty: all).
+    attributions : sequence of str
+        What the data's licences ask to be credited
+        (:func:`tilbudskart.datasources.attributions`).
+    made : datetime.date, optional
+        The day it was made (default today).
+
+    """
+    years = settings.DATA_YEARS
+    whose = ("alle selvhjelpsgrupper for pårørende" if organisation is None
+             else f"gruppene til {settings.ORGANISATIONS[organisation]}")
+    entries = [
+        ("Tabell", "Avstand og kjøretid til nærmeste selvhjelpsgruppe for pårørende, "
+                   "per kommune"),
+        ("Gjelder", f"Alle kolonner om grupper gjelder {whose}."),
+        ("Sortert etter", f"{measure.label}, lengst unna først"),
+        ("Fylker", ", ".join(fylker) if fylker else "Alle"),
+        ("Kommuner", f"{rows} (kommuneinndelingen {years['boundaries']})"),
+        ("Grupper", f"Registeret fra ISF-rapporten {years['registry']} og listene "
+                    "organisasjonene har levert"),
+        ("Innbyggere", f"SSB, folkemengde 1. januar {years['population']}"),
+        ("Bosatte i rutenett", f"SSB, befolkning på 1 km-rutenett {years['grid']}"),
+        ("Avstand", "I luftlinje fra kommunesenteret"),
+        ("Kjøretid", "Anslått kjøretid med bil og bilferje på vegnettet N1000, "
+                     "fra kommunesenteret"),
+        ("Bor > … unna", "Innbyggere som bor lenger unna enn grensen, ut fra rutenettet"),
+        ("Laget", (made or date.today()).isoformat()),
+        ("Laget med", "tilbudskart"),
+        *(("Kilde", line) for line in attributions),
+    ]
+    return pd.DataFrame(entries, columns=["Felt", "Verdi"])
