@@ -443,8 +443,8 @@ def answer_first(data: pipeline.AppData, nearest: pd.DataFrame) -> None:
 
     What is shown is made once per place (:func:`tilbudskart.answers.derived`).
     """
-    first, more, table, ages = answers.derived(nearest, "answer_first",
-                                               lambda: _answer_first(nearest))
+    first, more, table, ages = answers.derived(
+        nearest, "answer_first", lambda: _answer_first(nearest, published_dates(data)))
     with st.container(key="tk-phone"):
         st.html(first)
         call_for_advice(data.lines)
@@ -459,11 +459,19 @@ def answer_first(data: pipeline.AppData, nearest: pd.DataFrame) -> None:
         call_for_advice(data.lines)
 
 
-def _answer_first(nearest: pd.DataFrame) -> tuple[str, str, pd.DataFrame, str]:
-    return (cards.cards(nearest.head(1), "Nærmeste gruppe"),
-            cards.cards(nearest.iloc[1:], "Flere grupper i nærheten"),
+def _answer_first(nearest: pd.DataFrame, published: dict[str, Any],
+                  ) -> tuple[str, str, pd.DataFrame, str]:
+    return (cards.cards(nearest.head(1), "Nærmeste gruppe", published),
+            cards.cards(nearest.iloc[1:], "Flere grupper i nærheten", published),
             tables.as_text(tables.result_table(nearest), {"Avstand (km)": 1}),
-            "  \n".join(escape_markdown(line) for line in cards.organisation_ages(nearest)))
+            "  \n".join(escape_markdown(line)
+                         for line in cards.organisation_ages(nearest, published)))
+
+
+def published_dates(data: pipeline.AppData) -> dict[str, Any]:
+    """Each organisation's date of its published list in force (none: the 2007 report)."""
+    return {o: d.published_at.date() for o, d in published.registry_dates(data).items()
+            if d.published_at is not None}
 
 
 def page_find(data: pipeline.AppData) -> None:
