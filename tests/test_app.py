@@ -30,7 +30,8 @@ def run(query_params: dict[str, str] | None = None) -> AppTest:
 def shown_table(at: AppTest, number: int = 0) -> pd.DataFrame:
     """A result table as a person reads it: Markdown escapes removed, numbers as numbers
     (the app sends ``st.table`` text: "10,4", "1 234", "–")."""
-    table = at.table[number].value.map(lambda v: re.sub(r"\\([!-/:-@\[-`{-~])", r"\1", v))
+    table = at.table[number].value.map(
+        lambda v: re.sub(r"\\([!-/:-@\[-`{-~])", r"\1", v).replace("\u2060", ""))
     for column in ("Avstand (km)", "Kjøretid (ca. min)"):
         if column in table.columns:
             table[column] = pd.to_numeric(
@@ -42,7 +43,7 @@ def shown_table(at: AppTest, number: int = 0) -> pd.DataFrame:
 def text_of(at: AppTest) -> str:
     """The page's Markdown and captions as a person reads them (escapes removed)."""
     source = "\n".join(m.value for m in at.markdown) + "\n".join(c.value for c in at.caption)
-    return re.sub(r"\\([!-/:-@\[-`{-~])", r"\1", source)
+    return re.sub(r"\\([!-/:-@\[-`{-~])", r"\1", source).replace("\u2060", "")
 
 
 @pytest.mark.parametrize(("query", "kommune"), [("3840", "4022"), ("Alta", "5601"),
