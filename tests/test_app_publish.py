@@ -5,8 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import streamlit as st
 
 from test_app import run, text_of
+from tilbudskart import pipeline
 from tilbudskart.store import open_store
 
 LISTING = ("Navn;Organisasjon;Sted\nDovre pårørende;LMS;Dovre\nAlta LMS;LMS;Alta\n"
@@ -15,8 +17,14 @@ LISTING = ("Navn;Organisasjon;Sted\nDovre pårørende;LMS;Dovre\nAlta LMS;LMS;Al
 
 @pytest.fixture
 def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """A store of this test only; the app's live data is made afresh from it and dropped
+    afterwards (the process's other tests see the run's empty store again)."""
     monkeypatch.setenv("TILBUDSKART_STATE_DIR", str(tmp_path / "state"))
-    return open_store()
+    monkeypatch.setattr(pipeline, "_LIVE", {})
+    monkeypatch.setattr(pipeline, "_STORE", [None, None])
+    st.cache_resource.clear()
+    yield open_store()
+    st.cache_resource.clear()
 
 
 def uploaded(listing: bytes):
