@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import getpass
 import hashlib
-import os
 import re
 import sys
 import time
@@ -30,7 +29,7 @@ __all__ = ["add_commands", "disappearing", "in_force", "publishable", "read_list
            "refusal_nb", "resolve_list", "version_list"]
 
 #: Environment variable that may hold a steward key (else the key is asked for).
-STEWARD_KEY_ENV = "TILBUDSKART_STEWARD_KEY"
+STEWARD_KEY_ENV = settings.STEWARD_KEY_ENV
 
 #: Seconds a wrong key holds the command line up (on top of the store's 5 a minute).
 WRONG_KEY_PAUSE = 2.0
@@ -38,9 +37,15 @@ WRONG_KEY_PAUSE = 2.0
 
 def read_list(data: bytes, file: str, organisation: str,
               gazetteer: geocode.Gazetteer | None = None) -> importers.ImportResult:
-    """Read and check a list as the upload page does (postcodes against the register)."""
+    """Read and check a list as the upload page does (postcodes against the register).
+
+    Parsed in a limited worker process (:func:`tilbudskart.sandbox.import_isolated`): a
+    hostile file is a refused list, never a dead server or command.
+    """
+    from tilbudskart import sandbox
+
     known = gazetteer.postcodes.index if gazetteer is not None else None
-    return importers.import_bytes(data, file, organisation, known)
+    return sandbox.import_isolated(data, file, organisation, known)
 
 
 def in_force(store: Store, organisation: str) -> tuple[int, pd.DataFrame]:
@@ -138,7 +143,7 @@ def _store() -> Store:
 
 
 def _key() -> str | None:
-    key = os.environ.get(STEWARD_KEY_ENV, "").strip()
+    key = settings.steward_key_setting()
     if key:
         return key
     if not sys.stdin.isatty():

@@ -33,7 +33,7 @@ from typing import Any
 
 import pandas as pd
 
-from tilbudskart import importers
+from tilbudskart import importers, settings
 
 #: Address space of a worker (bytes). Python with pandas takes ~360 MB of it before
 #: reading; the rest is for one list of at most ``importers.MAX_BYTES`` (a 20 000-row
@@ -104,7 +104,7 @@ WORKER_COMMAND = (sys.executable, "-m", "tilbudskart.sandbox")
 
 def _run_worker(message: bytes, file: str,
                 command: tuple[str, ...] = WORKER_COMMAND) -> dict[str, Any]:
-    env = {**os.environ, **_WORKER_ENV}
+    env = {**settings.environment(), **_WORKER_ENV}
     try:
         done = subprocess.run(list(command), input=message,
                               capture_output=True, timeout=WALL_SECONDS, env=env, check=False)

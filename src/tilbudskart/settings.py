@@ -49,6 +49,19 @@ IMPORTS_ENV = "TILBUDSKART_IMPORTS"
 #: ``off``; read by :func:`planning_warm`.
 PLANNING_WARM_ENV = "TILBUDSKART_PLANNING_WARM"
 
+#: str: environment variable naming the registry store's state folder (SQLite database);
+#: default the user's data folder (platformdirs); read by :func:`state_dir_setting`.
+STATE_DIR_ENV = "TILBUDSKART_STATE_DIR"
+
+#: str: environment variable with the registry store's database URL (PostgreSQL where
+#: several hosts serve); unset: SQLite in the state folder; read by
+#: :func:`database_url_setting`.
+DATABASE_URL_ENV = "TILBUDSKART_DATABASE_URL"
+
+#: str: environment variable holding a steward key for ``tilbudskart publish``/``rollback``
+#: (never a command-line argument); read by :func:`steward_key_setting`.
+STEWARD_KEY_ENV = "TILBUDSKART_STEWARD_KEY"
+
 #: Every environment variable the project reads is read here, by these functions (at
 #: call time, not at import): tests and servers set them before asking.
 
@@ -66,6 +79,26 @@ def build_cache_setting() -> str | None:
 def imports() -> tuple[Path, ...]:
     """Return the extra service lists named by ``$TILBUDSKART_IMPORTS`` (may be none)."""
     return tuple(Path(p) for p in os.environ.get(IMPORTS_ENV, "").split(os.pathsep) if p)
+
+
+def state_dir_setting() -> str | None:
+    """Return ``$TILBUDSKART_STATE_DIR`` (None if unset or empty)."""
+    return os.environ.get(STATE_DIR_ENV) or None
+
+
+def database_url_setting() -> str:
+    """Return ``$TILBUDSKART_DATABASE_URL`` stripped ("" if unset)."""
+    return os.environ.get(DATABASE_URL_ENV, "").strip()
+
+
+def steward_key_setting() -> str:
+    """Return ``$TILBUDSKART_STEWARD_KEY`` stripped ("" if unset)."""
+    return os.environ.get(STEWARD_KEY_ENV, "").strip()
+
+
+def environment() -> dict[str, str]:
+    """Return a copy of this process's environment (for the worker processes it starts)."""
+    return dict(os.environ)
 
 
 def planning_warm() -> str:

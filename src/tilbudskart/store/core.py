@@ -13,7 +13,6 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import math
-import os
 import sqlite3
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -31,9 +30,9 @@ from tilbudskart.store.schema import stewards, version_rows, versions
 logger = logging.getLogger(__name__)
 
 #: Environment variable: the state folder (the SQLite store lives in it).
-STATE_DIR_ENV = "TILBUDSKART_STATE_DIR"
+STATE_DIR_ENV = settings.STATE_DIR_ENV
 #: Environment variable: a database URL (``postgresql://user@host:port/db``); SQLite if unset.
-DATABASE_URL_ENV = "TILBUDSKART_DATABASE_URL"
+DATABASE_URL_ENV = settings.DATABASE_URL_ENV
 #: File name of the SQLite store in the state folder.
 SQLITE_NAME = "registry.sqlite3"
 #: The newest Alembic revision this code knows.
@@ -57,7 +56,7 @@ class RefusedError(Exception):
 
 def state_dir() -> Path:
     """Return the state folder: ``$TILBUDSKART_STATE_DIR``, else the user's data folder."""
-    configured = os.environ.get(STATE_DIR_ENV)
+    configured = settings.state_dir_setting()
     if configured:
         return Path(configured)
     import platformdirs
@@ -67,7 +66,7 @@ def state_dir() -> Path:
 
 def database_url() -> str:
     """Return the store's URL: ``$TILBUDSKART_DATABASE_URL`` (psycopg 3), else SQLite."""
-    url = os.environ.get(DATABASE_URL_ENV, "").strip()
+    url = settings.database_url_setting()
     if url:
         for prefix in ("postgresql://", "postgres://"):
             if url.startswith(prefix):
