@@ -521,6 +521,12 @@ class RoadNetwork:
             lines, shapely.line_locate_point(lines, points[long]))
         legs = shapely.linestrings(np.stack([shapely.get_coordinates(points[long]),
                                              shapely.get_coordinates(on_road)], axis=1))
+        # Most long legs run inland (a farm far from N1000's main roads): a leg within one
+        # polygon is on land (a prepared predicate, quick); only the others are measured.
+        inland = np.zeros(len(legs), dtype=bool)
+        inland[self._land_tree.query(legs, predicate="within")[0]] = True
+        check = np.flatnonzero(~inland)
+        legs = legs[check]
         leg_idx, land_idx = self._land_tree.query(legs, predicate="intersects")
         pieces = shapely.intersection(legs[leg_idx], self.land[land_idx])
         on_land = np.zeros(len(legs))
@@ -534,7 +540,7 @@ class RoadNetwork:
             owner = leg_idx[which]
             np.minimum.at(first_land, owner, shapely.line_locate_point(
                 legs[owner], shapely.points(coords)))
-        at_sea[long] = length - first_land - on_land > tolerance
+        at_sea[long[check]] = length - first_land - on_land > tolerance
         return at_sea
 
     def nearest_node(self, x: Iterable[float], y: Iterable[float]) -> np.ndarray:
