@@ -657,7 +657,8 @@ def page_coverage(data: pipeline.AppData) -> None:
     unknown = init_state("kommune", numbers, "4022")
     if unknown is not None:
         st.warning(f"Fant ingen kommune med nummer «{escape_markdown(geocode.shorten(unknown))}» "
-                   f"blant de {len(numbers)} kommunene i 2024; viser "
+                   f"blant de {len(numbers)} kommunene i "
+                   f"{settings.DATA_YEARS['boundaries']}; viser "
                    f"{escape_markdown(names[st.session_state.kommune])} i stedet.")
     if st.session_state.get("clicked_kommune") in names:  # a click on the map, last run
         st.session_state.kommune = st.session_state.pop("clicked_kommune")

@@ -3,8 +3,9 @@
 A relative types "Kautokiino", "Tromso" or "Aalesund"; the gazetteer
 (:class:`tilbudskart.geocode.Gazetteer`) matches names exactly and finds nothing. This
 module offers up to three names it does know: every place in the gazetteer (and its other
-names), every 2024 kommune name in each official language (bokmål/nynorsk and Sámi or
-Kven forms) and every postal place. Names are compared by rapidfuzz on a folded key
+names), every kommune name of the current boundaries in each official language
+(bokmål/nynorsk and Sámi or Kven forms) and every postal place. Names are compared by
+rapidfuzz on a folded key
 (:func:`fold`): case, diacritics and the Norwegian letters written in ASCII (æ as "ae",
 ø as "o"/"oe", å as "a"/"aa") do not count against a name.
 
