@@ -14,7 +14,8 @@ def test_an_answer_is_computed_once_per_place_and_is_the_same(monkeypatch):
     calls = []
     real = pipeline.answer_search
     monkeypatch.setattr(pipeline, "answer_search",
-                        lambda d, lat, lon: calls.append((lat, lon)) or real(d, lat, lon))
+                        lambda d, lat, lon, **kw: calls.append((lat, lon))
+                        or real(d, lat, lon, **kw))
     first = answers.answer(data, 59.4, 8.6)
     again = answers.answer(data, 59.4, 8.6)
     other = answers.answer(data, 69.97, 23.27)
