@@ -517,13 +517,15 @@ def page_find(data: pipeline.AppData) -> None:
                     else "avstand i luftlinje og anslått kjøretid "
                          f"({'sommer' if answer.season == 'summer' else 'vinter'})")
         st.markdown(f"Viser {measured} fra **{escape_markdown(match.label)}**.")
-        if answer.no_road and len(answer.nearest):
-            st.warning("Ingen bilveg; båt eller hurtigbåt. Nærmeste gruppe er "
-                       f"{kilometres(answer.nearest['distance_km'].iloc[0])} i luftlinje. "
-                       "Telefonlinjene på denne siden kan du ringe uansett hvor du bor.")
-        # On a phone the notes (Svalbard, a street not used …) follow the nearest group.
+        # On a phone the notes (no road, Svalbard, a street not used …) follow the nearest
+        # group.
         with st.container(key="tk-found"):
             with st.container(key="tk-notes"):
+                if answer.no_road and len(answer.nearest):
+                    st.warning("Ingen bilveg; båt eller hurtigbåt. Nærmeste gruppe er "
+                               f"{kilometres(answer.nearest['distance_km'].iloc[0])} i "
+                               "luftlinje. Telefonlinjene på denne siden kan du ringe "
+                               "uansett hvor du bor.")
                 for note in access.search_notes(resolution, match, answer.nearest):
                     st.info(escape_markdown(note))
             st.subheader("Nærmeste selvhjelpsgrupper", anchor=False)
@@ -1216,13 +1218,11 @@ def store_notice() -> str | None:
 
 @warmup.foreground()  # background warm-ups hold back while a page is drawn
 def main() -> None:
-    head, choice = st.columns([5, 1])
     # The app's own texts in bokmål or nynorsk: kept in this session, never in the URL.
-    # (A kommune's panel and report are in the kommune's own målform.)
-    written = choice.radio(language.text("app.language"), list(language.LANGUAGES),
-                           format_func=language.LANGUAGES.get, key="malform",
-                           horizontal=True)
-    head.title("tilbudskart", anchor=False)
+    # (A kommune's panel and report are in the kommune's own målform.) The chooser is at
+    # the foot of the page, so that on a phone the answer comes first.
+    written = str(st.session_state.get("malform", "nb"))
+    st.title("tilbudskart", anchor=False)
     st.markdown(language.text("app.tagline", written))
     init_state("side", list(PAGES), "finn")
     st.radio(language.text("app.choose_view", written), list(PAGES),
@@ -1251,6 +1251,8 @@ def main() -> None:
             "last": page_upload}[side]
     guarded(lambda: page(current_data()), f"page {side!r}")
     footer()
+    st.radio(language.text("app.language", written), list(language.LANGUAGES),
+             format_func=language.LANGUAGES.get, key="malform", horizontal=True)
     warm_up_later()
 
 
