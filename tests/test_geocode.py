@@ -3,6 +3,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
+import geopandas as gpd
 import hypothesis as settings_
 import pandas as pd
 import pytest
@@ -77,8 +78,8 @@ def test_every_alias_row_resolves_inside_its_kommune(gazetteer):
         assert match is not None and match.kommunenummer == row.kommunenummer, row.alias
         assert row.precision in settings.PRECISIONS
         point = pd.Series([match.lon, match.lat])
-        metric = geocode.gpd.GeoSeries(geocode.gpd.points_from_xy([point[0]], [point[1]]),
-                                       crs=settings.CRS_WGS84).to_crs(settings.CRS_METRIC)
+        metric = gpd.GeoSeries(gpd.points_from_xy([point[0]], [point[1]]),
+                             crs=settings.CRS_WGS84).to_crs(settings.CRS_METRIC)
         assert polygons.loc[row.kommunenummer].distance(metric.iloc[0]) < 5000, row.alias
 
 

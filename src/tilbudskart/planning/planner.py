@@ -221,8 +221,9 @@ class Planner:
                     frame.drop(columns=["geometry"], errors="ignore"), index=False)
                     .to_numpy().tobytes())
         here = Path(__file__).resolve().parent
-        for path in (*sorted(here.glob("*.py")), *(here.parent / module for module in (
-                "network.py", "access.py", "measures.py", "settings.py"))):
+        for path in (*sorted(here.glob("*.py")), *sorted((here.parent / "network").glob("*.py")),
+                     *(here.parent / module for module in (
+                         "access.py", "measures.py", "settings.py"))):
             digest.update(path.read_bytes())
         self._fingerprint = digest.hexdigest()
         return self._fingerprint

