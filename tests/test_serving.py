@@ -534,14 +534,14 @@ def test_an_unhealthy_server_answers_503_with_its_reason(monkeypatch):
 
 
 def test_a_failed_warm_up_makes_the_server_unhealthy(monkeypatch):
-    from tilbudskart import datasources, pipeline
+    from tilbudskart import appdata, datasources
 
     def broken(*args, **kwargs):
         raise datasources.DataError("vegnett_n1000.geojson: checksum differs from geo/manifest")
 
     monkeypatch.setattr(serving, "_PROBLEMS", {})
     monkeypatch.setattr(serving, "WARM_MODULES", ())
-    monkeypatch.setattr(pipeline, "load_app_data", broken)
+    monkeypatch.setattr(appdata, "load_app_data", broken)
     monkeypatch.setattr(serving.gc, "freeze", lambda: None)
     serving.warm_up()
     assert serving.health_problems() == [
