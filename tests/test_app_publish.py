@@ -8,7 +8,7 @@ import pytest
 import streamlit as st
 
 from test_app import run, text_of
-from tilbudskart import pipeline
+from tilbudskart import appdata
 from tilbudskart.store import open_store
 
 LISTING = ("Navn;Organisasjon;Sted\nDovre pårørende;LMS;Dovre\nAlta LMS;LMS;Alta\n"
@@ -20,8 +20,8 @@ def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     """A store of this test only; the app's live data is made afresh from it and dropped
     afterwards (the process's other tests see the run's empty store again)."""
     monkeypatch.setenv("TILBUDSKART_STATE_DIR", str(tmp_path / "state"))
-    monkeypatch.setattr(pipeline, "_LIVE", {})
-    monkeypatch.setattr(pipeline, "_STORE", [None, None])
+    monkeypatch.setattr(appdata, "_LIVE", {})
+    monkeypatch.setattr(appdata, "_STORE", [None, None])
     st.cache_resource.clear()
     yield open_store()
     st.cache_resource.clear()

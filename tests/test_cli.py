@@ -13,7 +13,7 @@ import pyogrio
 import pytest
 
 import tilbudskart
-from tilbudskart import cli, outputs, pipeline, settings
+from tilbudskart import cli, cli_commands, outputs, pipeline, settings
 
 
 @pytest.fixture(scope="module")
@@ -226,7 +226,8 @@ def test_bad_arguments_exit_2_with_a_message_before_any_work(argv, message, caps
     def forbidden(*args, **kwargs):
         raise AssertionError("computed before the arguments were checked")
 
-    monkeypatch.setattr(cli, "build_dataset", forbidden)
+    monkeypatch.setattr(cli, "build_dataset", forbidden)  # nearest --import
+    monkeypatch.setattr(cli_commands, "build_dataset", forbidden)  # build
     monkeypatch.setattr(cli.geocode.Gazetteer, "from_data", forbidden)
     assert cli.main(argv) == 2
     err = capsys.readouterr().err

@@ -8,7 +8,7 @@ from collections import namedtuple
 
 import pytest
 
-from tilbudskart import cli
+from tilbudskart import cli, cli_commands
 
 
 class DataSourceError(RuntimeError):
@@ -24,8 +24,8 @@ def test_a_full_disk_is_said_in_words(error, tmp_path, monkeypatch, capsys):
     def fail(*args, **kwargs):
         raise error
 
-    monkeypatch.setattr(cli, "build_dataset", lambda *a, **k: object())
-    monkeypatch.setattr(cli, "write_outputs", fail)
+    monkeypatch.setattr(cli_commands, "build_dataset", lambda *a, **k: object())
+    monkeypatch.setattr(cli_commands, "write_outputs", fail)
     usage = namedtuple("usage", "total used free")
     monkeypatch.setattr(shutil, "disk_usage", lambda path: usage(10**9, 10**9, 0))
     assert cli.main(["build", "--out", str(tmp_path / "out")]) == 1
@@ -38,7 +38,7 @@ def test_an_error_with_space_left_is_not_called_a_full_disk(tmp_path, monkeypatc
     def fail(*args, **kwargs):
         raise DataSourceError("Failed to commit transaction")
 
-    monkeypatch.setattr(cli, "build_dataset", lambda *a, **k: object())
-    monkeypatch.setattr(cli, "write_outputs", fail)
+    monkeypatch.setattr(cli_commands, "build_dataset", lambda *a, **k: object())
+    monkeypatch.setattr(cli_commands, "write_outputs", fail)
     assert cli.main(["build", "--out", str(tmp_path / "out")]) == 1
     assert "disk is full" not in capsys.readouterr().err

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from tilbudskart import pipeline, settings
+from tilbudskart import appdata, pipeline, settings
 
 
 @pytest.fixture(scope="module")
@@ -95,13 +95,13 @@ def test_app_data_is_cached_on_disk_and_keyed_by_the_inputs(tmp_path, monkeypatc
     cached = list(tmp_path.glob("appdata-*.pickle"))
     assert len(cached) == 1
     # A new process (nothing loaded yet) reads the cache instead of building.
-    monkeypatch.setattr(pipeline, "_LOADED", {})
-    monkeypatch.setattr(pipeline, "build_app_data", lambda imports=(): pytest.fail("built"))
+    monkeypatch.setattr(appdata, "_LOADED", {})
+    monkeypatch.setattr(appdata, "build_app_data", lambda imports=(): pytest.fail("built"))
     second = pipeline.load_app_data(folder=tmp_path)
     pd.testing.assert_frame_equal(first.kommuner, second.kommuner)
     # In the same process (the server's warm-up, then the app) it is not read again.
     with monkeypatch.context() as patch:
-        patch.setattr(pipeline, "_read_cached", lambda path: pytest.fail("read again"))
+        patch.setattr(appdata, "_read_cached", lambda path: pytest.fail("read again"))
         assert pipeline.load_app_data(folder=tmp_path) is second
     # An imported list changes the key: the cache is not used for it.
     mine = tmp_path / "mine.csv"

@@ -10,7 +10,17 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from tilbudskart import cli, feed, importers, pipeline, published, registry, settings
+from tilbudskart import (
+    appdata,
+    cli,
+    dataset,
+    feed,
+    importers,
+    pipeline,
+    published,
+    registry,
+    settings,
+)
 from tilbudskart.store import open_store
 
 LIST = ("navn;sted;organisasjon;postnummer;lenke\n"
@@ -258,10 +268,10 @@ def test_hostile_lists_stay_text_or_are_refused(state: Path, tmp_path: Path,
 def test_an_unreachable_store_at_start_serves_the_last_built_data(
         state: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     folder = tmp_path / "cache"
-    monkeypatch.setattr(pipeline, "_LOADED", {})
+    monkeypatch.setattr(appdata, "_LOADED", {})
     built = pipeline.load_app_data(folder=folder)
     assert built.store_notice is None and built.registry_head == 0
-    monkeypatch.setattr(pipeline, "_LOADED", {})
+    monkeypatch.setattr(appdata, "_LOADED", {})
     monkeypatch.setenv("TILBUDSKART_DATABASE_URL", "postgresql://x:secret@127.0.0.1:9/none")
     served = pipeline.load_app_data(folder=folder)
     assert served.store_notice is not None and "cannot be reached" in served.store_notice
@@ -287,7 +297,7 @@ def test_an_upload_replaces_the_published_list_in_force() -> None:
     published_row = data.services[data.services["organisation"] == "al_anon"].iloc[:1].assign(
         id="imp-alanon-1", name="Al-Anon publisert")
     shown = dataclasses.replace(
-        data, services=pipeline._concat_services(
+        data, services=dataset._concat_services(
             data.services[data.services["organisation"] != "al_anon"], published_row),
         list_dates={**data.list_dates, "al_anon": published.ListDate("al_anon", 1, when)})
     listing = "navn;sted;organisasjon\nAl-Anon Vardø;Vardø;Al-Anon\n".encode()

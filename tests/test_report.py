@@ -187,7 +187,7 @@ def test_find_kommune(kommuner: pd.DataFrame, gazetteer) -> None:
 def test_cli_report_and_map(data: report.ReportData, tmp_path: Path,
                             monkeypatch: pytest.MonkeyPatch,
                             capsys: pytest.CaptureFixture[str]) -> None:
-    monkeypatch.setattr(cli, "_report_data", lambda: data)
+    monkeypatch.setattr("tilbudskart.cli_commands._report_data", lambda: data)
     out = tmp_path / "seljord.pdf"
     assert cli.main(["report", "Seljord", "--out", str(out)]) == 0
     assert out.read_bytes() == report.kommune_report(data, "4022")

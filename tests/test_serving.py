@@ -29,7 +29,7 @@ import pytest
 from websockets.exceptions import InvalidStatus
 
 from conftest import free_port, start_streamlit
-from tilbudskart import serving, settings
+from tilbudskart import frontend, serving, settings, warm_gate
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SEARCH_LABEL = "Adresse, postnummer, sted eller kommune"
@@ -225,7 +225,7 @@ def _through_gate(path: str, kind: str = "http", hold: float = 0.2,
     async def go() -> float:
         began = asyncio.get_running_loop().time()
         if warm_after is not None:
-            asyncio.get_running_loop().call_later(warm_after, serving._WARM.set)
+            asyncio.get_running_loop().call_later(warm_after, warm_gate._WARM.set)
         await serving.WarmGate(app, hold=hold)({"type": kind, "path": path, "headers": []},
                                                lambda: None, send)
         return asyncio.get_running_loop().time() - began
@@ -236,17 +236,17 @@ def _through_gate(path: str, kind: str = "http", hold: float = 0.2,
 
 
 def test_the_warm_gate_holds_health_and_sessions_until_warm(monkeypatch):
-    monkeypatch.setattr(serving, "_WARM", threading.Event())
+    monkeypatch.setattr(warm_gate, "_WARM", threading.Event())
     # The page and Streamlit's files pass at once, while the warm-up runs.
     assert _through_gate("/static/js/index.js", hold=5)[0] == ["/static/js/index.js", "200"]
     # The health check waits for the warm-up; a session's websocket too.
     seen, took = _through_gate("/_stcore/health", hold=5, warm_after=0.3)
     assert seen == ["/_stcore/health", "200"] and took >= 0.3
-    monkeypatch.setattr(serving, "_WARM", threading.Event())
+    monkeypatch.setattr(warm_gate, "_WARM", threading.Event())
     seen, took = _through_gate("/_stcore/stream", kind="websocket", warm_after=0.3)
     assert seen[0] == "/_stcore/stream" and took >= 0.3  # longer than a health check's hold
     # Still warming after the hold: 503, and Streamlit never asked.
-    monkeypatch.setattr(serving, "_WARM", threading.Event())
+    monkeypatch.setattr(warm_gate, "_WARM", threading.Event())
     seen, took = _through_gate("/_stcore/health", hold=0.2)
     assert seen == ["503"] and took >= 0.2
 
@@ -257,8 +257,8 @@ def test_the_server_listens_before_it_is_warm(tmp_path):
     slow = tmp_path / "slow"
     slow.mkdir()
     (slow / "sitecustomize.py").write_text(
-        "import time\nfrom tilbudskart import serving\n_warm_up = serving.warm_up\n"
-        "def warm_up():\n    time.sleep(4)\n    _warm_up()\nserving.warm_up = warm_up\n",
+        "import time\nfrom tilbudskart import warm_gate\n_warm_up = warm_gate.warm_up\n"
+        "def warm_up():\n    time.sleep(4)\n    _warm_up()\nwarm_gate.warm_up = warm_up\n",
         encoding="utf-8")
     port = free_port()
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(
@@ -475,7 +475,7 @@ def test_serve_script_spreads_browsers_and_keeps_each_on_its_replica(tmp_path):
 
 def test_later_imports_wait_for_quiet_and_stop_at_exit(monkeypatch):
     imported, waits = [], []
-    monkeypatch.setattr(serving.importlib, "import_module", imported.append)
+    monkeypatch.setattr(warm_gate.importlib, "import_module", imported.append)
     serving.warm_up_later(lambda: waits.append(1) or True)
     assert imported == list(serving.LATER_MODULES) and len(waits) == len(imported)
     imported.clear()
@@ -523,26 +523,26 @@ print(sorted(m for m in ("matplotlib.backends.backend_pdf", "tilbudskart.report"
 
 
 def test_an_unhealthy_server_answers_503_with_its_reason(monkeypatch):
-    monkeypatch.setattr(serving, "_WARM", threading.Event())
-    serving._WARM.set()
-    monkeypatch.setattr(serving, "_PROBLEMS", {"warm-up": "failed: DataError: checksum"})
+    monkeypatch.setattr(warm_gate, "_WARM", threading.Event())
+    warm_gate._WARM.set()
+    monkeypatch.setattr(warm_gate, "_PROBLEMS", {"warm-up": "failed: DataError: checksum"})
     assert _through_gate("/_stcore/health")[0] == ["503"]
     # Pages and sessions still pass: the app shows people its own message.
     assert _through_gate("/_stcore/stream", kind="websocket")[0][0] == "/_stcore/stream"
-    monkeypatch.setattr(serving, "_PROBLEMS", {})
+    monkeypatch.setattr(warm_gate, "_PROBLEMS", {})
     assert _through_gate("/_stcore/health")[0] == ["/_stcore/health", "200"]
 
 
 def test_a_failed_warm_up_makes_the_server_unhealthy(monkeypatch):
-    from tilbudskart import datasources, pipeline
+    from tilbudskart import appdata, datasources
 
     def broken(*args, **kwargs):
         raise datasources.DataError("vegnett_n1000.geojson: checksum differs from geo/manifest")
 
-    monkeypatch.setattr(serving, "_PROBLEMS", {})
-    monkeypatch.setattr(serving, "WARM_MODULES", ())
-    monkeypatch.setattr(pipeline, "load_app_data", broken)
-    monkeypatch.setattr(serving.gc, "freeze", lambda: None)
+    monkeypatch.setattr(warm_gate, "_PROBLEMS", {})
+    monkeypatch.setattr(warm_gate, "WARM_MODULES", ())
+    monkeypatch.setattr(appdata, "load_app_data", broken)
+    monkeypatch.setattr(warm_gate.gc, "freeze", lambda: None)
     serving.warm_up()
     assert serving.health_problems() == [
         "warm-up: failed: DataError: vegnett_n1000.geojson: checksum differs from geo/manifest"]
@@ -565,10 +565,10 @@ def test_the_installed_streamlit_takes_every_translation():
 
 
 def test_an_untranslated_frontend_is_unhealthy_and_logged(monkeypatch, tmp_path, caplog):
-    monkeypatch.setattr(serving, "_PROBLEMS", {})
-    monkeypatch.setattr(serving, "streamlit_js_folder", lambda: tmp_path)  # no bundles
+    monkeypatch.setattr(warm_gate, "_PROBLEMS", {})
+    monkeypatch.setattr(frontend, "streamlit_js_folder", lambda: tmp_path)  # no bundles
     with caplog.at_level("INFO", logger="tilbudskart.serving"):
-        serving._check_frontend()
+        warm_gate._check_frontend()
     total = len(serving.read_translations())
     assert [r.getMessage() for r in caplog.records] == [
         f"frontend translations: 0 of {total} apply to this Streamlit"]
