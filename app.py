@@ -555,8 +555,9 @@ def page_find(data: pipeline.AppData) -> None:
                             f"({escape_markdown(settings.ORGANISATIONS[row.organisation])})"
                             f"{note}{link}")
         st.subheader("Nærmeste behandlingsinstitusjoner med tilbud til pårørende", anchor=False)
-        st.table(answers.derived(answer.institutions, "table", lambda: tables.as_text(
-            tables.result_table(answer.institutions), {"Avstand (km)": 1})), hide_index=True)
+        st.html(answers.derived(answer.institutions, "table", lambda: tables.as_html(
+            tables.result_table(answer.institutions), "Nærmeste behandlingsinstitusjoner",
+            {"Avstand (km)": 1})))
         # The base map (kommune outlines) is the same for every search, so the browser keeps
         # it; only the markers and the view change (streamlit-folium's dynamic layer).
         fmap = new_map()

@@ -37,6 +37,14 @@ STYLE = f"""<style>
 .tk-card a {{ color: #0b4fa3; text-decoration: underline; }}
 .tk-card a.tk-call {{ display: inline-block; padding: .2rem 0; font-weight: 700; }}
 .tk-card .tk-note {{ font-size: .88rem; color: #333; margin: 0; }}
+.tk-scroll {{ overflow-x: auto; max-width: 100%; border: 1px solid #d6d6d6;
+  border-radius: .5rem; }}
+.tk-scroll:focus-visible {{ outline: 2px solid #0b4fa3; outline-offset: 2px; }}
+.tk-table {{ border-collapse: collapse; width: 100%; font-size: .92rem; color: #111; }}
+.tk-table th, .tk-table td {{ padding: .35rem .5rem; border-bottom: 1px solid #e4e4e4;
+  text-align: left; vertical-align: top; }}
+.tk-table th {{ font-weight: 600; color: #333; }}
+.tk-table td.tk-num {{ text-align: right; white-space: nowrap; }}
 @media (min-width: {PHONE_WIDTH_PX}px) {{ .st-key-tk-phone {{ display: none !important; }} }}
 @media (max-width: {PHONE_WIDTH_PX - 0.02}px) {{
   .st-key-tk-wide, .st-key-tk-table {{ display: none !important; }}
