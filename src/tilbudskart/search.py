@@ -12,7 +12,7 @@ today's and for any organisation, which is what the app asks.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import geopandas as gpd
 import pandas as pd
@@ -42,6 +42,10 @@ class Located:
     match: geocode.Match | None
     choices: list[geocode.Match] = field(default_factory=list)
     suggestions: list[str] = field(default_factory=list)
+
+    def chosen(self, position: int) -> Located:
+        """Return this search with one of its choices (by position) as the place shown."""
+        return replace(self, match=self.choices[position])
 
 
 @dataclass(frozen=True)
@@ -127,7 +131,15 @@ def search(data: pipeline.AppData, query: str, organisation: str | None = None,
     SearchResult
 
     """
-    located = locate(data.gazetteer, query, choice)
+    return answer_at(data, locate(data.gazetteer, query, choice), organisation, season)
+
+
+def answer_at(data: pipeline.AppData, located: Located, organisation: str | None = None,
+              season: str | None = None) -> SearchResult:
+    """Answer a located search (see :func:`search`).
+
+    The search page locates first, to ask which of several places was meant.
+    """
     match = located.match
     if match is None:
         return SearchResult(located)
