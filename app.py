@@ -45,6 +45,7 @@ PAGES = {"finn": "Finn nærmeste gruppe", "dekning": "Dekningskart",
 PAGE_PARAMS = {"finn": (), "dekning": ("org", "maal", "kommune"),
                "nye": ("org", "antall", "naer", "med", "hensyn"), "last": ()}
 
+
 def footer() -> None:
     st.divider()
     st.caption(
@@ -85,12 +86,14 @@ def guarded(page: Callable[[], None], where: str) -> None:
         call_for_advice(lines)
         national_lines(lines)
 
+
 def store_notice() -> str | None:
     """Why the registry store could not be read (None: read; a data fault shows in the page)."""
     try:
         return load().store_notice
     except Exception:  # the page's own error boundary reports a broken data folder
         return None
+
 
 @warmup.foreground()  # background warm-ups hold back while a page is drawn
 def main() -> None:
@@ -130,6 +133,7 @@ def main() -> None:
     guarded(lambda: page(current_data()), f"page {side!r}")
     footer()
     warm_up_later()
+
 
 @st.cache_resource(show_spinner=False)
 def warm_up_later() -> None:

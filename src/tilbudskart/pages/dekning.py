@@ -42,6 +42,7 @@ REPORT_KOMMUNER = {"4022": "Seljord", "3431": "Dovre", "5601": "Alta", "5610": "
 
 MEASURE_CHOICES = {key: measure.label for key, measure in measures.MEASURES.items()}
 
+
 def kommune_detail(data: pipeline.AppData, number: str, organisation: str | None) -> None:
     row = pipeline.kommune_figures(data, number, organisation)
     # In the kommune's own målform (nynorsk for 88 kommuner), as its report.
@@ -92,6 +93,7 @@ def kommune_detail(data: pipeline.AppData, number: str, organisation: str | None
                        mime="application/pdf", on_click="ignore", key="kommune_pdf",
                        help=t("pdf_help"))
 
+
 @st.fragment
 @warmup.foreground()
 def kommune_panel(data: pipeline.AppData, numbers: list[str], names: dict[str, str],
@@ -108,9 +110,23 @@ def kommune_panel(data: pipeline.AppData, numbers: list[str], names: dict[str, s
     share_state("kommune")
     kommune_detail(data, st.session_state.kommune, organisation)
 
+
 def page_coverage(data: pipeline.AppData) -> None:
     numbers = data.kommuner["kommunenummer"].tolist()
     names = dict(zip(data.kommuner["kommunenummer"], data.kommuner["kommunenavn"], strict=True))
+    organisation, measure = choices_section(numbers, names)
+    left, right = st.columns([3, 2], gap="large")
+    with left:
+        map_section(names, organisation, measure)
+        picture_downloads(measure)
+    with right:
+        kommune_panel(data, numbers, names, organisation)
+    table_section(data, organisation, measure)
+
+
+def choices_section(numbers: list[str], names: dict[str, str],
+                    ) -> tuple[str | None, measures.Measure]:
+    """The organisation and measure (from the URL first), and the kommune shown."""
     init_state("org", list(ORG_CHOICES), "alle")
     init_state("maal", list(MEASURE_CHOICES), "km")
     unknown = init_state("kommune", numbers, "4022")
@@ -126,56 +142,63 @@ def page_coverage(data: pipeline.AppData) -> None:
     top[0].selectbox("Avstand til", list(ORG_CHOICES), format_func=ORG_CHOICES.get, key="org")
     top[1].selectbox("Mål", list(MEASURE_CHOICES), format_func=MEASURE_CHOICES.get, key="maal")
     share_state("org", "maal")
-    organisation = org_id(st.session_state.org)
-    measure = measures.MEASURES[st.session_state.maal]
+    return org_id(st.session_state.org), measures.MEASURES[st.session_state.maal]
 
-    left, right = st.columns([3, 2], gap="large")
-    with left:
-        layers = st.columns(3)
-        show_groups = layers[0].checkbox("Vis grupper", value=True)
-        show_inst = layers[1].checkbox("Vis institusjoner", value=False)
-        tiles = layers[2].checkbox("Bakgrunnskart (OpenStreetMap)", value=False,
-                                   help="Henter kartfliser fra OpenStreetMap (tredjepart).")
-        # The base map is the same for every choice, so the browser keeps it; a new measure,
-        # organisation or layer swaps only the layers (streamlit-folium's dynamic layers).
-        # Unticked layers are left out: streamlit-folium shows every layer it is given.
-        fmap = new_map(tiles=tiles)
-        fmap.fit_bounds(settings.NORWAY_BOUNDS)
-        shown_layers = [maps.swapped(choropleth(organisation, measure.key))]
-        if show_groups:
-            shown_layers += [markers(key, settings.ORGANISATIONS[key])
-                             for key in settings.SELF_HELP_ORGANISATIONS
-                             if organisation in (None, key)]
-        if show_inst:
-            shown_layers.append(markers("institution", "Behandlingsinstitusjoner"))
-        clicked = st_folium(fmap, key="coverage_map", height=560, use_container_width=True,
-                            returned_objects=["last_active_drawing"],
-                            feature_group_to_add=shown_layers,
-                            layer_control=maps.layer_control())
-        drawing = (clicked or {}).get("last_active_drawing") or {}
-        number = (drawing.get("properties") or {}).get("kommunenummer")
-        if number in names and number != st.session_state.get("last_click"):
-            st.session_state.last_click = number
-            st.session_state.clicked_kommune = number
-            st.rerun()
-        st.markdown(maps.legend_html(measure), unsafe_allow_html=True)
-        st.caption(("Avstand i luftlinje" if measure.key == "km" else
-                    "Anslått kjøretid med bil og ferje (vegnett N1000)")
-                   + " fra kommunesenteret. Klikk på en kommune for detaljer; tabellen under "
-                   "viser det samme for alle kommuner.")
-        chosen_org = str(st.session_state.org)
-        picture = f"tilbudskart_{measure.key}_{chosen_org}"
-        p1, p2 = st.columns(2)
-        for column, fmt, mime in ((p1, "png", "image/png"), (p2, "svg", "image/svg+xml")):
-            column.download_button(
-                f"Last ned kartet ({fmt.upper()})",
-                coverage_picture(measure.key, chosen_org, fmt),
-                file_name=f"{picture}.{fmt}", mime=mime, on_click="ignore",
-                key=f"map_{fmt}", help="1920 × 1080 piksler, med tegnforklaring og "
-                                       "målestokk – til lysbilder og saksdokumenter.")
-    with right:
-        kommune_panel(data, numbers, names, organisation)
 
+def map_section(names: dict[str, str], organisation: str | None,
+                measure: measures.Measure) -> None:
+    """The national map: the measure by kommune, the groups; a click picks a kommune."""
+    layers = st.columns(3)
+    show_groups = layers[0].checkbox("Vis grupper", value=True)
+    show_inst = layers[1].checkbox("Vis institusjoner", value=False)
+    tiles = layers[2].checkbox("Bakgrunnskart (OpenStreetMap)", value=False,
+                               help="Henter kartfliser fra OpenStreetMap (tredjepart).")
+    # The base map is the same for every choice, so the browser keeps it; a new measure,
+    # organisation or layer swaps only the layers (streamlit-folium's dynamic layers).
+    # Unticked layers are left out: streamlit-folium shows every layer it is given.
+    fmap = new_map(tiles=tiles)
+    fmap.fit_bounds(settings.NORWAY_BOUNDS)
+    shown_layers = [maps.swapped(choropleth(organisation, measure.key))]
+    if show_groups:
+        shown_layers += [markers(key, settings.ORGANISATIONS[key])
+                         for key in settings.SELF_HELP_ORGANISATIONS
+                         if organisation in (None, key)]
+    if show_inst:
+        shown_layers.append(markers("institution", "Behandlingsinstitusjoner"))
+    clicked = st_folium(fmap, key="coverage_map", height=560, use_container_width=True,
+                        returned_objects=["last_active_drawing"],
+                        feature_group_to_add=shown_layers,
+                        layer_control=maps.layer_control())
+    drawing = (clicked or {}).get("last_active_drawing") or {}
+    number = (drawing.get("properties") or {}).get("kommunenummer")
+    if number in names and number != st.session_state.get("last_click"):
+        st.session_state.last_click = number
+        st.session_state.clicked_kommune = number
+        st.rerun()
+    st.markdown(maps.legend_html(measure), unsafe_allow_html=True)
+    st.caption(("Avstand i luftlinje" if measure.key == "km" else
+                "Anslått kjøretid med bil og ferje (vegnett N1000)")
+               + " fra kommunesenteret. Klikk på en kommune for detaljer; tabellen under "
+               "viser det samme for alle kommuner.")
+
+
+def picture_downloads(measure: measures.Measure) -> None:
+    """The national map as a picture (PNG, SVG), made on a click."""
+    chosen_org = str(st.session_state.org)
+    picture = f"tilbudskart_{measure.key}_{chosen_org}"
+    p1, p2 = st.columns(2)
+    for column, fmt, mime in ((p1, "png", "image/png"), (p2, "svg", "image/svg+xml")):
+        column.download_button(
+            f"Last ned kartet ({fmt.upper()})",
+            coverage_picture(measure.key, chosen_org, fmt),
+            file_name=f"{picture}.{fmt}", mime=mime, on_click="ignore",
+            key=f"map_{fmt}", help="1920 × 1080 piksler, med tegnforklaring og "
+                                   "målestokk – til lysbilder og saksdokumenter.")
+
+
+def table_section(data: pipeline.AppData, organisation: str | None,
+                  measure: measures.Measure) -> None:
+    """Every kommune's figures (filtered by fylke), and the table as files."""
     st.subheader("Alle kommuner", anchor=False)
     fylker = sorted(data.kommuner["fylkesnavn"].unique())
     chosen = st.multiselect("Filtrer på fylke", fylker, key="fylker",

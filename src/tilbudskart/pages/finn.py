@@ -29,6 +29,7 @@ else:  # imported at first use (the first page draws no map or table)
 FERRY_NOTE = (f"Kjøretid er et anslag på Kartverkets forenklede vegnett (N1000) med antatte "
               f"hastigheter og {settings.FERRY_WAIT_MIN:.0f} minutters venting per ferje.")
 
+
 def per_organisation_lines(found: pd.DataFrame) -> list[str]:
     """One Markdown paragraph per organisation: its nearest group, km, drive and offer."""
     lines = []
@@ -41,6 +42,7 @@ def per_organisation_lines(found: pd.DataFrame) -> list[str]:
                      f"{drive}  \n{escape_markdown(organisation.offer)}")
     return lines
 
+
 def did_you_mean(names: list[str]) -> None:
     """«Mente du …?»: a button per suggested name; a tap searches for it."""
     if not names:
@@ -49,8 +51,10 @@ def did_you_mean(names: list[str]) -> None:
     for number, name in enumerate(names):
         st.button(name, key=f"mente_{number}", on_click=_search_for, args=(name,))
 
+
 def _search_for(name: str) -> None:
     st.session_state.q = name  # the search box (never the URL)
+
 
 def answer_first(data: pipeline.AppData, nearest: pd.DataFrame) -> None:
     """The nearest groups: on a phone (under 640 px) the nearest as a card, the phone lines
@@ -73,6 +77,7 @@ def answer_first(data: pipeline.AppData, nearest: pd.DataFrame) -> None:
     with st.container(key="tk-wide"):
         call_for_advice(data.lines)
 
+
 def _answer_first(nearest: pd.DataFrame, published: dict[str, Any],
                   ) -> tuple[str, str, pd.DataFrame, str]:
     return (cards.cards(nearest.head(1), "Nærmeste gruppe", published),
@@ -81,10 +86,12 @@ def _answer_first(nearest: pd.DataFrame, published: dict[str, Any],
             "  \n".join(escape_markdown(line)
                          for line in cards.organisation_ages(nearest, published)))
 
+
 def published_dates(data: pipeline.AppData) -> dict[str, Any]:
     """Each organisation's date of its published list in force (none: the 2007 report)."""
     return {o: d.published_at.date() for o, d in published.registry_dates(data).items()
             if d.published_at is not None}
+
 
 def page_find(data: pipeline.AppData) -> None:
     st.html(cards.STYLE)  # the cards, and what shows on a phone or on a laptop only

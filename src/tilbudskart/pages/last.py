@@ -14,6 +14,7 @@ from tilbudskart.views import exports
 from tilbudskart.views.text import escape_markdown, figure
 
 if TYPE_CHECKING:
+    from tilbudskart.store import Store
     from tilbudskart.views import maps, tables
     from tilbudskart.views import upload as upload_views
 else:  # imported at first use (the first page draws no map or table)
@@ -28,7 +29,27 @@ UPLOAD_MODES = {"add": "Legg til 2007-gruppene",
 REPORT_HEADERS = {"file": "Fil", "row": "Rad", "field": "Felt", "value": "Verdi",
                   "problem_nb": "Problem", "severity": "Alvor"}
 
+
 def page_upload(data: pipeline.AppData) -> None:
+    templates_section()
+    organisation = upload_form()
+    compare_versions(data)
+    upload = st.session_state.get("opplasting")
+    if not isinstance(upload, pipeline.Upload):
+        return
+    problems = results_section(upload)
+    if len(problems):
+        report_section(problems)
+    if upload.data is None:
+        return
+    preview_section(upload)
+    if upload.then_and_now is not None:
+        then_and_now_section(upload.then_and_now)
+    publish_section(upload, None if organisation == "fra_lista" else organisation)
+
+
+def templates_section() -> None:
+    """What the page is for, and the list templates."""
     st.markdown("Har organisasjonen en nyere liste over grupper? Last den opp for å se kartet, "
                 "søket og planleggingen med dagens grupper. Lista brukes **bare i denne "
                 "nettleserøkten** til en forvalter med nøkkel publiserer den (nederst).")
@@ -39,6 +60,10 @@ def page_upload(data: pipeline.AppData) -> None:
                        file_name="tilbudskart_mal.xlsx",
                        mime="application/vnd.openxmlformats-officedocument."
                             "spreadsheetml.sheet")
+
+
+def upload_form() -> str:
+    """The file, its organisation and mode; "Bruk lista" reads it into this session."""
     upload_file = st.file_uploader(
         "Liste: CSV (komma eller semikolon), Excel (.xlsx) eller Meeting Guide (JSON)",
         type=["csv", "txt", "xlsx", "json"], key="liste",
@@ -72,10 +97,11 @@ def page_upload(data: pipeline.AppData) -> None:
     if right.button("Fjern opplastet liste", disabled="opplasting" not in st.session_state):
         st.session_state.pop("opplasting", None)
         st.rerun()
-    compare_versions(data)
-    upload = st.session_state.get("opplasting")
-    if not isinstance(upload, pipeline.Upload):
-        return
+    return str(organisation)
+
+
+def results_section(upload: pipeline.Upload) -> pd.DataFrame:
+    """What was read from each file; returns the rows with problems."""
     for problem in upload.problems:
         st.error(f"Kunne ikke lese lista: {escape_markdown(problem)}")
     for result in upload.results:
@@ -90,53 +116,61 @@ def page_upload(data: pipeline.AppData) -> None:
         problems = importers.concat_reports(r.report for r in upload.results)
     else:
         problems = upload.dataset.import_report
-    if len(problems):
-        st.subheader("Rapport: rader med problemer", anchor=False)
-        shown = problems.drop(columns="problem").rename(columns=REPORT_HEADERS)
-        shown["Felt"] = shown["Felt"].map(lambda f: importers.FIELD_NB.get(f, f))
-        shown["Alvor"] = shown["Alvor"].map({"error": "feil (ikke brukt)",
-                                             "warning": "merknad (brukt)"}).where(
-            ~problems["problem"].str.endswith("left out (keep it to count it)").to_numpy(),
-            "dublett (ikke tatt med)")
-        st.dataframe(shown, hide_index=True, key="import_report")
-        st.download_button("Last ned rapporten (CSV)", exports.csv_bytes(shown),
-                           file_name="import_rapport.csv", mime="text/csv")
-    if upload.data is None:
-        return
+    return problems
+
+
+def report_section(problems: pd.DataFrame) -> None:
+    """The rows with problems, in Norwegian, and as a CSV file."""
+    st.subheader("Rapport: rader med problemer", anchor=False)
+    shown = problems.drop(columns="problem").rename(columns=REPORT_HEADERS)
+    shown["Felt"] = shown["Felt"].map(lambda f: importers.FIELD_NB.get(f, f))
+    shown["Alvor"] = shown["Alvor"].map({"error": "feil (ikke brukt)",
+                                         "warning": "merknad (brukt)"}).where(
+        ~problems["problem"].str.endswith("left out (keep it to count it)").to_numpy(),
+        "dublett (ikke tatt med)")
+    st.dataframe(shown, hide_index=True, key="import_report")
+    st.download_button("Last ned rapporten (CSV)", exports.csv_bytes(shown),
+                       file_name="import_rapport.csv", mime="text/csv")
+
+
+def preview_section(upload: pipeline.Upload) -> None:
+    """The rows used, as the pages now show them."""
     st.subheader("Forhåndsvisning", anchor=False)
     used = pd.concat([r.services for r in upload.results if len(r.services)])
     st.dataframe(upload_views.preview_table(used).head(200), hide_index=True,
                  key="import_preview")
     st.success("Alle sidene viser nå lista di (bare i denne nettleserøkten).")
-    comparison = upload.then_and_now
-    if comparison is not None:
-        st.subheader("Da og nå: 2007 mot lista", anchor=False)
-        st.dataframe(tables.styled(upload_views.counts_table(comparison.counts)),
-                     hide_index=True, key="then_now_counts")
-        st.dataframe(tables.styled(upload_views.coverage_table(comparison.coverage)),
-                     hide_index=True, key="then_now_coverage")
-        if len(comparison.points):
-            fmap = new_map()
-            outlines().add_to(fmap)
-            maps.change_markers(comparison.points).add_to(fmap)
-            fmap.fit_bounds([[comparison.points["lat"].min(), comparison.points["lon"].min()],
-                             [comparison.points["lat"].max(), comparison.points["lon"].max()]],
-                            max_zoom=9)
-            st_folium(fmap, key="change_map", height=420, use_container_width=True,
-                      returned_objects=[])
-            st.caption("Kart over endringene: grønn = ny gruppe, rød = borte, blå = flyttet "
-                       "(stiplet linje fra der den var). Tabellen under viser det samme.")
-        changed = comparison.matches[comparison.matches["change"] != "same"]
-        with st.expander(f"Grupper som er nye, borte eller flyttet ({len(changed)})"):
-            st.dataframe(tables.styled(upload_views.changes_table(comparison.matches),
-                                       {"Flyttet (km)": 1}),
-                         hide_index=True, key="then_now_groups")
-    publish_section(upload, None if organisation == "fra_lista" else organisation)
+
+
+def then_and_now_section(comparison: pipeline.ThenAndNow) -> None:
+    """Then and now: the 2007 registry against the list (counts, coverage, map, groups)."""
+    st.subheader("Da og nå: 2007 mot lista", anchor=False)
+    st.dataframe(tables.styled(upload_views.counts_table(comparison.counts)),
+                 hide_index=True, key="then_now_counts")
+    st.dataframe(tables.styled(upload_views.coverage_table(comparison.coverage)),
+                 hide_index=True, key="then_now_coverage")
+    if len(comparison.points):
+        fmap = new_map()
+        outlines().add_to(fmap)
+        maps.change_markers(comparison.points).add_to(fmap)
+        fmap.fit_bounds([[comparison.points["lat"].min(), comparison.points["lon"].min()],
+                         [comparison.points["lat"].max(), comparison.points["lon"].max()]],
+                        max_zoom=9)
+        st_folium(fmap, key="change_map", height=420, use_container_width=True,
+                  returned_objects=[])
+        st.caption("Kart over endringene: grønn = ny gruppe, rød = borte, blå = flyttet "
+                   "(stiplet linje fra der den var). Tabellen under viser det samme.")
+    changed = comparison.matches[comparison.matches["change"] != "same"]
+    with st.expander(f"Grupper som er nye, borte eller flyttet ({len(changed)})"):
+        st.dataframe(tables.styled(upload_views.changes_table(comparison.matches),
+                                   {"Flyttet (km)": 1}),
+                     hide_index=True, key="then_now_groups")
+
 
 def publish_section(upload: pipeline.Upload, organisation: str | None) -> None:
     """A steward publishes the list shown (it replaces the organisation's list for all)."""
     from tilbudskart import publishing
-    from tilbudskart.store import RefusedError, StoreError, open_store
+    from tilbudskart.store import StoreError, open_store
 
     st.subheader("Publiser lista for alle", anchor=False)
     if len(upload.results) != 1:
@@ -175,6 +209,16 @@ def publish_section(upload: pipeline.Upload, organisation: str | None) -> None:
         st.markdown(f"**Disse {figure(len(gone))} forsvinner** (ikke i den nye lista):")
         st.dataframe(gone[["name", "place"]].rename(columns={"name": "Navn", "place": "Sted"}),
                      hide_index=True, key="publish_gone")
+    publish_form(upload, store, organisation)
+
+
+def publish_form(upload: pipeline.Upload, store: Store, organisation: str) -> None:
+    """The steward's key and the button; publishing says what it did, or why not."""
+    from tilbudskart import publishing
+    from tilbudskart.store import RefusedError, StoreError
+
+    result = upload.results[0]
+    name = settings.ORGANISATIONS[organisation]
     with st.form("publiser", clear_on_submit=True):
         key = st.text_input("Forvalternøkkel", type="password", key="forvalternokkel",
                             help="Nøkkelen organisasjonen fikk av de som drifter tjenesten.")
@@ -195,6 +239,7 @@ def publish_section(upload: pipeline.Upload, organisation: str | None) -> None:
             st.success(f"Publisert: {escape_markdown(name)} versjon {version.number} "
                        f"({figure(version.rows_used)} rader). Alle sider, rapporter og "
                        f"nedlastinger viser den om noen sekunder.")
+
 
 def compare_versions(data: pipeline.AppData) -> None:
     """Then and now between any two versions of an organisation's list (0: 2007)."""
@@ -240,6 +285,7 @@ def compare_versions(data: pipeline.AppData) -> None:
             "now_name": "Nå", "now_kommune": "Kommune nå"}).replace(
             {"Endring": {"new": "ny", "gone": "borte", "moved": "flyttet"}}),
             hide_index=True, key="versjon_grupper")
+
 
 def upload_checksum(upload: pipeline.Upload) -> str:
     """The sha256 of the uploaded file (taken when it was read; else of its rows)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
@@ -48,13 +49,16 @@ NEW_GROUP_CHOICES = [str(n) for n in range(1, planning.MAX_NEW_GROUPS + 1)]
 LIMITS_NOTE = ("Grupper drives av frivillige. Et sted her er der en gruppe ville nå flest "
                "mennesker, ikke en spådom om at en gruppe kan eller vil starte der.")
 
+
 def ranking(organisation: str, near: str) -> pd.DataFrame:
     return current_planner().ranking(near, org_id(organisation))
+
 
 def plan(organisation: str, near: str, k: int, method: str,
          fixed: tuple[str, ...] = (), objective: str = "coverage") -> planning.Plan:
     return current_planner().new_sites(k, near, org_id(organisation), fixed, objective,
                                        method="greedy" if method == "greedy" else "optimal")
+
 
 def site_reasons(best: planning.Plan, organisation: str, near: str, far: str) -> list[str]:
     """One sentence per proposed site: how many it reaches, and from which kommuner."""
@@ -69,6 +73,7 @@ def site_reasons(best: planning.Plan, organisation: str, near: str, far: str) ->
                      strict=True))
     return plan_words.site_sentences(best.sites, reached, names, far)
 
+
 def _today(data: pipeline.AppData, organisation: str, unit: str) -> Any:
     """Each grid cell's distance or minutes to its nearest group (kept per data and choice)."""
     key = ("plan_words_today", pipeline.dataset_key(data.services), organisation, unit)
@@ -81,10 +86,58 @@ def _today(data: pipeline.AppData, organisation: str, unit: str) -> Any:
         _TODAY[key] = kept
     return kept
 
+
 #: Grid measures of :func:`_today`, by data, organisation and unit (bounded).
 _TODAY: dict[tuple[str, ...], Any] = {}
 
+
+@dataclass(frozen=True)
+class Question:
+    """What the planning page asks: for whom, what is near, how many groups, which goal."""
+
+    organisation: str  # a choice of ORG_CHOICES ("alle": any self-help organisation)
+    near: str  # a key of NEAR_CHOICES
+    k: int
+    fixed: tuple[str, ...]  # kommuner chosen to get a group
+    objective: str  # "coverage" or "median"
+
+    @property
+    def unit(self) -> str:
+        return NEAR_CHOICES[self.near][0]
+
+    @property
+    def threshold(self) -> float:
+        return NEAR_CHOICES[self.near][1]
+
+    @property
+    def far(self) -> str:
+        """How far is too far, in words ("mer enn 50 km")."""
+        return f"mer enn {NEAR_LABELS[self.near].replace(' med bil', '')}"
+
+    @property
+    def road(self) -> str:
+        return " med bil og ferje" if self.unit == "min" else ""
+
+
 def page_new_groups(data: pipeline.AppData) -> None:
+    asked = question_section(data)
+    with st.spinner("Beregner beste plassering …"):
+        best = plan(asked.organisation, asked.near, asked.k, "mclp", asked.fixed,
+                    asked.objective)
+    plan_section(asked, best)
+    with st.expander("Slik er det regnet"):
+        how_section(asked, best)
+    plan_map(asked, best)
+    with st.expander("Hver kommune for seg: hvor mange ville én ny gruppe nå?"):
+        ranked = ranking(asked.organisation, asked.near)
+        st.dataframe(tables.styled(tables.ranking_table(ranked, asked.far).head(25)),
+                     hide_index=True, key="ranking_table")
+    worst_off_section(best, asked.organisation, asked.objective)
+    how_many_section(asked.organisation, asked.near, asked.far)
+
+
+def question_section(data: pipeline.AppData) -> Question:
+    """The page's choices (from the URL first, shared back to it)."""
     init_state("org", list(ORG_CHOICES), "alle")
     init_state("antall", NEW_GROUP_CHOICES, DEFAULT_NEW_GROUPS)
     init_state("hensyn", list(OBJECTIVE_CHOICES), "dekning")
@@ -94,24 +147,13 @@ def page_new_groups(data: pipeline.AppData) -> None:
     init_state("naer", list(NEAR_CHOICES), DEFAULT_NEAR)
     cols[1].radio("Regnes som «nær» en gruppe", list(NEAR_CHOICES), horizontal=True,
                   format_func=NEAR_LABELS.get, key="naer")
-    near = st.session_state.naer
-    unit, threshold = NEAR_CHOICES[near]
-    far = f"mer enn {NEAR_LABELS[near].replace(' med bil', '')}"
     cols[2].select_slider("Antall nye grupper", NEW_GROUP_CHOICES, key="antall")
     st.radio("Hva skal plasseringen ta hensyn til?", list(OBJECTIVE_CHOICES), horizontal=True,
              format_func=lambda key: OBJECTIVE_CHOICES[key][0], key="hensyn")
     objective = OBJECTIVE_CHOICES[st.session_state.hensyn][1]
     names = dict(zip(data.kommuner["kommunenummer"], data.kommuner["kommunenavn"], strict=True))
     if "med" not in st.session_state:  # from a shared link: ?med=4022,3431 (each once)
-        asked = list(dict.fromkeys(n for n in st.query_params.get("med", "").split(",") if n))
-        st.session_state.med = [n for n in asked if n in names][:planning.MAX_NEW_GROUPS]
-        unknown = [n for n in asked if n not in names]
-        if unknown:
-            st.warning(f"Fant ingen kommune med nummer "
-                       f"{escape_markdown(geocode.shorten(', '.join(unknown)))}; de er utelatt.")
-        if len([n for n in asked if n in names]) > planning.MAX_NEW_GROUPS:
-            st.warning(f"Lenken nevner {len([n for n in asked if n in names])} kommuner; "
-                       f"bare de {planning.MAX_NEW_GROUPS} første er tatt med.")
+        linked_kommuner(names)
     fixed = st.multiselect("Hva om disse kommunene får en gruppe? (resten velges rundt dem)",
                            list(names), key="med", format_func=lambda n: f"{names[n]} ({n})",
                            placeholder="Velg kommuner …",
@@ -124,60 +166,76 @@ def page_new_groups(data: pipeline.AppData) -> None:
     k = max(int(st.session_state.antall), len(fixed))
     if len(fixed) > int(st.session_state.antall):
         st.info(f"Du har valgt {len(fixed)} kommuner, så planen har {len(fixed)} grupper.")
-    with st.spinner("Beregner beste plassering …"):
-        best = plan(st.session_state.org, near, k, "mclp", tuple(fixed), objective)
-    road = " med bil og ferje" if unit == "min" else ""
-    st.markdown(plan_words.total_sentence(k, best.covered, best.beyond, f"{far}{road}"))
-    if fixed:
-        free = plan(st.session_state.org, near, k, "mclp", (), objective)
-        st.markdown(f"Uten kommunene du valgte, ville {k} grupper plassert der de når flest, "
-                    f"nådd {figure(free.covered)} ({figure(free.covered - best.covered)} "
-                    "flere).")
+    return Question(st.session_state.org, st.session_state.naer, k, tuple(fixed), objective)
+
+
+def linked_kommuner(names: dict[str, str]) -> None:
+    """The kommuner a shared link names (``?med=4022,3431``): each once, known, at most
+    :data:`planning.MAX_NEW_GROUPS`; what is left out is said."""
+    asked = list(dict.fromkeys(n for n in st.query_params.get("med", "").split(",") if n))
+    st.session_state.med = [n for n in asked if n in names][:planning.MAX_NEW_GROUPS]
+    unknown = [n for n in asked if n not in names]
+    if unknown:
+        st.warning(f"Fant ingen kommune med nummer "
+                   f"{escape_markdown(geocode.shorten(', '.join(unknown)))}; de er utelatt.")
+    if len([n for n in asked if n in names]) > planning.MAX_NEW_GROUPS:
+        st.warning(f"Lenken nevner {len([n for n in asked if n in names])} kommuner; "
+                   f"bare de {planning.MAX_NEW_GROUPS} første er tatt med.")
+
+
+def plan_section(asked: Question, best: planning.Plan) -> None:
+    """The plan in words, why each site, and its table."""
+    far = f"{asked.far}{asked.road}"
+    st.markdown(plan_words.total_sentence(asked.k, best.covered, best.beyond, far))
+    if asked.fixed:
+        free = plan(asked.organisation, asked.near, asked.k, "mclp", (), asked.objective)
+        st.markdown(f"Uten kommunene du valgte, ville {asked.k} grupper plassert der de når "
+                    f"flest, nådd {figure(free.covered)} "
+                    f"({figure(free.covered - best.covered)} flere).")
     # Why each site: whom it reaches (beyond the threshold today), and from which kommuner.
     st.markdown("\n".join(f"- {escape_markdown(line)}" for line in site_reasons(
-        best, st.session_state.org, near, f"{far}{road}")))
+        best, asked.organisation, asked.near, far)))
     st.dataframe(tables.styled(tables.plan_table(best.sites)), hide_index=True,
                  key="plan_table")
     st.caption("«Når alene»: hvor mange gruppen ville nå om den var den eneste nye. «Legger "
                "til»: hvor mange den når som ingen av stedene over når. «Valgt av deg»: "
                "kommuner du har lagt inn under «Hva om disse kommunene får en gruppe?»; de "
                "andre stedene er valgt rundt dem.")
-    with st.expander("Slik er det regnet"):
-        share = best.covered / best.demand if best.demand else 0.0
-        how = (f"Av de {figure(best.beyond)} som i dag bor {far}{road} fra nærmeste gruppe, "
-               f"kan {figure(best.demand)} nås fra et kommunesenter; planen når "
-               f"{figure(best.covered)} av dem ({figure(100 * share)} %). ")
-        if objective == "coverage":
-            one_by_one = plan(st.session_state.org, near, k, "greedy", tuple(fixed))
-            how += ("Stedene er valgt sammen slik at de til sammen når flest (maksimal "
-                    "dekning, MCLP, løst eksakt). Valgt ett og ett, det beste først, ville "
-                    f"de nådd {figure(one_by_one.covered)}. ")
-        else:
-            how += ("Stedene er valgt for at de som bor lengst unna skal få kortest vei "
-                    "(p-median: minst samlet avstand for alle som bor for langt unna i dag, "
-                    "befolkningen samlet i 10 km-ruter). ")
-        how += ("Kandidatene er kommunesentrene. "
-                + f"Innbyggere {settings.DATA_YEARS['population']} (SSBs rutenett "
-                + f"{settings.DATA_YEARS['grid']}, skalert til folketallet i hver kommune); "
-                + ("avstand i luftlinje." if unit == "km" else
-                   "anslått kjøretid på vegnettet N1000."))
-        st.markdown(how)
 
-    measure = measures.MEASURES[unit]
+
+def how_section(asked: Question, best: planning.Plan) -> None:
+    """How the plan was found, in words."""
+    share = best.covered / best.demand if best.demand else 0.0
+    how = (f"Av de {figure(best.beyond)} som i dag bor {asked.far}{asked.road} fra nærmeste "
+           f"gruppe, kan {figure(best.demand)} nås fra et kommunesenter; planen når "
+           f"{figure(best.covered)} av dem ({figure(100 * share)} %). ")
+    if asked.objective == "coverage":
+        one_by_one = plan(asked.organisation, asked.near, asked.k, "greedy", asked.fixed)
+        how += ("Stedene er valgt sammen slik at de til sammen når flest (maksimal "
+                "dekning, MCLP, løst eksakt). Valgt ett og ett, det beste først, ville "
+                f"de nådd {figure(one_by_one.covered)}. ")
+    else:
+        how += ("Stedene er valgt for at de som bor lengst unna skal få kortest vei "
+                "(p-median: minst samlet avstand for alle som bor for langt unna i dag, "
+                "befolkningen samlet i 10 km-ruter). ")
+    how += ("Kandidatene er kommunesentrene. "
+            + f"Innbyggere {settings.DATA_YEARS['population']} (SSBs rutenett "
+            + f"{settings.DATA_YEARS['grid']}, skalert til folketallet i hver kommune); "
+            + ("avstand i luftlinje." if asked.unit == "km" else
+               "anslått kjøretid på vegnettet N1000."))
+    st.markdown(how)
+
+
+def plan_map(asked: Question, best: planning.Plan) -> None:
+    """The proposed sites on the map of today's measure."""
+    measure = measures.MEASURES[asked.unit]
     fmap = new_map()
     fmap.fit_bounds(settings.NORWAY_BOUNDS)
-    choropleth(org_id(st.session_state.org), measure.key).add_to(fmap)
-    maps.site_markers(best.sites, threshold if unit == "km" else None).add_to(fmap)
+    choropleth(org_id(asked.organisation), measure.key).add_to(fmap)
+    maps.site_markers(best.sites, asked.threshold if asked.unit == "km" else None).add_to(fmap)
     st_folium(fmap, key="new_map", height=520, use_container_width=True, returned_objects=[])
     st.markdown(maps.legend_html(measure), unsafe_allow_html=True)
 
-    with st.expander("Hver kommune for seg: hvor mange ville én ny gruppe nå?"):
-        ranked = ranking(st.session_state.org, near)
-        st.dataframe(tables.styled(tables.ranking_table(ranked, far).head(25)),
-                     hide_index=True, key="ranking_table")
-
-    worst_off_section(best, st.session_state.org, objective)
-    how_many_section(st.session_state.org, near, far)
 
 def worst_off_section(best: planning.Plan, organisation: str, objective: str) -> None:
     """What the plan does for those who live farthest from a group today."""
@@ -192,6 +250,7 @@ def worst_off_section(best: planning.Plan, organisation: str, objective: str) ->
     st.caption(f"Avstand i luftlinje og anslått kjøretid fra hver rute i SSBs rutenett til "
                f"nærmeste gruppe. Velg «{OBJECTIVE_CHOICES[other][0]}» over for å se hva "
                "den andre målsettingen gir.")
+
 
 def how_many_section(organisation: str, near: str, far: str) -> None:
     """The fewest groups that would put everyone within reach, and the curve."""

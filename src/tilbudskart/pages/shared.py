@@ -39,10 +39,12 @@ ORG_CHOICES = {"alle": "Alle selvhjelpsgrupper",
 
 DEFAULT_NEW_GROUPS, DEFAULT_NEAR = "5", planning.DEFAULT_NEAR  # the page's first question
 
+
 @st.cache_resource(show_spinner="Laster data …")
 def live() -> Any:
     # Extra service lists (registry CSV format): settings.imports() (TILBUDSKART_IMPORTS).
     return pipeline.live_app_data(settings.imports())
+
 
 @st.cache_resource(show_spinner=False)
 def _shown_generation() -> list[int]:
@@ -81,25 +83,30 @@ def national_polygons() -> tuple[gpd.GeoDataFrame, str]:
     polygons = maps.national_polygons(load().polygons)
     return polygons, maps.outline_geojson(polygons)
 
+
 def uploaded() -> pipeline.Upload | None:
     """This browser session's uploaded list (kept in session state only, never on disk)."""
     upload = st.session_state.get("opplasting")
     return upload if isinstance(upload, pipeline.Upload) and upload.data is not None else None
+
 
 def current_data() -> pipeline.AppData:
     """The data every page shows: the shared data, or this session's with its upload."""
     upload = uploaded()
     return upload.data if upload is not None and upload.data is not None else load()
 
+
 @st.cache_resource(show_spinner=False)
 def shapes_url() -> str | None:
     """Where the page fetches the kommune shapes once (None: not served by serve.py)."""
     return serving.publish(national_polygons()[1])
 
+
 @st.cache_resource(show_spinner=False)
 def map_assets() -> maps.Assets | None:
     """Leaflet and jQuery as files the page fetches once (None: not served by serve.py)."""
     return maps.published_assets(serving.publish)
+
 
 def st_folium(fmap: folium.Map, **kwargs: Any) -> Any:
     """streamlit-folium's ``st_folium``, imported at the first map drawn (it registers its
@@ -108,18 +115,22 @@ def st_folium(fmap: folium.Map, **kwargs: Any) -> Any:
 
     return draw(fmap, **kwargs)
 
+
 def new_map(tiles: bool = False) -> folium.Map:
     """An empty map (no CDN; Leaflet from this server, or inline in development)."""
     return maps.base_map(tiles=tiles, assets=map_assets())
+
 
 def outlines() -> folium.MacroElement:
     """Plain kommune outlines (the offline base map)."""
     return maps.outline_layer(national_polygons()[1], shapes_url())
 
+
 @st.cache_resource(show_spinner=False)
 def _shared_choropleth(organisation: str | None, measure: str, inline: bool) -> str:
     """The choropleth of one organisation and measure as text, once per process."""
     return _choropleth_text(load(), organisation, measure, inline)
+
 
 def _choropleth_text(data: pipeline.AppData, organisation: str | None, measure: str,
                      inline: bool) -> str:
@@ -131,12 +142,14 @@ def _choropleth_text(data: pipeline.AppData, organisation: str | None, measure: 
                                      measures.MEASURES[measure])
     return maps.coverage_properties(kommuner, column, measures.MEASURES[measure])
 
+
 def choropleth(organisation: str | None, measure: str) -> folium.MacroElement:
     """The coverage layer of the data shown (an upload's is computed per session)."""
     url = shapes_url()
     text = (_shared_choropleth(organisation, measure, url is None) if uploaded() is None
             else _choropleth_text(current_data(), organisation, measure, url is None))
     return maps.coverage_layer(text, url)
+
 
 def _markers(data: pipeline.AppData, layer: str) -> str:
     """GeoJSON of one organisation's groups, or of the institutions (``"institution"``)."""
@@ -146,10 +159,12 @@ def _markers(data: pipeline.AppData, layer: str) -> str:
                             & (services["organisation"] == layer)])
     return maps.service_geojson(chosen)
 
+
 @st.cache_resource(show_spinner=False)
 def _shared_markers(layer: str) -> tuple[str, str | None]:
     geojson = _markers(load(), layer)
     return geojson, serving.publish(geojson)
+
 
 def markers(layer: str, name: str) -> folium.FeatureGroup:
     """The coverage map's markers of one layer.
@@ -162,9 +177,11 @@ def markers(layer: str, name: str) -> folium.FeatureGroup:
         return maps.service_markers(geojson, name, url=url)
     return maps.service_markers(_markers(current_data(), layer), name)
 
+
 def org_id(choice: str) -> str | None:
     """The organisation id of a choice ("alle" means any self-help organisation)."""
     return None if choice == "alle" else choice
+
 
 @st.cache_resource(show_spinner=False)
 def planner() -> planning.Planner:
@@ -185,6 +202,7 @@ def planner() -> planning.Planner:
                      daemon=True).start()
     return models
 
+
 def warm_up(models: planning.Planner, folder: Path | None = None) -> None:
     """Load, build and save the planning models; a failure is logged (the page builds)."""
     scope = settings.planning_warm()
@@ -199,6 +217,7 @@ def warm_up(models: planning.Planner, folder: Path | None = None) -> None:
     except Exception as exc:  # the page will meet (and show) the same error itself
         logger.warning("planning warm-up failed with %s", type(exc).__name__)
 
+
 def current_planner() -> planning.Planner:
     """The planner of the data shown: the shared one, or this session's for its upload."""
     upload = uploaded()
@@ -212,20 +231,24 @@ def current_planner() -> planning.Planner:
         st.session_state["opplasting_planner"] = kept
     return kept[1]
 
+
 @st.cache_resource(show_spinner=False)
 def _shared_report_data() -> report.ReportData:
     """What every kommune report needs (site ranking, polygons), once per process."""
     return report.ReportData.from_app_data(load())
 
+
 @st.cache_data(show_spinner=False, max_entries=64)
 def _shared_kommune_pdf(number: str) -> bytes:
     return report.kommune_report(_shared_report_data(), number)
+
 
 @st.cache_data(show_spinner=False, max_entries=24)
 def _shared_coverage_picture(measure: str, organisation: str, fmt: str) -> bytes:
     data = load()
     return report.coverage_image(data.polygons, data.kommuner, measure,
                                     org_id(organisation), fmt)
+
 
 def kommune_pdf(number: str) -> Callable[[], bytes]:
     """Return what makes one kommune's report (PDF) when its button is clicked.
@@ -239,6 +262,7 @@ def kommune_pdf(number: str) -> Callable[[], bytes]:
     data = upload.data
     return lambda: report.kommune_report(report.ReportData.from_app_data(data), number)
 
+
 def coverage_picture(measure: str, organisation: str, fmt: str) -> Callable[[], bytes]:
     """Return what makes the national coverage map (PNG/SVG, 1920 × 1080 px) on a click."""
     upload = uploaded()
@@ -247,6 +271,7 @@ def coverage_picture(measure: str, organisation: str, fmt: str) -> Callable[[], 
     data = upload.data
     return lambda: report.coverage_image(data.polygons, data.kommuner, measure,
                                             org_id(organisation), fmt)
+
 
 def table_file(data: pipeline.AppData, organisation: str | None, measure: str, fmt: str,
                fylker: tuple[str, ...]) -> Callable[[], bytes]:
@@ -258,6 +283,7 @@ def table_file(data: pipeline.AppData, organisation: str | None, measure: str, f
     return lambda: exports.kommune_table_file(
         pipeline.organisation_table(data, organisation), national_polygons()[0],
         organisation, measure, fmt, fylker, data.attributions)
+
 
 def init_state(key: str, options: list[str], default: str) -> str | None:
     """Take a widget's first value from the URL, so every view can be shared.
@@ -272,6 +298,7 @@ def init_state(key: str, options: list[str], default: str) -> str | None:
             return str(value)
     return None
 
+
 def share_state(*keys: str) -> None:
     for key in keys:
         st.query_params[key] = st.session_state[key]
@@ -285,15 +312,18 @@ def _tel(phone: str) -> str:
     first = phone.split(";")[0].split("(")[0]
     return "".join(ch for ch in first if ch.isdigit())
 
+
 def call_for_advice(lines: pd.DataFrame) -> None:
     """A compact "Ring for råd" block: the few lines a relative needs first."""
     st.markdown(answers.derived(lines, "call_for_advice", lambda: _call_for_advice(lines)))
+
 
 def _call_for_advice(lines: pd.DataFrame) -> str:
     compact = lines[lines["compact"] == "1"]
     items = " · ".join(f"{escape_markdown(row.name)} [{escape_markdown(row.phone)}]"
                        f"(tel:{_tel(row.phone)})" for row in compact.itertuples())
     return f"**Ring for råd:** {items} · Akutt fare: [113](tel:113)"
+
 
 def national_lines(lines: pd.DataFrame, heading: bool = True) -> None:
     if heading:
@@ -306,6 +336,7 @@ def national_lines(lines: pd.DataFrame, heading: bool = True) -> None:
             st.markdown(local)
     st.caption("Numrene er hentet fra kildene i data/national_lines.csv og kan ha endret seg. "
                "Ved akutt fare: ring 113.")
+
 
 def _national_lines(lines: pd.DataFrame) -> tuple[str, str]:
     """The national lines as Markdown, and the local (Oslo) ones ("" if none)."""
