@@ -8,19 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from tilbudskart import access, geocode, pipeline, serving, settings, warmup
-from tilbudskart.pages.shared import (
-    ORG_CHOICES,
-    choropleth,
-    coverage_picture,
-    init_state,
-    kommune_pdf,
-    markers,
-    new_map,
-    org_id,
-    share_state,
-    st_folium,
-    table_file,
-)
+from tilbudskart.pages import shared
 from tilbudskart.views import exports, language, measures
 from tilbudskart.views.text import (
     PRECISION_LABELS,
@@ -88,7 +76,7 @@ def kommune_detail(data: pipeline.AppData, number: str, organisation: str | None
             f"{escape_markdown(r.kommunenavn)}; {t('placement')}: "
             f"{escape_markdown(PRECISION_LABELS.get(r.precision, r.precision))})")
     # The PDF is made only when the button is clicked (a callable: deferred download).
-    st.download_button(t("pdf"), kommune_pdf(number),
+    st.download_button(t("pdf"), shared.kommune_pdf(number),
                        file_name=report_filename(number, str(row["kommunenavn"])),
                        mime="application/pdf", on_click="ignore", key="kommune_pdf",
                        help=t("pdf_help"))
@@ -107,7 +95,7 @@ def kommune_panel(data: pipeline.AppData, numbers: list[str], names: dict[str, s
     choose.selectbox("Kommune", numbers, key="kommune",
                      format_func=lambda n: f"{names[n]} ({n})",
                      on_change=lambda: st.session_state.update(kommune_pick=None))
-    share_state("kommune")
+    shared.share_state("kommune")
     kommune_detail(data, st.session_state.kommune, organisation)
 
 
@@ -127,9 +115,9 @@ def page_coverage(data: pipeline.AppData) -> None:
 def choices_section(numbers: list[str], names: dict[str, str],
                     ) -> tuple[str | None, measures.Measure]:
     """The organisation and measure (from the URL first), and the kommune shown."""
-    init_state("org", list(ORG_CHOICES), "alle")
-    init_state("maal", list(MEASURE_CHOICES), "km")
-    unknown = init_state("kommune", numbers, "4022")
+    shared.init_state("org", list(shared.ORG_CHOICES), "alle")
+    shared.init_state("maal", list(MEASURE_CHOICES), "km")
+    unknown = shared.init_state("kommune", numbers, "4022")
     if unknown is not None:
         st.warning(f"Fant ingen kommune med nummer «{escape_markdown(geocode.shorten(unknown))}» "
                    f"blant de {len(numbers)} kommunene i "
@@ -139,10 +127,11 @@ def choices_section(numbers: list[str], names: dict[str, str],
         st.session_state.kommune = st.session_state.pop("clicked_kommune")
         st.session_state.kommune_pick = None
     top = st.columns(2)
-    top[0].selectbox("Avstand til", list(ORG_CHOICES), format_func=ORG_CHOICES.get, key="org")
+    top[0].selectbox("Avstand til", list(shared.ORG_CHOICES),
+                     format_func=shared.ORG_CHOICES.get, key="org")
     top[1].selectbox("Mål", list(MEASURE_CHOICES), format_func=MEASURE_CHOICES.get, key="maal")
-    share_state("org", "maal")
-    return org_id(st.session_state.org), measures.MEASURES[st.session_state.maal]
+    shared.share_state("org", "maal")
+    return shared.org_id(st.session_state.org), measures.MEASURES[st.session_state.maal]
 
 
 def map_section(names: dict[str, str], organisation: str | None,
@@ -156,19 +145,20 @@ def map_section(names: dict[str, str], organisation: str | None,
     # The base map is the same for every choice, so the browser keeps it; a new measure,
     # organisation or layer swaps only the layers (streamlit-folium's dynamic layers).
     # Unticked layers are left out: streamlit-folium shows every layer it is given.
-    fmap = new_map(tiles=tiles)
+    fmap = shared.new_map(tiles=tiles)
     fmap.fit_bounds(settings.NORWAY_BOUNDS)
-    shown_layers = [maps.swapped(choropleth(organisation, measure.key))]
+    shown_layers = [maps.swapped(shared.choropleth(organisation, measure.key))]
     if show_groups:
-        shown_layers += [markers(key, settings.ORGANISATIONS[key])
+        shown_layers += [shared.markers(key, settings.ORGANISATIONS[key])
                          for key in settings.SELF_HELP_ORGANISATIONS
                          if organisation in (None, key)]
     if show_inst:
-        shown_layers.append(markers("institution", "Behandlingsinstitusjoner"))
-    clicked = st_folium(fmap, key="coverage_map", height=560, use_container_width=True,
-                        returned_objects=["last_active_drawing"],
-                        feature_group_to_add=shown_layers,
-                        layer_control=maps.layer_control())
+        shown_layers.append(shared.markers("institution", "Behandlingsinstitusjoner"))
+    clicked = shared.st_folium(fmap, key="coverage_map", height=560,
+                               use_container_width=True,
+                               returned_objects=["last_active_drawing"],
+                               feature_group_to_add=shown_layers,
+                               layer_control=maps.layer_control())
     drawing = (clicked or {}).get("last_active_drawing") or {}
     number = (drawing.get("properties") or {}).get("kommunenummer")
     if number in names and number != st.session_state.get("last_click"):
@@ -190,7 +180,7 @@ def picture_downloads(measure: measures.Measure) -> None:
     for column, fmt, mime in ((p1, "png", "image/png"), (p2, "svg", "image/svg+xml")):
         column.download_button(
             f"Last ned kartet ({fmt.upper()})",
-            coverage_picture(measure.key, chosen_org, fmt),
+            shared.coverage_picture(measure.key, chosen_org, fmt),
             file_name=f"{picture}.{fmt}", mime=mime, on_click="ignore",
             key=f"map_{fmt}", help="1920 × 1080 piksler, med tegnforklaring og "
                                    "målestokk – til lysbilder og saksdokumenter.")
@@ -217,7 +207,7 @@ def table_section(data: pipeline.AppData, organisation: str | None,
                  ("gpkg", "Last ned kart og tabell (GeoPackage)"))
     for column, (fmt, label) in zip(st.columns(len(downloads)), downloads, strict=True):
         column.download_button(
-            label, table_file(data, organisation, measure.key, fmt, tuple(chosen)),
+            label, shared.table_file(data, organisation, measure.key, fmt, tuple(chosen)),
             file_name=exports.table_filename(organisation, measure.key, fmt),
             mime=exports.TABLE_FORMATS[fmt], on_click="ignore", key=f"table_{fmt}",
             help="Samme kolonner som tabellen over. CSV-filen er for norsk Excel "

@@ -8,13 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from tilbudskart import answers, geocode, pipeline, published, search, serving, settings
-from tilbudskart.pages.shared import (
-    call_for_advice,
-    national_lines,
-    new_map,
-    outlines,
-    st_folium,
-)
+from tilbudskart.pages import shared
 from tilbudskart.views import cards
 from tilbudskart.views.text import escape_markdown, kilometres, minutes
 
@@ -66,16 +60,16 @@ def answer_first(data: pipeline.AppData, nearest: pd.DataFrame) -> None:
         nearest, "answer_first", lambda: _answer_first(nearest, published_dates(data)))
     with st.container(key="tk-phone"):
         st.html(first)
-        call_for_advice(data.lines)
+        shared.call_for_advice(data.lines)
         with st.expander("Alle numre for råd og støtte"):
-            national_lines(data.lines, heading=False)
+            shared.national_lines(data.lines, heading=False)
         st.html(more)
         whole = st.toggle("Vis alle i en tabell", key="tk_table_open")
     with st.container(key="tk-table-open" if whole else "tk-table"):
         st.table(table, hide_index=True)
     st.caption(ages)
     with st.container(key="tk-wide"):
-        call_for_advice(data.lines)
+        shared.call_for_advice(data.lines)
 
 
 def _answer_first(nearest: pd.DataFrame, published: dict[str, Any],
@@ -97,16 +91,16 @@ def page_find(data: pipeline.AppData) -> None:
     st.html(cards.STYLE)  # the cards, and what shows on a phone or on a laptop only
     left, right = st.columns([3, 2], gap="large")
     with right:
-        national_lines(data.lines)
+        shared.national_lines(data.lines)
     with left:
         query = query_box()
         if not query.strip():
             st.info("Skriv hvor du bor for å se de nærmeste selvhjelpsgruppene for pårørende.")
-            call_for_advice(data.lines)
+            shared.call_for_advice(data.lines)
             return
         located = place_section(data, query)
         if located is None:
-            call_for_advice(data.lines)
+            shared.call_for_advice(data.lines)
             return
         found = search.answer_at(data, located)  # the figures: once per place
         answer_section(data, found)
@@ -214,8 +208,8 @@ def map_section(found: search.SearchResult) -> None:
     assert match is not None and answer is not None
     # The base map (kommune outlines) is the same for every search, so the browser keeps
     # it; only the markers and the view change (streamlit-folium's dynamic layer).
-    fmap = new_map()
-    outlines().add_to(fmap)
+    fmap = shared.new_map()
+    shared.outlines().add_to(fmap)
     markers = maps.service_markers(answers.derived(
         answer, "geojson", lambda: maps.service_geojson(answer.shown())),
         "Grupper og institusjoner")
@@ -228,10 +222,10 @@ def map_section(found: search.SearchResult) -> None:
             path, "lines", lambda: route.route_lines(path))))
         nearest_km = max(nearest_km, answers.derived(
             path, "farthest", lambda: route.farthest_km(path, match.lat, match.lon)))
-    st_folium(fmap, key="find_map", height=420, use_container_width=True,
-              returned_objects=[], feature_group_to_add=layers,
-              center=(match.lat, match.lon),
-              zoom=maps.zoom_to_show(nearest_km, match.lat, height_px=420))
+    shared.st_folium(fmap, key="find_map", height=420, use_container_width=True,
+                     returned_objects=[], feature_group_to_add=layers,
+                     center=(match.lat, match.lon),
+                     zoom=maps.zoom_to_show(nearest_km, match.lat, height_px=420))
     st.caption("Kartet viser det samme som tabellene over. Hule, stiplede sirkler: "
                "plasseringen er omtrentlig (kjent på sted-, kommune- eller regionnivå). "
                "Linjen er raskeste rute med bil til en gruppe: heltrukket på veg, "

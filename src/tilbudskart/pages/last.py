@@ -9,7 +9,7 @@ import pandas as pd
 import streamlit as st
 
 from tilbudskart import importers, pipeline, serving, settings
-from tilbudskart.pages.shared import load, new_map, outlines, st_folium
+from tilbudskart.pages import shared
 from tilbudskart.views import exports
 from tilbudskart.views.text import escape_markdown, figure
 
@@ -86,7 +86,7 @@ def upload_form() -> str:
         assert upload_file is not None
         with st.spinner("Leser lista og regner ut alle tall på nytt …"):
             st.session_state.opplasting = pipeline.apply_upload(
-                load(), [(upload_file.name, upload_file.getvalue())],
+                shared.load(), [(upload_file.name, upload_file.getvalue())],
                 None if organisation == "fra_lista" else organisation, mode,
                 on_wait=lambda: st.info("En annen liste leses nå på denne serveren; din "
                                         "leses straks etter (én om gangen)."),
@@ -108,7 +108,8 @@ def results_section(upload: pipeline.Upload) -> pd.DataFrame:
         st.markdown(f"**{escape_markdown(result.file)}**: {escape_markdown(result.describe_nb())}")
     # A part-list read as the whole list looks like a collapse: said before any figure.
     for note in upload_views.part_list_notes(
-            load().services, upload.results, st.session_state.get("opplasting_modus", "add")):
+            shared.load().services, upload.results,
+            st.session_state.get("opplasting_modus", "add")):
         st.warning(note)
     if upload.dataset is None:
         if upload.results:
@@ -150,14 +151,14 @@ def then_and_now_section(comparison: pipeline.ThenAndNow) -> None:
     st.dataframe(tables.styled(upload_views.coverage_table(comparison.coverage)),
                  hide_index=True, key="then_now_coverage")
     if len(comparison.points):
-        fmap = new_map()
-        outlines().add_to(fmap)
+        fmap = shared.new_map()
+        shared.outlines().add_to(fmap)
         maps.change_markers(comparison.points).add_to(fmap)
         fmap.fit_bounds([[comparison.points["lat"].min(), comparison.points["lon"].min()],
                          [comparison.points["lat"].max(), comparison.points["lon"].max()]],
                         max_zoom=9)
-        st_folium(fmap, key="change_map", height=420, use_container_width=True,
-                  returned_objects=[])
+        shared.st_folium(fmap, key="change_map", height=420, use_container_width=True,
+                         returned_objects=[])
         st.caption("Kart over endringene: grønn = ny gruppe, rød = borte, blå = flyttet "
                    "(stiplet linje fra der den var). Tabellen under viser det samme.")
     changed = comparison.matches[comparison.matches["change"] != "same"]

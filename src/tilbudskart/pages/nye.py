@@ -9,19 +9,7 @@ import pandas as pd
 import streamlit as st
 
 from tilbudskart import geocode, pipeline, planning, serving, settings
-from tilbudskart.pages.shared import (
-    DEFAULT_NEAR,
-    DEFAULT_NEW_GROUPS,
-    ORG_CHOICES,
-    choropleth,
-    current_data,
-    current_planner,
-    init_state,
-    new_map,
-    org_id,
-    share_state,
-    st_folium,
-)
+from tilbudskart.pages import shared
 from tilbudskart.views import measures
 from tilbudskart.views.text import escape_markdown, figure
 
@@ -51,18 +39,19 @@ LIMITS_NOTE = ("Grupper drives av frivillige. Et sted her er der en gruppe ville
 
 
 def ranking(organisation: str, near: str) -> pd.DataFrame:
-    return current_planner().ranking(near, org_id(organisation))
+    return shared.current_planner().ranking(near, shared.org_id(organisation))
 
 
 def plan(organisation: str, near: str, k: int, method: str,
          fixed: tuple[str, ...] = (), objective: str = "coverage") -> planning.Plan:
-    return current_planner().new_sites(k, near, org_id(organisation), fixed, objective,
-                                       method="greedy" if method == "greedy" else "optimal")
+    return shared.current_planner().new_sites(
+        k, near, shared.org_id(organisation), fixed, objective,
+        method="greedy" if method == "greedy" else "optimal")
 
 
 def site_reasons(best: planning.Plan, organisation: str, near: str, far: str) -> list[str]:
     """One sentence per proposed site: how many it reaches, and from which kommuner."""
-    data = current_data()
+    data = shared.current_data()
     unit, threshold = NEAR_CHOICES[near]
     today = _today(data, organisation, unit)
     reach = [plan_words.measure_from_site(float(site.admin_lat), float(site.admin_lon),
@@ -80,7 +69,7 @@ def _today(data: pipeline.AppData, organisation: str, unit: str) -> Any:
     kept = _TODAY.get(key)
     if kept is None:
         kept = plan_words.measure_today(data.services, data.grid, data.network,
-                                        org_id(organisation), unit)
+                                        shared.org_id(organisation), unit)
         if len(_TODAY) > 16:
             _TODAY.clear()
         _TODAY[key] = kept
@@ -138,13 +127,14 @@ def page_new_groups(data: pipeline.AppData) -> None:
 
 def question_section(data: pipeline.AppData) -> Question:
     """The page's choices (from the URL first, shared back to it)."""
-    init_state("org", list(ORG_CHOICES), "alle")
-    init_state("antall", NEW_GROUP_CHOICES, DEFAULT_NEW_GROUPS)
-    init_state("hensyn", list(OBJECTIVE_CHOICES), "dekning")
+    shared.init_state("org", list(shared.ORG_CHOICES), "alle")
+    shared.init_state("antall", NEW_GROUP_CHOICES, shared.DEFAULT_NEW_GROUPS)
+    shared.init_state("hensyn", list(OBJECTIVE_CHOICES), "dekning")
     st.info(LIMITS_NOTE)
     cols = st.columns(3)
-    cols[0].selectbox("Organisasjon", list(ORG_CHOICES), format_func=ORG_CHOICES.get, key="org")
-    init_state("naer", list(NEAR_CHOICES), DEFAULT_NEAR)
+    cols[0].selectbox("Organisasjon", list(shared.ORG_CHOICES),
+                      format_func=shared.ORG_CHOICES.get, key="org")
+    shared.init_state("naer", list(NEAR_CHOICES), shared.DEFAULT_NEAR)
     cols[1].radio("Regnes som «nær» en gruppe", list(NEAR_CHOICES), horizontal=True,
                   format_func=NEAR_LABELS.get, key="naer")
     cols[2].select_slider("Antall nye grupper", NEW_GROUP_CHOICES, key="antall")
@@ -158,7 +148,7 @@ def question_section(data: pipeline.AppData) -> Question:
                            list(names), key="med", format_func=lambda n: f"{names[n]} ({n})",
                            placeholder="Velg kommuner …",
                            max_selections=planning.MAX_NEW_GROUPS)
-    share_state("org", "antall", "naer", "hensyn")
+    shared.share_state("org", "antall", "naer", "hensyn")
     if fixed:
         st.query_params["med"] = ",".join(fixed)
     elif "med" in st.query_params:
@@ -229,11 +219,11 @@ def how_section(asked: Question, best: planning.Plan) -> None:
 def plan_map(asked: Question, best: planning.Plan) -> None:
     """The proposed sites on the map of today's measure."""
     measure = measures.MEASURES[asked.unit]
-    fmap = new_map()
+    fmap = shared.new_map()
     fmap.fit_bounds(settings.NORWAY_BOUNDS)
-    choropleth(org_id(asked.organisation), measure.key).add_to(fmap)
+    shared.choropleth(shared.org_id(asked.organisation), measure.key).add_to(fmap)
     maps.site_markers(best.sites, asked.threshold if asked.unit == "km" else None).add_to(fmap)
-    st_folium(fmap, key="new_map", height=520, use_container_width=True, returned_objects=[])
+    shared.st_folium(fmap, key="new_map", height=520, use_container_width=True, returned_objects=[])
     st.markdown(maps.legend_html(measure), unsafe_allow_html=True)
 
 
@@ -241,9 +231,9 @@ def worst_off_section(best: planning.Plan, organisation: str, objective: str) ->
     """What the plan does for those who live farthest from a group today."""
     st.subheader("Hva betyr planen for dem som bor lengst unna?", anchor=False)
     labels = {"today": "I dag", "plan": "Med disse gruppene"}
-    figures = pd.DataFrame({
-        "today": current_planner().worst_off(best.sites.iloc[:0], org_id(organisation)),
-        "plan": current_planner().worst_off(best.sites, org_id(organisation))}).T
+    planner, chosen = shared.current_planner(), shared.org_id(organisation)
+    figures = pd.DataFrame({"today": planner.worst_off(best.sites.iloc[:0], chosen),
+                            "plan": planner.worst_off(best.sites, chosen)}).T
     st.dataframe(tables.styled(tables.worst_off_table(figures, labels)), hide_index=True,
                  key="worst_off_table")
     other = "rettferdighet" if objective == "coverage" else "dekning"
@@ -258,7 +248,7 @@ def how_many_section(organisation: str, near: str, far: str) -> None:
 
     st.subheader("Hvor mange grupper trengs?", anchor=False)
     with st.spinner("Beregner hvor mange grupper som trengs …"):
-        answer = current_planner().cover_all(near, org_id(organisation))
+        answer = shared.current_planner().cover_all(near, shared.org_id(organisation))
     whole = answer.plan
     reasons = answer.left.groupby("reason")["people"].sum()
     label = NEAR_LABELS[near]
