@@ -97,13 +97,11 @@ def store_notice() -> str | None:
 
 @warmup.foreground()  # background warm-ups hold back while a page is drawn
 def main() -> None:
-    head, choice = st.columns([5, 1])
     # The app's own texts in bokmål or nynorsk: kept in this session, never in the URL.
-    # (A kommune's panel and report are in the kommune's own målform.)
-    written = choice.radio(language.text("app.language"), list(language.LANGUAGES),
-                           format_func=language.LANGUAGES.get, key="malform",
-                           horizontal=True)
-    head.title("tilbudskart", anchor=False)
+    # (A kommune's panel and report are in the kommune's own målform.) The chooser is at
+    # the foot of the page, so that on a phone the answer comes first.
+    written = str(st.session_state.get("malform", "nb"))
+    st.title("tilbudskart", anchor=False)
     st.markdown(language.text("app.tagline", written))
     init_state("side", list(PAGES), "finn")
     st.radio(language.text("app.choose_view", written), list(PAGES),
@@ -132,6 +130,8 @@ def main() -> None:
             "nye": nye.page_new_groups, "last": last.page_upload}[side]
     guarded(lambda: page(current_data()), f"page {side!r}")
     footer()
+    st.radio(language.text("app.language", written), list(language.LANGUAGES),
+             format_func=language.LANGUAGES.get, key="malform", horizontal=True)
     warm_up_later()
 
 

@@ -151,13 +151,15 @@ def answer_section(data: pipeline.AppData, found: search.SearchResult) -> None:
                 else "avstand i luftlinje og anslått kjøretid "
                      f"({'sommer' if answer.season == 'summer' else 'vinter'})")
     st.markdown(f"Viser {measured} fra **{escape_markdown(match.label)}**.")
-    if answer.no_road and len(answer.nearest):
-        st.warning("Ingen bilveg; båt eller hurtigbåt. Nærmeste gruppe er "
-                   f"{kilometres(answer.nearest['distance_km'].iloc[0])} i luftlinje. "
-                   "Telefonlinjene på denne siden kan du ringe uansett hvor du bor.")
-    # On a phone the notes (Svalbard, a street not used …) follow the nearest group.
+    # On a phone the notes (no road, Svalbard, a street not used …) follow the nearest
+    # group.
     with st.container(key="tk-found"):
         with st.container(key="tk-notes"):
+            if answer.no_road and len(answer.nearest):
+                st.warning("Ingen bilveg; båt eller hurtigbåt. Nærmeste gruppe er "
+                           f"{kilometres(answer.nearest['distance_km'].iloc[0])} i "
+                           "luftlinje. Telefonlinjene på denne siden kan du ringe "
+                           "uansett hvor du bor.")
             for note in found.notes:
                 st.info(escape_markdown(note))
         st.subheader("Nærmeste selvhjelpsgrupper", anchor=False)
