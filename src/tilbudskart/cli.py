@@ -35,8 +35,6 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import NoReturn
 
-import pandas as pd
-
 from tilbudskart import (
     access,
     datasources,
@@ -45,9 +43,9 @@ from tilbudskart import (
     network,
     outputs,
     registry,
+    search,
     seasons,
     settings,
-    suggest,
 )
 from tilbudskart.cli_arguments import (
     _input_file,
@@ -92,13 +90,12 @@ MAX_NEW_GROUPS = 50
 
 def _cmd_nearest(args: argparse.Namespace) -> int:
     gazetteer = geocode.Gazetteer.from_data()
-    resolution = gazetteer.search(args.query)
+    located = search.locate(gazetteer, args.query)
+    resolution, match = located.resolution, located.match
     shown = geocode.shorten(resolution.query)
-    if not resolution.ok:
-        return _not_resolved(resolution.query, [c.label for c in resolution.candidates],
-                             resolution.reason, suggest.suggest(gazetteer, resolution.query))
-    match = resolution.match
-    assert match is not None
+    if match is None:
+        return _not_resolved(resolution.query, [c.label for c in located.choices],
+                             resolution.reason, located.suggestions)
     services = build_dataset(args.imports, organisation=args.organisation).services \
         if args.imports else services_in_force(gazetteer)
     # An organisation implies its kind (institutions are not self-help groups).
@@ -111,7 +108,9 @@ def _cmd_nearest(args: argparse.Namespace) -> int:
     notes = access.search_notes(resolution, match, found)
     season = args.season or seasons.season_today()
     road = network.national_network(season)
-    route = _fastest_route(match.lat, match.lon, services, args.org, road)
+    found_route = search.route_to(road, match.lat, match.lon, services, args.org)
+    route = None if found_route is None else (str(found_route[1]["name"]),
+                                              found_route[0].attrs["summary"])
     # An island with no road: no drive time, the straight line and the phone lines.
     no_road = route is None and bool(road.snap(*network.to_metric([match.lat],
                                                                    [match.lon])).at_sea[0])
@@ -151,19 +150,6 @@ def _cmd_nearest(args: argparse.Namespace) -> int:
         for line in lines[lines["scope"] == "national"].itertuples():
             _say(f"  {line.phone}  {line.name}")
     return 0
-
-
-def _fastest_route(lat: float, lon: float, services: pd.DataFrame, organisation: str | None,
-                   road: network.RoadNetwork) -> tuple[str, network.RouteSummary] | None:
-    """Return the nearest group (of ``organisation``) by road and the route's totals."""
-    chosen = services[(services["status"] == "geocoded")
-                      & ((services["organisation"] == organisation) if organisation
-                         else (services["kind"] == "self_help"))]
-    legs = network.nearest_route(road, lat, lon, chosen)
-    if legs is None:
-        return None
-    return str(chosen.loc[legs.attrs["service"], "name"]), legs.attrs["summary"]
-
 
 
 # -- parser and entry point ---------------------------------------------------------------

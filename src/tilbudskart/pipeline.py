@@ -324,7 +324,9 @@ def fastest_route(data: AppData, lat: float, lon: float) -> gpd.GeoDataFrame | N
                               float(y[0]), network.to_metric(located["lat"], located["lon"]))
     if legs is None:
         return None
-    legs.attrs["service"] = located.index[legs.attrs["service"]]
+    # located's index is reset: its row positions name rows of data.services in order.
+    rows = access.located(data.services.assign(_row=data.services.index))["_row"]
+    legs.attrs["service"] = rows.iloc[legs.attrs["service"]]
     legs.attrs["summary"] = network.route_summary(legs)
     return legs
 
