@@ -432,8 +432,13 @@ def test_table_writes_xlsx_csv_and_gpkg(tmp_path, capsys):
     out = tmp_path / "seljord.xlsx"
     assert cli.main(["table", "--format", "xlsx", "--org", "al_anon", "--measure", "min",
                      "--out", str(out)]) == 0
-    sheet = openpyxl.load_workbook(out)["Kommuner"]
+    book = openpyxl.load_workbook(out)
+    sheet = book["Kommuner"]
     assert sheet["A1"].value == "Kommunenr." and isinstance(sheet["D2"].value, int)
+    # The second sheet says how old each organisation's list is (issue 21).
+    about = {str(row[1]) for row in book["Om tabellen"].iter_rows(values_only=True)
+             if row[0] == "Listene"}
+    assert any(line.startswith("LMS") and "2007" in line for line in about), about
     # A folder: the file name carries organisation and measure.
     assert cli.main(["table", "--format", "csv", "--fylke", "Telemark",
                      "--out", str(tmp_path)]) == 0

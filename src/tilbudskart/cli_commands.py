@@ -13,7 +13,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from tilbudskart import geocode, importers, measures, outputs, settings
+from tilbudskart import geocode, importers, measures, outputs, published, settings
 from tilbudskart.cli_terminal import _error, _not_resolved, _say, terminal_safe
 from tilbudskart.pipeline import (
     Dataset,
@@ -293,7 +293,7 @@ def _cmd_table(args: argparse.Namespace) -> int:
         return 2
     content = exports.kommune_table_file(
         pipeline.organisation_table(data, args.org), data.polygons, args.org, args.measure,
-        args.format, fylker, data.attributions)
+        args.format, fylker, data.attributions, published.list_date_lines(data))
     with tempfile.NamedTemporaryFile(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp",
                                      delete=False) as handle:
         handle.write(content)

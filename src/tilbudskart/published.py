@@ -151,6 +151,16 @@ def read_published(store: Any = None) -> Published:
     return Published(results, dates, head)
 
 
+def list_date_lines(source: Any = None) -> list[str]:
+    """Return one line per self-help organisation saying how old its list in force is.
+
+    E.g. "Al-Anon/Alateen/VBA: lista er oppdatert 4. desember 2026" or "LMS: fra rapporten,
+    2007"; ``source`` as for :func:`registry_dates`.
+    """
+    dates = registry_dates(source)
+    return [dates[o].text_nb() for o in settings.SELF_HELP_ORGANISATIONS if o in dates]
+
+
 def registry_dates(source: Any = None) -> dict[str, ListDate]:
     """Return how old each organisation's list in force is.
 

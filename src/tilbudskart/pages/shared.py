@@ -18,7 +18,7 @@ import geopandas as gpd
 import pandas as pd
 import streamlit as st
 
-from tilbudskart import access, answers, pipeline, planning, serving, settings, warmup
+from tilbudskart import access, answers, pipeline, planning, published, serving, settings, warmup
 from tilbudskart.views import exports, measures
 from tilbudskart.views.text import escape_markdown
 
@@ -282,7 +282,8 @@ def table_file(data: pipeline.AppData, organisation: str | None, measure: str, f
     """
     return lambda: exports.kommune_table_file(
         pipeline.organisation_table(data, organisation), national_polygons()[0],
-        organisation, measure, fmt, fylker, data.attributions)
+        organisation, measure, fmt, fylker, data.attributions,
+        published.list_date_lines(data))
 
 
 def init_state(key: str, options: list[str], default: str) -> str | None:

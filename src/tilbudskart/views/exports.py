@@ -190,7 +190,8 @@ def kommune_geopackage(polygons: gpd.GeoDataFrame, table: pd.DataFrame,
 
 def kommune_table_file(kommuner: pd.DataFrame, polygons: gpd.GeoDataFrame,
                        organisation: str | None, measure: str, fmt: str,
-                       fylker: Sequence[str] = (), attributions: Sequence[str] = ()) -> bytes:
+                       fylker: Sequence[str] = (), attributions: Sequence[str] = (),
+                       list_dates: Sequence[str] = ()) -> bytes:
     """Return the planners' kommune table as a file: ``xlsx``, ``csv`` or ``gpkg``.
 
     The same Norwegian headings in each (:func:`tilbudskart.views.tables.planner_table`);
@@ -213,6 +214,9 @@ def kommune_table_file(kommuner: pd.DataFrame, polygons: gpd.GeoDataFrame,
         Only these fylker (empty: all).
     attributions : sequence of str
         The data's credits.
+    list_dates : sequence of str
+        How old each organisation's list in force is (on the .xlsx's second sheet and in
+        the GeoPackage's ``om_tabellen``).
 
     """
     from tilbudskart.views import tables
@@ -225,7 +229,7 @@ def kommune_table_file(kommuner: pd.DataFrame, polygons: gpd.GeoDataFrame,
     if fmt == "csv":
         return csv_bytes_nb(table)
     about = tables.table_about(organisation, MEASURES[measure], len(table), fylker,
-                               attributions)
+                               attributions, list_dates=list_dates)
     if fmt == "xlsx":
         return xlsx_bytes(table, about, tables.PLANNER_DIGITS)
     return kommune_geopackage(polygons, table, about)

@@ -277,7 +277,7 @@ def planner_table(kommuner: pd.DataFrame, organisation: str | None = None,
 
 def table_about(organisation: str | None, measure: Measure, rows: int,
                 fylker: Sequence[str] = (), attributions: Sequence[str] = (),
-                made: date | None = None) -> pd.DataFrame:
+                made: date | None = None, list_dates: Sequence[str] = ()) -> pd.DataFrame:
     """Return what a downloaded kommune table is: whose groups, data years and sources.
 
     The second sheet of the .xlsx and the ``om_tabellen`` layer of the GeoPackage.
@@ -297,6 +297,9 @@ def table_about(organisation: str | None, measure: Measure, rows: int,
         (:func:`tilbudskart.datasources.attributions`).
     made : datetime.date, optional
         The day it was made (default today).
+    list_dates : sequence of str
+        How old each organisation's list in force is, one line each
+        (:meth:`tilbudskart.published.ListDate.text_nb`).
 
     """
     years = settings.DATA_YEARS
@@ -317,6 +320,7 @@ def table_about(organisation: str | None, measure: Measure, rows: int,
         ("Kjøretid", "Anslått kjøretid med bil og bilferje på vegnettet N1000, "
                      "fra kommunesenteret"),
         ("Bor > … unna", "Innbyggere som bor lenger unna enn grensen, ut fra rutenettet"),
+        *(("Listene", line) for line in list_dates),
         ("Laget", (made or date.today()).isoformat()),
         ("Laget med", "tilbudskart"),
         *(("Kilde", line) for line in attributions),
