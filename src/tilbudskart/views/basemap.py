@@ -27,6 +27,7 @@ _OFFLINE_ICON_JS = _template("offline_icon.js.j2")
 _MAP_CONTROLS_JS = _template("map_controls.js.j2")
 
 
+@cache  # the same few package files, read for every map otherwise (issue 23's profile)
 def _data_url(path: Path, mime: str) -> str:
     encoded = base64.b64encode(path.read_bytes()).decode("ascii")
     return f"data:{mime};base64,{encoded}"
